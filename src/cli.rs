@@ -1,0 +1,151 @@
+//! Declares the command line: `tcprun [PATH]...` and its subcommands (clap types only).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::client::encoding::Encoding;
+
+/// A scriptable TCP test harness and scenario runner.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tcprun",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  tcprun scenarios/reconnect.yaml     run one scenario\n  tcprun scenarios/                   run every scenario below a folder\n  tcprun connect localhost 4001       a reconnecting netcat\n\nExit status: 0 all passed, 1 a scenario failed (or the client gave up), 2 invalid input or usage."
+)]
+pub struct Cli {
+    /// Scenario files, or folders to search for `*.yaml` scenarios.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options of a scenario run.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunArgs {
+    /// Stream each scenario's transcript as it happens.
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// Compare each transcript with its golden file (as `snapshot: true` does).
+    #[arg(long)]
+    pub snapshot: bool,
+
+    /// Write or refresh golden files instead of comparing (implies --snapshot).
+    #[arg(long)]
+    pub update: bool,
+}
+
+/// Lists the subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Connect to a TCP server: stdin to the server, the server to stdout, with reconnect.
+    Connect(ConnectArgs),
+}
+
+/// Options of `tcprun connect`.
+#[derive(Debug, Args, Clone)]
+#[command(
+    after_help = "Examples:\n  tcprun connect 4001                         localhost:4001\n  tcprun connect example.com 7 --max-retries 3\n  tcprun connect [::1]:4001 --encoding hex\n\nType the quit word (default `quit`) on a line of its own to end without reconnecting.\nExit status: 0 after quit or an orderly end, 1 when it gave up or failed, 2 usage error."
+)]
+pub struct ConnectArgs {
+    /// `[HOST] PORT` or `HOST:PORT` (HOST defaults to localhost).
+    #[arg(value_name = "TARGET", required = true, num_args = 1..=2)]
+    pub target: Vec<String>,
+
+    /// Delay before each retry, e.g. `500ms`, `3s`.
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    pub retry_interval: Duration,
+
+    /// Retries after a lost or refused connection before giving up.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_retries: u32,
+
+    /// Do not reconnect: one connection, then exit.
+    #[arg(long)]
+    pub no_reconnect: bool,
+
+    /// Bound on each connect attempt.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+
+    /// How the delay grows between retries.
+    #[arg(long, value_enum, default_value_t = BackoffArg::Fixed)]
+    pub backoff: BackoffArg,
+
+    /// Cap on the delay with exponential backoff.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub max_interval: Duration,
+
+    /// Randomise each retry delay within its upper half.
+    #[arg(long)]
+    pub jitter: bool,
+
+    /// Write received bytes to stdout as this text encoding (default: bytes as they are).
+    #[arg(long, value_name = "ENCODING", value_parser = parse_encoding)]
+    pub encoding: Option<Encoding>,
+
+    /// How stdin lines become bytes: utf8 (as typed), base64 or hex (one value per line).
+    #[arg(long, value_name = "ENCODING", default_value = "utf8", value_parser = parse_send_encoding)]
+    pub send_encoding: Encoding,
+
+    /// The line that quits (trimmed, case-insensitive; never sent).
+    #[arg(long, value_name = "WORD", default_value = "quit")]
+    pub quit_word: String,
+
+    /// Bytes of input held while disconnected before input is paused.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub buffer_limit: usize,
+
+    /// Print no status lines on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Report events on stderr: `human` status lines or `json`, one object per line.
+    #[arg(long, value_enum, default_value_t = EventFormat::Human)]
+    pub events: EventFormat,
+}
+
+/// Names the backoff choices on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackoffArg {
+    /// The same delay every time.
+    Fixed,
+    /// Doubling delays up to --max-interval.
+    Exponential,
+}
+
+/// Names the formats of the event report on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventFormat {
+    /// Status lines for people.
+    Human,
+    /// One JSON object per event per line.
+    Json,
+}
+
+/// Parses a duration such as `500ms` or `3s`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|error| format!("{error} (durations look like 500ms, 3s or 1m)"))
+}
+
+fn parse_encoding(text: &str) -> Result<Encoding, String> {
+    text.parse::<Encoding>().map_err(|error| error.to_string())
+}
+
+fn parse_send_encoding(text: &str) -> Result<Encoding, String> {
+    match parse_encoding(text)? {
+        encoding @ (Encoding::Utf8 | Encoding::Base64 | Encoding::Hex) => Ok(encoding),
+        other => Err(format!(
+            "--send-encoding takes utf8, base64 or hex, not {other}"
+        )),
+    }
+}

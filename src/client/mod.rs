@@ -1,0 +1,180 @@
+//! The reconnecting TCP client: connects, reports every event, and reconnects by its policy.
+//!
+//! A client runs as one task. Callers talk to it through a [`ClientHandle`]
+//! (write, end, quit) and learn what happened from the [`Event`](crate::event::Event)s
+//! it reports through its [`Emitter`].
+
+pub mod encoding;
+pub mod error;
+pub mod policy;
+mod task;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::event::{Emitter, NetError};
+pub use policy::{Backoff, ReconnectPolicy};
+
+/// Configures a client.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// The host to connect to (`localhost` by default, as Node's `createConnection(port)`).
+    pub host: String,
+    /// The port to connect to.
+    pub port: u16,
+    /// When and how often to reconnect.
+    pub policy: ReconnectPolicy,
+    /// How long one connect attempt may take before it fails with `ETIMEDOUT`.
+    pub connect_timeout: Duration,
+    /// How many bytes of input are held while disconnected; beyond this the
+    /// client stops taking input until it can send again.
+    pub buffer_limit: usize,
+    /// The size of each socket read.
+    pub read_size: usize,
+}
+
+impl ClientOptions {
+    /// Creates options for `host:port` with the chapter's defaults.
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            policy: ReconnectPolicy::default(),
+            connect_timeout: Duration::from_secs(10),
+            buffer_limit: 1 << 20,
+            read_size: 64 * 1024,
+        }
+    }
+}
+
+/// Tells a writer what became of its data.
+#[derive(Debug)]
+pub enum Delivery {
+    /// Handed to the socket (not necessarily received by the peer).
+    Written,
+    /// Held while disconnected; the receiver fires once it is handed to a
+    /// socket, and errs if it never is.
+    Queued(oneshot::Receiver<()>),
+}
+
+/// Lists what a caller can ask of a running client.
+#[derive(Debug)]
+pub enum Command {
+    /// Send bytes (in order, exactly once).
+    Write {
+        /// The bytes.
+        data: Bytes,
+        /// Told when the data is written or queued.
+        ack: Option<oneshot::Sender<Delivery>>,
+    },
+    /// Send optional last bytes, then half-close; stop reconnecting.
+    End {
+        /// Bytes to send before the FIN.
+        data: Option<Bytes>,
+        /// Told when the command has been taken.
+        ack: Option<oneshot::Sender<()>>,
+    },
+    /// The quit word: end the connection and never reconnect.
+    Quit {
+        /// Told when the command has been taken.
+        ack: Option<oneshot::Sender<()>>,
+    },
+}
+
+/// Says how a client's run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The quit word ended it.
+    Quit,
+    /// A deliberate `end` ended it, after the peer closed too.
+    Ended,
+    /// Reconnecting is off and the peer closed the connection in order.
+    PeerClosed,
+    /// Reconnecting is off and the connection failed or broke.
+    Failed(NetError),
+    /// The retry limit was reached.
+    GaveUp {
+        /// Retries made after the last connection or first attempt.
+        retries: u32,
+        /// The error of the last attempt.
+        last_error: Option<NetError>,
+        /// Bytes that were never written.
+        unsent: u64,
+    },
+    /// The shutdown signal stopped it.
+    Shutdown,
+}
+
+impl Outcome {
+    /// Returns true when the run ended as the user asked (quit, end, orderly close).
+    pub fn is_success(&self) -> bool {
+        matches!(self, Outcome::Quit | Outcome::Ended | Outcome::PeerClosed)
+    }
+}
+
+/// Reports that the client task is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the client has stopped")]
+pub struct ClientGone;
+
+/// Sends commands to a running client. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ClientHandle {
+    commands: mpsc::Sender<Command>,
+}
+
+impl ClientHandle {
+    /// Sends `data`; returns once it is written or queued (see [`Delivery`]).
+    pub async fn write(&self, data: Bytes) -> Result<Delivery, ClientGone> {
+        let (ack, done) = oneshot::channel();
+        self.command(Command::Write {
+            data,
+            ack: Some(ack),
+        })
+        .await?;
+        done.await.map_err(|_| ClientGone)
+    }
+
+    /// Sends `data` without waiting for it to be written; waits only while
+    /// the client's input buffer is full (backpressure).
+    pub async fn write_nowait(&self, data: Bytes) -> Result<(), ClientGone> {
+        self.command(Command::Write { data, ack: None }).await
+    }
+
+    /// Half-closes after sending `data`; returns once the client took the command.
+    pub async fn end(&self, data: Option<Bytes>) -> Result<(), ClientGone> {
+        let (ack, done) = oneshot::channel();
+        self.command(Command::End {
+            data,
+            ack: Some(ack),
+        })
+        .await?;
+        done.await.map_err(|_| ClientGone)
+    }
+
+    /// Quits: ends the connection and stops reconnecting.
+    pub async fn quit(&self) -> Result<(), ClientGone> {
+        let (ack, done) = oneshot::channel();
+        self.command(Command::Quit { ack: Some(ack) }).await?;
+        done.await.map_err(|_| ClientGone)
+    }
+
+    async fn command(&self, command: Command) -> Result<(), ClientGone> {
+        self.commands.send(command).await.map_err(|_| ClientGone)
+    }
+}
+
+/// Starts a client task; it runs until it quits, ends, gives up, or `shutdown` fires.
+pub fn spawn(
+    options: ClientOptions,
+    emitter: Emitter,
+    shutdown: CancellationToken,
+) -> (ClientHandle, JoinHandle<Outcome>) {
+    let (commands, rx) = mpsc::channel(16);
+    let task = tokio::spawn(task::ClientTask::new(options, emitter, rx, shutdown).run());
+    (ClientHandle { commands }, task)
+}

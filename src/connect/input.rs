@@ -1,0 +1,243 @@
+//! Turns raw stdin bytes into data to send and the quit command, one input path for every connection.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::client::encoding::Encoding;
+
+/// Caps one input line when lines must be decoded whole (base64, hex).
+const MAX_LINE: usize = 1 << 20;
+
+/// Lists what stdin asks of the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Bytes to send.
+    Data(Bytes),
+    /// The quit word, on a line of its own.
+    Quit,
+    /// A line that did not decode; it is not sent.
+    Invalid { line: u64, reason: String },
+}
+
+/// Splits stdin into [`Input`]s: finds quit-word lines and decodes
+/// base64 or hex lines, while passing plain bytes through unchanged and
+/// without delay (a partial line is held back only while it could still
+/// become the quit word).
+#[derive(Debug)]
+pub struct InputSplitter {
+    quit_word: String,
+    encoding: Encoding,
+    /// The start of the current line, held back.
+    held: BytesMut,
+    /// The current line began before `held` and was already passed on.
+    line_passed: bool,
+    line_number: u64,
+    quit: bool,
+}
+
+impl InputSplitter {
+    /// Creates a splitter for `quit_word` and the `--send-encoding`.
+    pub fn new(quit_word: &str, encoding: Encoding) -> Self {
+        Self {
+            quit_word: quit_word.trim().to_lowercase(),
+            encoding,
+            held: BytesMut::new(),
+            line_passed: false,
+            line_number: 0,
+            quit: false,
+        }
+    }
+
+    /// Feeds one chunk of stdin, returning what it asks for. After `Quit`,
+    /// all further input is ignored.
+    pub fn feed(&mut self, chunk: &[u8]) -> Vec<Input> {
+        let mut out = Vec::new();
+        let mut data = BytesMut::new();
+        let mut rest = chunk;
+        while !rest.is_empty() && !self.quit {
+            match memchr::memchr(b'\n', rest) {
+                Some(at) => {
+                    let (line, tail) = rest.split_at(at + 1);
+                    rest = tail;
+                    self.line_number += 1;
+                    self.complete_line(line, &mut data, &mut out);
+                }
+                None => {
+                    self.partial_line(rest, &mut data, &mut out);
+                    rest = &[];
+                }
+            }
+        }
+        flush(&mut data, &mut out);
+        out
+    }
+
+    /// Ends the input: a held partial line is sent (or is the quit word).
+    pub fn finish(&mut self) -> Vec<Input> {
+        if self.quit || self.held.is_empty() {
+            return Vec::new();
+        }
+        let held = self.held.split();
+        let mut out = Vec::new();
+        let mut data = BytesMut::new();
+        self.line_number += 1;
+        self.complete_line(&held, &mut data, &mut out);
+        flush(&mut data, &mut out);
+        out
+    }
+
+    fn complete_line(&mut self, line: &[u8], data: &mut BytesMut, out: &mut Vec<Input>) {
+        let whole = if self.held.is_empty() {
+            None
+        } else {
+            let mut whole = self.held.split();
+            whole.extend_from_slice(line);
+            Some(whole)
+        };
+        let line = whole.as_deref().unwrap_or(line);
+        let passed = std::mem::take(&mut self.line_passed);
+        if !passed && self.is_quit(line) {
+            flush(data, out);
+            out.push(Input::Quit);
+            self.quit = true;
+            return;
+        }
+        match self.encoding {
+            Encoding::Base64 | Encoding::Hex => {
+                let text = String::from_utf8_lossy(line);
+                let text = text.trim();
+                if text.is_empty() {
+                    return;
+                }
+                match self.encoding.encode(text) {
+                    Ok(bytes) => data.extend_from_slice(&bytes),
+                    Err(error) => {
+                        flush(data, out);
+                        out.push(Input::Invalid {
+                            line: self.line_number,
+                            reason: error.to_string(),
+                        });
+                    }
+                }
+            }
+            _ => data.extend_from_slice(line),
+        }
+    }
+
+    fn partial_line(&mut self, part: &[u8], data: &mut BytesMut, out: &mut Vec<Input>) {
+        let decoding = matches!(self.encoding, Encoding::Base64 | Encoding::Hex);
+        if self.line_passed {
+            data.extend_from_slice(part);
+            return;
+        }
+        self.held.extend_from_slice(part);
+        if decoding {
+            if self.held.len() > MAX_LINE {
+                self.held.clear();
+                self.line_passed = true;
+                flush(data, out);
+                out.push(Input::Invalid {
+                    line: self.line_number + 1,
+                    reason: format!("line longer than {MAX_LINE} bytes"),
+                });
+            }
+            return;
+        }
+        if !self.could_become_quit(&self.held) {
+            data.extend_from_slice(&self.held.split());
+            self.line_passed = true;
+        }
+    }
+
+    fn is_quit(&self, line: &[u8]) -> bool {
+        std::str::from_utf8(line).is_ok_and(|text| text.trim().to_lowercase() == self.quit_word)
+    }
+
+    fn could_become_quit(&self, start: &[u8]) -> bool {
+        if start.len() > self.quit_word.len() + 64 {
+            return false;
+        }
+        let Ok(text) = std::str::from_utf8(start) else {
+            // Maybe a character cut in half: keep holding while short.
+            return start.len() < 8;
+        };
+        let text = text.trim_start().to_lowercase();
+        let trimmed_end = text.trim_end();
+        if trimmed_end.len() < text.len() {
+            // Trailing white space: only the whole word may precede it.
+            trimmed_end == self.quit_word
+        } else {
+            self.quit_word.starts_with(trimmed_end)
+        }
+    }
+}
+
+fn flush(data: &mut BytesMut, out: &mut Vec<Input>) {
+    if !data.is_empty() {
+        out.push(Input::Data(data.split().freeze()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(text: &str) -> Input {
+        Input::Data(Bytes::copy_from_slice(text.as_bytes()))
+    }
+
+    #[test]
+    fn passes_lines_through_and_stops_at_the_quit_word() {
+        let mut splitter = InputSplitter::new("quit", Encoding::Utf8);
+        assert_eq!(
+            splitter.feed(b"hello\n  QUIT \r\nafter\n"),
+            vec![data("hello\n"), Input::Quit]
+        );
+        assert_eq!(splitter.feed(b"more\n"), vec![]);
+    }
+
+    #[test]
+    fn quit_word_inside_a_line_is_data() {
+        let mut splitter = InputSplitter::new("quit", Encoding::Utf8);
+        assert_eq!(splitter.feed(b"do not quit\n"), vec![data("do not quit\n")]);
+    }
+
+    #[test]
+    fn partial_lines_are_sent_at_once_unless_they_may_be_the_quit_word() {
+        let mut splitter = InputSplitter::new("quit", Encoding::Utf8);
+        assert_eq!(splitter.feed(b"abc"), vec![data("abc")]);
+        assert_eq!(
+            splitter.feed(b"quit\n"),
+            vec![data("quit\n")],
+            "quit in mid-line"
+        );
+        assert_eq!(splitter.feed(b"qu"), vec![]);
+        assert_eq!(splitter.feed(b"it\n"), vec![Input::Quit]);
+    }
+
+    #[test]
+    fn a_held_prefix_that_turns_out_different_is_sent_whole() {
+        let mut splitter = InputSplitter::new("quit", Encoding::Utf8);
+        assert_eq!(splitter.feed(b"qu"), vec![]);
+        assert_eq!(splitter.feed(b"een\n"), vec![data("queen\n")]);
+        assert_eq!(splitter.feed(b"qu"), vec![]);
+        assert_eq!(splitter.finish(), vec![data("qu")]);
+    }
+
+    #[test]
+    fn decodes_base64_and_hex_lines() {
+        let mut splitter = InputSplitter::new("quit", Encoding::Base64);
+        assert_eq!(splitter.feed(b"SGVs\nbG8=\n"), vec![data("Hello")]);
+        let mut splitter = InputSplitter::new("quit", Encoding::Hex);
+        assert_eq!(
+            splitter.feed(b"6869\nzz\n21\n"),
+            vec![
+                data("hi"),
+                Input::Invalid {
+                    line: 2,
+                    reason: "invalid hex: Invalid character 'z' at position 0".into()
+                },
+                data("!")
+            ]
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! Runs `tcprun connect`: stdin to the server, the server to stdout, status on stderr, with reconnect.
+
+mod input;
+mod status;
+mod target;
+
+use std::io::{Read, Write};
+use std::thread;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{BackoffArg, ConnectArgs, EventFormat};
+use crate::client::{self, Backoff, ClientHandle, ClientOptions, Outcome, ReconnectPolicy};
+use crate::event::{Clock, Emitter, Event, Source};
+use input::{Input, InputSplitter};
+pub use target::{TargetError, parse_target};
+
+/// Size of each stdin read.
+const STDIN_CHUNK: usize = 64 * 1024;
+
+/// Connects, pumps stdin and stdout until the client stops, and returns how it stopped.
+pub async fn run(args: ConnectArgs) -> Result<Outcome, TargetError> {
+    let (host, port) = parse_target(&args.target)?;
+    let options = ClientOptions {
+        policy: ReconnectPolicy {
+            enabled: !args.no_reconnect,
+            interval: args.retry_interval,
+            max_retries: args.max_retries,
+            backoff: match args.backoff {
+                BackoffArg::Fixed => Backoff::Fixed,
+                BackoffArg::Exponential => Backoff::Exponential {
+                    max: args.max_interval,
+                },
+            },
+            jitter: args.jitter,
+        },
+        connect_timeout: args.connect_timeout,
+        buffer_limit: args.buffer_limit,
+        ..ClientOptions::new(host, port)
+    };
+    let (events_tx, mut events) = mpsc::channel(32);
+    let shutdown = CancellationToken::new();
+    let emitter = Emitter::new(events_tx, Source::Client(0), Clock::Real);
+    let (handle, task) = client::spawn(options, emitter, shutdown.clone());
+
+    spawn_stdin_reader(handle, &args);
+    let (stdout_tx, stdout_rx) = mpsc::channel::<Bytes>(16);
+    let encoding = args.encoding;
+    let stdout_thread = thread::spawn(move || write_stdout(stdout_rx, encoding));
+
+    let mut stdout_open = true;
+    while let Some(report) = events.recv().await {
+        for event in report.events {
+            if let Event::Received { data } = &event {
+                if stdout_open && stdout_tx.send(data.clone()).await.is_err() {
+                    // stdout is closed (e.g. piped into `head`): nothing more to do.
+                    stdout_open = false;
+                    shutdown.cancel();
+                }
+                continue;
+            }
+            if args.quiet {
+                continue;
+            }
+            match args.events {
+                EventFormat::Human => {
+                    if let Some(line) = status::human(&event) {
+                        eprintln!("tcprun: {line}");
+                    }
+                }
+                EventFormat::Json => eprintln!("{}", status::json(&event)),
+            }
+        }
+    }
+    drop(stdout_tx);
+    let _ = stdout_thread.join();
+    let outcome = task.await.unwrap_or(Outcome::Shutdown);
+    Ok(match outcome {
+        Outcome::Shutdown if !stdout_open => Outcome::Ended,
+        other => other,
+    })
+}
+
+/// Reads stdin on its own thread (one input path for every connection).
+fn spawn_stdin_reader(handle: ClientHandle, args: &ConnectArgs) {
+    let runtime = tokio::runtime::Handle::current();
+    let mut splitter = InputSplitter::new(&args.quit_word, args.send_encoding);
+    let quiet = args.quiet;
+    thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        let mut buf = vec![0u8; STDIN_CHUNK];
+        loop {
+            let inputs = match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => {
+                    for input in splitter.finish() {
+                        if !send(&runtime, &handle, input, quiet) {
+                            return;
+                        }
+                    }
+                    let _ = runtime.block_on(handle.end(None));
+                    return;
+                }
+                Ok(n) => splitter.feed(&buf[..n]),
+            };
+            for input in inputs {
+                if !send(&runtime, &handle, input.clone(), quiet) || input == Input::Quit {
+                    return;
+                }
+            }
+        }
+    });
+}
+
+/// Hands one input to the client; returns false when the client is gone.
+fn send(
+    runtime: &tokio::runtime::Handle,
+    handle: &ClientHandle,
+    input: Input,
+    quiet: bool,
+) -> bool {
+    match input {
+        Input::Data(data) => runtime.block_on(handle.write_nowait(data)).is_ok(),
+        Input::Quit => runtime.block_on(handle.quit()).is_ok(),
+        Input::Invalid { line, reason } => {
+            if !quiet {
+                eprintln!("tcprun: stdin line {line} not sent: {reason}");
+            }
+            true
+        }
+    }
+}
+
+/// Writes received bytes to stdout on its own thread, decoded if asked.
+/// stdout is never closed because a connection ended.
+fn write_stdout(mut chunks: mpsc::Receiver<Bytes>, encoding: Option<client::encoding::Encoding>) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut decoder = encoding.map(|e| e.decoder());
+    while let Some(chunk) = chunks.blocking_recv() {
+        let result = match &mut decoder {
+            Some(decoder) => out.write_all(decoder.decode(&chunk).as_bytes()),
+            None => out.write_all(&chunk),
+        };
+        if result.and_then(|()| out.flush()).is_err() {
+            return; // dropping the receiver tells the event loop stdout is gone
+        }
+    }
+    if let Some(decoder) = &mut decoder {
+        let _ = out.write_all(decoder.finish().as_bytes());
+    }
+    let _ = out.flush();
+}

@@ -1,0 +1,151 @@
+//! Renders client events as status lines for people or as JSON lines for programs.
+
+use serde_json::{Value, json};
+
+use crate::event::{CloseReason, Event};
+
+/// Returns the status line for `event`, or `None` for events that only move data.
+pub fn human(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::Connecting { attempt: 1, target } => format!("connecting to {target}"),
+        Event::Connecting { .. } => return None,
+        Event::Connected { peer, .. } => format!("connected to {peer}"),
+        Event::ConnectFailed { error } => format!("cannot connect: {}", error),
+        Event::PeerEnded => "server ended its side of the connection".to_owned(),
+        Event::Closed { reason, .. } => match reason {
+            CloseReason::Fin => "connection closed".to_owned(),
+            CloseReason::Reset => "connection reset by peer (ECONNRESET)".to_owned(),
+            CloseReason::Aborted => "connection aborted".to_owned(),
+            CloseReason::Error(error) => format!("connection lost: {error}"),
+        },
+        Event::RetryScheduled { retry, max, delay } => format!(
+            "retry {retry}/{max} in {}",
+            humantime::format_duration(*delay)
+        ),
+        Event::GaveUp {
+            retries,
+            last_error,
+            unsent,
+        } => {
+            let mut line = format!(
+                "gave up after {retries} {}",
+                plural(*retries, "retry", "retries")
+            );
+            if let Some(error) = last_error {
+                line.push_str(&format!(": {}", error.code));
+            }
+            if *unsent > 0 {
+                line.push_str(&format!(
+                    "; {unsent} {} never sent",
+                    plural(*unsent as u32, "byte", "bytes")
+                ));
+            }
+            line
+        }
+        Event::Quit => "quitting".to_owned(),
+        Event::Queued { data } => format!(
+            "holding {} {} until connected",
+            data.len(),
+            plural(data.len() as u32, "byte", "bytes")
+        ),
+        _ => return None,
+    })
+}
+
+fn plural(n: u32, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
+/// Returns `event` as one JSON object (byte payloads by length).
+pub fn json(event: &Event) -> Value {
+    match event {
+        Event::Connecting { attempt, target } => {
+            json!({"event": "connecting", "attempt": attempt, "target": target})
+        }
+        Event::Connected { local, peer } => {
+            json!({"event": "connected", "local": local.to_string(), "peer": peer.to_string()})
+        }
+        Event::ConnectFailed { error } => {
+            json!({"event": "error", "code": error.code, "message": error.message})
+        }
+        Event::Sent { data } => json!({"event": "sent", "bytes": data.len()}),
+        Event::Queued { data } => json!({"event": "queued", "bytes": data.len()}),
+        Event::Received { data } => json!({"event": "received", "bytes": data.len()}),
+        Event::PeerEnded => json!({"event": "peer_end"}),
+        Event::Ended => json!({"event": "end"}),
+        Event::Closed { reason, written } => {
+            let mut value = json!({"event": "closed", "written": written});
+            let (why, error) = match reason {
+                CloseReason::Fin => ("fin", None),
+                CloseReason::Reset => ("reset", None),
+                CloseReason::Aborted => ("aborted", None),
+                CloseReason::Error(error) => ("error", Some(error)),
+            };
+            value["reason"] = why.into();
+            if let Some(error) = error {
+                value["code"] = error.code.clone().into();
+                value["message"] = error.message.clone().into();
+            }
+            value
+        }
+        Event::RetryScheduled { retry, max, delay } => json!({
+            "event": "retry", "retry": retry, "max": max, "delay_ms": delay.as_millis() as u64
+        }),
+        Event::GaveUp {
+            retries,
+            last_error,
+            unsent,
+        } => json!({
+            "event": "gave_up",
+            "retries": retries,
+            "code": last_error.as_ref().map(|e| e.code.clone()),
+            "unsent": unsent,
+        }),
+        Event::Quit => json!({"event": "quit"}),
+        other => json!({"event": format!("{other:?}")}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::event::NetError;
+
+    #[test]
+    fn status_lines_read_as_the_chapter_asks() {
+        let retry = Event::RetryScheduled {
+            retry: 1,
+            max: 10,
+            delay: Duration::from_secs(3),
+        };
+        assert_eq!(human(&retry).unwrap(), "retry 1/10 in 3s");
+        let gave_up = Event::GaveUp {
+            retries: 10,
+            last_error: Some(NetError {
+                code: "ECONNREFUSED".into(),
+                message: "connection refused".into(),
+            }),
+            unsent: 0,
+        };
+        assert_eq!(
+            human(&gave_up).unwrap(),
+            "gave up after 10 retries: ECONNREFUSED"
+        );
+        assert_eq!(human(&Event::Received { data: "x".into() }), None);
+    }
+
+    #[test]
+    fn json_lines_name_the_event() {
+        let value = json(&Event::RetryScheduled {
+            retry: 2,
+            max: 3,
+            delay: Duration::from_millis(50),
+        });
+        assert_eq!(
+            value,
+            json!({"event": "retry", "retry": 2, "max": 3, "delay_ms": 50})
+        );
+    }
+}

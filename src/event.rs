@@ -1,0 +1,224 @@
+//! Defines the typed events that clients, servers and the runner report, and the sink they report into.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+/// Names who reported an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    /// A built-in client, by index in declaration order.
+    Client(usize),
+    /// The fake server.
+    Server,
+}
+
+/// Describes a network error the way Node does: a POSIX code and a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetError {
+    /// `ECONNREFUSED`, `ENOTFOUND`, `ETIMEDOUT`, ...
+    pub code: String,
+    /// A lowercase human message, e.g. `connection refused`.
+    pub message: String,
+}
+
+impl std::fmt::Display for NetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.code, self.message)
+    }
+}
+
+/// Names how a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseReason {
+    /// Orderly: both sides sent FIN.
+    Fin,
+    /// The peer aborted the connection (RST, `ECONNRESET`).
+    Reset,
+    /// Another I/O error ended it.
+    Error(NetError),
+    /// We aborted it ourselves (RST), or the program is shutting down.
+    Aborted,
+}
+
+impl CloseReason {
+    /// Returns true for an abortive close (RST in either direction).
+    pub fn is_reset(&self) -> bool {
+        matches!(self, CloseReason::Reset | CloseReason::Aborted)
+    }
+}
+
+/// Lists everything that can happen, as reported by a client or the fake server.
+///
+/// Byte payloads are reference-counted chunks, exactly as read or written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Client: a connection attempt begins (attempt 1 is the first).
+    Connecting { attempt: u32, target: String },
+    /// Client: the connection is established.
+    Connected { local: SocketAddr, peer: SocketAddr },
+    /// Client: a connection attempt failed.
+    ConnectFailed { error: NetError },
+    /// Client: bytes are being handed to the socket (reported just before the write).
+    Sent { data: Bytes },
+    /// Client: bytes held while disconnected, to be sent after the next connect.
+    Queued { data: Bytes },
+    /// Client: bytes arrived.
+    Received { data: Bytes },
+    /// Client: the peer ended its side (FIN).
+    PeerEnded,
+    /// Client: we ended our side (FIN), reported just before the shutdown.
+    Ended,
+    /// Client: the connection is closed.
+    Closed { reason: CloseReason, written: u64 },
+    /// Client: the next attempt is scheduled.
+    RetryScheduled {
+        retry: u32,
+        max: u32,
+        delay: Duration,
+    },
+    /// Client: no more attempts; `unsent` bytes were never written.
+    GaveUp {
+        retries: u32,
+        last_error: Option<NetError>,
+        unsent: u64,
+    },
+    /// Client: the quit word was given; no reconnect follows.
+    Quit,
+    /// Server: listening on this address.
+    Listening { addr: SocketAddr },
+    /// Server: stopped listening; connections reset (`kill`) or ended with FIN (`stop`).
+    ServerDown { killed: bool, connections: usize },
+    /// Server: accepted connection number `conn` (from 1).
+    Accepted { conn: u32, peer: SocketAddr },
+    /// Server: bytes arrived on a connection.
+    ServerReceived { conn: u32, data: Bytes },
+    /// Server: bytes are being written to a connection (reported just before the write).
+    ServerSent { conn: u32, data: Bytes },
+    /// Server: the client ended its side of a connection (FIN).
+    ServerPeerEnded { conn: u32 },
+    /// Server: we shut down our write side of a connection (FIN), reported just before.
+    ServerEnded { conn: u32 },
+    /// Server: a connection is closed.
+    ServerClosed { conn: u32, reason: CloseReason },
+}
+
+/// Asks the runner's scheduler to wake the reporter after `delay`.
+#[derive(Debug)]
+pub struct TimerRequest {
+    /// How long to wait.
+    pub delay: Duration,
+    /// Fired when the time is up; dropped receivers mean the wait was abandoned.
+    pub wake: oneshot::Sender<()>,
+}
+
+/// Carries one atomic batch of events from one source, and optionally a timer request.
+#[derive(Debug)]
+pub struct Report {
+    /// Who reported.
+    pub source: Source,
+    /// What happened, in order. A batch is never split or interleaved.
+    pub events: Vec<Event>,
+    /// A wait that begins right after these events.
+    pub timer: Option<TimerRequest>,
+}
+
+/// Chooses how reporters wait for time to pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// Real time (tokio timers).
+    Real,
+    /// The runner's scheduler decides when each wait ends.
+    Scheduled,
+}
+
+/// Reports events into the one ordered stream; cloned per reporter.
+#[derive(Debug, Clone)]
+pub struct Emitter {
+    tx: mpsc::Sender<Report>,
+    source: Source,
+    clock: Clock,
+}
+
+/// Tells a reporter that nobody listens to its events any more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the event stream is closed")]
+pub struct StreamClosed;
+
+impl Emitter {
+    /// Creates an emitter for `source` that reports into `tx`.
+    pub fn new(tx: mpsc::Sender<Report>, source: Source, clock: Clock) -> Self {
+        Self { tx, source, clock }
+    }
+
+    /// Reports one event.
+    pub async fn emit(&self, event: Event) -> Result<(), StreamClosed> {
+        self.emit_all(vec![event]).await
+    }
+
+    /// Reports several events as one batch that nothing else can interleave.
+    pub async fn emit_all(&self, events: Vec<Event>) -> Result<(), StreamClosed> {
+        self.tx
+            .send(Report {
+                source: self.source,
+                events,
+                timer: None,
+            })
+            .await
+            .map_err(|_| StreamClosed)
+    }
+
+    /// Reports `events`, then returns a future that ends when `delay` has passed
+    /// by this emitter's clock. Dropping the future abandons the wait.
+    pub async fn emit_then_wait(
+        &self,
+        events: Vec<Event>,
+        delay: Duration,
+    ) -> Result<Wait, StreamClosed> {
+        match self.clock {
+            Clock::Real => {
+                self.emit_all(events).await?;
+                Ok(Wait::Real(Box::pin(tokio::time::sleep(delay))))
+            }
+            Clock::Scheduled => {
+                let (wake, rx) = oneshot::channel();
+                self.tx
+                    .send(Report {
+                        source: self.source,
+                        events,
+                        timer: Some(TimerRequest { delay, wake }),
+                    })
+                    .await
+                    .map_err(|_| StreamClosed)?;
+                Ok(Wait::Scheduled(rx))
+            }
+        }
+    }
+}
+
+/// Ends when a wait started by [`Emitter::emit_then_wait`] is over.
+#[derive(Debug)]
+pub enum Wait {
+    /// A tokio timer.
+    Real(std::pin::Pin<Box<tokio::time::Sleep>>),
+    /// A wake-up from the runner's scheduler.
+    Scheduled(oneshot::Receiver<()>),
+}
+
+impl std::future::Future for Wait {
+    type Output = ();
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        match self.get_mut() {
+            Wait::Real(sleep) => sleep.as_mut().poll(cx),
+            // A dropped sender means the scheduler is gone: nothing will ever
+            // wake us, and the stream is closing, so end the wait.
+            Wait::Scheduled(rx) => std::pin::Pin::new(rx).poll(cx).map(|_| ()),
+        }
+    }
+}

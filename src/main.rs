@@ -1,0 +1,35 @@
+//! The `tcprun` binary: parses the command line, runs, and maps the outcome to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tcprun::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("tcprun: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Some(Command::Connect(args)) => match runtime.block_on(tcprun::connect::run(args)) {
+            Ok(outcome) if outcome.is_success() => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::FAILURE,
+            Err(error) => {
+                eprintln!("tcprun connect: {error}");
+                ExitCode::from(2)
+            }
+        },
+        None => {
+            eprintln!("tcprun: scenario runs are not available yet");
+            ExitCode::from(2)
+        }
+    }
+}
