@@ -72,7 +72,7 @@ pub enum Event {
     /// Client: we ended our side (FIN), reported just before the shutdown.
     Ended,
     /// Client: the connection is closed.
-    Closed { reason: CloseReason, written: u64 },
+    Closed { reason: CloseReason },
     /// Client: the next attempt is scheduled.
     RetryScheduled {
         retry: u32,

@@ -1,4 +1,10 @@
 //! Runs one client: connect, converse, and reconnect by the policy, reporting every step.
+//!
+//! Reporting follows two rules that keep the event stream causal and let an
+//! observer tell when the client is idle:
+//! - everything the client does in response to one stimulus (a socket
+//!   becoming readable, a command, a timer) is reported as one batch;
+//! - a batch is reported before its effects reach the peer (bytes, FIN).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -6,7 +12,7 @@ use std::net::SocketAddr;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -25,14 +31,15 @@ struct Chunk {
     ack: Option<oneshot::Sender<Delivery>>,
 }
 
-/// Says why a connection ended; the closing events are not yet reported,
-/// so that the reconnect decision joins them in one batch.
+/// Says how a connection ended. The closing events are still in the batch,
+/// so that the reconnect decision joins them; the socket halves are dropped
+/// only after that batch is reported.
 enum Ending {
     Closed {
         reason: CloseReason,
-        written: u64,
-        /// Whether our FIN went out on this connection.
+        /// Whether our FIN went out (or goes out with the drop).
         ended: bool,
+        socket: Option<(OwnedReadHalf, OwnedWriteHalf)>,
     },
     Shutdown,
 }
@@ -55,6 +62,8 @@ pub(super) struct ClientTask {
     pending_bytes: usize,
     finish: Finish,
     attempt: u32,
+    /// Events of the stimulus being handled, not yet reported.
+    batch: Vec<Event>,
 }
 
 impl ClientTask {
@@ -74,6 +83,7 @@ impl ClientTask {
             pending_bytes: 0,
             finish: Finish::None,
             attempt: 0,
+            batch: Vec::new(),
         }
     }
 
@@ -84,27 +94,38 @@ impl ClientTask {
         }
     }
 
+    /// Reports the batch, if any.
+    async fn flush(&mut self) -> Result<(), StreamClosed> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let events = std::mem::take(&mut self.batch);
+        self.emitter.emit_all(events).await
+    }
+
     async fn run_inner(&mut self) -> Result<Outcome, StreamClosed> {
         let mut retries = 0u32;
         loop {
             self.attempt += 1;
-            let target = format!("{}:{}", self.options.host, self.options.port);
-            self.emitter
-                .emit(Event::Connecting {
-                    attempt: self.attempt,
-                    target,
-                })
-                .await?;
+            self.batch.push(Event::Connecting {
+                attempt: self.attempt,
+                target: format!("{}:{}", self.options.host, self.options.port),
+            });
+            self.flush().await?;
+            let mut socket = None;
             let mut ended_here = false;
-            let (mut closing, failure) = match self.connect().await? {
+            let failure = match self.connect().await? {
                 Attempt::Shutdown => return Ok(Outcome::Shutdown),
-                Attempt::Stopped => return Ok(Outcome::Quit),
-                Attempt::Failed(error) => (
-                    vec![Event::ConnectFailed {
+                Attempt::Stopped => {
+                    self.flush().await?;
+                    return Ok(Outcome::Quit);
+                }
+                Attempt::Failed(error) => {
+                    self.batch.push(Event::ConnectFailed {
                         error: error.clone(),
-                    }],
-                    Some(error),
-                ),
+                    });
+                    Some(error)
+                }
                 Attempt::Connected(stream) => {
                     retries = 0;
                     let ending = self.converse(stream).await?;
@@ -116,75 +137,49 @@ impl ClientTask {
                         Ending::Shutdown => return Ok(Outcome::Shutdown),
                         Ending::Closed {
                             reason,
-                            written,
                             ended,
+                            socket: halves,
                         } => {
                             ended_here = ended;
-                            let failure = match &reason {
+                            socket = halves;
+                            match reason {
                                 CloseReason::Fin => None,
                                 CloseReason::Reset | CloseReason::Aborted => Some(NetError {
                                     code: "ECONNRESET".into(),
                                     message: "connection reset by peer".into(),
                                 }),
-                                CloseReason::Error(error) => Some(error.clone()),
-                            };
-                            (vec![Event::Closed { reason, written }], failure)
+                                CloseReason::Error(error) => Some(error),
+                            }
                         }
                     }
                 }
             };
-            match self.finish {
-                Finish::Quit => {
-                    self.emitter.emit_all(closing).await?;
-                    return Ok(Outcome::Quit);
+            let decided = self.decide(failure, ended_here, &mut retries);
+            let wait = match decided {
+                Decision::Stop(outcome) => {
+                    self.flush().await?;
+                    drop(socket);
+                    if matches!(outcome, Outcome::GaveUp { .. }) {
+                        self.pending.clear();
+                        self.pending_bytes = 0;
+                    }
+                    return Ok(outcome);
                 }
-                // After our FIN went out, the conversation is over either way.
-                Finish::End if ended_here => {
-                    self.emitter.emit_all(closing).await?;
-                    return Ok(match failure {
-                        None => Outcome::Ended,
-                        Some(error) => Outcome::Failed(error),
-                    });
+                Decision::Retry(delay) => {
+                    let events = std::mem::take(&mut self.batch);
+                    self.emitter.emit_then_wait(events, delay).await?
                 }
-                _ => {}
-            }
-            if !self.options.policy.enabled {
-                self.emitter.emit_all(closing).await?;
-                return Ok(match failure {
-                    None => Outcome::PeerClosed,
-                    Some(error) => Outcome::Failed(error),
-                });
-            }
-            retries += 1;
-            let Some(delay) = self.options.policy.delay(retries) else {
-                let gave_up = Outcome::GaveUp {
-                    retries: retries - 1,
-                    last_error: failure.clone(),
-                    unsent: self.unsent(),
-                };
-                closing.push(Event::GaveUp {
-                    retries: retries - 1,
-                    last_error: failure,
-                    unsent: self.unsent(),
-                });
-                self.emitter.emit_all(closing).await?;
-                self.fail_pending();
-                return Ok(gave_up);
             };
-            closing.push(Event::RetryScheduled {
-                retry: retries,
-                max: self.options.policy.max_retries,
-                delay,
-            });
-            let wait = self.emitter.emit_then_wait(closing, delay).await?;
+            drop(socket);
             tokio::pin!(wait);
             loop {
                 tokio::select! {
                     _ = self.shutdown.cancelled() => return Ok(Outcome::Shutdown),
                     () = &mut wait => break,
                     command = self.commands.recv(), if self.accepts_input() => {
-                        self.take(command, None).await?;
-                        if self.stopped() {
+                        self.take(command, false);
+                        self.flush().await?;
+                        if self.finish == Finish::Quit {
                             return Ok(Outcome::Quit);
                         }
                     }
@@ -193,9 +188,55 @@ impl ClientTask {
         }
     }
 
-    /// Returns true once the quit word was given.
-    fn stopped(&self) -> bool {
-        self.finish == Finish::Quit
+    /// Decides, after a connection or attempt ended, whether to stop or retry;
+    /// adds the decision to the batch.
+    fn decide(
+        &mut self,
+        failure: Option<NetError>,
+        ended_here: bool,
+        retries: &mut u32,
+    ) -> Decision {
+        match self.finish {
+            Finish::Quit => return Decision::Stop(Outcome::Quit),
+            // After our FIN went out, the conversation is over either way.
+            Finish::End if ended_here => {
+                return Decision::Stop(match failure {
+                    None => Outcome::Ended,
+                    Some(error) => Outcome::Failed(error),
+                });
+            }
+            _ => {}
+        }
+        if !self.options.policy.enabled {
+            return Decision::Stop(match failure {
+                None => Outcome::PeerClosed,
+                Some(error) => Outcome::Failed(error),
+            });
+        }
+        *retries += 1;
+        match self.options.policy.delay(*retries) {
+            Some(delay) => {
+                self.batch.push(Event::RetryScheduled {
+                    retry: *retries,
+                    max: self.options.policy.max_retries,
+                    delay,
+                });
+                Decision::Retry(delay)
+            }
+            None => {
+                let unsent = self.unsent();
+                self.batch.push(Event::GaveUp {
+                    retries: *retries - 1,
+                    last_error: failure.clone(),
+                    unsent,
+                });
+                Decision::Stop(Outcome::GaveUp {
+                    retries: *retries - 1,
+                    last_error: failure,
+                    unsent,
+                })
+            }
+        }
     }
 
     fn accepts_input(&self) -> bool {
@@ -209,12 +250,6 @@ impl ClientTask {
             .iter()
             .map(|chunk| (chunk.data.len() - chunk.offset) as u64)
             .sum()
-    }
-
-    /// Drops what was never written; its writers learn so through their acks.
-    fn fail_pending(&mut self) {
-        self.pending.clear();
-        self.pending_bytes = 0;
     }
 
     /// Tries every resolved address in turn, taking commands meanwhile.
@@ -250,27 +285,24 @@ impl ClientTask {
                     Err(error) => Attempt::Failed(error),
                 }),
                 command = self.commands.recv(), if self.accepts_input() => {
-                    self.take(command, None).await?;
-                    if self.stopped() {
+                    self.take(command, false);
+                    if self.finish == Finish::Quit {
                         return Ok(Attempt::Stopped);
                     }
+                    self.flush().await?;
                 }
             }
         }
     }
 
     /// Takes one command. `connected` tells whether a write can go out now.
-    async fn take(
-        &mut self,
-        command: Option<Command>,
-        connected: Option<()>,
-    ) -> Result<(), StreamClosed> {
+    fn take(&mut self, command: Option<Command>, connected: bool) {
         match command {
             None => self.commands_open = false,
-            Some(Command::Write { data, ack }) => self.push(data, ack, connected.is_some()).await?,
+            Some(Command::Write { data, ack }) => self.push(data, ack, connected),
             Some(Command::End { data, ack }) => {
                 if let Some(data) = data {
-                    self.push(data, None, connected.is_some()).await?;
+                    self.push(data, None, connected);
                 }
                 self.finish = Finish::End;
                 if let Some(ack) = ack {
@@ -279,33 +311,25 @@ impl ClientTask {
             }
             Some(Command::Quit { ack }) => {
                 self.finish = Finish::Quit;
-                self.emitter.emit(Event::Quit).await?;
+                self.batch.push(Event::Quit);
                 if let Some(ack) = ack {
                     let _ = ack.send(());
                 }
             }
         }
-        Ok(())
     }
 
-    async fn push(
-        &mut self,
-        data: Bytes,
-        ack: Option<oneshot::Sender<Delivery>>,
-        connected: bool,
-    ) -> Result<(), StreamClosed> {
+    fn push(&mut self, data: Bytes, ack: Option<oneshot::Sender<Delivery>>, connected: bool) {
         if data.is_empty() {
             if let Some(ack) = ack {
                 let _ = ack.send(Delivery::Written);
             }
-            return Ok(());
+            return;
         }
         let (ack, written) = if connected {
             (ack, None)
         } else {
-            self.emitter
-                .emit(Event::Queued { data: data.clone() })
-                .await?;
+            self.batch.push(Event::Queued { data: data.clone() });
             let (tx, rx) = oneshot::channel();
             if let Some(ack) = ack {
                 let _ = ack.send(Delivery::Queued(rx));
@@ -320,99 +344,104 @@ impl ClientTask {
             written,
             ack,
         });
-        Ok(())
     }
 
     /// Exchanges data over one connection until it ends.
     async fn converse(&mut self, stream: TcpStream) -> Result<Ending, StreamClosed> {
-        let local = stream.local_addr();
-        let peer = stream.peer_addr();
-        let (Ok(local), Ok(peer)) = (local, peer) else {
+        let (Ok(local), Ok(peer)) = (stream.local_addr(), stream.peer_addr()) else {
             return Ok(Ending::Closed {
                 reason: CloseReason::Reset,
-                written: 0,
                 ended: false,
+                socket: None,
             });
         };
         let _ = stream.set_nodelay(true);
         let (mut reader, mut writer) = stream.into_split();
-        self.emitter.emit(Event::Connected { local, peer }).await?;
+        self.batch.push(Event::Connected { local, peer });
 
         let read_size = self.options.read_size;
         let mut buf = BytesMut::with_capacity(read_size);
-        let mut written = 0u64;
         let mut peer_ended = false;
         let mut we_ended = false;
         loop {
             // After the user's end or quit, or the peer's FIN (Node's default
             // allowHalfOpen=false), flush what is pending, then send our FIN.
             let ending = self.finish != Finish::None || peer_ended;
-            if ending && self.pending.is_empty() && !we_ended {
+            let send_fin = ending && self.pending.is_empty() && !we_ended;
+            if send_fin {
                 we_ended = true;
-                self.emitter.emit(Event::Ended).await?;
-                if let Err(error) = writer.shutdown().await {
-                    return Ok(Ending::Closed {
-                        reason: CloseReason::Error(net_error(&error)),
-                        written,
-                        ended: we_ended,
-                    });
-                }
+                self.batch.push(Event::Ended);
             }
             if peer_ended && we_ended {
+                // Our FIN goes out when the halves are dropped, after the report.
+                self.batch.push(Event::Closed {
+                    reason: CloseReason::Fin,
+                });
                 return Ok(Ending::Closed {
                     reason: CloseReason::Fin,
-                    written,
-                    ended: we_ended,
+                    ended: true,
+                    socket: Some((reader, writer)),
                 });
             }
-            self.announce_front().await?;
+            self.announce_front();
+            self.flush().await?;
+            if send_fin && let Err(error) = writer.shutdown().await {
+                return Ok(self.lost(&error, we_ended));
+            }
             let front = self
                 .pending
                 .front()
                 .map(|chunk| chunk.data.slice(chunk.offset..));
             let accepts = self.accepts_input();
             tokio::select! {
-                _ = self.shutdown.cancelled() => {
-                    return Ok(Ending::Shutdown);
-                }
+                _ = self.shutdown.cancelled() => return Ok(Ending::Shutdown),
                 read = reader.read_buf(&mut buf), if !peer_ended => match read {
                     Ok(0) => {
                         peer_ended = true;
-                        self.emitter.emit(Event::PeerEnded).await?;
+                        self.batch.push(Event::PeerEnded);
                     }
                     Ok(_) => {
                         let data = buf.split().freeze();
                         if buf.capacity() < read_size / 4 {
                             buf.reserve(read_size);
                         }
-                        self.emitter.emit(Event::Received { data }).await?;
+                        self.batch.push(Event::Received { data });
                     }
-                    Err(error) => return Ok(Ending::Closed { reason: close_reason(&error), written, ended: we_ended }),
+                    Err(error) => return Ok(self.lost(&error, we_ended)),
                 },
-                command = self.commands.recv(), if accepts => {
-                    self.take(command, Some(())).await?;
+                command = self.commands.recv(), if accepts => self.take(command, true),
+                result = write_some(&mut writer, front.as_ref()), if front.is_some() && !we_ended => {
+                    match result {
+                        Ok(n) => self.advance(n),
+                        Err(error) => return Ok(self.lost(&error, we_ended)),
+                    }
                 }
-                result = write_some(&mut writer, front.as_ref()), if front.is_some() && !we_ended => match result {
-                    Ok(n) => {
-                        written += n as u64;
-                        self.advance(n);
-                    }
-                    Err(error) => return Ok(Ending::Closed { reason: close_reason(&error), written, ended: we_ended }),
-                },
             }
         }
     }
 
+    /// Records a connection broken by an I/O error.
+    fn lost(&mut self, error: &std::io::Error, ended: bool) -> Ending {
+        let reason = close_reason(error);
+        self.batch.push(Event::Closed {
+            reason: reason.clone(),
+        });
+        Ending::Closed {
+            reason,
+            ended,
+            socket: None,
+        }
+    }
+
     /// Reports the front chunk as sent before its first byte goes out.
-    async fn announce_front(&mut self) -> Result<(), StreamClosed> {
+    fn announce_front(&mut self) {
         if let Some(chunk) = self.pending.front_mut()
             && !chunk.announced
         {
             chunk.announced = true;
             let data = chunk.data.slice(chunk.offset..);
-            self.emitter.emit(Event::Sent { data }).await?;
+            self.batch.push(Event::Sent { data });
         }
-        Ok(())
     }
 
     fn advance(&mut self, n: usize) {
@@ -431,6 +460,11 @@ impl ClientTask {
             }
         }
     }
+}
+
+enum Decision {
+    Stop(Outcome),
+    Retry(std::time::Duration),
 }
 
 enum Attempt {

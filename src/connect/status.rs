@@ -12,7 +12,7 @@ pub fn human(event: &Event) -> Option<String> {
         Event::Connected { peer, .. } => format!("connected to {peer}"),
         Event::ConnectFailed { error } => format!("cannot connect: {}", error),
         Event::PeerEnded => "server ended its side of the connection".to_owned(),
-        Event::Closed { reason, .. } => match reason {
+        Event::Closed { reason } => match reason {
             CloseReason::Fin => "connection closed".to_owned(),
             CloseReason::Reset => "connection reset by peer (ECONNRESET)".to_owned(),
             CloseReason::Aborted => "connection aborted".to_owned(),
@@ -73,8 +73,8 @@ pub fn json(event: &Event) -> Value {
         Event::Received { data } => json!({"event": "received", "bytes": data.len()}),
         Event::PeerEnded => json!({"event": "peer_end"}),
         Event::Ended => json!({"event": "end"}),
-        Event::Closed { reason, written } => {
-            let mut value = json!({"event": "closed", "written": written});
+        Event::Closed { reason } => {
+            let mut value = json!({"event": "closed"});
             let (why, error) = match reason {
                 CloseReason::Fin => ("fin", None),
                 CloseReason::Reset => ("reset", None),
