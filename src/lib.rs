@@ -11,8 +11,22 @@
 //! - [`event`]: the typed events and the emitter every actor reports through.
 //! - [`client`]: the reconnecting client: connection, reconnect policy, encodings.
 //! - [`connect`]: `tcprun connect`, the client on stdin and stdout.
+//! - [`server`]: the built-in fake servers (echo, chat, sink, silent).
+//! - [`scenario`]: the scenario file format, and loading it with located errors.
+//! - [`runner`]: runs one scenario: steps over the event stream, settling, virtual time.
+//! - [`transcript`]: the canonical, deterministic rendering of the event stream.
+//! - [`golden`]: golden transcript files: compare, create, update.
+//! - [`suite`]: runs many scenario files and sums up.
+//! - [`report`]: the human report.
 
 pub mod cli;
 pub mod client;
 pub mod connect;
 pub mod event;
+pub mod golden;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod server;
+pub mod suite;
+pub mod transcript;

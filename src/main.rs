@@ -28,8 +28,27 @@ fn main() -> ExitCode {
             }
         },
         None => {
-            eprintln!("tcprun: scenario runs are not available yet");
-            ExitCode::from(2)
+            if cli.paths.is_empty() {
+                eprintln!(
+                    "tcprun: no scenario given\n\nUsage: tcprun [OPTIONS] PATH...   (or tcprun --help)"
+                );
+                return ExitCode::from(2);
+            }
+            let scenarios = match tcprun::suite::load_all(&cli.paths) {
+                Ok(scenarios) => scenarios,
+                Err(errors) => {
+                    for error in errors {
+                        eprintln!("{error}");
+                    }
+                    return ExitCode::from(2);
+                }
+            };
+            let summary = runtime.block_on(tcprun::suite::run(&scenarios, &cli.run));
+            if summary.failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -1,0 +1,100 @@
+//! Writes the human report: a result line per scenario, failure details, the summary line.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::golden::Golden;
+use crate::runner::{ScenarioResult, Verdict};
+
+/// Caps the transcript lines shown with a failure (the last ones).
+const TRANSCRIPT_TAIL: usize = 60;
+
+/// Returns the report of one scenario: its result line and, on failure, the details.
+pub fn scenario(result: &ScenarioResult, golden: Option<&Golden>) -> String {
+    let mut out = String::new();
+    let passed = result.verdict == Verdict::Passed && golden.is_none_or(Golden::is_ok);
+    let _ = writeln!(
+        out,
+        "{} {} ({}; {} {}, {})",
+        if passed { "PASS" } else { "FAIL" },
+        result.path.display(),
+        result.name,
+        result.steps.len(),
+        if result.steps.len() == 1 {
+            "step"
+        } else {
+            "steps"
+        },
+        millis(result.duration),
+    );
+    match &result.verdict {
+        Verdict::Passed => {}
+        Verdict::Error(message) => {
+            let _ = writeln!(out, "  error: {message}");
+        }
+        Verdict::Failed(failure) => {
+            let _ = writeln!(
+                out,
+                "  step failed at {}:{}:{}: {}",
+                result.path.display(),
+                failure.line,
+                failure.col,
+                failure.step
+            );
+            let _ = writeln!(out, "  {}", failure.message);
+            if let Some(received) = &failure.received {
+                let _ = writeln!(out, "  received but not matched (last part): {received:?}");
+            }
+            transcript(&mut out, &result.transcript);
+        }
+    }
+    match golden {
+        Some(Golden::Created(path)) => {
+            let _ = writeln!(out, "  wrote golden transcript {}", path.display());
+        }
+        Some(Golden::Updated(path)) => {
+            let _ = writeln!(out, "  updated golden transcript {}", path.display());
+        }
+        Some(Golden::Missing(path)) => {
+            let _ = writeln!(
+                out,
+                "  golden transcript {} is missing (CI is set, so it is not created; run with --update and commit it)",
+                path.display()
+            );
+        }
+        Some(Golden::Differs { diff, .. }) => {
+            let _ = writeln!(
+                out,
+                "  transcript differs from its golden file (run with --update to accept):"
+            );
+            for line in diff.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+        Some(Golden::Failed(message)) => {
+            let _ = writeln!(out, "  {message}");
+        }
+        Some(Golden::Same) | None => {}
+    }
+    out
+}
+
+fn transcript(out: &mut String, lines: &[String]) {
+    let skip = lines.len().saturating_sub(TRANSCRIPT_TAIL);
+    let _ = writeln!(out, "  transcript so far:");
+    if skip > 0 {
+        let _ = writeln!(out, "    | ... ({skip} earlier lines)");
+    }
+    for line in &lines[skip..] {
+        let _ = writeln!(out, "    | {line}");
+    }
+}
+
+/// Returns the summary line: `N passed, N failed`.
+pub fn summary(passed: usize, failed: usize) -> String {
+    format!("{passed} passed, {failed} failed")
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{}ms", duration.as_millis())
+}

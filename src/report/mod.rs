@@ -1,0 +1,3 @@
+//! Presents results: the human report on the terminal.
+
+pub mod human;

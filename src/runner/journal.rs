@@ -1,0 +1,578 @@
+//! Folds the event stream into what steps wait on and the transcript: per-actor state, in-flight accounting, output buffers.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use crate::client::encoding::{Decoder, Encoding};
+use crate::event::{CloseReason, Event, NetError, Report, Source};
+use crate::scenario::FakeKind;
+use crate::transcript::{Show, Stream, Track, Window};
+
+use super::output::OutputBuffer;
+
+/// Holds what the runner knows of one built-in client.
+#[derive(Debug)]
+pub struct ClientState {
+    /// The client's name.
+    pub name: String,
+    /// How its received bytes are decoded.
+    pub encoding: Encoding,
+    /// A connect attempt is under way.
+    pub connecting: bool,
+    /// Its timer fired and it has not reported since.
+    pub woken: bool,
+    /// Currently connected.
+    pub connected: bool,
+    /// The local address of the current connection.
+    pub local: Option<SocketAddr>,
+    /// Successful connects so far.
+    pub connects: u32,
+    /// The retry number of the attempt under way (0: not a retry).
+    retry_under_way: u32,
+    /// The highest failed retry since the last connect.
+    pub failed_retries: u32,
+    /// Errors reported (connect failures and broken connections), in order.
+    pub errors: Vec<NetError>,
+    /// How each connection closed, in order.
+    pub closes: Vec<CloseReason>,
+    /// Set when it gave up: (retries, last error code, unsent bytes).
+    pub gave_up: Option<(u32, Option<String>, u64)>,
+    /// Decoded received text.
+    pub output: OutputBuffer,
+    decoder: Decoder,
+}
+
+/// Holds what the runner knows of the fake server.
+#[derive(Debug, Default)]
+pub struct ServerState {
+    /// Listening now.
+    pub up: bool,
+    /// Connections accepted so far.
+    pub accepted: u32,
+    /// Received text per connection.
+    pub outputs: HashMap<u32, OutputBuffer>,
+    /// Received text of all connections, in arrival order.
+    pub all_output: OutputBuffer,
+    decoders: HashMap<u32, Decoder>,
+    all_decoder: Option<Decoder>,
+    /// The client behind each connection, once known.
+    pub conn_client: HashMap<u32, usize>,
+    conn_peer: HashMap<u32, SocketAddr>,
+}
+
+/// Counts one side of a connection: what it sent and what it saw.
+#[derive(Debug, Default, Clone)]
+struct Side {
+    sent: u64,
+    received: u64,
+    fin_sent: bool,
+    fin_seen: bool,
+    closed: bool,
+}
+
+/// Pairs the two sides of one connection, keyed by the client's local address.
+#[derive(Debug, Default)]
+struct Link {
+    client: Option<(usize, Side)>,
+    conn: Option<(u32, Side)>,
+}
+
+impl Link {
+    /// Returns true when nothing is in flight between the two sides.
+    fn settled(&self) -> bool {
+        match (&self.client, &self.conn) {
+            (Some((_, c)), Some((_, s))) => {
+                (c.closed && s.closed)
+                    || (!c.closed
+                        && !s.closed
+                        && c.sent == s.received
+                        && s.sent == c.received
+                        && c.fin_sent == s.fin_seen
+                        && s.fin_sent == c.fin_seen)
+            }
+            // A connection the server never accepted is settled once the client saw it close.
+            (Some((_, c)), None) => c.closed,
+            (None, Some((_, s))) => s.closed,
+            (None, None) => true,
+        }
+    }
+}
+
+/// Marks the clocks of items that peers' items answer, within one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Mark {
+    ClientEnded(usize),
+    ConnEnded(u32),
+    ConnAborted(u32),
+    ServerDown,
+    Connecting,
+}
+
+/// Folds reports into state and transcript.
+#[derive(Debug)]
+pub struct Journal {
+    clients: Vec<ClientState>,
+    server: ServerState,
+    fake: Option<FakeKind>,
+    port: u16,
+    links: HashMap<SocketAddr, Link>,
+    window: Window,
+    marks: HashMap<Mark, u32>,
+    transcript: Vec<String>,
+}
+
+impl Journal {
+    /// Creates a journal for these clients (name, encoding) and server.
+    pub fn new(clients: &[(String, Encoding)], fake: Option<FakeKind>, port: u16) -> Self {
+        Self {
+            clients: clients
+                .iter()
+                .map(|(name, encoding)| ClientState {
+                    name: name.clone(),
+                    encoding: *encoding,
+                    connecting: false,
+                    woken: false,
+                    connected: false,
+                    local: None,
+                    connects: 0,
+                    retry_under_way: 0,
+                    failed_retries: 0,
+                    errors: Vec::new(),
+                    closes: Vec::new(),
+                    gave_up: None,
+                    output: OutputBuffer::default(),
+                    decoder: encoding.decoder(),
+                })
+                .collect(),
+            server: ServerState::default(),
+            fake,
+            port,
+            links: HashMap::new(),
+            window: Window::default(),
+            marks: HashMap::new(),
+            transcript: Vec::new(),
+        }
+    }
+
+    /// Returns client `index`'s state.
+    pub fn client(&self, index: usize) -> &ClientState {
+        &self.clients[index]
+    }
+
+    /// Returns client `index`'s state for `expect` to consume from.
+    pub fn client_mut(&mut self, index: usize) -> &mut ClientState {
+        &mut self.clients[index]
+    }
+
+    /// Returns the server's state.
+    pub fn server(&self) -> &ServerState {
+        &self.server
+    }
+
+    /// Returns the server's state for `server_expect` to consume from.
+    pub fn server_mut(&mut self) -> &mut ServerState {
+        &mut self.server
+    }
+
+    /// Returns the server connection of client `index`'s current connection.
+    pub fn conn_of_client(&self, index: usize) -> Option<u32> {
+        let local = self.clients[index].local?;
+        self.links.get(&local)?.conn.as_ref().map(|(conn, _)| *conn)
+    }
+
+    /// Notes that client `index`'s timer fired: it is busy until it reports.
+    pub fn wake(&mut self, index: usize) {
+        self.clients[index].woken = true;
+    }
+
+    /// Returns true when nothing is in flight: every connection settled, no
+    /// attempt under way, no woken client still to report.
+    pub fn settled(&self) -> bool {
+        self.clients.iter().all(|c| !c.connecting && !c.woken)
+            && (self.fake.is_none() || self.links.values().all(Link::settled))
+    }
+
+    /// Describes what keeps the conversation from settling, for timeouts.
+    pub fn unsettled(&self) -> Vec<String> {
+        let mut why = Vec::new();
+        for client in &self.clients {
+            if client.connecting {
+                why.push(format!("{} is still connecting", client.name));
+            }
+        }
+        if self.fake.is_some() {
+            for link in self.links.values().filter(|l| !l.settled()) {
+                let who = link
+                    .client
+                    .as_ref()
+                    .map(|(i, _)| self.clients[*i].name.clone())
+                    .unwrap_or_else(|| "a client".into());
+                why.push(format!(
+                    "bytes or a close between {who} and the server are in flight"
+                ));
+            }
+        }
+        why
+    }
+
+    /// Returns the transcript so far (closed windows only).
+    pub fn transcript(&self) -> &[String] {
+        &self.transcript
+    }
+
+    /// Closes the current window, appends its lines to the transcript, and returns them.
+    pub fn close_window(&mut self) -> &[String] {
+        let start = self.transcript.len();
+        if !self.window.is_empty() {
+            let names: Vec<String> = self.clients.iter().map(|c| c.name.clone()).collect();
+            let conn_client = self.server.conn_client.clone();
+            let lines = self.window.close(
+                |track| match track {
+                    Track::Server => "server".to_owned(),
+                    Track::Client(i) => names[i].clone(),
+                    Track::Conn(c) => match conn_client.get(&c) {
+                        Some(&i) => format!("server[{}]", names[i]),
+                        None => format!("server[#{c}]"),
+                    },
+                },
+                |track| match track {
+                    Track::Server => (0, 0),
+                    Track::Client(i) => (1, i as u32),
+                    Track::Conn(c) => match conn_client.get(&c) {
+                        Some(&i) => (2, i as u32),
+                        None => (3, c),
+                    },
+                },
+            );
+            self.transcript.extend(lines);
+        }
+        self.marks.clear();
+        &self.transcript[start..]
+    }
+
+    /// Folds one report.
+    pub fn apply(&mut self, report: &Report) {
+        self.window.begin_batch();
+        match report.source {
+            Source::Client(index) => {
+                self.clients[index].woken = false;
+                for event in &report.events {
+                    self.client_event(index, event);
+                }
+            }
+            Source::Server => {
+                for event in &report.events {
+                    self.server_event(event);
+                }
+            }
+        }
+    }
+
+    fn mask(&self, text: &str) -> String {
+        text.replace(&format!(":{}", self.port), ":${port}")
+    }
+
+    fn client_side(&mut self, index: usize) -> Option<&mut Side> {
+        let local = self.clients[index].local?;
+        self.links
+            .get_mut(&local)
+            .and_then(|link| link.client.as_mut())
+            .map(|(_, side)| side)
+    }
+
+    fn client_event(&mut self, index: usize, event: &Event) {
+        let track = Track::Client(index);
+        let conn = self.conn_of_client(index);
+        match event {
+            Event::Connecting { attempt, target } => {
+                let client = &mut self.clients[index];
+                client.connecting = true;
+                let text = format!("connecting to {} (attempt {attempt})", self.mask(target));
+                let clock = self.window.line(track, None, text);
+                self.marks.insert(Mark::Connecting, clock);
+            }
+            Event::Connected { local, .. } => {
+                let client = &mut self.clients[index];
+                client.connecting = false;
+                client.connected = true;
+                client.connects += 1;
+                client.retry_under_way = 0;
+                client.failed_retries = 0;
+                client.local = Some(*local);
+                let link = self.links.entry(*local).or_default();
+                link.client = Some((index, Side::default()));
+                if let Some((conn, _)) = link.conn {
+                    self.server.conn_client.insert(conn, index);
+                }
+                self.window.line(track, None, "connected".into());
+            }
+            Event::ConnectFailed { error } => {
+                let client = &mut self.clients[index];
+                client.connecting = false;
+                if client.retry_under_way > 0 {
+                    client.failed_retries = client.failed_retries.max(client.retry_under_way);
+                }
+                client.errors.push(error.clone());
+                self.window
+                    .line(track, None, format!("connect failed: {}", error.code));
+            }
+            Event::Sent { data } => {
+                if let Some(side) = self.client_side(index) {
+                    side.sent += data.len() as u64;
+                }
+                self.window.bytes(
+                    Stream::ClientOut(index),
+                    None,
+                    data,
+                    Show::Text(self.clients[index].encoding),
+                );
+            }
+            Event::Queued { data } => {
+                let n = data.len();
+                self.window.line(
+                    track,
+                    None,
+                    format!("queued {n} {} while disconnected", bytes_word(n)),
+                );
+            }
+            Event::Received { data } => {
+                if let Some(side) = self.client_side(index) {
+                    side.received += data.len() as u64;
+                }
+                let client = &mut self.clients[index];
+                let text = client.decoder.decode(data);
+                client.output.push(&text);
+                let cause = conn.and_then(|c| self.window.block_clock(Stream::ConnOut(c)));
+                self.window.bytes(
+                    Stream::ClientIn(index),
+                    cause,
+                    data,
+                    Show::Text(self.clients[index].encoding),
+                );
+            }
+            Event::PeerEnded => {
+                if let Some(side) = self.client_side(index) {
+                    side.fin_seen = true;
+                }
+                let cause = conn.and_then(|c| self.marks.get(&Mark::ConnEnded(c)).copied());
+                self.window.line(track, cause, "peer ended (FIN)".into());
+            }
+            Event::Ended => {
+                if let Some(side) = self.client_side(index) {
+                    side.fin_sent = true;
+                }
+                let clock = self.window.line(track, None, "end (FIN)".into());
+                self.marks.insert(Mark::ClientEnded(index), clock);
+            }
+            Event::Closed { reason } => {
+                if let Some(side) = self.client_side(index) {
+                    side.closed = true;
+                }
+                let client = &mut self.clients[index];
+                client.connected = false;
+                client.closes.push(reason.clone());
+                let tail = client.decoder.finish();
+                client.output.push(&tail);
+                let text = match reason {
+                    CloseReason::Fin => "closed (FIN)".to_owned(),
+                    CloseReason::Reset => {
+                        client.errors.push(NetError {
+                            code: "ECONNRESET".into(),
+                            message: "connection reset by peer".into(),
+                        });
+                        "closed (reset: ECONNRESET)".to_owned()
+                    }
+                    CloseReason::Aborted => "closed (aborted)".to_owned(),
+                    CloseReason::Error(error) => {
+                        client.errors.push(error.clone());
+                        format!("closed (error: {})", error.code)
+                    }
+                };
+                let encoding = client.encoding;
+                self.window
+                    .end_stream(Stream::ClientIn(index), Show::Text(encoding));
+                let cause = conn.and_then(|c| {
+                    self.marks
+                        .get(&Mark::ConnAborted(c))
+                        .or(self.marks.get(&Mark::ServerDown))
+                        .copied()
+                });
+                self.window.line(track, cause, text);
+                self.forget_closed();
+            }
+            Event::RetryScheduled { retry, max, delay } => {
+                self.clients[index].retry_under_way = *retry;
+                let delay = humantime::format_duration(*delay);
+                self.window
+                    .line(track, None, format!("retry {retry}/{max} in {delay}"));
+            }
+            Event::GaveUp {
+                retries,
+                last_error,
+                unsent,
+            } => {
+                let client = &mut self.clients[index];
+                client.gave_up = Some((
+                    *retries,
+                    last_error.as_ref().map(|e| e.code.clone()),
+                    *unsent,
+                ));
+                let mut text = format!(
+                    "gave up after {retries} {}",
+                    if *retries == 1 { "retry" } else { "retries" }
+                );
+                if let Some(error) = last_error {
+                    text.push_str(&format!(" (last error: {})", error.code));
+                }
+                if *unsent > 0 {
+                    text.push_str(&format!(
+                        "; {unsent} {} never sent",
+                        bytes_word(*unsent as usize)
+                    ));
+                }
+                self.window.line(track, None, text);
+            }
+            Event::Quit => {
+                self.window.line(track, None, "quit".into());
+            }
+            _ => {}
+        }
+    }
+
+    fn conn_side(&mut self, conn: u32) -> Option<&mut Side> {
+        let peer = self.server.conn_peer.get(&conn)?;
+        self.links
+            .get_mut(peer)
+            .and_then(|link| link.conn.as_mut())
+            .map(|(_, side)| side)
+    }
+
+    fn server_event(&mut self, event: &Event) {
+        match event {
+            Event::Listening { addr } => {
+                self.server.up = true;
+                let text = format!("listening on {}", self.mask(&addr.to_string()));
+                self.window.line(Track::Server, None, text);
+            }
+            Event::ServerDown {
+                killed,
+                connections,
+            } => {
+                self.server.up = false;
+                let n = *connections;
+                let conns = if n == 1 { "connection" } else { "connections" };
+                let text = if *killed {
+                    format!("killed ({n} {conns} reset)")
+                } else {
+                    format!("stopped ({n} {conns} ended)")
+                };
+                let clock = self.window.line(Track::Server, None, text);
+                self.marks.insert(Mark::ServerDown, clock);
+            }
+            Event::Accepted { conn, peer } => {
+                self.server.accepted += 1;
+                self.server.conn_peer.insert(*conn, *peer);
+                let link = self.links.entry(*peer).or_default();
+                link.conn = Some((*conn, Side::default()));
+                if let Some((client, _)) = link.client {
+                    self.server.conn_client.insert(*conn, client);
+                }
+                let cause = self.marks.get(&Mark::Connecting).copied();
+                self.window.line(
+                    Track::Conn(*conn),
+                    cause,
+                    format!("accepted connection {conn}"),
+                );
+            }
+            Event::ServerReceived { conn, data } => {
+                if let Some(side) = self.conn_side(*conn) {
+                    side.received += data.len() as u64;
+                }
+                let decoder = self
+                    .server
+                    .decoders
+                    .entry(*conn)
+                    .or_insert_with(|| Encoding::Utf8.decoder());
+                let text = decoder.decode(data);
+                self.server.outputs.entry(*conn).or_default().push(&text);
+                let all = self
+                    .server
+                    .all_decoder
+                    .get_or_insert_with(|| Encoding::Utf8.decoder());
+                let text = all.decode(data);
+                self.server.all_output.push(&text);
+                let client = self.server.conn_client.get(conn).copied();
+                let cause = client.and_then(|i| self.window.block_clock(Stream::ClientOut(i)));
+                let show = if self.fake == Some(FakeKind::Sink) {
+                    Show::Count
+                } else {
+                    Show::Text(Encoding::Utf8)
+                };
+                self.window.bytes(Stream::ConnIn(*conn), cause, data, show);
+            }
+            Event::ServerSent { conn, data } => {
+                if let Some(side) = self.conn_side(*conn) {
+                    side.sent += data.len() as u64;
+                }
+                let encoding = self
+                    .server
+                    .conn_client
+                    .get(conn)
+                    .map(|&i| self.clients[i].encoding)
+                    .unwrap_or(Encoding::Utf8);
+                self.window
+                    .bytes(Stream::ConnOut(*conn), None, data, Show::Text(encoding));
+            }
+            Event::ServerPeerEnded { conn } => {
+                if let Some(side) = self.conn_side(*conn) {
+                    side.fin_seen = true;
+                }
+                let client = self.server.conn_client.get(conn).copied();
+                let cause = client.and_then(|i| self.marks.get(&Mark::ClientEnded(i)).copied());
+                self.window
+                    .line(Track::Conn(*conn), cause, "peer ended (FIN)".into());
+            }
+            Event::ServerEnded { conn } => {
+                if let Some(side) = self.conn_side(*conn) {
+                    side.fin_sent = true;
+                }
+                let clock = self
+                    .window
+                    .line(Track::Conn(*conn), None, "end (FIN)".into());
+                self.marks.insert(Mark::ConnEnded(*conn), clock);
+            }
+            Event::ServerClosed { conn, reason } => {
+                if let Some(side) = self.conn_side(*conn) {
+                    side.closed = true;
+                }
+                self.window
+                    .end_stream(Stream::ConnIn(*conn), Show::Text(Encoding::Utf8));
+                let text = match reason {
+                    CloseReason::Fin => "closed (FIN)".to_owned(),
+                    CloseReason::Reset => "closed (reset by peer)".to_owned(),
+                    CloseReason::Aborted => "closed (reset)".to_owned(),
+                    CloseReason::Error(error) => format!("closed (error: {})", error.code),
+                };
+                let clock = self.window.line(Track::Conn(*conn), None, text);
+                if *reason == CloseReason::Aborted {
+                    self.marks.insert(Mark::ConnAborted(*conn), clock);
+                }
+                self.forget_closed();
+            }
+            _ => {}
+        }
+    }
+
+    /// Forgets connections whose both sides are closed (bounded memory).
+    fn forget_closed(&mut self) {
+        self.links.retain(|_, link| {
+            let client_closed = link.client.as_ref().is_none_or(|(_, s)| s.closed);
+            let conn_closed = link.conn.as_ref().is_none_or(|(_, s)| s.closed);
+            !(client_closed && conn_closed && link.client.is_some() && link.conn.is_some())
+        });
+    }
+}
+
+fn bytes_word(n: usize) -> &'static str {
+    if n == 1 { "byte" } else { "bytes" }
+}

@@ -1,0 +1,420 @@
+//! Runs one scenario: starts its server and clients, executes its steps over the event stream, and records the result.
+
+mod journal;
+mod output;
+mod scheduler;
+mod steps;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{self, ClientHandle, ClientOptions, Outcome as ClientOutcome, ReconnectPolicy};
+use crate::event::{Clock, Emitter, Report, Source};
+use crate::scenario::{self, Scenario, ServerSpec};
+use crate::server::{FakeOptions, FakeServer};
+use journal::Journal;
+pub use output::OUTPUT_CAP;
+use scheduler::{Fired, Pace, Scheduler};
+
+/// Caps the reports waiting to be folded; reporters wait beyond it.
+const REPORT_QUEUE: usize = 1024;
+
+/// Says how a scenario ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every step passed.
+    Passed,
+    /// A step failed.
+    Failed(Failure),
+    /// The scenario could not run (e.g. the port is taken).
+    Error(String),
+}
+
+/// Describes a failed step: where it is, what it expected, what it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// 1-based line of the step (0: not tied to a step).
+    pub line: usize,
+    /// 1-based column of the step.
+    pub col: usize,
+    /// The step as written.
+    pub step: String,
+    /// What went wrong, in one sentence.
+    pub message: String,
+    /// What had arrived but did not match (its tail), if anything.
+    pub received: Option<String>,
+}
+
+/// Records one executed step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepRecord {
+    /// 1-based line of the step.
+    pub line: usize,
+    /// The step's name.
+    pub name: &'static str,
+    /// Wall-clock time it took.
+    pub duration: Duration,
+    /// Whether it passed.
+    pub passed: bool,
+}
+
+/// Holds the result of one scenario run.
+#[derive(Debug, Clone)]
+pub struct ScenarioResult {
+    /// The scenario's file.
+    pub path: PathBuf,
+    /// The scenario's name.
+    pub name: String,
+    /// How it ended.
+    pub verdict: Verdict,
+    /// The transcript, one line per event.
+    pub transcript: Vec<String>,
+    /// The executed steps, in order.
+    pub steps: Vec<StepRecord>,
+    /// Wall-clock time of the whole run.
+    pub duration: Duration,
+}
+
+/// Receives transcript lines as they are settled (for `--verbose`).
+pub type LineSink = Box<dyn FnMut(&str) + Send>;
+
+/// Runs `scenario` to its end and returns its result. Every task and socket
+/// it started is gone when this returns.
+pub async fn run(scenario: &Scenario, live: Option<LineSink>) -> ScenarioResult {
+    let started = Instant::now();
+    let mut steps = Vec::new();
+    let mut transcript = Vec::new();
+    let verdict = match Conductor::start(scenario, live).await {
+        Err(message) => Verdict::Error(message),
+        Ok(mut conductor) => {
+            let outcome =
+                tokio::time::timeout(scenario.timeout, conductor.run_steps(scenario, &mut steps))
+                    .await;
+            let verdict = match outcome {
+                Ok(Ok(())) => Verdict::Passed,
+                Ok(Err(failure)) => Verdict::Failed(failure),
+                Err(_) => {
+                    let index = steps.len().min(scenario.steps.len().saturating_sub(1));
+                    let step = &scenario.steps[index];
+                    let mut still = conductor.journal.unsettled();
+                    if still.is_empty() {
+                        still.push("waiting for the step's condition".into());
+                    }
+                    Verdict::Failed(Failure {
+                        line: step.line,
+                        col: step.col,
+                        step: step.text.clone(),
+                        message: format!(
+                            "the scenario timed out after {} (timeout: {}); still running: {}",
+                            humantime::format_duration(scenario.timeout),
+                            humantime::format_duration(scenario.timeout),
+                            still.join("; ")
+                        ),
+                        received: None,
+                    })
+                }
+            };
+            conductor.finish().await;
+            transcript = conductor.journal.transcript().to_vec();
+            verdict
+        }
+    };
+    ScenarioResult {
+        path: scenario.path.clone(),
+        name: scenario.name.clone(),
+        verdict,
+        transcript,
+        steps,
+        duration: started.elapsed(),
+    }
+}
+
+/// Says why a wait ended without its condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waited {
+    /// Its timeout passed (on the scenario clock).
+    TimedOut,
+    /// The conversation never settled within the real-time bound.
+    Stuck,
+}
+
+struct ClientSlot {
+    name: String,
+    handle: ClientHandle,
+    task: Option<JoinHandle<ClientOutcome>>,
+    /// Connects already consumed by `wait_connected`/`wait_reconnect`.
+    connects_seen: u32,
+    /// Errors already consumed by `expect_error`.
+    errors_seen: usize,
+    /// Closes already consumed by `expect_closed`.
+    closes_seen: usize,
+}
+
+/// Owns everything one scenario runs: the event stream, the journal, the
+/// clock, the server and the clients.
+struct Conductor {
+    reports: mpsc::Receiver<Report>,
+    journal: Journal,
+    scheduler: Scheduler,
+    server: Option<FakeServer>,
+    clients: Vec<ClientSlot>,
+    shutdown: CancellationToken,
+    default_timeout: Duration,
+    live: Option<LineSink>,
+}
+
+impl Conductor {
+    async fn start(scenario: &Scenario, live: Option<LineSink>) -> Result<Self, String> {
+        let (tx, reports) = mpsc::channel(REPORT_QUEUE);
+        let shutdown = CancellationToken::new();
+        let (server, host, port, fake) = match &scenario.server {
+            ServerSpec::Fake(spec) => {
+                let options = FakeOptions {
+                    kind: spec.kind,
+                    banner: spec.banner.as_ref().map(|d| Bytes::from(d.bytes.clone())),
+                    half_open: spec.half_open,
+                };
+                let emitter = Emitter::new(tx.clone(), Source::Server, Clock::Scheduled);
+                let server =
+                    FakeServer::bind(&spec.host, spec.port, options, emitter, shutdown.clone())
+                        .map_err(|error| format!("cannot start the fake server: {error}"))?;
+                let port = server.addr().port();
+                (Some(server), spec.host.clone(), port, Some(spec.kind))
+            }
+            ServerSpec::External { host, port } => (None, host.clone(), *port, None),
+        };
+        let pace = if fake.is_some() {
+            Pace::Virtual
+        } else {
+            Pace::Real
+        };
+        let names: Vec<_> = scenario
+            .clients
+            .iter()
+            .map(|c| (c.name.clone(), c.encoding))
+            .collect();
+        let mut conductor = Conductor {
+            reports,
+            journal: Journal::new(&names, fake, port),
+            scheduler: Scheduler::new(pace),
+            server,
+            clients: Vec::new(),
+            shutdown,
+            default_timeout: scenario.default_timeout,
+            live,
+        };
+        let start_server = matches!(&scenario.server, ServerSpec::Fake(spec) if spec.start);
+        if let Some(server) = conductor.server.as_mut().filter(|_| start_server) {
+            server
+                .start()
+                .await
+                .map_err(|error| format!("cannot start the fake server: {error}"))?;
+        }
+        // Clients start one at a time, each settled before the next, so that
+        // connection order is the declaration order.
+        for (index, spec) in scenario.clients.iter().enumerate() {
+            let options = client_options(spec, &host, port);
+            let emitter = Emitter::new(tx.clone(), Source::Client(index), Clock::Scheduled);
+            let (handle, task) = client::spawn(options, emitter, conductor.shutdown.clone());
+            // Busy until its first report.
+            conductor.journal.wake(index);
+            conductor.clients.push(ClientSlot {
+                name: spec.name.clone(),
+                handle,
+                task: Some(task),
+                connects_seen: 0,
+                errors_seen: 0,
+                closes_seen: 0,
+            });
+            conductor
+                .settle()
+                .await
+                .map_err(|_| format!("client {} did not settle after starting", spec.name))?;
+        }
+        Ok(conductor)
+    }
+
+    async fn run_steps(
+        &mut self,
+        scenario: &Scenario,
+        records: &mut Vec<StepRecord>,
+    ) -> Result<(), Failure> {
+        for step in &scenario.steps {
+            let began = Instant::now();
+            let result = self.step(&step.value).await;
+            let result = match result {
+                Ok(()) => self.settle().await.map_err(|_| steps::StepError {
+                    message: format!(
+                        "the conversation did not settle within {}: {}",
+                        humantime::format_duration(self.default_timeout),
+                        self.journal.unsettled().join("; ")
+                    ),
+                    received: None,
+                }),
+                Err(error) => Err(error),
+            };
+            records.push(StepRecord {
+                line: step.line,
+                name: step.value.name(),
+                duration: began.elapsed(),
+                passed: result.is_ok(),
+            });
+            if let Err(error) = result {
+                let _ = self.settle().await;
+                return Err(Failure {
+                    line: step.line,
+                    col: step.col,
+                    step: step.text.clone(),
+                    message: error.message,
+                    received: error.received,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Folds every report already queued.
+    fn drain(&mut self) {
+        while let Ok(report) = self.reports.try_recv() {
+            self.fold(report);
+        }
+    }
+
+    fn fold(&mut self, mut report: Report) {
+        if let (Some(timer), Source::Client(index)) = (report.timer.take(), report.source) {
+            self.scheduler.add_client(index, timer.delay, timer.wake);
+        }
+        self.journal.apply(&report);
+    }
+
+    /// Closes the transcript window, streaming its lines when live.
+    fn close_window(&mut self) {
+        let lines = self.journal.close_window();
+        if let Some(live) = &mut self.live {
+            for line in lines {
+                live(line);
+            }
+        }
+    }
+
+    /// Waits until nothing is in flight (no timer fires meanwhile).
+    async fn settle(&mut self) -> Result<(), Waited> {
+        let deadline = Instant::now() + self.default_timeout;
+        loop {
+            self.drain();
+            if self.journal.settled() {
+                self.close_window();
+                return Ok(());
+            }
+            tokio::select! {
+                report = self.reports.recv() => match report {
+                    Some(report) => self.fold(report),
+                    None => return Err(Waited::Stuck),
+                },
+                () = tokio::time::sleep_until(deadline) => return Err(Waited::Stuck),
+            }
+        }
+    }
+
+    /// Waits until `condition` gives a value, letting timers fire whenever
+    /// the conversation is settled, for at most `timeout` of scenario time.
+    async fn wait_for<T>(
+        &mut self,
+        timeout: Duration,
+        mut condition: impl FnMut(&mut Journal) -> Option<T>,
+    ) -> Result<T, Waited> {
+        let timer = self.scheduler.add_runner(timeout);
+        // In virtual time the timeout fires as soon as all is settled; this
+        // real-time bound only catches a conversation that never settles.
+        let real_deadline = Instant::now() + timeout.max(self.default_timeout);
+        loop {
+            self.drain();
+            if let Some(value) = condition(&mut self.journal) {
+                self.scheduler.cancel(timer);
+                return Ok(value);
+            }
+            if self.journal.settled() {
+                self.close_window();
+                match self.scheduler.fire() {
+                    Some(Fired::Runner(id)) if id == timer => return Err(Waited::TimedOut),
+                    Some(Fired::Runner(_)) => continue,
+                    Some(Fired::Client(index)) => {
+                        self.journal.wake(index);
+                        continue;
+                    }
+                    None => {}
+                }
+            }
+            let wake_at = match self.scheduler.pace() {
+                Pace::Real => self
+                    .scheduler
+                    .next_deadline()
+                    .map_or(real_deadline, |d| d.min(real_deadline)),
+                Pace::Virtual => real_deadline,
+            };
+            tokio::select! {
+                report = self.reports.recv() => match report {
+                    Some(report) => self.fold(report),
+                    None => return Err(Waited::Stuck),
+                },
+                () = tokio::time::sleep_until(wake_at) => {
+                    if Instant::now() >= real_deadline {
+                        self.scheduler.cancel(timer);
+                        return Err(if self.scheduler.pace() == Pace::Real {
+                            Waited::TimedOut
+                        } else {
+                            Waited::Stuck
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops every client and the server and waits for their tasks.
+    async fn finish(&mut self) {
+        self.drain();
+        self.close_window();
+        self.shutdown.cancel();
+        for slot in &mut self.clients {
+            if let Some(task) = slot.task.take() {
+                let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+            }
+        }
+        self.server = None;
+    }
+}
+
+fn client_options(
+    spec: &scenario::ClientSpec,
+    server_host: &str,
+    server_port: u16,
+) -> ClientOptions {
+    let host = spec.host.clone().unwrap_or_else(|| match server_host {
+        "0.0.0.0" => "127.0.0.1".to_owned(),
+        "::" => "::1".to_owned(),
+        other => other.to_owned(),
+    });
+    ClientOptions {
+        policy: ReconnectPolicy {
+            enabled: spec.reconnect,
+            interval: spec.retry_interval,
+            max_retries: spec.max_retries,
+            backoff: match spec.backoff {
+                scenario::Backoff::Fixed => client::Backoff::Fixed,
+                scenario::Backoff::Exponential => client::Backoff::Exponential {
+                    max: spec.max_interval,
+                },
+            },
+            jitter: false,
+        },
+        connect_timeout: spec.connect_timeout,
+        ..ClientOptions::new(host, spec.port.unwrap_or(server_port))
+    }
+}

@@ -1,0 +1,167 @@
+//! Orders every timer of a scenario — clients' retry delays and the runner's own waits — on one clock.
+//!
+//! With a virtual clock a timer fires as soon as the conversation is settled
+//! and no earlier timer is due, so a scenario runs as fast as its
+//! conversation and in the same order every time. With a real clock (a
+//! server outside tcprun's control) timers fire at their real deadlines.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+/// Chooses how the scheduler's clock runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// Time jumps to the next timer once the conversation is settled.
+    Virtual,
+    /// Time is wall-clock time.
+    Real,
+}
+
+/// Names a runner timer, to tell which one fired.
+pub type TimerId = u64;
+
+/// Says what a fired timer was for.
+#[derive(Debug)]
+pub enum Fired {
+    /// A client's wait is over; it was woken.
+    Client(usize),
+    /// One of the runner's own timers.
+    Runner(TimerId),
+}
+
+#[derive(Debug)]
+enum Owner {
+    Client(usize, oneshot::Sender<()>),
+    Runner,
+}
+
+/// Keeps the pending timers, earliest first (ties: clients by index, then runner).
+#[derive(Debug)]
+pub struct Scheduler {
+    pace: Pace,
+    now: Duration,
+    origin: Instant,
+    next_id: TimerId,
+    timers: BTreeMap<(Duration, u32, TimerId), Owner>,
+}
+
+impl Scheduler {
+    /// Creates a scheduler at time zero.
+    pub fn new(pace: Pace) -> Self {
+        Self {
+            pace,
+            now: Duration::ZERO,
+            origin: Instant::now(),
+            next_id: 0,
+            timers: BTreeMap::new(),
+        }
+    }
+
+    /// Returns the clock's pace.
+    pub fn pace(&self) -> Pace {
+        self.pace
+    }
+
+    /// Returns the scenario time now.
+    pub fn now(&self) -> Duration {
+        match self.pace {
+            Pace::Virtual => self.now,
+            Pace::Real => self.origin.elapsed(),
+        }
+    }
+
+    fn key(&mut self, delay: Duration, rank: u32) -> (Duration, u32, TimerId) {
+        self.next_id += 1;
+        (self.now() + delay, rank, self.next_id)
+    }
+
+    /// Adds a client's wait; `wake` fires when it is over.
+    pub fn add_client(&mut self, client: usize, delay: Duration, wake: oneshot::Sender<()>) {
+        let key = self.key(delay, client as u32);
+        self.timers.insert(key, Owner::Client(client, wake));
+    }
+
+    /// Adds a runner timer and returns its id.
+    pub fn add_runner(&mut self, delay: Duration) -> TimerId {
+        let key = self.key(delay, u32::MAX);
+        self.timers.insert(key, Owner::Runner);
+        key.2
+    }
+
+    /// Removes a runner timer that is no longer needed.
+    pub fn cancel(&mut self, id: TimerId) {
+        self.timers.retain(|key, _| key.2 != id);
+    }
+
+    /// Drops client waits that were abandoned (the client quit or stopped).
+    fn prune(&mut self) {
+        self.timers.retain(|_, owner| match owner {
+            Owner::Client(_, wake) => !wake.is_closed(),
+            Owner::Runner => true,
+        });
+    }
+
+    /// Returns the real instant at which the next timer is due (real pace), if any.
+    pub fn next_deadline(&mut self) -> Option<Instant> {
+        self.prune();
+        let (due, _, _) = *self.timers.keys().next()?;
+        Some(self.origin + due)
+    }
+
+    /// Fires the earliest timer if it may fire now. Call only when the
+    /// conversation is settled.
+    pub fn fire(&mut self) -> Option<Fired> {
+        self.prune();
+        let (&key, _) = self.timers.iter().next()?;
+        if self.pace == Pace::Real && self.origin + key.0 > Instant::now() {
+            return None;
+        }
+        let owner = self.timers.remove(&key)?;
+        self.now = self.now.max(key.0);
+        Some(match owner {
+            Owner::Client(client, wake) => {
+                let _ = wake.send(());
+                Fired::Client(client)
+            }
+            Owner::Runner => Fired::Runner(key.2),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fires_in_deadline_order_with_clients_before_the_runner_on_ties() {
+        let mut scheduler = Scheduler::new(Pace::Virtual);
+        let (a, _ra) = oneshot::channel();
+        let (b, _rb) = oneshot::channel();
+        let step = scheduler.add_runner(Duration::from_millis(50));
+        scheduler.add_client(1, Duration::from_millis(50), b);
+        scheduler.add_client(0, Duration::from_millis(50), a);
+        let order: Vec<String> = std::iter::from_fn(|| scheduler.fire())
+            .map(|fired| format!("{fired:?}"))
+            .collect();
+        assert_eq!(
+            order,
+            ["Client(0)", "Client(1)", format!("Runner({step})").as_str()]
+        );
+        assert_eq!(scheduler.now(), Duration::from_millis(50));
+    }
+
+    #[test]
+    fn abandoned_and_cancelled_timers_never_fire() {
+        let mut scheduler = Scheduler::new(Pace::Virtual);
+        let (a, ra) = oneshot::channel();
+        scheduler.add_client(0, Duration::from_secs(1), a);
+        drop(ra);
+        let step = scheduler.add_runner(Duration::from_secs(2));
+        scheduler.cancel(step);
+        assert!(scheduler.fire().is_none());
+        assert_eq!(scheduler.now(), Duration::ZERO);
+    }
+}

@@ -1,0 +1,198 @@
+//! Describes problems in scenario files and renders them for people.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Caps how many diagnostics one `LoadError` shows.
+pub const MAX_DIAGNOSTICS: usize = 20;
+
+/// Describes one problem: where it is, what is wrong, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file the problem is in (or the path that could not be used).
+    pub file: PathBuf,
+    /// The 1-based line, or 0 when the problem is about the whole file.
+    pub line: usize,
+    /// The 1-based column in characters, or 0 when the problem is about the whole file.
+    pub col: usize,
+    /// How many characters to underline from `col` (at least 1).
+    pub width: usize,
+    /// What is wrong, lowercase, without a trailing period.
+    pub message: String,
+    /// How to fix it, if there is something useful to say.
+    pub hint: Option<String>,
+    /// The text of line `line`, shown under the message.
+    pub source_line: Option<String>,
+}
+
+impl Diagnostic {
+    /// Creates a diagnostic about a whole file or path, with no position.
+    pub fn whole_file(file: &Path, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.to_path_buf(),
+            line: 0,
+            col: 0,
+            width: 1,
+            message: message.into(),
+            hint: None,
+            source_line: None,
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "error: {}", self.message)?;
+            if let Some(hint) = &self.hint {
+                write!(f, "\n  = hint: {hint}")?;
+            }
+            return Ok(());
+        }
+        let file = self.file.display();
+        write!(
+            f,
+            "{file}:{}:{}: error: {}",
+            self.line, self.col, self.message
+        )?;
+        let number = self.line.to_string();
+        let pad = " ".repeat(number.len());
+        if let Some(text) = &self.source_line {
+            let text = text.trim_end();
+            // Copy tabs so the carets line up under the same characters.
+            let lead: String = text
+                .chars()
+                .chain(std::iter::repeat(' '))
+                .take(self.col.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let carets = "^".repeat(self.width.max(1));
+            write!(f, "\n{pad} |")?;
+            write!(f, "\n{}", format!("{number} | {text}").trim_end())?;
+            write!(f, "\n{pad} | {lead}{carets}")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n{pad} = hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Reports why scenario files could not be found or loaded: every problem found, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", render(.diagnostics, *.omitted))]
+pub struct LoadError {
+    diagnostics: Vec<Diagnostic>,
+    omitted: usize,
+}
+
+impl LoadError {
+    /// Creates an error from its diagnostics, keeping the first [`MAX_DIAGNOSTICS`].
+    pub fn new(mut diagnostics: Vec<Diagnostic>) -> Self {
+        let omitted = diagnostics.len().saturating_sub(MAX_DIAGNOSTICS);
+        diagnostics.truncate(MAX_DIAGNOSTICS);
+        LoadError {
+            diagnostics,
+            omitted,
+        }
+    }
+
+    /// Returns the diagnostics shown (at most [`MAX_DIAGNOSTICS`]).
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+}
+
+impl From<Diagnostic> for LoadError {
+    fn from(diagnostic: Diagnostic) -> Self {
+        LoadError::new(vec![diagnostic])
+    }
+}
+
+/// Lowercases the first letter and drops a trailing period, for messages built from other crates' errors.
+pub(crate) fn sentence_case(text: &str) -> String {
+    let text = text.trim().trim_end_matches('.');
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn render(diagnostics: &[Diagnostic], omitted: usize) -> String {
+    let mut parts: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+    if omitted > 0 {
+        let s = if omitted == 1 { "" } else { "s" };
+        parts.push(format!("note: {omitted} more error{s} not shown"));
+    }
+    parts.join("\n\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(line: usize, col: usize, width: usize, source: &str) -> Diagnostic {
+        Diagnostic {
+            file: PathBuf::from("scenarios/bad.yaml"),
+            line,
+            col,
+            width,
+            message: "unknown step `kil_server`".into(),
+            hint: Some("did you mean `kill_server`?".into()),
+            source_line: Some(source.into()),
+        }
+    }
+
+    #[test]
+    fn renders_the_documented_shape() {
+        let text = at(7, 5, 10, "  - kil_server").to_string();
+        assert_eq!(
+            text,
+            "scenarios/bad.yaml:7:5: error: unknown step `kil_server`\n  |\n7 |   - kil_server\n  |     ^^^^^^^^^^\n  = hint: did you mean `kill_server`?"
+        );
+    }
+
+    #[test]
+    fn gutter_grows_with_the_line_number_and_tabs_are_kept() {
+        let text = at(120, 3, 0, "\tx: y").to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[1], "    |");
+        assert_eq!(lines[2], "120 | \tx: y");
+        assert_eq!(lines[3], "    | \t ^");
+        assert_eq!(lines[4], "    = hint: did you mean `kill_server`?");
+    }
+
+    #[test]
+    fn load_error_separates_diagnostics_and_caps_them() {
+        let error = LoadError::new(vec![at(1, 1, 1, "a"); MAX_DIAGNOSTICS + 3]);
+        assert_eq!(error.diagnostics().len(), MAX_DIAGNOSTICS);
+        let text = error.to_string();
+        assert_eq!(
+            text.matches("\n\nscenarios/bad.yaml:1:1: error:").count(),
+            19
+        );
+        assert!(text.ends_with("\n\nnote: 3 more errors not shown"));
+    }
+
+    #[test]
+    fn sentence_case_lowercases_and_trims() {
+        assert_eq!(
+            sentence_case("Invalid symbol 33, offset 0."),
+            "invalid symbol 33, offset 0"
+        );
+        assert_eq!(sentence_case(""), "");
+    }
+
+    #[test]
+    fn whole_file_errors_have_no_position() {
+        let error = LoadError::from(Diagnostic::whole_file(
+            Path::new("x.yaml"),
+            "cannot read x.yaml: no such file or directory (os error 2)",
+        ));
+        assert_eq!(
+            error.to_string(),
+            "error: cannot read x.yaml: no such file or directory (os error 2)"
+        );
+    }
+}

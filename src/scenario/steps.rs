@@ -1,0 +1,1134 @@
+//! Reads the `steps:` list: each step's name, its argument forms, and the checks on them.
+
+use super::loader::{Fields, Loader};
+use super::suggest;
+use super::types::{CloseKind, ConnectionRef, Located, Step};
+use super::values::{describe, quote};
+use super::yaml::{Kind, Node};
+
+/// Describes the argument a step takes.
+struct Shape {
+    /// The key a scalar argument stands for (`- expect: x` is `{regex: x}`).
+    shorthand: Option<&'static str>,
+    /// The keys its map form accepts.
+    keys: &'static [&'static str],
+    /// What the argument may be, for "expected ..." messages.
+    expected: &'static str,
+}
+
+const DATA: &str = "text, or a map with `text:`, `hex:` or `base64:`";
+
+fn shape(name: &str) -> Shape {
+    let (shorthand, keys, expected): (_, &'static [&'static str], _) = match name {
+        "send" | "send_line" | "end" => (
+            Some("text"),
+            &["text", "encoding", "hex", "base64", "client"],
+            DATA,
+        ),
+        "server_send" => (
+            Some("text"),
+            &["text", "encoding", "hex", "base64", "connection"],
+            DATA,
+        ),
+        "expect" | "expect_no" => (
+            Some("regex"),
+            &["regex", "timeout", "client"],
+            "a regex, or a map with `regex:`",
+        ),
+        "server_expect" => (
+            Some("regex"),
+            &["regex", "timeout", "connection"],
+            "a regex, or a map with `regex:`",
+        ),
+        "wait_connected" | "wait_reconnect" | "expect_gave_up" => (
+            Some("timeout"),
+            &["timeout", "client"],
+            "nothing, a timeout, or a map with `timeout:` and `client:`",
+        ),
+        "wait_retry" => (
+            Some("retry"),
+            &["retry", "timeout", "client"],
+            "a retry number, or a map with `retry:`",
+        ),
+        "expect_error" => (
+            Some("code"),
+            &["code", "timeout", "client"],
+            "an error code, or a map with `code:`",
+        ),
+        "expect_closed" => (
+            Some("how"),
+            &["how", "timeout", "client"],
+            "nothing, `fin`, `reset` or `any`, or a map with `how:`",
+        ),
+        "sleep" => (Some("duration"), &[], "a duration"),
+        "send_quit" => (None, &["client"], "nothing, or a map with `client:`"),
+        "server_close" => (
+            Some("how"),
+            &["how", "connection"],
+            "nothing, `fin` or `reset`, or a map with `how:` and `connection:`",
+        ),
+        "server_half_close" => (
+            None,
+            &["connection"],
+            "nothing, or a map with `connection:`",
+        ),
+        "expect_connections" => (
+            Some("count"),
+            &["count", "timeout"],
+            "a number of connections, or a map with `count:`",
+        ),
+        _ => (None, &[], "nothing"),
+    };
+    Shape {
+        shorthand,
+        keys,
+        expected,
+    }
+}
+
+fn is_server_step(name: &str) -> bool {
+    matches!(
+        name,
+        "kill_server"
+            | "stop_server"
+            | "start_server"
+            | "server_send"
+            | "server_expect"
+            | "server_close"
+            | "server_half_close"
+            | "expect_connections"
+    )
+}
+
+fn is_error_code(code: &str) -> bool {
+    code.len() >= 2
+        && code.starts_with('E')
+        && code[1..]
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+impl Loader<'_> {
+    /// Reads the `steps:` list; `key` is the `steps` key, for errors about an empty list.
+    pub(crate) fn steps(&mut self, key: &Node, node: &Node) -> Vec<Located<Step>> {
+        let items = match &node.kind {
+            Kind::Seq(items) if !items.is_empty() => items,
+            _ if node.is_null() || matches!(&node.kind, Kind::Seq(_)) => {
+                let at = if node.is_null() { key } else { node };
+                let message = "`steps:` is empty; a scenario needs at least one step";
+                let hint = "list the steps under `steps:`, one per line, each starting with `- `";
+                self.error(at, message, Some(hint.into()));
+                return Vec::new();
+            }
+            _ => {
+                let message = format!(
+                    "expected a list of steps for `steps`, found {}",
+                    describe(node)
+                );
+                self.error(
+                    node,
+                    message,
+                    Some("write each step on its own line, starting with `- `".into()),
+                );
+                return Vec::new();
+            }
+        };
+        items
+            .iter()
+            .filter_map(|item| {
+                let value = self.step(item)?;
+                Some(Located {
+                    line: item.start.line,
+                    col: item.start.col,
+                    text: self.source_text(item),
+                    value,
+                })
+            })
+            .collect()
+    }
+
+    /// Returns a node's source text: its first line only, trimmed.
+    pub(crate) fn source_text(&self, node: &Node) -> String {
+        let line = self.line(node.start.line);
+        let skip = node.start.col - 1;
+        let text: String = if node.end.line == node.start.line {
+            line.chars()
+                .skip(skip)
+                .take(node.end.col.saturating_sub(node.start.col))
+                .collect()
+        } else {
+            line.chars().skip(skip).collect()
+        };
+        text.trim().to_owned()
+    }
+
+    fn step(&mut self, item: &Node) -> Option<Step> {
+        let (name_node, arg) = match &item.kind {
+            Kind::Scalar(..) if !item.is_null() => (item, None),
+            Kind::Map(entries) if entries.len() == 1 => (&entries[0].0, Some(&entries[0].1)),
+            Kind::Map(entries) if entries.len() > 1 => {
+                let (first, extra) = (&entries[0].0, &entries[1].0);
+                let (first, extra) = (first.scalar().unwrap_or("…"), extra.scalar().unwrap_or("…"));
+                let message =
+                    format!("a step has one name, but this one has `{first}` and `{extra}`");
+                let hint = match shape(first)
+                    .shorthand
+                    .filter(|_| shape(first).keys.contains(&extra))
+                {
+                    Some(short) => format!(
+                        "options go in a map under the step: `- {first}: {{{short}: ..., {extra}: ...}}`"
+                    ),
+                    None => "start each step on its own line with `- `".to_owned(),
+                };
+                self.error(&entries[1].0, message, Some(hint));
+                return None;
+            }
+            _ => {
+                let message = format!("expected a step, found {}", describe(item));
+                let hint = "a step is a name (`- kill_server`) or a name with an argument (`- send_line: hello`)";
+                self.error(item, message, Some(hint.into()));
+                return None;
+            }
+        };
+        let Some(written) = name_node.scalar().filter(|_| !name_node.is_null()) else {
+            self.error(
+                name_node,
+                format!("expected a step name, found {}", describe(name_node)),
+                None,
+            );
+            return None;
+        };
+        let Some(name) = Step::NAMES.iter().copied().find(|n| *n == written) else {
+            let hint = suggest::hint(written, &Step::NAMES);
+            self.error(
+                name_node,
+                format!("unknown step {}", quote(written)),
+                Some(hint),
+            );
+            return None;
+        };
+        let before = self.error_count();
+        if let Some(address) = self.external.clone().filter(|_| is_server_step(name)) {
+            let message = format!(
+                "server steps need a fake server; this scenario targets an external server at {address}"
+            );
+            let hint =
+                format!("remove `{name}`, or use `server: {{fake: echo}}` instead of `address:`");
+            self.error(name_node, message, Some(hint));
+        }
+        let shape = shape(name);
+        if name == "sleep" && arg.is_some_and(|a| matches!(a.kind, Kind::Map(_))) {
+            let message = format!("expected a duration for `sleep`, found {}", describe(arg?));
+            self.error(arg?, message, Some("for example `- sleep: 500ms`".into()));
+            return None;
+        }
+        let what = format!("`{name}`");
+        let fields = self.args(arg, shape.shorthand, shape.keys, &what, shape.expected)?;
+        let client = if shape.keys.contains(&"client") {
+            self.client_ref(&fields, item, name, &shape)
+        } else {
+            None
+        };
+        let connection = self.connection(&fields);
+        let timeout = self.opt_duration(&fields, "timeout");
+        let step = match name {
+            "send" => Step::Send {
+                client,
+                data: self.data(&fields, item, Some(name))?,
+            },
+            "send_line" => Step::SendLine {
+                client,
+                data: self.data(&fields, item, Some(name))?,
+            },
+            "end" => Step::End {
+                client,
+                data: self.data(&fields, item, None),
+            },
+            "server_send" => Step::ServerSend {
+                connection: connection?,
+                data: self.data(&fields, item, Some(name))?,
+            },
+            "expect" => Step::Expect {
+                client,
+                pattern: self.pattern(&fields, item, name)?,
+                timeout,
+            },
+            "expect_no" => Step::ExpectNo {
+                client,
+                pattern: self.pattern(&fields, item, name)?,
+                window: timeout,
+            },
+            "server_expect" => Step::ServerExpect {
+                connection: connection?,
+                pattern: self.pattern(&fields, item, name)?,
+                timeout,
+            },
+            "send_quit" => Step::SendQuit { client },
+            "wait_connected" => Step::WaitConnected { client, timeout },
+            "wait_reconnect" => Step::WaitReconnect { client, timeout },
+            "expect_gave_up" => Step::ExpectGaveUp { client, timeout },
+            "wait_retry" => Step::WaitRetry {
+                client,
+                retry: self.count(&fields, "retry", item, "`wait_retry` needs a retry number")?,
+                timeout,
+            },
+            "expect_error" => Step::ExpectError {
+                client,
+                code: self.error_code(&fields, item)?,
+                timeout,
+            },
+            "expect_closed" => Step::ExpectClosed {
+                client,
+                how: self.close_kind(&fields, true)?,
+                timeout,
+            },
+            "sleep" => {
+                let Some(node) = fields.get("duration") else {
+                    self.error(
+                        item,
+                        "`sleep` needs a duration",
+                        Some("for example `- sleep: 500ms`".into()),
+                    );
+                    return None;
+                };
+                Step::Sleep {
+                    duration: self.duration(node, "`sleep`")?,
+                }
+            }
+            "kill_server" => Step::KillServer,
+            "stop_server" => Step::StopServer,
+            "start_server" => Step::StartServer,
+            "server_close" => Step::ServerClose {
+                connection: connection?,
+                how: self.close_kind(&fields, false)?,
+            },
+            "server_half_close" => Step::ServerHalfClose {
+                connection: connection?,
+            },
+            _ => Step::ExpectConnections {
+                count: self.count(
+                    &fields,
+                    "count",
+                    item,
+                    "`expect_connections` needs a number of connections",
+                )?,
+                timeout,
+            },
+        };
+        (self.error_count() == before).then_some(step)
+    }
+
+    /// Reads `client:`, which must name a declared client, and is required when there are several.
+    fn client_ref(
+        &mut self,
+        fields: &Fields<'_>,
+        item: &Node,
+        step: &str,
+        shape: &Shape,
+    ) -> Option<String> {
+        let known = self.clients.clone()?;
+        let Some(node) = fields.get("client") else {
+            if known.len() > 1 {
+                let names: Vec<&str> = known.iter().map(String::as_str).collect();
+                let given = shape
+                    .shorthand
+                    .and_then(|key| {
+                        Some(format!("{key}: {}, ", self.source_text(fields.get(key)?)))
+                    })
+                    .unwrap_or_default();
+                let message = format!(
+                    "`{step}` must say which client it is for: this scenario has {} clients",
+                    known.len()
+                );
+                let hint = format!(
+                    "add `client:` ({}), e.g. `- {step}: {{{given}client: {}}}`",
+                    suggest::list(&names),
+                    names[0]
+                );
+                self.error(item, message, Some(hint));
+            }
+            return None;
+        };
+        self.client_name(node, "`client`")
+    }
+
+    /// Checks that `node` names a declared client.
+    fn client_name(&mut self, node: &Node, what: &str) -> Option<String> {
+        let name = self.text(node, what)?;
+        let known = self.clients.clone()?;
+        if known.contains(&name) {
+            return Some(name);
+        }
+        let names: Vec<&str> = known.iter().map(String::as_str).collect();
+        let hint = match (suggest::closest(&name, &names), names.as_slice()) {
+            (Some(close), _) => format!("did you mean `{close}`?"),
+            (None, [only]) => format!("the only client is `{only}`"),
+            _ => format!("the clients are {}", suggest::list_all(&names)),
+        };
+        self.error(node, format!("unknown client {}", quote(&name)), Some(hint));
+        None
+    }
+
+    /// Reads `connection:`: a number from 1, or a client's name; absent means every connection.
+    fn connection(&mut self, fields: &Fields<'_>) -> Option<ConnectionRef> {
+        let Some(node) = fields.get("connection") else {
+            return Some(ConnectionRef::All);
+        };
+        if node
+            .plain()
+            .is_some_and(|t| t.chars().all(|c| c.is_ascii_digit()) && !t.is_empty())
+        {
+            let index = self.number(node, "`connection`", 1, u32::MAX.into())?;
+            return Some(ConnectionRef::Index(index as u32));
+        }
+        if node
+            .scalar()
+            .is_some_and(|t| t.chars().all(|c| c.is_ascii_digit()))
+            && !node.is_null()
+        {
+            let message = format!(
+                "expected a connection number or a client name for `connection`, found {}",
+                describe(node)
+            );
+            self.error(
+                node,
+                message,
+                Some("write the number without quotes".into()),
+            );
+            return None;
+        }
+        self.client_name(node, "`connection`")
+            .map(ConnectionRef::Client)
+    }
+
+    fn count(&mut self, fields: &Fields<'_>, key: &str, item: &Node, missing: &str) -> Option<u32> {
+        let Some(node) = fields.get(key) else {
+            self.error(item, missing, Some(format!("for example `{{{key}: 1}}`")));
+            return None;
+        };
+        self.number(node, &format!("`{key}`"), 1, u32::MAX.into())
+            .map(|n| n as u32)
+    }
+
+    fn error_code(&mut self, fields: &Fields<'_>, item: &Node) -> Option<String> {
+        let Some(node) = fields.get("code") else {
+            let hint = "for example `- expect_error: ECONNREFUSED`";
+            self.error(
+                item,
+                "`expect_error` needs an error code",
+                Some(hint.into()),
+            );
+            return None;
+        };
+        let code = self.text(node, "`code`")?;
+        if is_error_code(&code) {
+            return Some(code);
+        }
+        let upper = code.trim().to_ascii_uppercase();
+        let hint = if is_error_code(&upper) {
+            format!("did you mean `{upper}`?")
+        } else {
+            "error codes look like ECONNREFUSED, ECONNRESET or ETIMEDOUT".to_owned()
+        };
+        self.error(
+            node,
+            format!(
+                "expected an error code like ECONNREFUSED, found {}",
+                describe(node)
+            ),
+            Some(hint),
+        );
+        None
+    }
+
+    fn close_kind(&mut self, fields: &Fields<'_>, allow_any: bool) -> Option<CloseKind> {
+        let Some(node) = fields.get("how") else {
+            return Some(if allow_any {
+                CloseKind::Any
+            } else {
+                CloseKind::Fin
+            });
+        };
+        if allow_any
+            && node
+                .plain()
+                .is_some_and(|t| humantime::parse_duration(t).is_ok())
+        {
+            let message = format!(
+                "expected `fin`, `reset` or `any` for `how`, found {}",
+                describe(node)
+            );
+            let hint = format!(
+                "to give a timeout, write `- expect_closed: {{timeout: {}}}`",
+                node.plain()?
+            );
+            self.error(node, message, Some(hint));
+            return None;
+        }
+        if !allow_any && node.scalar() == Some("any") {
+            let message = "`server_close` needs `fin` or `reset`, found `any`";
+            let hint =
+                "`any` only applies to `expect_closed`; `server_close` must choose how to close";
+            self.error(node, message, Some(hint.into()));
+            return None;
+        }
+        let fin = ("fin", CloseKind::Fin);
+        let (reset, rst) = (("reset", CloseKind::Reset), ("rst", CloseKind::Reset));
+        if allow_any {
+            self.choice(
+                node,
+                "close kind",
+                &[fin, reset, rst, ("any", CloseKind::Any)],
+            )
+        } else {
+            self.choice(node, "close kind", &[fin, reset, rst])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::client::encoding::Encoding;
+    use crate::scenario::types::{Data, Pattern};
+    use crate::scenario::{LoadError, Scenario, load_str};
+
+    const ONE: &str = "server: {fake: echo}\nclient: {}\nsteps:\n";
+    const TWO: &str = "server: {fake: echo}\nclients: {alice: {}, bob: {}}\nsteps:\n";
+    const EXTERNAL: &str = "server: {address: \"127.0.0.1:6379\"}\nclient: {}\nsteps:\n";
+
+    fn load(header: &str, steps: &str) -> Result<Scenario, LoadError> {
+        load_str(Path::new("s.yaml"), &format!("{header}{steps}"))
+    }
+
+    fn steps(header: &str, steps: &str) -> Vec<Step> {
+        let scenario =
+            load(header, steps).unwrap_or_else(|e| panic!("expected the steps to load:\n{e}"));
+        scenario.steps.into_iter().map(|s| s.value).collect()
+    }
+
+    /// Returns the only diagnostic as (line, col, message, hint); steps start on line 4.
+    fn error(header: &str, steps: &str) -> (usize, usize, String, String) {
+        let error = load(header, steps).expect_err("expected an error");
+        assert_eq!(error.diagnostics().len(), 1, "expected one error:\n{error}");
+        let d = &error.diagnostics()[0];
+        (
+            d.line,
+            d.col,
+            d.message.clone(),
+            d.hint.clone().unwrap_or_default(),
+        )
+    }
+
+    fn text(text: &str) -> Data {
+        Data {
+            bytes: text.as_bytes().to_vec(),
+            encoding: Encoding::Utf8,
+        }
+    }
+
+    fn bytes(bytes: &[u8], encoding: Encoding) -> Data {
+        Data {
+            bytes: bytes.to_vec(),
+            encoding,
+        }
+    }
+
+    fn pattern(source: &str) -> Pattern {
+        Pattern {
+            source: source.into(),
+            regex: regex::Regex::new(source).unwrap(),
+        }
+    }
+
+    fn secs(n: u64) -> Option<Duration> {
+        Some(Duration::from_secs(n))
+    }
+
+    #[test]
+    fn reads_every_step_form() {
+        let me = || Some("client".to_owned());
+        let source = r#"
+  - send: hello
+  - send: 42
+  - send: {text: "café", encoding: latin1}
+  - send: {hex: "68 69"}
+  - send: {base64: aGk=, client: client}
+  - send_line: hi
+  - expect: "^hello$"
+  - expect: {regex: "a|b", timeout: 1s}
+  - expect_no: error
+  - expect_no: {regex: error, timeout: 500ms}
+  - end
+  - end: bye
+  - end: {client: client}
+  - end: {hex: "00"}
+  - send_quit
+  - send_quit: {client: client}
+  - wait_connected
+  - wait_connected: 2s
+  - wait_connected: {timeout: 3s, client: client}
+  - wait_reconnect: {}
+  - wait_reconnect:
+  - wait_retry: 2
+  - wait_retry: {retry: 3, timeout: 4s}
+  - expect_error: ECONNREFUSED
+  - expect_error: {code: ECONNRESET, timeout: 1s}
+  - expect_gave_up
+  - expect_gave_up: 10s
+  - expect_closed
+  - expect_closed: fin
+  - expect_closed: rst
+  - expect_closed: {how: reset, timeout: 1s}
+  - sleep: 100ms
+  - kill_server
+  - stop_server: {}
+  - start_server:
+  - server_send: "hi\n"
+  - server_send: {hex: ff, connection: 2}
+  - server_send: {text: x, connection: client}
+  - server_expect: "^hi"
+  - server_expect: {regex: x, timeout: 1s, connection: 1}
+  - server_close
+  - server_close: rst
+  - server_close: {how: fin, connection: 1}
+  - server_half_close
+  - server_half_close: {connection: client}
+  - expect_connections: 2
+  - expect_connections: {count: 3, timeout: 1s}
+  - "kill_server"
+"#;
+        let expected = [
+            Step::Send {
+                client: None,
+                data: text("hello"),
+            },
+            Step::Send {
+                client: None,
+                data: text("42"),
+            },
+            Step::Send {
+                client: None,
+                data: bytes(b"caf\xe9", Encoding::Latin1),
+            },
+            Step::Send {
+                client: None,
+                data: bytes(b"hi", Encoding::Hex),
+            },
+            Step::Send {
+                client: me(),
+                data: bytes(b"hi", Encoding::Base64),
+            },
+            Step::SendLine {
+                client: None,
+                data: text("hi"),
+            },
+            Step::Expect {
+                client: None,
+                pattern: pattern("^hello$"),
+                timeout: None,
+            },
+            Step::Expect {
+                client: None,
+                pattern: pattern("a|b"),
+                timeout: secs(1),
+            },
+            Step::ExpectNo {
+                client: None,
+                pattern: pattern("error"),
+                window: None,
+            },
+            Step::ExpectNo {
+                client: None,
+                pattern: pattern("error"),
+                window: Some(Duration::from_millis(500)),
+            },
+            Step::End {
+                client: None,
+                data: None,
+            },
+            Step::End {
+                client: None,
+                data: Some(text("bye")),
+            },
+            Step::End {
+                client: me(),
+                data: None,
+            },
+            Step::End {
+                client: None,
+                data: Some(bytes(b"\0", Encoding::Hex)),
+            },
+            Step::SendQuit { client: None },
+            Step::SendQuit { client: me() },
+            Step::WaitConnected {
+                client: None,
+                timeout: None,
+            },
+            Step::WaitConnected {
+                client: None,
+                timeout: secs(2),
+            },
+            Step::WaitConnected {
+                client: me(),
+                timeout: secs(3),
+            },
+            Step::WaitReconnect {
+                client: None,
+                timeout: None,
+            },
+            Step::WaitReconnect {
+                client: None,
+                timeout: None,
+            },
+            Step::WaitRetry {
+                client: None,
+                retry: 2,
+                timeout: None,
+            },
+            Step::WaitRetry {
+                client: None,
+                retry: 3,
+                timeout: secs(4),
+            },
+            Step::ExpectError {
+                client: None,
+                code: "ECONNREFUSED".into(),
+                timeout: None,
+            },
+            Step::ExpectError {
+                client: None,
+                code: "ECONNRESET".into(),
+                timeout: secs(1),
+            },
+            Step::ExpectGaveUp {
+                client: None,
+                timeout: None,
+            },
+            Step::ExpectGaveUp {
+                client: None,
+                timeout: secs(10),
+            },
+            Step::ExpectClosed {
+                client: None,
+                how: CloseKind::Any,
+                timeout: None,
+            },
+            Step::ExpectClosed {
+                client: None,
+                how: CloseKind::Fin,
+                timeout: None,
+            },
+            Step::ExpectClosed {
+                client: None,
+                how: CloseKind::Reset,
+                timeout: None,
+            },
+            Step::ExpectClosed {
+                client: None,
+                how: CloseKind::Reset,
+                timeout: secs(1),
+            },
+            Step::Sleep {
+                duration: Duration::from_millis(100),
+            },
+            Step::KillServer,
+            Step::StopServer,
+            Step::StartServer,
+            Step::ServerSend {
+                connection: ConnectionRef::All,
+                data: text("hi\n"),
+            },
+            Step::ServerSend {
+                connection: ConnectionRef::Index(2),
+                data: bytes(b"\xff", Encoding::Hex),
+            },
+            Step::ServerSend {
+                connection: ConnectionRef::Client("client".into()),
+                data: text("x"),
+            },
+            Step::ServerExpect {
+                connection: ConnectionRef::All,
+                pattern: pattern("^hi"),
+                timeout: None,
+            },
+            Step::ServerExpect {
+                connection: ConnectionRef::Index(1),
+                pattern: pattern("x"),
+                timeout: secs(1),
+            },
+            Step::ServerClose {
+                connection: ConnectionRef::All,
+                how: CloseKind::Fin,
+            },
+            Step::ServerClose {
+                connection: ConnectionRef::All,
+                how: CloseKind::Reset,
+            },
+            Step::ServerClose {
+                connection: ConnectionRef::Index(1),
+                how: CloseKind::Fin,
+            },
+            Step::ServerHalfClose {
+                connection: ConnectionRef::All,
+            },
+            Step::ServerHalfClose {
+                connection: ConnectionRef::Client("client".into()),
+            },
+            Step::ExpectConnections {
+                count: 2,
+                timeout: None,
+            },
+            Step::ExpectConnections {
+                count: 3,
+                timeout: secs(1),
+            },
+            Step::KillServer,
+        ];
+        let loaded = steps(ONE, source);
+        assert_eq!(loaded.len(), expected.len());
+        for (index, (got, want)) in loaded.iter().zip(&expected).enumerate() {
+            assert_eq!(got, want, "step {index}");
+        }
+    }
+
+    #[test]
+    fn steps_remember_where_they_were_written() {
+        let scenario = load(
+            ONE,
+            "  - kill_server   # note\n  - expect: {regex: x,\n      timeout: 1s}\n",
+        )
+        .unwrap();
+        let found: Vec<(usize, usize, &str)> = scenario
+            .steps
+            .iter()
+            .map(|s| (s.line, s.col, s.text.as_str()))
+            .collect();
+        assert_eq!(found, [(4, 5, "kill_server"), (5, 5, "expect: {regex: x,")]);
+    }
+
+    #[test]
+    fn patterns_are_multi_line_and_crlf_aware() {
+        let [Step::Expect { pattern, .. }] = &steps(ONE, "  - expect: \"^b$\"\n")[..] else {
+            panic!("expected one expect step")
+        };
+        assert!(pattern.regex.is_match("a\r\nb\r\n"));
+    }
+
+    #[test]
+    fn two_clients_need_names() {
+        let loaded = steps(
+            TWO,
+            "  - send: {text: x, client: bob}\n  - server_close: {connection: alice}\n",
+        );
+        assert_eq!(
+            loaded[0],
+            Step::Send {
+                client: Some("bob".into()),
+                data: text("x")
+            }
+        );
+        assert_eq!(
+            loaded[1],
+            Step::ServerClose {
+                connection: ConnectionRef::Client("alice".into()),
+                how: CloseKind::Fin
+            }
+        );
+        let (line, col, message, hint) = error(TWO, "  - send_quit\n");
+        assert_eq!((line, col), (4, 5));
+        assert_eq!(
+            message,
+            "`send_quit` must say which client it is for: this scenario has 2 clients"
+        );
+        assert_eq!(
+            hint,
+            "add `client:` (`alice` or `bob`), e.g. `- send_quit: {client: alice}`"
+        );
+        let (_, _, _, hint) = error(TWO, "  - expect: \"^hi$\"\n");
+        assert_eq!(
+            hint,
+            "add `client:` (`alice` or `bob`), e.g. `- expect: {regex: \"^hi$\", client: alice}`"
+        );
+    }
+
+    #[test]
+    fn unknown_client_names_are_errors() {
+        let (line, col, message, hint) = error(TWO, "  - send: {text: x, client: alicia}\n");
+        assert_eq!(
+            (line, col, message.as_str(), hint.as_str()),
+            (4, 29, "unknown client `alicia`", "did you mean `alice`?")
+        );
+        let (_, _, message, hint) = error(ONE, "  - wait_connected: {client: zed}\n");
+        assert_eq!(
+            (message.as_str(), hint.as_str()),
+            ("unknown client `zed`", "the only client is `client`")
+        );
+        let (_, _, message, hint) = error(TWO, "  - server_send: {text: x, connection: carol}\n");
+        assert_eq!(
+            (message.as_str(), hint.as_str()),
+            (
+                "unknown client `carol`",
+                "the clients are `alice` and `bob`"
+            )
+        );
+        let (_, _, message, _) = error(ONE, "  - server_half_close: {connection: 0}\n");
+        assert_eq!(
+            message,
+            "expected a whole number of 1 or more for `connection`, found the number `0`"
+        );
+        let (_, _, _, hint) = error(ONE, "  - server_half_close: {connection: \"1\"}\n");
+        assert_eq!(hint, "write the number without quotes");
+    }
+
+    #[test]
+    fn unknown_step_suggests_the_closest() {
+        let (line, col, message, hint) = error(ONE, "  - wait_connected\n  - kil_server\n");
+        assert_eq!(
+            (line, col, message.as_str(), hint.as_str()),
+            (
+                5,
+                5,
+                "unknown step `kil_server`",
+                "did you mean `kill_server`?"
+            )
+        );
+        let (line, col, message, _) = error(ONE, "  - sendline: {text: x}\n");
+        assert_eq!(
+            (line, col, message.as_str()),
+            (4, 5, "unknown step `sendline`")
+        );
+        let (_, _, _, hint) = error(ONE, "  - dance\n");
+        assert!(hint.starts_with("expected `send`, `send_line`"), "{hint}");
+    }
+
+    #[test]
+    fn bad_step_values_point_at_the_value() {
+        let cases: &[(&str, usize, &str, &str)] = &[
+            (
+                "  - sleep: 5\n",
+                12,
+                "expected a duration for `sleep`, found the number `5` without a unit",
+                "add a unit: `5s` or `5ms` (durations look like 500ms, 3s or 1m)",
+            ),
+            (
+                "  - wait_reconnect: soon\n",
+                21,
+                "expected a duration for `timeout`, found `soon`",
+                "durations look like 500ms, 3s or 1m",
+            ),
+            (
+                "  - expect: \"(abc\"\n",
+                13,
+                "invalid regex: unclosed group",
+                "regexes use Rust regex syntax; escape special characters like `(`, `[` or `.` with `\\`",
+            ),
+            (
+                "  - send: {hex: abc}\n",
+                17,
+                "invalid hex data: odd number of digits",
+                "hex data is pairs of hex digits, e.g. `hex: 48 65 6c 6c 6f`",
+            ),
+            (
+                "  - send: {hex: zz}\n",
+                17,
+                "invalid hex data: invalid character 'z' at position 0",
+                "hex data is pairs of hex digits, e.g. `hex: 48 65 6c 6c 6f`",
+            ),
+            (
+                "  - send: {base64: \"!!!\"}\n",
+                20,
+                "invalid base64 data: invalid symbol 33, offset 0",
+                "base64 data looks like `aGVsbG8=`",
+            ),
+            (
+                "  - send: {text: x, encoding: utf-9}\n",
+                31,
+                "unknown encoding `utf-9`",
+                "did you mean `utf8`?",
+            ),
+            (
+                "  - send: {text: x, encoding: base64}\n",
+                31,
+                "`encoding: base64` cannot be used with `text:`",
+                "write the bytes with `base64:` instead of `text:`, e.g. `{base64: ...}`",
+            ),
+            (
+                "  - send: {text: é, encoding: ascii}\n",
+                18,
+                "character 'é' at position 0 cannot be written as ascii",
+                "use `encoding: utf8`, or write the bytes with `hex:`",
+            ),
+            (
+                "  - send: {text: x, hex: \"00\"}\n",
+                21,
+                "`hex:` cannot be combined with `text:`",
+                "give exactly one of `text:`, `hex:` or `base64:`",
+            ),
+            (
+                "  - send: {hex: \"00\", encoding: latin1}\n",
+                23,
+                "`encoding:` only applies to `text:`",
+                "`hex:` and `base64:` data need no encoding; use `text:` for encoded text",
+            ),
+            (
+                "  - expect_error: econnrefused\n",
+                19,
+                "expected an error code like ECONNREFUSED, found `econnrefused`",
+                "did you mean `ECONNREFUSED`?",
+            ),
+            (
+                "  - expect_error: refused\n",
+                19,
+                "expected an error code like ECONNREFUSED, found `refused`",
+                "error codes look like ECONNREFUSED, ECONNRESET or ETIMEDOUT",
+            ),
+            (
+                "  - expect_closed: 2s\n",
+                20,
+                "expected `fin`, `reset` or `any` for `how`, found `2s`",
+                "to give a timeout, write `- expect_closed: {timeout: 2s}`",
+            ),
+            (
+                "  - expect_closed: finn\n",
+                20,
+                "unknown close kind `finn`",
+                "did you mean `fin`?",
+            ),
+            (
+                "  - server_close: any\n",
+                19,
+                "`server_close` needs `fin` or `reset`, found `any`",
+                "`any` only applies to `expect_closed`; `server_close` must choose how to close",
+            ),
+            (
+                "  - wait_retry: 0\n",
+                17,
+                "expected a whole number of 1 or more for `retry`, found the number `0`",
+                "",
+            ),
+            (
+                "  - expect: {regex: x, timout: 1s}\n",
+                24,
+                "unknown key `timout` in `expect`",
+                "did you mean `timeout`?",
+            ),
+            (
+                "  - kill_server: {now: true}\n",
+                19,
+                "unknown key `now` in `kill_server`",
+                "`kill_server` takes no options",
+            ),
+            (
+                "  - send_line: [a, b]\n",
+                16,
+                "expected text, or a map with `text:`, `hex:` or `base64:` for `send_line`, found a list",
+                "",
+            ),
+            (
+                "  - kill_server: now\n",
+                18,
+                "expected nothing for `kill_server`, found `now`",
+                "",
+            ),
+            (
+                "  - sleep: {duration: 1s}\n",
+                12,
+                "expected a duration for `sleep`, found a map",
+                "for example `- sleep: 500ms`",
+            ),
+        ];
+        for (source, col, message, hint) in cases {
+            let found = error(ONE, source);
+            assert_eq!(
+                (found.0, found.1, found.2.as_str(), found.3.as_str()),
+                (4, *col, *message, *hint),
+                "{source}"
+            );
+        }
+    }
+
+    #[test]
+    fn required_arguments_are_reported_at_the_step() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "  - send\n",
+                "`send` needs data: text, or a map with `text:`, `hex:` or `base64:`",
+            ),
+            (
+                "  - send_line: {client: client}\n",
+                "`send_line` needs data: text, or a map with `text:`, `hex:` or `base64:`",
+            ),
+            ("  - expect:\n", "`expect` needs a regex"),
+            ("  - wait_retry\n", "`wait_retry` needs a retry number"),
+            (
+                "  - expect_error: {timeout: 1s}\n",
+                "`expect_error` needs an error code",
+            ),
+            ("  - sleep\n", "`sleep` needs a duration"),
+            (
+                "  - expect_connections\n",
+                "`expect_connections` needs a number of connections",
+            ),
+        ];
+        for (source, message) in cases {
+            let found = error(ONE, source);
+            assert_eq!(
+                (found.0, found.1, found.2.as_str()),
+                (4, 5, *message),
+                "{source}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_step_items_are_reported() {
+        let (line, col, message, hint) = error(ONE, "  - expect: hi\n    timeout: 1s\n");
+        assert_eq!((line, col), (5, 5));
+        assert_eq!(
+            message,
+            "a step has one name, but this one has `expect` and `timeout`"
+        );
+        assert_eq!(
+            hint,
+            "options go in a map under the step: `- expect: {regex: ..., timeout: ...}`"
+        );
+        let (_, _, message, _) = error(ONE, "  - [kill_server]\n");
+        assert_eq!(message, "expected a step, found a list");
+        let (_, _, message, _) = error(ONE, "  -\n");
+        assert_eq!(message, "expected a step, found nothing");
+        let (line, col, message, _) = error(ONE, "  - {}\n");
+        assert_eq!(
+            (line, col, message.as_str()),
+            (4, 5, "expected a step, found a map")
+        );
+        let (_, _, message, _) = error(
+            "server: {fake: echo}\nclient: {}\nsteps: {kill_server: {}}\n",
+            "",
+        );
+        assert_eq!(message, "expected a list of steps for `steps`, found a map");
+    }
+
+    #[test]
+    fn server_steps_need_a_fake_server() {
+        let error = load(
+            EXTERNAL,
+            "  - wait_connected\n  - kill_server\n  - server_send: {text: hi, connection: 1}\n",
+        )
+        .unwrap_err();
+        let found: Vec<(usize, usize, &str)> = error
+            .diagnostics()
+            .iter()
+            .map(|d| (d.line, d.col, d.message.as_str()))
+            .collect();
+        let message = "server steps need a fake server; this scenario targets an external server at 127.0.0.1:6379";
+        assert_eq!(found, [(5, 5, message), (6, 5, message)]);
+        assert_eq!(
+            error.diagnostics()[0].hint.as_deref(),
+            Some("remove `kill_server`, or use `server: {fake: echo}` instead of `address:`")
+        );
+    }
+}

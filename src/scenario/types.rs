@@ -1,0 +1,316 @@
+//! Defines the scenario format: what a loaded, validated scenario file holds.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use regex::Regex;
+
+use crate::client::encoding::Encoding;
+
+/// Holds one validated scenario file.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file it was loaded from.
+    pub path: PathBuf,
+    /// `name:`, or the file stem when absent.
+    pub name: String,
+    /// `timeout:` bound on the whole scenario (default 30s).
+    pub timeout: Duration,
+    /// `defaults: {timeout: ...}`: the timeout of waits that name none (default 5s).
+    pub default_timeout: Duration,
+    /// `snapshot: true`: compare the transcript with the golden file.
+    pub snapshot: bool,
+    /// `server:`.
+    pub server: ServerSpec,
+    /// `client:` (named `client`) or `clients:` in file order.
+    pub clients: Vec<ClientSpec>,
+    /// `steps:` in file order.
+    pub steps: Vec<Located<Step>>,
+}
+
+/// Wraps a value with where it was written.
+#[derive(Debug, Clone)]
+pub struct Located<T> {
+    /// 1-based line of the item.
+    pub line: usize,
+    /// 1-based column of the item.
+    pub col: usize,
+    /// The item's source text as written (trimmed, first line only).
+    pub text: String,
+    /// The value.
+    pub value: T,
+}
+
+/// Describes the server side of a scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerSpec {
+    /// A built-in fake server that tcprun runs and controls.
+    Fake(FakeServerSpec),
+    /// `address: "host:port"`: a server already running elsewhere.
+    External {
+        /// Host name or IP address.
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
+}
+
+/// Configures a built-in fake server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeServerSpec {
+    /// `fake:` which behaviour.
+    pub kind: FakeKind,
+    /// `host:` to bind (default `127.0.0.1`).
+    pub host: String,
+    /// `port:` to bind (default 0: a free ephemeral port).
+    pub port: u16,
+    /// `banner:` data sent to each connection on accept.
+    pub banner: Option<Data>,
+    /// `start: false` keeps the port refused until a `start_server` step (default true).
+    pub start: bool,
+    /// `half_open: true` keeps a connection open after the client's FIN, so
+    /// steps can still send (Node's `allowHalfOpen`; default false: the
+    /// server ends its side as soon as the client ends).
+    pub half_open: bool,
+}
+
+/// Names the built-in fake server behaviours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FakeKind {
+    /// Writes every received chunk back to its sender.
+    Echo,
+    /// Writes every received chunk to every other connection.
+    Chat,
+    /// Reads and discards.
+    Sink,
+    /// Accepts, reads, never answers.
+    Silent,
+}
+
+/// Configures one built-in reconnecting client (`client:` or an entry of `clients:`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientSpec {
+    /// The map key under `clients:`, or `client`.
+    pub name: String,
+    /// `host:` to connect to (default: the server's host).
+    pub host: Option<String>,
+    /// `port:` to connect to (default: the server's port).
+    pub port: Option<u16>,
+    /// `retry_interval:` (default 3s).
+    pub retry_interval: Duration,
+    /// `max_retries:` (default 10).
+    pub max_retries: u32,
+    /// `reconnect: false` disables reconnecting (default true).
+    pub reconnect: bool,
+    /// `connect_timeout:` (default 10s).
+    pub connect_timeout: Duration,
+    /// `backoff: fixed|exponential` (default fixed).
+    pub backoff: Backoff,
+    /// `max_interval:` cap for exponential backoff (default 30s).
+    pub max_interval: Duration,
+    /// `encoding:` how received bytes are decoded for `expect` and the transcript (default utf8).
+    pub encoding: Encoding,
+    /// `quit_word:` (default `quit`).
+    pub quit_word: String,
+}
+
+/// Names how the delay between retries grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backoff {
+    /// Every retry waits the retry interval.
+    Fixed,
+    /// The interval doubles after each failed retry, up to the cap.
+    Exponential,
+}
+
+/// Holds bytes to send, and how they were written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Data {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// The encoding the author wrote them in (`text` forms: utf8, latin1 or ascii; or hex, base64).
+    pub encoding: Encoding,
+}
+
+/// Holds a compiled `expect` pattern (multi-line, CRLF-aware).
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    /// The regex as written.
+    pub source: String,
+    /// The compiled regex.
+    pub regex: Regex,
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+/// Names which server connection a server step addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionRef {
+    /// Every open connection (the default).
+    All,
+    /// `connection: N`: the N-th accepted connection, from 1.
+    Index(u32),
+    /// `connection: alice`: the server side of that client's current connection.
+    Client(String),
+}
+
+/// Names how a connection ended or is to be closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseKind {
+    /// An orderly end: FIN.
+    Fin,
+    /// An abort: RST.
+    Reset,
+    /// Either (only in `expect_closed`).
+    Any,
+}
+
+/// Lists every step of the format. `client: None` means the only client.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// `send`: bytes as they are.
+    Send { client: Option<String>, data: Data },
+    /// `send_line`: the data, then "\n".
+    SendLine { client: Option<String>, data: Data },
+    /// `expect`: wait until the client's unconsumed output matches.
+    Expect {
+        client: Option<String>,
+        pattern: Pattern,
+        timeout: Option<Duration>,
+    },
+    /// `expect_no`: fail if the pattern matches within the window.
+    ExpectNo {
+        client: Option<String>,
+        pattern: Pattern,
+        window: Option<Duration>,
+    },
+    /// `end`: half-close, optionally sending data first.
+    End {
+        client: Option<String>,
+        data: Option<Data>,
+    },
+    /// `send_quit`: the quit word; the client ends and does not reconnect.
+    SendQuit { client: Option<String> },
+    /// `wait_connected`: until the client is connected.
+    WaitConnected {
+        client: Option<String>,
+        timeout: Option<Duration>,
+    },
+    /// `wait_reconnect`: until the client connects again after its last connection.
+    WaitReconnect {
+        client: Option<String>,
+        timeout: Option<Duration>,
+    },
+    /// `wait_retry: N`: until the N-th retry has failed.
+    WaitRetry {
+        client: Option<String>,
+        retry: u32,
+        timeout: Option<Duration>,
+    },
+    /// `expect_error: CODE`: until the client reports that error code.
+    ExpectError {
+        client: Option<String>,
+        code: String,
+        timeout: Option<Duration>,
+    },
+    /// `expect_gave_up`: until the client gives up reconnecting.
+    ExpectGaveUp {
+        client: Option<String>,
+        timeout: Option<Duration>,
+    },
+    /// `expect_closed`: until the client's connection is closed (by FIN, reset, or either).
+    ExpectClosed {
+        client: Option<String>,
+        how: CloseKind,
+        timeout: Option<Duration>,
+    },
+    /// `sleep`: let time pass.
+    Sleep { duration: Duration },
+    /// `kill_server`: reset every connection; the port refuses until restarted.
+    KillServer,
+    /// `stop_server`: FIN to every connection, stop listening.
+    StopServer,
+    /// `start_server`: listen again on the same address and port.
+    StartServer,
+    /// `server_send`: write to one or every connection.
+    ServerSend {
+        connection: ConnectionRef,
+        data: Data,
+    },
+    /// `server_expect`: wait until what the server received matches.
+    ServerExpect {
+        connection: ConnectionRef,
+        pattern: Pattern,
+        timeout: Option<Duration>,
+    },
+    /// `server_close`: close one or every connection with FIN or RST.
+    ServerClose {
+        connection: ConnectionRef,
+        how: CloseKind,
+    },
+    /// `server_half_close`: shut down the server's write side only.
+    ServerHalfClose { connection: ConnectionRef },
+    /// `expect_connections: N`: until the server has accepted N connections in all.
+    ExpectConnections {
+        count: u32,
+        timeout: Option<Duration>,
+    },
+}
+
+impl Step {
+    /// Returns the step's name as written in a file.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Send { .. } => "send",
+            Step::SendLine { .. } => "send_line",
+            Step::Expect { .. } => "expect",
+            Step::ExpectNo { .. } => "expect_no",
+            Step::End { .. } => "end",
+            Step::SendQuit { .. } => "send_quit",
+            Step::WaitConnected { .. } => "wait_connected",
+            Step::WaitReconnect { .. } => "wait_reconnect",
+            Step::WaitRetry { .. } => "wait_retry",
+            Step::ExpectError { .. } => "expect_error",
+            Step::ExpectGaveUp { .. } => "expect_gave_up",
+            Step::ExpectClosed { .. } => "expect_closed",
+            Step::Sleep { .. } => "sleep",
+            Step::KillServer => "kill_server",
+            Step::StopServer => "stop_server",
+            Step::StartServer => "start_server",
+            Step::ServerSend { .. } => "server_send",
+            Step::ServerExpect { .. } => "server_expect",
+            Step::ServerClose { .. } => "server_close",
+            Step::ServerHalfClose { .. } => "server_half_close",
+            Step::ExpectConnections { .. } => "expect_connections",
+        }
+    }
+
+    /// Lists every step name, for did-you-mean hints.
+    pub const NAMES: [&'static str; 21] = [
+        "send",
+        "send_line",
+        "expect",
+        "expect_no",
+        "end",
+        "send_quit",
+        "wait_connected",
+        "wait_reconnect",
+        "wait_retry",
+        "expect_error",
+        "expect_gave_up",
+        "expect_closed",
+        "sleep",
+        "kill_server",
+        "stop_server",
+        "start_server",
+        "server_send",
+        "server_expect",
+        "server_close",
+        "server_half_close",
+        "expect_connections",
+    ];
+}

@@ -1,0 +1,437 @@
+//! Builds a small YAML tree with source positions from saphyr-parser's events.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+use super::diagnostic::sentence_case;
+
+/// Caps the nodes a document may expand to, so aliases cannot blow up memory.
+const MAX_NODES: usize = 100_000;
+
+/// Marks a place in the source: 1-based line and 1-based column in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Pos {
+    /// The line, from 1.
+    pub line: usize,
+    /// The column in characters, from 1.
+    pub col: usize,
+}
+
+impl Pos {
+    fn from_marker(marker: saphyr_parser::Marker) -> Self {
+        Pos {
+            line: marker.line().max(1),
+            col: marker.col() + 1,
+        }
+    }
+}
+
+/// Tells how a scalar was written, so `3` (a number) and `"3"` (a string) differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Style {
+    /// Written bare: may be a number, a boolean or null.
+    Plain,
+    /// Written in single or double quotes (or tagged `!!str`): always a string.
+    Quoted,
+    /// Written as a `|` or `>` block: always a string.
+    Block,
+}
+
+/// Holds what a node is.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Kind {
+    /// A scalar's text and how it was written.
+    Scalar(String, Style),
+    /// A sequence's items.
+    Seq(Vec<Node>),
+    /// A mapping's entries in file order (duplicate keys removed).
+    Map(Vec<(Node, Node)>),
+}
+
+/// Holds one YAML node and where it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Node {
+    /// What the node is.
+    pub kind: Kind,
+    /// Where it starts.
+    pub start: Pos,
+    /// Where it ends (exclusive).
+    pub end: Pos,
+}
+
+impl Node {
+    /// Returns the scalar's text, whatever its style.
+    pub fn scalar(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Scalar(text, _) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// Returns the scalar's text when it was written plain (unquoted).
+    pub fn plain(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Scalar(text, Style::Plain) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// Returns true for an empty value, `~` or `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self.plain(), Some("" | "~" | "null" | "Null" | "NULL"))
+    }
+
+    /// Returns the mapping's entries.
+    pub fn entries(&self) -> Option<&[(Node, Node)]> {
+        match &self.kind {
+            Kind::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    fn size(&self) -> usize {
+        match &self.kind {
+            Kind::Scalar(..) => 1,
+            Kind::Seq(items) => 1 + items.iter().map(Node::size).sum::<usize>(),
+            Kind::Map(entries) => {
+                1 + entries
+                    .iter()
+                    .map(|(k, v)| k.size() + v.size())
+                    .sum::<usize>()
+            }
+        }
+    }
+}
+
+/// Describes a problem found while reading the YAML itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Problem {
+    /// Where it starts.
+    pub start: Pos,
+    /// Where it ends (exclusive).
+    pub end: Pos,
+    /// What is wrong, lowercase.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+/// Holds the parsed document (none when the file is empty or broken) and the problems found.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    /// The document's root node.
+    pub root: Option<Node>,
+    /// Syntax errors (fatal: then `root` is none) and duplicate keys.
+    pub problems: Vec<Problem>,
+}
+
+enum Frame {
+    Seq {
+        start: Pos,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        start: Pos,
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    nodes: usize,
+    root: Option<Node>,
+    problems: Vec<Problem>,
+}
+
+/// Parses `source` into a tree of nodes with positions.
+pub(crate) fn parse(source: &str) -> Parsed {
+    let mut builder = Builder::default();
+    let mut documents = 0;
+    for result in Parser::new_from_str(source) {
+        let (event, span) = match result {
+            Ok(pair) => pair,
+            Err(error) => {
+                let at = Pos::from_marker(*error.marker());
+                let hint = error
+                    .info()
+                    .contains("tab")
+                    .then(|| "indent with spaces: YAML does not allow tabs there".to_owned());
+                return builder.fatal(at, at, syntax_message(error.info()), hint);
+            }
+        };
+        let start = Pos::from_marker(span.start);
+        match event {
+            Event::DocumentStart(_) => {
+                documents += 1;
+                if documents > 1 {
+                    return builder.fatal(
+                        start,
+                        Pos::from_marker(span.end),
+                        "a scenario file holds one YAML document, found a second one".into(),
+                        Some(
+                            "remove the `---` and what follows, or move it to its own file".into(),
+                        ),
+                    );
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let style = match style {
+                    _ if tag.is_some_and(|t| t.is_yaml_core_schema() && t.suffix == "str") => {
+                        Style::Quoted
+                    }
+                    ScalarStyle::Plain => Style::Plain,
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Style::Quoted,
+                    ScalarStyle::Literal | ScalarStyle::Folded => Style::Block,
+                };
+                let node = Node {
+                    kind: Kind::Scalar(text.into_owned(), style),
+                    start,
+                    end: Pos::from_marker(span.end),
+                };
+                if let Err(parsed) = builder.add(node, anchor) {
+                    return parsed;
+                }
+            }
+            Event::SequenceStart(anchor, _) => builder.stack.push(Frame::Seq {
+                start,
+                anchor,
+                items: Vec::new(),
+            }),
+            Event::MappingStart(anchor, _) => builder.stack.push(Frame::Map {
+                start,
+                anchor,
+                entries: Vec::new(),
+                key: None,
+            }),
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Err(parsed) = builder.close(span) {
+                    return parsed;
+                }
+            }
+            Event::Alias(id) => {
+                let Some(node) = builder.anchors.get(&id).cloned() else {
+                    let end = Pos::from_marker(span.end);
+                    return builder.fatal(
+                        start,
+                        end,
+                        "this alias refers to an anchor that is not defined before it".into(),
+                        None,
+                    );
+                };
+                if let Err(parsed) = builder.add(node, 0) {
+                    return parsed;
+                }
+            }
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
+        }
+    }
+    Parsed {
+        root: builder.root,
+        problems: builder.problems,
+    }
+}
+
+impl Builder {
+    fn fatal(mut self, start: Pos, end: Pos, message: String, hint: Option<String>) -> Parsed {
+        self.problems.push(Problem {
+            start,
+            end,
+            message,
+            hint,
+        });
+        Parsed {
+            root: None,
+            problems: self.problems,
+        }
+    }
+
+    fn close(&mut self, span: Span) -> Result<(), Parsed> {
+        let (node, anchor) = match self.stack.pop() {
+            Some(Frame::Seq {
+                start,
+                anchor,
+                items,
+            }) => {
+                let end = end_of(span, items.last().map(|n| n.end), start);
+                let node = Node {
+                    kind: Kind::Seq(items),
+                    start,
+                    end,
+                };
+                (node, anchor)
+            }
+            Some(Frame::Map {
+                start,
+                anchor,
+                entries,
+                ..
+            }) => {
+                let end = end_of(span, entries.last().map(|(_, v)| v.end), start);
+                let node = Node {
+                    kind: Kind::Map(entries),
+                    start,
+                    end,
+                };
+                (node, anchor)
+            }
+            None => return Ok(()),
+        };
+        self.add(node, anchor)
+    }
+
+    fn add(&mut self, node: Node, anchor: usize) -> Result<(), Parsed> {
+        self.nodes += node.size();
+        if self.nodes > MAX_NODES {
+            let builder = std::mem::take(self);
+            return Err(builder.fatal(
+                node.start,
+                node.end,
+                format!("the document is too large (more than {MAX_NODES} nodes)"),
+                Some("aliases (`*name`) copy what their anchor holds; use fewer of them".into()),
+            ));
+        }
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => {
+                    let first = k
+                        .scalar()
+                        .and_then(|name| entries.iter().find(|(e, _)| e.scalar() == Some(name)));
+                    if let Some((first, _)) = first {
+                        self.problems.push(Problem {
+                            start: k.start,
+                            end: k.end,
+                            message: format!("duplicate key `{}`", k.scalar().unwrap_or_default()),
+                            hint: Some(format!(
+                                "it was first given on line {}; keep only one",
+                                first.start.line
+                            )),
+                        });
+                    } else {
+                        entries.push((k, node));
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+/// Picks a collection's end: its closing bracket, else its last child, else its start.
+fn end_of(span: Span, last_child: Option<Pos>, start: Pos) -> Pos {
+    if span.is_empty() {
+        last_child.unwrap_or(start)
+    } else {
+        Pos::from_marker(span.end)
+    }
+}
+
+/// Turns saphyr's error text into a lowercase diagnostic message.
+fn syntax_message(info: &str) -> String {
+    match sentence_case(info) {
+        info if info.is_empty() => "invalid YAML: malformed document".into(),
+        info => format!("invalid YAML: {info}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pos(line: usize, col: usize) -> Pos {
+        Pos { line, col }
+    }
+
+    #[test]
+    fn scalars_keep_their_style_and_position() {
+        let parsed = parse("a: 3\nb: \"3\"\nc: |\n  x\n");
+        assert!(parsed.problems.is_empty());
+        let root = parsed.root.unwrap();
+        let entries = root.entries().unwrap();
+        assert_eq!(entries[0].1.kind, Kind::Scalar("3".into(), Style::Plain));
+        assert_eq!(entries[1].1.kind, Kind::Scalar("3".into(), Style::Quoted));
+        assert_eq!(entries[2].1.kind, Kind::Scalar("x\n".into(), Style::Block));
+        assert_eq!(
+            (entries[1].1.start, entries[1].1.end),
+            (pos(2, 4), pos(2, 7))
+        );
+        assert_eq!(entries[1].0.start, pos(2, 1));
+    }
+
+    #[test]
+    fn collections_span_their_content() {
+        let root = parse("- {a: 1, b: 2}\n- - x\n  - y\n").root.unwrap();
+        let Kind::Seq(items) = &root.kind else {
+            panic!("expected a sequence")
+        };
+        assert_eq!((items[0].start, items[0].end), (pos(1, 3), pos(1, 15)));
+        assert_eq!((items[1].start, items[1].end), (pos(2, 3), pos(3, 6)));
+    }
+
+    #[test]
+    fn aliases_copy_their_anchor() {
+        let root = parse("a: &x [1, 2]\nb: *x\n").root.unwrap();
+        let entries = root.entries().unwrap();
+        assert_eq!(entries[0].1.kind, entries[1].1.kind);
+    }
+
+    #[test]
+    fn str_tag_makes_a_string() {
+        let root = parse("a: !!str 3\n").root.unwrap();
+        assert_eq!(
+            root.entries().unwrap()[0].1.kind,
+            Kind::Scalar("3".into(), Style::Quoted)
+        );
+    }
+
+    #[test]
+    fn duplicate_key_is_reported_at_the_second() {
+        let parsed = parse("a: 1\nb: 2\na: 3\n");
+        assert_eq!(parsed.problems.len(), 1);
+        assert_eq!(parsed.problems[0].start, pos(3, 1));
+        assert_eq!(parsed.problems[0].message, "duplicate key `a`");
+        assert_eq!(parsed.root.unwrap().entries().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn syntax_error_has_a_position() {
+        let parsed = parse("a: [1, 2\nb: 3\n");
+        assert!(parsed.root.is_none());
+        assert!(parsed.problems[0].message.starts_with("invalid YAML: "));
+        let parsed = parse("a: b: c\n");
+        assert_eq!(parsed.problems[0].start, pos(1, 5));
+    }
+
+    #[test]
+    fn second_document_and_alias_bombs_are_rejected() {
+        let parsed = parse("a: 1\n---\nb: 2\n");
+        assert_eq!(parsed.problems[0].start.line, 2);
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (i, prev) in ["b", "c", "d", "e", "f", "g"]
+            .iter()
+            .zip(["a", "b", "c", "d", "e", "f"])
+        {
+            bomb.push_str(&format!("{i}: &{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        let parsed = parse(&bomb);
+        assert!(parsed.root.is_none());
+        assert!(parsed.problems[0].message.contains("too large"));
+    }
+
+    #[test]
+    fn empty_source_has_no_root() {
+        let parsed = parse("# nothing\n");
+        assert!(parsed.root.is_none() && parsed.problems.is_empty());
+    }
+}

@@ -1,0 +1,67 @@
+//! Runs a set of scenario files: finds and validates them all, runs each, reports, sums up.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use crate::cli::RunArgs;
+use crate::golden;
+use crate::report::human;
+use crate::runner::{self, Verdict};
+use crate::scenario::{self, LoadError, Scenario};
+
+/// Counts the results of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Scenarios that passed.
+    pub passed: usize,
+    /// Scenarios that failed.
+    pub failed: usize,
+}
+
+/// Finds and loads every scenario below `paths`; all problems are reported together.
+pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<LoadError>> {
+    let files = scenario::discover(paths).map_err(|error| vec![error])?;
+    let mut scenarios = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        match scenario::load_file(&file) {
+            Ok(scenario) => scenarios.push(scenario),
+            Err(error) => errors.push(error),
+        }
+    }
+    if errors.is_empty() {
+        Ok(scenarios)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Runs `scenarios` in order, writing the report to stdout.
+pub async fn run(scenarios: &[Scenario], args: &RunArgs) -> Summary {
+    let mut summary = Summary::default();
+    let ci = golden::in_ci();
+    for scenario in scenarios {
+        let live: Option<runner::LineSink> = args.verbose.then(|| {
+            let name = scenario.path.display().to_string();
+            println!("RUN  {name}");
+            Box::new(|line: &str| println!("  | {line}")) as runner::LineSink
+        });
+        let result = runner::run(scenario, live).await;
+        let golden = (scenario.snapshot || args.snapshot || args.update)
+            .then(|| {
+                (result.verdict == Verdict::Passed)
+                    .then(|| golden::check(&scenario.path, &result.transcript, args.update, ci))
+            })
+            .flatten();
+        let passed = result.verdict == Verdict::Passed && golden.as_ref().is_none_or(|g| g.is_ok());
+        if passed {
+            summary.passed += 1;
+        } else {
+            summary.failed += 1;
+        }
+        print!("{}", human::scenario(&result, golden.as_ref()));
+        let _ = std::io::stdout().flush();
+    }
+    println!("{}", human::summary(summary.passed, summary.failed));
+    summary
+}

@@ -1,0 +1,466 @@
+//! Renders the event stream as the canonical transcript: one line per event, deterministic.
+//!
+//! Events are gathered in windows that end when the conversation is settled
+//! (no bytes, FINs or connection attempts in flight). Within a window each
+//! item gets a Lamport clock from its causes — the previous item of its actor,
+//! the event before it in the same batch, and the peer's item it answers — and
+//! items are written out ordered by (clock, actor). Bytes of one stream within
+//! one window form one block, so how TCP cut them into segments never shows.
+
+use std::collections::HashMap;
+
+use crate::client::encoding::Encoding;
+
+/// Names an actor line of the transcript.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Track {
+    /// The server as a whole (listening, killed, ...).
+    Server,
+    /// A client, by index.
+    Client(usize),
+    /// One server connection, by number.
+    Conn(u32),
+}
+
+/// Names one direction of bytes of one actor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stream {
+    /// Bytes a client sent.
+    ClientOut(usize),
+    /// Bytes a client received.
+    ClientIn(usize),
+    /// Bytes a server connection received.
+    ConnIn(u32),
+    /// Bytes a server connection sent.
+    ConnOut(u32),
+}
+
+impl Stream {
+    fn track(self) -> Track {
+        match self {
+            Stream::ClientOut(i) | Stream::ClientIn(i) => Track::Client(i),
+            Stream::ConnIn(c) | Stream::ConnOut(c) => Track::Conn(c),
+        }
+    }
+
+    fn arrow(self) -> &'static str {
+        match self {
+            Stream::ClientOut(_) | Stream::ConnOut(_) => ">",
+            Stream::ClientIn(_) | Stream::ConnIn(_) => "<",
+        }
+    }
+}
+
+/// Says how a block of bytes is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Show {
+    /// As text in this encoding, split into lines, escaped.
+    Text(Encoding),
+    /// As a byte count only (the sink server).
+    Count,
+}
+
+/// Holds one item of a window: a finished line or a block of bytes.
+#[derive(Debug)]
+struct Item {
+    track: Track,
+    clock: u32,
+    seq: usize,
+    body: Body,
+}
+
+#[derive(Debug)]
+enum Body {
+    Line(String),
+    Block {
+        stream: Stream,
+        bytes: Vec<u8>,
+        total: u64,
+        show: Show,
+        /// Whether an incomplete character at the end waits for the next window.
+        hold: bool,
+    },
+}
+
+/// Caps the bytes kept of one block for display.
+const BLOCK_CAP: usize = 64 * 1024;
+
+/// Gathers the items of the current window and orders them when it closes.
+#[derive(Debug, Default)]
+pub struct Window {
+    items: Vec<Item>,
+    /// The open block of each stream in this window.
+    blocks: HashMap<Stream, usize>,
+    /// The clock of the last item of each track.
+    last: HashMap<Track, u32>,
+    /// The clock of the item before, within the batch being added.
+    batch_clock: u32,
+    /// Undecoded bytes carried between windows (a UTF-8 sequence cut in two).
+    carry: HashMap<Stream, Vec<u8>>,
+}
+
+impl Window {
+    /// Starts a new batch: items added until the next call follow one another.
+    pub fn begin_batch(&mut self) {
+        self.batch_clock = 0;
+    }
+
+    /// Returns the clock of `stream`'s block in this window, if any.
+    pub fn block_clock(&self, stream: Stream) -> Option<u32> {
+        self.blocks.get(&stream).map(|&i| self.items[i].clock)
+    }
+
+    /// Adds a line for `track`, caused also by the item with clock `cause`; returns its clock.
+    pub fn line(&mut self, track: Track, cause: Option<u32>, text: String) -> u32 {
+        self.push(track, cause, Body::Line(text))
+    }
+
+    /// Adds bytes to `stream`'s block in this window (opening it, caused by
+    /// `cause`, if it is the first); returns the block's clock.
+    pub fn bytes(&mut self, stream: Stream, cause: Option<u32>, data: &[u8], show: Show) -> u32 {
+        if let Some(&index) = self.blocks.get(&stream) {
+            let item = &mut self.items[index];
+            if let Body::Block { bytes, total, .. } = &mut item.body {
+                let room = BLOCK_CAP.saturating_sub(bytes.len());
+                bytes.extend_from_slice(&data[..data.len().min(room)]);
+                *total += data.len() as u64;
+            }
+            self.batch_clock = self.batch_clock.max(item.clock);
+            return item.clock;
+        }
+        let mut bytes = self.carry.remove(&stream).unwrap_or_default();
+        let carried = bytes.len() as u64;
+        bytes.extend_from_slice(&data[..data.len().min(BLOCK_CAP)]);
+        let clock = self.push(
+            stream.track(),
+            cause,
+            Body::Block {
+                stream,
+                bytes,
+                total: carried + data.len() as u64,
+                show,
+                hold: true,
+            },
+        );
+        self.blocks.insert(stream, self.items.len() - 1);
+        clock
+    }
+
+    /// Ends `stream` (its connection closed): bytes held back for an
+    /// incomplete character are shown as they are.
+    pub fn end_stream(&mut self, stream: Stream, show: Show) {
+        if self.blocks.contains_key(&stream) {
+            if let Some(&index) = self.blocks.get(&stream)
+                && let Body::Block { hold, .. } = &mut self.items[index].body
+            {
+                *hold = false;
+            }
+            return;
+        }
+        if let Some(bytes) = self.carry.remove(&stream) {
+            let total = bytes.len() as u64;
+            self.push(
+                stream.track(),
+                None,
+                Body::Block {
+                    stream,
+                    bytes,
+                    total,
+                    show,
+                    hold: false,
+                },
+            );
+        }
+    }
+
+    fn push(&mut self, track: Track, cause: Option<u32>, body: Body) -> u32 {
+        let previous = self.last.get(&track).copied().unwrap_or(0);
+        let clock = previous.max(self.batch_clock).max(cause.unwrap_or(0)) + 1;
+        self.last.insert(track, clock);
+        self.batch_clock = clock;
+        let seq = self.items.len();
+        self.items.push(Item {
+            track,
+            clock,
+            seq,
+            body,
+        });
+        clock
+    }
+
+    /// Returns true when nothing was added since the last close.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Closes the window: returns its lines in canonical order. `name` names
+    /// each track; `rank` orders independent tracks.
+    pub fn close(
+        &mut self,
+        name: impl Fn(Track) -> String,
+        rank: impl Fn(Track) -> (u8, u32),
+    ) -> Vec<String> {
+        let mut items = std::mem::take(&mut self.items);
+        self.blocks.clear();
+        self.last.clear();
+        self.batch_clock = 0;
+        items.sort_by_key(|item| (item.clock, rank(item.track), item.seq));
+        let mut lines = Vec::new();
+        for item in items {
+            let who = name(item.track);
+            match item.body {
+                Body::Line(text) => lines.push(format!("{who}: {text}")),
+                Body::Block {
+                    stream,
+                    mut bytes,
+                    total,
+                    show,
+                    hold,
+                } => {
+                    let arrow = stream.arrow();
+                    match show {
+                        Show::Count => lines.push(format!("{who} {arrow} ({total} bytes)")),
+                        Show::Text(encoding) => {
+                            let whole = total as usize == bytes.len();
+                            let keep = if hold && whole {
+                                incomplete_tail(&bytes, encoding)
+                            } else {
+                                0
+                            };
+                            if keep > 0 {
+                                let tail = bytes.split_off(bytes.len() - keep);
+                                self.carry.insert(stream, tail);
+                            }
+                            for piece in render(&bytes, encoding) {
+                                lines.push(format!("{who} {arrow} {piece}"));
+                            }
+                            let shown = bytes.len() as u64 + keep as u64;
+                            if total > shown {
+                                lines.push(format!(
+                                    "{who} {arrow} ... ({} more bytes)",
+                                    total - shown
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        lines
+    }
+}
+
+/// Returns how many bytes at the end of `bytes` start a UTF-8 character
+/// that is not complete yet (0 for other encodings).
+fn incomplete_tail(bytes: &[u8], encoding: Encoding) -> usize {
+    if encoding != Encoding::Utf8 {
+        return 0;
+    }
+    for back in 1..=3.min(bytes.len()) {
+        let byte = bytes[bytes.len() - back];
+        if byte & 0xC0 == 0x80 {
+            continue; // a continuation byte: look further back
+        }
+        let needed = match byte {
+            0xC2..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF4 => 4,
+            _ => return 0,
+        };
+        return if needed > back { back } else { 0 };
+    }
+    0
+}
+
+/// Renders bytes as quoted, escaped text pieces (one per line of data for
+/// text encodings; fixed-size pieces for hex and base64).
+pub fn render(bytes: &[u8], encoding: Encoding) -> Vec<String> {
+    match encoding {
+        Encoding::Hex => bytes.chunks(32).map(hex::encode).collect(),
+        Encoding::Base64 => {
+            use base64::Engine as _;
+            bytes
+                .chunks(48)
+                .map(|c| base64::engine::general_purpose::STANDARD.encode(c))
+                .collect()
+        }
+        Encoding::Utf8 | Encoding::Ascii | Encoding::Latin1 => bytes
+            .split_inclusive(|&b| b == b'\n')
+            .map(|line| quote(line, encoding))
+            .collect(),
+    }
+}
+
+/// Quotes one line of bytes, escaping quotes, backslashes, control
+/// characters and bytes the encoding cannot show.
+pub fn quote(bytes: &[u8], encoding: Encoding) -> String {
+    let mut out = String::with_capacity(bytes.len() + 2);
+    out.push('"');
+    match encoding {
+        Encoding::Utf8 => {
+            for chunk in bytes.utf8_chunks() {
+                for ch in chunk.valid().chars() {
+                    escape_char(ch, &mut out);
+                }
+                for byte in chunk.invalid() {
+                    out.push_str(&format!("\\x{byte:02x}"));
+                }
+            }
+        }
+        Encoding::Latin1 => bytes
+            .iter()
+            .for_each(|&b| escape_char(char::from(b), &mut out)),
+        _ => {
+            for &byte in bytes {
+                if byte.is_ascii() {
+                    escape_char(char::from(byte), &mut out);
+                } else {
+                    out.push_str(&format!("\\x{byte:02x}"));
+                }
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn escape_char(ch: char, out: &mut String) {
+    match ch {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\0' => out.push_str("\\0"),
+        c if c.is_control() => {
+            let code = u32::from(c);
+            if code < 0x100 {
+                out.push_str(&format!("\\x{code:02x}"));
+            } else {
+                out.push_str(&format!("\\u{{{code:x}}}"));
+            }
+        }
+        c => out.push(c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(track: Track) -> String {
+        match track {
+            Track::Server => "server".into(),
+            Track::Client(i) => ["alice", "bob"][i].into(),
+            Track::Conn(c) => format!("server[{c}]"),
+        }
+    }
+
+    fn rank(track: Track) -> (u8, u32) {
+        match track {
+            Track::Server => (0, 0),
+            Track::Client(i) => (1, i as u32),
+            Track::Conn(c) => (2, c),
+        }
+    }
+
+    #[test]
+    fn escapes_controls_quotes_and_invalid_bytes() {
+        assert_eq!(quote(b"a\"b\\c\r\n", Encoding::Utf8), r#""a\"b\\c\r\n""#);
+        assert_eq!(quote(b"\x1b[0m\xff", Encoding::Utf8), r#""\x1b[0m\xff""#);
+        assert_eq!(quote("é".as_bytes(), Encoding::Utf8), "\"é\"");
+        assert_eq!(quote(b"caf\xe9", Encoding::Latin1), "\"café\"");
+        assert_eq!(quote(b"caf\xe9", Encoding::Ascii), r#""caf\xe9""#);
+    }
+
+    #[test]
+    fn splits_text_into_lines_and_binary_into_pieces() {
+        assert_eq!(render(b"a\nb", Encoding::Utf8), vec![r#""a\n""#, r#""b""#]);
+        assert_eq!(render(&[0xab; 40], Encoding::Hex).len(), 2);
+    }
+
+    /// The same conversation, cut into segments differently, gives the same lines.
+    #[test]
+    fn segmentation_does_not_change_the_lines() {
+        let run = |segments: &[&[u8]]| {
+            let mut window = Window::default();
+            window.begin_batch();
+            let sent = window.bytes(
+                Stream::ClientOut(0),
+                None,
+                b"a\nb\n",
+                Show::Text(Encoding::Utf8),
+            );
+            for segment in segments {
+                window.begin_batch();
+                let got = window.bytes(
+                    Stream::ConnIn(1),
+                    Some(sent),
+                    segment,
+                    Show::Text(Encoding::Utf8),
+                );
+                window.bytes(
+                    Stream::ConnOut(1),
+                    Some(got),
+                    segment,
+                    Show::Text(Encoding::Utf8),
+                );
+            }
+            window.close(names, rank)
+        };
+        let whole = run(&[b"a\nb\n"]);
+        assert_eq!(whole, run(&[b"a\n", b"b\n"]));
+        assert_eq!(whole, run(&[b"a", b"\nb", b"\n"]));
+        assert_eq!(
+            whole,
+            vec![
+                r#"alice > "a\n""#,
+                r#"alice > "b\n""#,
+                r#"server[1] < "a\n""#,
+                r#"server[1] < "b\n""#,
+                r#"server[1] > "a\n""#,
+                r#"server[1] > "b\n""#,
+            ]
+        );
+    }
+
+    /// Independent consequences of one cause are ordered by actor, not by arrival.
+    #[test]
+    fn arrival_order_of_independent_events_does_not_matter() {
+        let run = |bob_first: bool| {
+            let mut window = Window::default();
+            window.begin_batch();
+            let killed = window.line(Track::Server, None, "killed".into());
+            let order = if bob_first { [1, 0] } else { [0, 1] };
+            for client in order {
+                window.begin_batch();
+                window.line(Track::Client(client), Some(killed), "closed: reset".into());
+                window.line(Track::Client(client), None, "retry 1/3 in 1s".into());
+            }
+            window.close(names, rank)
+        };
+        assert_eq!(run(true), run(false));
+        assert_eq!(run(false)[1], "alice: closed: reset");
+    }
+
+    #[test]
+    fn a_utf8_character_cut_between_windows_is_shown_whole() {
+        let mut window = Window::default();
+        window.begin_batch();
+        window.bytes(
+            Stream::ClientIn(0),
+            None,
+            b"x\xe2\x82",
+            Show::Text(Encoding::Utf8),
+        );
+        assert_eq!(window.close(names, rank), vec![r#"alice < "x""#]);
+        window.begin_batch();
+        window.bytes(
+            Stream::ClientIn(0),
+            None,
+            b"\xac\n",
+            Show::Text(Encoding::Utf8),
+        );
+        assert_eq!(window.close(names, rank), vec![r#"alice < "€\n""#]);
+    }
+}
