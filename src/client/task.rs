@@ -64,6 +64,15 @@ pub(super) struct ClientTask {
     attempt: u32,
     /// Events of the stimulus being handled, not yet reported.
     batch: Vec<Event>,
+    /// Acknowledgements to send once the batch is reported, so that a caller
+    /// who hears back also finds the events in the stream.
+    acks: Vec<Ack>,
+}
+
+/// Holds an acknowledgement that waits for the batch to be reported.
+enum Ack {
+    Taken(oneshot::Sender<()>),
+    Delivered(oneshot::Sender<Delivery>, Delivery),
 }
 
 impl ClientTask {
@@ -84,6 +93,7 @@ impl ClientTask {
             finish: Finish::None,
             attempt: 0,
             batch: Vec::new(),
+            acks: Vec::new(),
         }
     }
 
@@ -94,13 +104,27 @@ impl ClientTask {
         }
     }
 
-    /// Reports the batch, if any.
+    /// Reports the batch, if any, then sends the acknowledgements it covers.
     async fn flush(&mut self) -> Result<(), StreamClosed> {
-        if self.batch.is_empty() {
-            return Ok(());
+        if !self.batch.is_empty() {
+            let events = std::mem::take(&mut self.batch);
+            self.emitter.emit_all(events).await?;
         }
-        let events = std::mem::take(&mut self.batch);
-        self.emitter.emit_all(events).await
+        self.send_acks();
+        Ok(())
+    }
+
+    fn send_acks(&mut self) {
+        for ack in self.acks.drain(..) {
+            match ack {
+                Ack::Taken(tx) => {
+                    let _ = tx.send(());
+                }
+                Ack::Delivered(tx, delivery) => {
+                    let _ = tx.send(delivery);
+                }
+            }
+        }
     }
 
     async fn run_inner(&mut self) -> Result<Outcome, StreamClosed> {
@@ -167,7 +191,9 @@ impl ClientTask {
                 }
                 Decision::Retry(delay) => {
                     let events = std::mem::take(&mut self.batch);
-                    self.emitter.emit_then_wait(events, delay).await?
+                    let wait = self.emitter.emit_then_wait(events, delay).await?;
+                    self.send_acks();
+                    wait
                 }
             };
             drop(socket);
@@ -305,25 +331,20 @@ impl ClientTask {
                     self.push(data, None, connected);
                 }
                 self.finish = Finish::End;
-                if let Some(ack) = ack {
-                    let _ = ack.send(());
-                }
+                self.acks.extend(ack.map(Ack::Taken));
             }
             Some(Command::Quit { ack }) => {
                 self.finish = Finish::Quit;
                 self.batch.push(Event::Quit);
-                if let Some(ack) = ack {
-                    let _ = ack.send(());
-                }
+                self.acks.extend(ack.map(Ack::Taken));
             }
         }
     }
 
     fn push(&mut self, data: Bytes, ack: Option<oneshot::Sender<Delivery>>, connected: bool) {
         if data.is_empty() {
-            if let Some(ack) = ack {
-                let _ = ack.send(Delivery::Written);
-            }
+            self.acks
+                .extend(ack.map(|tx| Ack::Delivered(tx, Delivery::Written)));
             return;
         }
         let (ack, written) = if connected {
@@ -331,9 +352,8 @@ impl ClientTask {
         } else {
             self.batch.push(Event::Queued { data: data.clone() });
             let (tx, rx) = oneshot::channel();
-            if let Some(ack) = ack {
-                let _ = ack.send(Delivery::Queued(rx));
-            }
+            self.acks
+                .extend(ack.map(|ack| Ack::Delivered(ack, Delivery::Queued(rx))));
             (None, Some(tx))
         };
         self.pending_bytes += data.len();
