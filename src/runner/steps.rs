@@ -260,7 +260,8 @@ impl Conductor {
                     .await
                     .map_err(|why| match why {
                         Waited::TimedOut => StepError::new(format!(
-                            "expected {count} accepted connections within {}, the server accepted {}",
+                            "expected {} within {}, the server accepted {}",
+                            connections(count),
                             humantime::format_duration(self.timeout(*timeout)),
                             self.journal.server().accepted
                         )),
@@ -268,7 +269,8 @@ impl Conductor {
                     })?;
                 if accepted > count {
                     return Err(StepError::new(format!(
-                        "expected {count} accepted connections, the server accepted {accepted}"
+                        "expected {}, the server accepted {accepted}",
+                        connections(count)
                     )));
                 }
                 Ok(())
@@ -349,7 +351,8 @@ impl Conductor {
         let client = self.journal.client(index);
         let why = match &client.gave_up {
             Some((retries, code, _)) => format!(
-                "it gave up after {retries} retries{}",
+                "it gave up after {retries} {}{}",
+                retries_word(*retries),
                 code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()
             ),
             None => "it quit or ended".to_owned(),
@@ -381,8 +384,9 @@ impl Conductor {
                 );
                 if let Some((retries, code, _)) = &client.gave_up {
                     message.push_str(&format!(
-                        ", but {} gave up after {retries} retries{}",
+                        ", but {} gave up after {retries} {}{}",
                         client.name,
+                        retries_word(*retries),
                         code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()
                     ));
                 } else if let Some(error) = client.errors.last() {
@@ -458,4 +462,15 @@ fn server_output_ref(journal: &Journal, conn: Option<u32>) -> Option<&super::out
 
 fn server_error(error: crate::server::ServerError) -> StepError {
     StepError::new(error.to_string())
+}
+
+fn retries_word(n: u32) -> &'static str {
+    if n == 1 { "retry" } else { "retries" }
+}
+
+fn connections(n: u32) -> String {
+    format!(
+        "{n} accepted {}",
+        if n == 1 { "connection" } else { "connections" }
+    )
 }

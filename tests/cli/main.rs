@@ -1,0 +1,3 @@
+//! Drives the real `tcprun` binary: scenarios, fixtures, and `tcprun connect` against loopback servers.
+
+mod scenarios;
