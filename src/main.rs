@@ -7,11 +7,13 @@ use tcprun::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // `connect` moves bytes between two threads (stdin, stdout) and one
+    // task: a single-threaded runtime saves a hop per chunk.
+    let mut builder = match cli.command {
+        Some(Command::Connect(_)) => tokio::runtime::Builder::new_current_thread(),
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("tcprun: cannot start the async runtime: {error}");

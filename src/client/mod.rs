@@ -174,7 +174,7 @@ pub fn spawn(
     emitter: Emitter,
     shutdown: CancellationToken,
 ) -> (ClientHandle, JoinHandle<Outcome>) {
-    let (commands, rx) = mpsc::channel(16);
+    let (commands, rx) = mpsc::channel(4);
     let task = tokio::spawn(task::ClientTask::new(options, emitter, rx, shutdown).run());
     (ClientHandle { commands }, task)
 }

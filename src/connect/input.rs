@@ -48,8 +48,70 @@ impl InputSplitter {
     }
 
     /// Feeds one chunk of stdin, returning what it asks for. After `Quit`,
-    /// all further input is ignored.
-    pub fn feed(&mut self, chunk: &[u8]) -> Vec<Input> {
+    /// all further input is ignored. Plain input is passed on as slices of
+    /// `chunk`, without copying.
+    pub fn feed(&mut self, chunk: Bytes) -> Vec<Input> {
+        if matches!(self.encoding, Encoding::Base64 | Encoding::Hex) {
+            return self.feed_lines(&chunk);
+        }
+        let mut out = Vec::new();
+        let mut run = 0; // start of the pass-through run not yet emitted
+        let mut pos = 0;
+        while pos < chunk.len() && !self.quit {
+            match memchr::memchr(b'\n', &chunk[pos..]) {
+                Some(at) => {
+                    let end = pos + at + 1;
+                    self.line_number += 1;
+                    let passed = std::mem::take(&mut self.line_passed);
+                    if !self.held.is_empty() {
+                        let mut whole = self.held.split();
+                        whole.extend_from_slice(&chunk[pos..end]);
+                        if !passed && self.is_quit(&whole) {
+                            out.push(Input::Quit);
+                            self.quit = true;
+                            return out;
+                        }
+                        out.push(Input::Data(whole.freeze()));
+                        run = end;
+                    } else if !passed && self.is_quit(&chunk[pos..end]) {
+                        push_slice(&chunk, run, pos, &mut out);
+                        out.push(Input::Quit);
+                        self.quit = true;
+                        return out;
+                    }
+                    pos = end;
+                }
+                None => {
+                    if !self.line_passed && self.held.is_empty() {
+                        if self.could_become_quit(&chunk[pos..]) {
+                            push_slice(&chunk, run, pos, &mut out);
+                            self.held.extend_from_slice(&chunk[pos..]);
+                            run = chunk.len();
+                        } else {
+                            self.line_passed = true;
+                        }
+                    } else if !self.line_passed {
+                        // Held bytes from earlier chunks lead this line.
+                        let mut start = self.held.split();
+                        start.extend_from_slice(&chunk[pos..]);
+                        if self.could_become_quit(&start) {
+                            self.held = start;
+                        } else {
+                            out.push(Input::Data(start.freeze()));
+                            self.line_passed = true;
+                        }
+                        run = chunk.len();
+                    }
+                    pos = chunk.len();
+                }
+            }
+        }
+        push_slice(&chunk, run, pos, &mut out);
+        out
+    }
+
+    /// Feeds a chunk when every line must be decoded whole (base64, hex).
+    fn feed_lines(&mut self, chunk: &[u8]) -> Vec<Input> {
         let mut out = Vec::new();
         let mut data = BytesMut::new();
         let mut rest = chunk;
@@ -124,31 +186,29 @@ impl InputSplitter {
     }
 
     fn partial_line(&mut self, part: &[u8], data: &mut BytesMut, out: &mut Vec<Input>) {
-        let decoding = matches!(self.encoding, Encoding::Base64 | Encoding::Hex);
         if self.line_passed {
-            data.extend_from_slice(part);
-            return;
+            return; // the rest of an over-long line, already reported
         }
         self.held.extend_from_slice(part);
-        if decoding {
-            if self.held.len() > MAX_LINE {
-                self.held.clear();
-                self.line_passed = true;
-                flush(data, out);
-                out.push(Input::Invalid {
-                    line: self.line_number + 1,
-                    reason: format!("line longer than {MAX_LINE} bytes"),
-                });
-            }
-            return;
-        }
-        if !self.could_become_quit(&self.held) {
-            data.extend_from_slice(&self.held.split());
+        if self.held.len() > MAX_LINE {
+            self.held.clear();
             self.line_passed = true;
+            flush(data, out);
+            out.push(Input::Invalid {
+                line: self.line_number + 1,
+                reason: format!("line longer than {MAX_LINE} bytes"),
+            });
         }
     }
 
     fn is_quit(&self, line: &[u8]) -> bool {
+        let trimmed = line.trim_ascii();
+        if trimmed.len() > self.quit_word.len() * 4 {
+            return false; // too long to be the word in any case mapping
+        }
+        if self.quit_word.is_ascii() {
+            return trimmed.eq_ignore_ascii_case(self.quit_word.as_bytes());
+        }
         std::str::from_utf8(line).is_ok_and(|text| text.trim().to_lowercase() == self.quit_word)
     }
 
@@ -171,6 +231,12 @@ impl InputSplitter {
     }
 }
 
+fn push_slice(chunk: &Bytes, from: usize, to: usize, out: &mut Vec<Input>) {
+    if to > from {
+        out.push(Input::Data(chunk.slice(from..to)));
+    }
+}
+
 fn flush(data: &mut BytesMut, out: &mut Vec<Input>) {
     if !data.is_empty() {
         out.push(Input::Data(data.split().freeze()));
@@ -189,47 +255,59 @@ mod tests {
     fn passes_lines_through_and_stops_at_the_quit_word() {
         let mut splitter = InputSplitter::new("quit", Encoding::Utf8);
         assert_eq!(
-            splitter.feed(b"hello\n  QUIT \r\nafter\n"),
+            splitter.feed(Bytes::from_static(b"hello\n  QUIT \r\nafter\n")),
             vec![data("hello\n"), Input::Quit]
         );
-        assert_eq!(splitter.feed(b"more\n"), vec![]);
+        assert_eq!(splitter.feed(Bytes::from_static(b"more\n")), vec![]);
     }
 
     #[test]
     fn quit_word_inside_a_line_is_data() {
         let mut splitter = InputSplitter::new("quit", Encoding::Utf8);
-        assert_eq!(splitter.feed(b"do not quit\n"), vec![data("do not quit\n")]);
+        assert_eq!(
+            splitter.feed(Bytes::from_static(b"do not quit\n")),
+            vec![data("do not quit\n")]
+        );
     }
 
     #[test]
     fn partial_lines_are_sent_at_once_unless_they_may_be_the_quit_word() {
         let mut splitter = InputSplitter::new("quit", Encoding::Utf8);
-        assert_eq!(splitter.feed(b"abc"), vec![data("abc")]);
+        assert_eq!(splitter.feed(Bytes::from_static(b"abc")), vec![data("abc")]);
         assert_eq!(
-            splitter.feed(b"quit\n"),
+            splitter.feed(Bytes::from_static(b"quit\n")),
             vec![data("quit\n")],
             "quit in mid-line"
         );
-        assert_eq!(splitter.feed(b"qu"), vec![]);
-        assert_eq!(splitter.feed(b"it\n"), vec![Input::Quit]);
+        assert_eq!(splitter.feed(Bytes::from_static(b"qu")), vec![]);
+        assert_eq!(
+            splitter.feed(Bytes::from_static(b"it\n")),
+            vec![Input::Quit]
+        );
     }
 
     #[test]
     fn a_held_prefix_that_turns_out_different_is_sent_whole() {
         let mut splitter = InputSplitter::new("quit", Encoding::Utf8);
-        assert_eq!(splitter.feed(b"qu"), vec![]);
-        assert_eq!(splitter.feed(b"een\n"), vec![data("queen\n")]);
-        assert_eq!(splitter.feed(b"qu"), vec![]);
+        assert_eq!(splitter.feed(Bytes::from_static(b"qu")), vec![]);
+        assert_eq!(
+            splitter.feed(Bytes::from_static(b"een\n")),
+            vec![data("queen\n")]
+        );
+        assert_eq!(splitter.feed(Bytes::from_static(b"qu")), vec![]);
         assert_eq!(splitter.finish(), vec![data("qu")]);
     }
 
     #[test]
     fn decodes_base64_and_hex_lines() {
         let mut splitter = InputSplitter::new("quit", Encoding::Base64);
-        assert_eq!(splitter.feed(b"SGVs\nbG8=\n"), vec![data("Hello")]);
+        assert_eq!(
+            splitter.feed(Bytes::from_static(b"SGVs\nbG8=\n")),
+            vec![data("Hello")]
+        );
         let mut splitter = InputSplitter::new("quit", Encoding::Hex);
         assert_eq!(
-            splitter.feed(b"6869\nzz\n21\n"),
+            splitter.feed(Bytes::from_static(b"6869\nzz\n21\n")),
             vec![
                 data("hi"),
                 Input::Invalid {

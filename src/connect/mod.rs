@@ -7,7 +7,7 @@ mod target;
 use std::io::{Read, Write};
 use std::thread;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -18,7 +18,7 @@ use input::{Input, InputSplitter};
 pub use target::{TargetError, parse_target};
 
 /// Size of each stdin read.
-const STDIN_CHUNK: usize = 64 * 1024;
+const STDIN_CHUNK: usize = 256 * 1024;
 
 /// Connects, pumps stdin and stdout until the client stops, and returns how it stopped.
 pub async fn run(args: ConnectArgs) -> Result<Outcome, TargetError> {
@@ -90,8 +90,12 @@ fn spawn_stdin_reader(handle: ClientHandle, args: &ConnectArgs) {
     let quiet = args.quiet;
     thread::spawn(move || {
         let mut stdin = std::io::stdin().lock();
-        let mut buf = vec![0u8; STDIN_CHUNK];
+        widen_pipe(&stdin);
+        let mut buf = BytesMut::new();
         loop {
+            // Reuses the allocation once the client dropped the previous chunk.
+            buf.reserve(STDIN_CHUNK);
+            buf.resize(STDIN_CHUNK, 0);
             let inputs = match stdin.read(&mut buf) {
                 Ok(0) | Err(_) => {
                     for input in splitter.finish() {
@@ -102,7 +106,10 @@ fn spawn_stdin_reader(handle: ClientHandle, args: &ConnectArgs) {
                     let _ = runtime.block_on(handle.end(None));
                     return;
                 }
-                Ok(n) => splitter.feed(&buf[..n]),
+                Ok(n) => {
+                    buf.truncate(n);
+                    splitter.feed(buf.split().freeze())
+                }
             };
             for input in inputs {
                 if !send(&runtime, &handle, input.clone(), quiet) || input == Input::Quit {
@@ -137,6 +144,7 @@ fn send(
 fn write_stdout(mut chunks: mpsc::Receiver<Bytes>, encoding: Option<client::encoding::Encoding>) {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    widen_pipe(&out);
     let mut decoder = encoding.map(|e| e.decoder());
     while let Some(chunk) = chunks.blocking_recv() {
         let result = match &mut decoder {
@@ -151,4 +159,10 @@ fn write_stdout(mut chunks: mpsc::Receiver<Bytes>, encoding: Option<client::enco
         let _ = out.write_all(decoder.finish().as_bytes());
     }
     let _ = out.flush();
+}
+
+/// Asks for a 1 MiB pipe buffer when `fd` is a pipe (fewer wake-ups per
+/// byte); anything else is left as it is.
+fn widen_pipe(fd: &impl std::os::fd::AsFd) {
+    let _ = nix::fcntl::fcntl(fd.as_fd(), nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 20));
 }
