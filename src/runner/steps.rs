@@ -60,10 +60,10 @@ impl Conductor {
                 timeout,
             } => {
                 let index = self.client_index(client);
-                let regex = pattern.regex.clone();
+                let regex = &pattern.regex;
                 let waited = self
                     .wait_for(self.timeout(*timeout), |j| {
-                        j.client_mut(index).output.take(&regex)
+                        j.client_mut(index).output.take(regex)
                     })
                     .await;
                 waited.map(drop).map_err(|why| {
@@ -77,10 +77,10 @@ impl Conductor {
                 window,
             } => {
                 let index = self.client_index(client);
-                let regex = pattern.regex.clone();
+                let regex = &pattern.regex;
                 let waited = self
                     .wait_for(self.timeout(*window), |j| {
-                        j.client(index).output.matches(&regex).then_some(())
+                        j.client(index).output.matches(regex).then_some(())
                     })
                     .await;
                 match waited {
@@ -216,10 +216,10 @@ impl Conductor {
                         Targets::All => None,
                     },
                 };
-                let regex = pattern.regex.clone();
+                let regex = &pattern.regex;
                 let waited = self
                     .wait_for(self.timeout(*timeout), |j| {
-                        server_output(j, conn).take(&regex)
+                        server_output(j, conn).take(regex)
                     })
                     .await;
                 waited.map(drop).map_err(|why| {

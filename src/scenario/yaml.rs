@@ -7,7 +7,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use super::diagnostic::sentence_case;
 
 /// Caps the nodes a document may expand to, so aliases cannot blow up memory.
-const MAX_NODES: usize = 100_000;
+const MAX_NODES: usize = 1_000_000;
 
 /// Marks a place in the source: 1-based line and 1-based column in characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -194,7 +194,7 @@ pub(crate) fn parse(source: &str) -> Parsed {
                     start,
                     end: Pos::from_marker(span.end),
                 };
-                if let Err(parsed) = builder.add(node, anchor) {
+                if let Err(parsed) = builder.add(node, anchor, 1) {
                     return parsed;
                 }
             }
@@ -224,7 +224,8 @@ pub(crate) fn parse(source: &str) -> Parsed {
                         None,
                     );
                 };
-                if let Err(parsed) = builder.add(node, 0) {
+                let weight = node.size();
+                if let Err(parsed) = builder.add(node, 0, weight) {
                     return parsed;
                 }
             }
@@ -282,11 +283,13 @@ impl Builder {
             }
             None => return Ok(()),
         };
-        self.add(node, anchor)
+        self.add(node, anchor, 1)
     }
 
-    fn add(&mut self, node: Node, anchor: usize) -> Result<(), Parsed> {
-        self.nodes += node.size();
+    /// Adds a finished node; `weight` is how many nodes it brings that were
+    /// not counted yet (1 for a new node, the whole copy for an alias).
+    fn add(&mut self, node: Node, anchor: usize, weight: usize) -> Result<(), Parsed> {
+        self.nodes += weight;
         if self.nodes > MAX_NODES {
             let builder = std::mem::take(self);
             return Err(builder.fatal(
