@@ -59,7 +59,8 @@ pub async fn run(args: ConnectArgs) -> Result<Outcome, TargetError> {
                     stdout_open = false;
                     shutdown.cancel();
                 }
-                continue;
+                // Still reported below: `--events json` shows every event
+                // (`received` with its length); human status lines skip it.
             }
             if args.quiet {
                 continue;

@@ -1,3 +1,5 @@
 //! Drives the real `tcprun` binary: scenarios, fixtures, and `tcprun connect` against loopback servers.
 
+mod connect;
 mod scenarios;
+mod support;

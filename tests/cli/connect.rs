@@ -1,0 +1,505 @@
+//! `tcprun connect`: the reconnecting netcat, against real loopback servers.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::Value;
+
+use crate::support::{Server, Tcprun};
+
+/// `tcprun connect TARGET ARGS...`
+fn connect(target: &str, args: &[&str]) -> Tcprun {
+    let mut all = vec!["connect", target];
+    all.extend_from_slice(args);
+    Tcprun::spawn(&all)
+}
+
+fn count(lines: &[String], matches: impl Fn(&str) -> bool) -> usize {
+    lines.iter().filter(|l| matches(l)).count()
+}
+
+fn names(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e["event"].as_str().expect("event name"))
+        .collect()
+}
+
+#[test]
+fn echoes_and_ends_in_order_on_stdin_eof() {
+    let server = Server::listening();
+    // Reconnecting stays on: after the orderly end it must exit, not reconnect.
+    let mut client = connect(&server.target(), &["--retry-interval", "20ms"]);
+    let echo = server.accept().echo();
+    client.write("hello\n");
+    client.write("wörld\n");
+    client.close_stdin();
+    client.assert_exit(0);
+    assert_eq!(
+        echo.join().expect("echo server"),
+        "hello\nwörld\n".as_bytes()
+    );
+    assert_eq!(client.stdout(), "hello\nwörld\n".as_bytes());
+    let lines = client.stderr_lines();
+    let connected = format!("tcprun: connected to {}", server.target());
+    assert_eq!(count(lines, |l| l == connected), 1, "{lines:#?}");
+    assert!(lines.iter().any(|l| l == "tcprun: connection closed"));
+    assert_eq!(count(lines, |l| l.contains("retry")), 0, "{lines:#?}");
+}
+
+/// Runs `tcprun connect --encoding ENCODING` against a server that writes
+/// `chunks`, each only after the client reported receiving the one before
+/// (so each arrives in its own read), then closes; returns stdout.
+fn received_as(encoding: Option<&str>, chunks: &[&[u8]]) -> Vec<u8> {
+    let server = Server::listening();
+    let mut args = vec!["--no-reconnect", "--events", "json"];
+    if let Some(encoding) = encoding {
+        args.extend(["--encoding", encoding]);
+    }
+    let mut client = connect(&server.target(), &args);
+    let mut conn = server.accept();
+    let (mut sent, mut received) = (0, 0);
+    for chunk in chunks {
+        conn.send(chunk);
+        sent += chunk.len();
+        client.wait_received(sent, &mut received);
+    }
+    assert_eq!(conn.finish(), b"");
+    client.assert_exit(0);
+    let reads = count(client.stderr_lines(), |l| {
+        l.contains(r#""event":"received""#)
+    });
+    assert_eq!(reads, chunks.len(), "each chunk in its own read");
+    client.stdout().to_vec()
+}
+
+#[test]
+fn utf8_keeps_characters_split_across_reads_whole() {
+    // `€` is E2 82 AC and `😀` is F0 9F 98 80: both cut across reads.
+    let stdout = received_as(
+        Some("utf8"),
+        &[b"a\xe2\x82", b"\xacb\xf0", b"\x9f\x98\x80!\n"],
+    );
+    assert_eq!(String::from_utf8_lossy(&stdout), "a€b😀!\n");
+}
+
+#[test]
+fn latin1_maps_each_byte_to_its_code_point() {
+    let stdout = received_as(Some("latin1"), &[b"caf\xe9 ", b"\xff\xa3"]);
+    assert_eq!(String::from_utf8_lossy(&stdout), "café ÿ£");
+}
+
+#[test]
+fn ascii_clears_the_high_bit() {
+    let stdout = received_as(Some("ascii"), &[b"A\xc1z", b"\xb0"]);
+    assert_eq!(String::from_utf8_lossy(&stdout), "AAz0");
+}
+
+#[test]
+fn hex_writes_two_digits_per_byte() {
+    let stdout = received_as(Some("hex"), &[b"\x00\xab", b"\x10\xff"]);
+    assert_eq!(String::from_utf8_lossy(&stdout), "00ab10ff");
+}
+
+#[test]
+fn base64_spans_read_boundaries() {
+    let (first, second): (&[u8], &[u8]) = (b"\x00\x01\x02\x03", b"\xfb\xff\xfe\x10\x20");
+    let whole = STANDARD.encode([first, second].concat());
+    let per_read = STANDARD.encode(first) + &STANDARD.encode(second);
+    assert_ne!(
+        whole, per_read,
+        "the chunks must not line up with base64 groups"
+    );
+    let stdout = received_as(Some("base64"), &[first, second]);
+    assert_eq!(String::from_utf8_lossy(&stdout), whole);
+}
+
+#[test]
+fn without_encoding_bytes_pass_through_unchanged() {
+    let all: Vec<u8> = (0..=255).collect();
+    let stdout = received_as(None, &[&all[..100], &all[100..]]);
+    assert_eq!(stdout, all);
+}
+
+/// Sends `stdin` with `--send-encoding ENCODING`, then EOF; returns what the
+/// server received and the finished client.
+fn sent_as(encoding: &str, stdin: &str) -> (Vec<u8>, Tcprun) {
+    let server = Server::listening();
+    let mut client = connect(
+        &server.target(),
+        &["--no-reconnect", "--send-encoding", encoding],
+    );
+    let mut conn = server.accept();
+    client.write(stdin);
+    client.close_stdin();
+    let received = conn.read_to_end();
+    conn.finish();
+    client.assert_exit(0);
+    (received, client)
+}
+
+#[test]
+fn send_encoding_base64_decodes_each_line() {
+    let (received, _) = sent_as("base64", "SGVs\nbG8gV29y\r\nbGQh\n\nAP8=\n");
+    assert_eq!(received, b"Hello World!\x00\xff");
+}
+
+#[test]
+fn send_encoding_hex_decodes_each_line_and_skips_bad_ones() {
+    let (received, client) = sent_as("hex", "48 69\n00ff\nzz\n0A\n");
+    assert_eq!(received, b"Hi\x00\xff\n");
+    let lines = client.stderr_lines();
+    assert_eq!(
+        count(lines, |l| l
+            .starts_with("tcprun: stdin line 3 not sent: invalid hex")),
+        1,
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn half_close_lets_the_server_answer_after_our_eof() {
+    let server = Server::listening();
+    let mut client = connect(&server.target(), &["--retry-interval", "20ms"]);
+    let mut conn = server.accept();
+    client.write("count me\n");
+    client.close_stdin();
+    // The server sees our FIN first, and only then answers and closes.
+    let request = conn.read_to_end();
+    assert_eq!(request, b"count me\n");
+    conn.send(format!("{} bytes\n", request.len()));
+    assert_eq!(conn.finish(), b"");
+    client.assert_exit(0);
+    assert_eq!(client.stdout(), b"9 bytes\n");
+    assert_eq!(count(client.stderr_lines(), |l| l.contains("retry")), 0);
+}
+
+#[test]
+fn orderly_close_by_the_server_reports_closed_and_exits_0() {
+    let server = Server::listening();
+    let mut client = connect(&server.target(), &["--no-reconnect"]);
+    let conn = server.accept();
+    client.wait_prefix("tcprun: connected to ");
+    assert_eq!(
+        conn.finish(),
+        b"",
+        "the client answers our FIN with its own"
+    );
+    client.assert_exit(0);
+    let lines = client.stderr_lines();
+    assert!(
+        lines.iter().any(|l| l == "tcprun: connection closed"),
+        "{lines:#?}"
+    );
+    assert_eq!(count(lines, |l| l.contains("ECONNRESET")), 0, "{lines:#?}");
+}
+
+#[test]
+fn reset_by_the_server_reports_econnreset_and_exits_1() {
+    let server = Server::listening();
+    let mut client = connect(&server.target(), &["--no-reconnect"]);
+    let conn = server.accept();
+    client.wait_prefix("tcprun: connected to ");
+    conn.reset();
+    client.assert_exit(1);
+    let lines = client.stderr_lines();
+    assert_eq!(
+        count(lines, |l| l
+            == "tcprun: connection reset by peer (ECONNRESET)"),
+        1,
+        "{lines:#?}"
+    );
+    assert_eq!(count(lines, |l| l == "tcprun: connection closed"), 0);
+}
+
+#[test]
+fn gives_up_after_exactly_max_retries() {
+    let server = Server::refusing();
+    let mut client = connect(
+        &server.target(),
+        &["--retry-interval", "20ms", "--max-retries", "3"],
+    );
+    // stdin stays open: only the retry limit may end the run.
+    client.assert_exit(1);
+    let lines = client.stderr_lines();
+    let retries: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("tcprun: retry "))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        retries,
+        [
+            "tcprun: retry 1/3 in 20ms",
+            "tcprun: retry 2/3 in 20ms",
+            "tcprun: retry 3/3 in 20ms"
+        ]
+    );
+    let refused = count(lines, |l| {
+        l.starts_with("tcprun: cannot connect: ECONNREFUSED")
+    });
+    assert_eq!(refused, 4, "the first attempt and 3 retries: {lines:#?}");
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("tcprun: gave up after 3 retries: ECONNREFUSED")
+    );
+    assert!(client.stdout().is_empty());
+}
+
+#[test]
+fn a_successful_connect_resets_the_retry_count() {
+    let mut server = Server::refusing();
+    // The interval only has to cover the time between reading a `retry 2/2`
+    // line and listening; it is generous for a loaded machine.
+    let mut client = connect(
+        &server.target(),
+        &["--retry-interval", "500ms", "--max-retries", "2"],
+    );
+    // First outage: the first attempt and retry 1 are refused.
+    client.wait_line("tcprun: retry 1/2 in 500ms");
+    client.wait_line("tcprun: retry 2/2 in 500ms");
+    server.start();
+    let conn = server.accept();
+    client.wait_prefix("tcprun: connected to ");
+    // Second outage: the connection is lost, then retry 1 is refused.
+    server.stop();
+    assert_eq!(conn.finish(), b"");
+    client.wait_line("tcprun: connection closed");
+    client.wait_line("tcprun: retry 1/2 in 500ms");
+    client.wait_line("tcprun: retry 2/2 in 500ms");
+    server.start();
+    let mut conn = server.accept();
+    client.wait_prefix("tcprun: connected to ");
+    // Four failures in all, never more than two in a row: no giving up.
+    client.write("still here\n");
+    client.close_stdin();
+    assert_eq!(conn.read_to_end(), b"still here\n");
+    conn.finish();
+    client.assert_exit(0);
+    let lines = client.stderr_lines();
+    assert_eq!(
+        count(lines, |l| l.starts_with("tcprun: retry ")),
+        4,
+        "{lines:#?}"
+    );
+    assert_eq!(count(lines, |l| l.contains("gave up")), 0, "{lines:#?}");
+}
+
+/// Checks that after the `quit` event nothing tries to connect again.
+fn assert_no_reconnect_after_quit(client: &Tcprun) {
+    let events = client.events();
+    let names = names(&events);
+    let quit = names
+        .iter()
+        .position(|&n| n == "quit")
+        .unwrap_or_else(|| panic!("no quit event: {names:?}"));
+    for name in &names[quit + 1..] {
+        assert!(
+            !matches!(*name, "connecting" | "retry" | "connected" | "error"),
+            "{name} after quit: {names:?}"
+        );
+    }
+}
+
+fn count_of(names: &[&str], name: &str) -> usize {
+    names.iter().filter(|&&n| n == name).count()
+}
+
+#[test]
+fn quit_ends_the_connection_without_sending_the_word() {
+    let server = Server::listening();
+    let mut client = connect(
+        &server.target(),
+        &["--retry-interval", "20ms", "--events", "json"],
+    );
+    let mut conn = server.accept();
+    client.write("hello\n");
+    assert_eq!(conn.read_until(b"\n"), b"hello\n");
+    // stdin stays open: only the quit word ends the input.
+    client.write("  QUIT \nafter\n");
+    assert_eq!(conn.read_to_end(), b"", "nothing after the quit word");
+    conn.finish();
+    client.assert_exit(0);
+    assert_no_reconnect_after_quit(&client);
+    assert_eq!(count_of(&names(&client.events()), "connecting"), 1);
+}
+
+#[test]
+fn quit_while_disconnected_stops_reconnecting() {
+    let server = Server::refusing();
+    let mut client = connect(
+        &server.target(),
+        &[
+            "--retry-interval",
+            "100ms",
+            "--max-retries",
+            "1000",
+            "--events",
+            "json",
+        ],
+    );
+    client.wait_event("retry");
+    client.write("quit\n");
+    client.assert_exit(0);
+    assert_no_reconnect_after_quit(&client);
+}
+
+#[test]
+fn input_held_while_down_is_sent_once_in_order_after_reconnect() {
+    let mut server = Server::refusing();
+    let mut client = connect(
+        &server.target(),
+        &[
+            "--retry-interval",
+            "20ms",
+            "--max-retries",
+            "1000",
+            "--events",
+            "json",
+        ],
+    );
+    client.wait_event("error");
+    let lines = ["one\n", "two\n", "three\n"];
+    for line in lines {
+        client.write(line);
+        let queued = client.wait_event("queued");
+        assert_eq!(queued["bytes"], line.len());
+    }
+    server.start();
+    let mut conn = server.accept();
+    client.close_stdin();
+    assert_eq!(conn.read_to_end(), lines.concat().as_bytes());
+    conn.finish();
+    client.assert_exit(0);
+    let events = client.events();
+    let names = names(&events);
+    assert_eq!(count_of(&names, "connected"), 1, "{names:?}");
+}
+
+#[test]
+fn each_line_reaches_the_server_once_across_restarts() {
+    let mut server = Server::listening();
+    let mut client = connect(
+        &server.target(),
+        &["--retry-interval", "20ms", "--max-retries", "1000"],
+    );
+    let mut conn = server.accept();
+    for restart in 1..=3 {
+        let line = format!("line {restart}\n");
+        client.write(&line);
+        assert_eq!(conn.read_until(b"\n"), line.as_bytes());
+        // Restart: the listener goes away, the connection is closed (the
+        // client's FIN is read, so every byte it sent here is seen), and a
+        // new listener takes the same port.
+        server.stop();
+        assert_eq!(
+            conn.finish(),
+            b"",
+            "connection {restart} got more than its line"
+        );
+        server.start();
+        conn = server.accept();
+    }
+    client.write("line 4\n");
+    client.close_stdin();
+    assert_eq!(conn.read_to_end(), b"line 4\n");
+    conn.finish();
+    client.assert_exit(0);
+    let lines = client.stderr_lines();
+    assert_eq!(count(lines, |l| l.starts_with("tcprun: connected to ")), 4);
+    assert!(client.stdout().is_empty());
+}
+
+#[test]
+fn json_events_name_econnrefused() {
+    let server = Server::refusing();
+    let mut client = connect(
+        &server.target(),
+        &["--max-retries", "0", "--events", "json"],
+    );
+    client.assert_exit(1);
+    let events = client.events();
+    let errors: Vec<&Value> = events.iter().filter(|e| e["event"] == "error").collect();
+    assert_eq!(errors.len(), 1, "{events:#?}");
+    assert_eq!(errors[0]["code"], "ECONNREFUSED");
+    let last = events.last().expect("events");
+    assert_eq!(last["event"], "gave_up");
+    assert_eq!(last["code"], "ECONNREFUSED");
+    assert_eq!(last["retries"], 0);
+}
+
+#[test]
+fn json_events_name_enotfound() {
+    let mut client = Tcprun::spawn(&[
+        "connect",
+        "nonexistent.invalid",
+        "4001",
+        "--max-retries",
+        "0",
+        "--events",
+        "json",
+    ]);
+    client.assert_exit(1);
+    let events = client.events();
+    let errors: Vec<&Value> = events.iter().filter(|e| e["event"] == "error").collect();
+    assert_eq!(errors.len(), 1, "{events:#?}");
+    assert_eq!(errors[0]["code"], "ENOTFOUND");
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_line() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["connect", "99999"], "invalid port `99999`"),
+        (&["connect", "127.0.0.1", "0"], "invalid port `0`"),
+        (&["connect", "nohost"], "invalid port `nohost`"),
+        (
+            &["connect", "4001", "--retry-interval", "5parsecs"],
+            "--retry-interval",
+        ),
+        (
+            &["connect", "4001", "--connect-timeout", "soon"],
+            "--connect-timeout",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut client = Tcprun::spawn_with_env(args, &[("RUST_BACKTRACE", "1")]);
+        let code = client.wait_exit();
+        let lines = client.stderr_lines();
+        assert_eq!(code, 2, "{args:?}: {lines:#?}");
+        // clap adds a standard hint after its one-line error; nothing else.
+        let message: Vec<&String> = lines
+            .iter()
+            .filter(|l| !l.is_empty() && *l != "For more information, try '--help'.")
+            .collect();
+        assert_eq!(message.len(), 1, "{args:?}: {lines:#?}");
+        assert!(message[0].contains(expected), "{args:?}: {lines:#?}");
+        assert!(
+            !lines
+                .iter()
+                .any(|l| l.contains("panicked") || l.contains("backtrace")),
+            "{args:?}: {lines:#?}"
+        );
+        assert!(client.stdout().is_empty());
+    }
+}
+
+#[test]
+fn port_alone_connects_to_localhost() {
+    let server = Server::listening();
+    let port = server.port().to_string();
+    let mut client = Tcprun::spawn(&["connect", &port, "--retry-interval", "20ms"]);
+    let echo = server.accept().echo();
+    client.write("ping\n");
+    client.close_stdin();
+    client.assert_exit(0);
+    assert_eq!(echo.join().expect("echo server"), b"ping\n");
+    assert_eq!(client.stdout(), b"ping\n");
+    let lines = client.stderr_lines();
+    assert_eq!(
+        lines.first(),
+        Some(&format!("tcprun: connecting to localhost:{port}"))
+    );
+    assert!(
+        lines.contains(&format!("tcprun: connected to 127.0.0.1:{port}")),
+        "{lines:#?}"
+    );
+}
