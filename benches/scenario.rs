@@ -32,15 +32,22 @@ fn time_runs(file: &Path, runs: usize) -> Duration {
 }
 
 fn round_trips(n: usize) -> String {
-    let mut yaml = format!("name: {n} round trips\nserver: {{fake: echo}}\nclient: {{}}\nsteps:\n  - wait_connected\n");
+    let mut yaml = format!(
+        "name: {n} round trips\nserver: {{fake: echo}}\nclient: {{}}\nsteps:\n  - wait_connected\n"
+    );
     for i in 0..n {
-        let _ = write!(yaml, "  - send_line: message {i}\n  - expect: \"^message {i}$\"\n");
+        let _ = write!(
+            yaml,
+            "  - send_line: message {i}\n  - expect: \"^message {i}$\"\n"
+        );
     }
     yaml
 }
 
 fn many_expects(lines: usize, width: usize) -> String {
-    let mut yaml = format!("name: {lines} expects\nserver: {{fake: echo}}\nclient: {{}}\nsteps:\n  - wait_connected\n");
+    let mut yaml = format!(
+        "name: {lines} expects\nserver: {{fake: echo}}\nclient: {{}}\nsteps:\n  - wait_connected\n"
+    );
     let mut data = String::new();
     for i in 0..lines {
         let _ = writeln!(data, "{i:0width$}", width = width - 1);
@@ -59,9 +66,21 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("tcprun-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let cases = [
-        ("1,000 send_line/expect round trips (echo server)", "round-trips.yaml", round_trips(1000)),
-        ("10,000 expects over 1 MB of output", "expects-1mb.yaml", many_expects(10_000, 100)),
-        ("20,000 expects over 2 MB of output", "expects-2mb.yaml", many_expects(20_000, 100)),
+        (
+            "1,000 send_line/expect round trips (echo server)",
+            "round-trips.yaml",
+            round_trips(1000),
+        ),
+        (
+            "10,000 expects over 1 MB of output",
+            "expects-1mb.yaml",
+            many_expects(10_000, 100),
+        ),
+        (
+            "20,000 expects over 2 MB of output",
+            "expects-2mb.yaml",
+            many_expects(20_000, 100),
+        ),
     ];
     println!("| scenario | wall time, process start included (median of 11) |");
     println!("| --- | --- |");
