@@ -188,6 +188,7 @@ impl Conductor {
                 (Some(server), spec.host.clone(), port, Some(spec.kind))
             }
             ServerSpec::External { host, port } => (None, host.clone(), *port, None),
+            ServerSpec::Command(_) => return Err("command servers are not supported yet".into()),
         };
         let pace = if fake.is_some() {
             Pace::Virtual

@@ -35,6 +35,10 @@ impl Conductor {
     /// Executes one step (the caller settles the conversation afterwards).
     pub(super) async fn step(&mut self, step: &Step) -> StepResult {
         match step {
+            Step::ExpectExit { .. } | Step::KillClient { .. } => Err(StepError::new(format!(
+                "`{}` needs a command client, which this tcprun cannot run yet",
+                step.name()
+            ))),
             Step::Send { client, data } => self.send(client, bytes(data, false)).await,
             Step::SendLine { client, data } => self.send(client, bytes(data, true)).await,
             Step::End { client, data } => {
@@ -189,7 +193,7 @@ impl Conductor {
                 Err(Waited::TimedOut) => Ok(()),
                 _ => Err(self.stuck()),
             },
-            Step::KillServer => self.server_op(|s| Box::pin(s.kill())).await,
+            Step::KillServer { .. } => self.server_op(|s| Box::pin(s.kill())).await,
             Step::StopServer => self.server_op(|s| Box::pin(s.stop())).await,
             Step::StartServer => self.server_op(|s| Box::pin(s.start())).await,
             Step::ServerSend { connection, data } => {

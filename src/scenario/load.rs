@@ -300,6 +300,7 @@ impl Loader<'_> {
             max_interval: max_interval.unwrap_or(Duration::from_secs(30)),
             encoding: encoding.unwrap_or(Encoding::Utf8),
             quit_word: quit_word.unwrap_or_else(|| "quit".into()),
+            command: None,
         })
     }
 }

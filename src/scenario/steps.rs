@@ -295,7 +295,7 @@ impl Loader<'_> {
                     duration: self.duration(node, "`sleep`")?,
                 }
             }
-            "kill_server" => Step::KillServer,
+            "kill_server" => Step::KillServer { signal: None },
             "stop_server" => Step::StopServer,
             "start_server" => Step::StartServer,
             "server_close" => Step::ServerClose {

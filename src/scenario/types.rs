@@ -46,6 +46,8 @@ pub struct Located<T> {
 pub enum ServerSpec {
     /// A built-in fake server that tcprun runs and controls.
     Fake(FakeServerSpec),
+    /// `command:` or `shell:`: a real server program that tcprun starts and controls.
+    Command(CommandServerSpec),
     /// `address: "host:port"`: a server already running elsewhere.
     External {
         /// Host name or IP address.
@@ -72,6 +74,70 @@ pub struct FakeServerSpec {
     /// steps can still send (Node's `allowHalfOpen`; default false: the
     /// server ends its side as soon as the client ends).
     pub half_open: bool,
+}
+
+/// Configures a real server program under test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandServerSpec {
+    /// What to run.
+    pub program: ProgramSpec,
+    /// `host:` the server listens on, for readiness and clients (default `127.0.0.1`).
+    pub host: String,
+    /// `port:` (default 0: tcprun picks a free port; `${port}` in the program names it).
+    pub port: u16,
+    /// `ready:` when the server counts as started (default: its port accepts).
+    pub ready: Readiness,
+    /// `ready_timeout:` bound on readiness (default 5s).
+    pub ready_timeout: Duration,
+    /// `stop_timeout:` grace between SIGTERM and SIGKILL in `stop_server` (default 2s).
+    pub stop_timeout: Duration,
+    /// `output:` where the program's stdout and stderr go (default discard).
+    pub output: OutputMode,
+    /// `start: false` leaves it stopped until a `start_server` step (default true).
+    pub start: bool,
+}
+
+/// Describes a program to run: argv (or a shell script), environment, folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramSpec {
+    /// `command: [argv...]`, or `["/bin/sh", "-c", script]` for `shell: script`.
+    /// `${port}` stands for the server's port and is replaced at start.
+    pub argv: Vec<String>,
+    /// `env:` variables added to tcprun's environment.
+    pub env: Vec<(String, String)>,
+    /// `cwd:` the working folder, relative to the scenario file's folder
+    /// (default: the folder tcprun runs in).
+    pub cwd: Option<PathBuf>,
+}
+
+/// Says when a started server is ready for clients.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Readiness {
+    /// `ready: {port: true}`: its port accepts a connection.
+    Port,
+    /// `ready: {log: REGEX}`: a line of its stdout or stderr matches.
+    Log(Pattern),
+}
+
+/// Says where a program's output goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputMode {
+    /// One transcript event per line.
+    Transcript,
+    /// Nowhere (the last lines are still kept for failure reports).
+    Discard,
+    /// tcprun's own stdout and stderr.
+    Inherit,
+}
+
+/// Configures a real client program under test (`command:` in a client).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandClientSpec {
+    /// What to run.
+    pub program: ProgramSpec,
+    /// `stderr: merge` matches `expect` over stdout and stderr together;
+    /// `separate` (default) keeps stderr out of `expect`, in the transcript only.
+    pub merge_stderr: bool,
 }
 
 /// Names the built-in fake server behaviours.
@@ -112,6 +178,9 @@ pub struct ClientSpec {
     pub encoding: Encoding,
     /// `quit_word:` (default `quit`).
     pub quit_word: String,
+    /// `command:`/`shell:`: a real client program instead of the built-in
+    /// client; the options above then do not apply (validation rejects them).
+    pub command: Option<CommandClientSpec>,
 }
 
 /// Names how the delay between retries grows.
@@ -231,7 +300,8 @@ pub enum Step {
     /// `sleep`: let time pass.
     Sleep { duration: Duration },
     /// `kill_server`: reset every connection; the port refuses until restarted.
-    KillServer,
+    /// For a command server: `signal` (default `KILL`) to its process group.
+    KillServer { signal: Option<String> },
     /// `stop_server`: FIN to every connection, stop listening.
     StopServer,
     /// `start_server`: listen again on the same address and port.
@@ -259,6 +329,18 @@ pub enum Step {
         count: u32,
         timeout: Option<Duration>,
     },
+    /// `expect_exit: N`: until a command client exits, with that code (or `signal`).
+    ExpectExit {
+        client: Option<String>,
+        code: Option<i32>,
+        signal: Option<String>,
+        timeout: Option<Duration>,
+    },
+    /// `kill_client`: send a signal (default `KILL`) to a command client's process group.
+    KillClient {
+        client: Option<String>,
+        signal: Option<String>,
+    },
 }
 
 impl Step {
@@ -278,7 +360,7 @@ impl Step {
             Step::ExpectGaveUp { .. } => "expect_gave_up",
             Step::ExpectClosed { .. } => "expect_closed",
             Step::Sleep { .. } => "sleep",
-            Step::KillServer => "kill_server",
+            Step::KillServer { .. } => "kill_server",
             Step::StopServer => "stop_server",
             Step::StartServer => "start_server",
             Step::ServerSend { .. } => "server_send",
@@ -286,11 +368,13 @@ impl Step {
             Step::ServerClose { .. } => "server_close",
             Step::ServerHalfClose { .. } => "server_half_close",
             Step::ExpectConnections { .. } => "expect_connections",
+            Step::ExpectExit { .. } => "expect_exit",
+            Step::KillClient { .. } => "kill_client",
         }
     }
 
     /// Lists every step name, for did-you-mean hints.
-    pub const NAMES: [&'static str; 21] = [
+    pub const NAMES: [&'static str; 23] = [
         "send",
         "send_line",
         "expect",
@@ -312,5 +396,7 @@ impl Step {
         "server_close",
         "server_half_close",
         "expect_connections",
+        "expect_exit",
+        "kill_client",
     ];
 }
