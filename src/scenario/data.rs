@@ -127,7 +127,12 @@ impl Loader<'_> {
             self.error(at, message, Some(hint));
             return None;
         };
-        let source = self.text(node, "`regex`")?;
+        self.regex(node, "`regex`")
+    }
+
+    /// Compiles the regex written at `node` (multi-line, CRLF-aware); `what` names it in messages.
+    pub(crate) fn regex(&mut self, node: &Node, what: &str) -> Option<Pattern> {
+        let source = self.text(node, what)?;
         match RegexBuilder::new(&source)
             .multi_line(true)
             .crlf(true)

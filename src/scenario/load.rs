@@ -4,9 +4,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::diagnostic::{Diagnostic, LoadError};
-use super::loader::{Fields, Loader};
-use super::suggest;
-use super::types::{Backoff, ClientSpec, Data, FakeKind, FakeServerSpec, Scenario, ServerSpec};
+use super::loader::{Fields, Loader, ServerKind};
+use super::program::{COMMAND_OR_SHELL, OUTPUT_MODES, PROGRAM_KEYS};
+use super::types::{
+    Backoff, ClientSpec, CommandClientSpec, CommandServerSpec, Data, FakeKind, FakeServerSpec,
+    OutputMode, Readiness, Scenario, ServerSpec,
+};
 use super::values::{describe, quote};
 use super::yaml::{self, Node, Pos};
 use crate::client::encoding::Encoding;
@@ -16,14 +19,40 @@ const TOP_KEYS: &[&str] = &[
 ];
 const SERVER_KEYS: &[&str] = &[
     "fake",
+    "command",
+    "shell",
+    "address",
     "host",
     "port",
     "banner",
     "start",
     "half_open",
-    "address",
+    "ready",
+    "ready_timeout",
+    "stop_timeout",
+    "output",
+    "env",
+    "cwd",
+];
+/// Lists the keys that say what kind of server a scenario has.
+const SERVER_KINDS: &[&str] = &["fake", "command", "shell", "address"];
+/// Lists the server keys that only configure a fake server.
+const FAKE_ONLY: &[&str] = &["banner", "half_open"];
+/// Lists the server keys that only configure a server program.
+const PROGRAM_ONLY: &[&str] = &[
+    "ready",
+    "ready_timeout",
+    "stop_timeout",
+    "output",
+    "env",
+    "cwd",
 ];
 const CLIENT_KEYS: &[&str] = &[
+    "command",
+    "shell",
+    "env",
+    "cwd",
+    "stderr",
     "host",
     "port",
     "retry_interval",
@@ -35,6 +64,19 @@ const CLIENT_KEYS: &[&str] = &[
     "encoding",
     "quit_word",
 ];
+/// Lists the client keys that only configure the built-in client.
+const BUILTIN_ONLY: &[&str] = &[
+    "host",
+    "port",
+    "retry_interval",
+    "max_retries",
+    "reconnect",
+    "connect_timeout",
+    "backoff",
+    "max_interval",
+];
+/// Lists the client keys that only configure a client program.
+const CLIENT_PROGRAM_ONLY: &[&str] = &["stderr", "env", "cwd"];
 /// Lists the keys of a data map (`send: {...}`, `banner: {...}`).
 pub(crate) const DATA_KEYS: &[&str] = &["text", "encoding", "hex", "base64"];
 const FAKE_KINDS: &[(&str, FakeKind)] = &[
@@ -43,7 +85,8 @@ const FAKE_KINDS: &[(&str, FakeKind)] = &[
     ("sink", FakeKind::Sink),
     ("silent", FakeKind::Silent),
 ];
-const SERVER_HINT: &str = "write `server: {fake: echo}` for a built-in server, or `server: {address: \"host:port\"}` for one already running";
+const SERVER_HINT: &str = "write `server: {fake: echo}` for a built-in server, `server: {command: [...]}` for a server program, or `server: {address: \"host:port\"}` for one already running";
+const SERVER_KINDS_HINT: &str = "give exactly one of `fake:` (a built-in server), `command:` or `shell:` (a server program), or `address:` (a server already running)";
 
 impl Loader<'_> {
     fn scenario(&mut self, root: &Node) -> Option<Scenario> {
@@ -115,31 +158,68 @@ impl Loader<'_> {
             return None;
         }
         let fields = self.fields(node, SERVER_KEYS, "`server`", placed_in_server)?;
-        if let Some(address) = fields.get("address") {
-            for other in fields.names().filter(|k| *k != "address") {
-                let at = fields.key(other).unwrap_or(address);
-                let message = format!("`{other}` cannot be combined with `address:`");
-                let hint = "`address:` points at a server already running; the other keys configure a fake server";
-                self.error(at, message, Some(hint.into()));
+        let kinds: Vec<&str> = fields
+            .names()
+            .filter(|k| SERVER_KINDS.contains(k))
+            .collect();
+        match kinds.as_slice() {
+            [] => {
+                let message = "`server:` needs `fake:` (a built-in server), `command:` or `shell:` (a server program), or `address:` (a server already running)";
+                let hint = "for example `fake: echo`, `command: [redis-server, --port, \"${port}\"]` or `address: \"127.0.0.1:6379\"`";
+                self.error(key, message, Some(hint.into()));
+                None
             }
-            let (host, port) = self.address(address)?;
-            self.external = Some(format!("{host}:{port}"));
-            return Some(ServerSpec::External { host, port });
+            [first, others @ ..] if !others.is_empty() => {
+                for other in others {
+                    let at = fields.key(other).unwrap_or(node);
+                    let message = format!("`{other}` cannot be combined with `{first}:`");
+                    let hint = if PROGRAM_KEYS.contains(first) && PROGRAM_KEYS.contains(other) {
+                        COMMAND_OR_SHELL
+                    } else {
+                        SERVER_KINDS_HINT
+                    };
+                    self.error(at, message, Some(hint.into()));
+                }
+                None
+            }
+            ["address"] => self.external_server(&fields),
+            ["fake"] => {
+                self.server = Some(ServerKind::Fake);
+                self.fake_server(&fields)
+            }
+            _ => {
+                self.server = Some(ServerKind::Program);
+                self.command_server(&fields)
+            }
         }
-        let Some(fake) = fields.get("fake") else {
-            let message = "`server:` needs `fake:` (a built-in server) or `address:` (a server already running)";
-            let hint = format!(
-                "fake servers: {}",
-                suggest::list(&["echo", "chat", "sink", "silent"])
+    }
+
+    fn external_server(&mut self, fields: &Fields<'_>) -> Option<ServerSpec> {
+        let address = fields.get("address")?;
+        for other in fields.names().filter(|k| *k != "address") {
+            let at = fields.key(other).unwrap_or(address);
+            let message = format!("`{other}` cannot be combined with `address:`");
+            let hint = "`address:` points at a server already running; the other keys configure a server tcprun runs";
+            self.error(at, message, Some(hint.into()));
+        }
+        let (host, port) = self.address(address)?;
+        self.server = Some(ServerKind::External(format!("{host}:{port}")));
+        Some(ServerSpec::External { host, port })
+    }
+
+    fn fake_server(&mut self, fields: &Fields<'_>) -> Option<ServerSpec> {
+        for other in fields.names().filter(|k| PROGRAM_ONLY.contains(k)) {
+            let Some(at) = fields.key(other) else {
+                continue;
+            };
+            let message = format!(
+                "`{other}` only applies to a server program (`command:` or `shell:`), not to a fake server"
             );
-            self.error(key, message, Some(hint));
-            return None;
-        };
-        let kind = self.choice(fake, "fake server", FAKE_KINDS);
-        let host = fields.get("host").and_then(|n| self.word(n, "`host`"));
-        let port = fields
-            .get("port")
-            .map(|n| self.number(n, "`port`", 0, 65535));
+            let hint = format!("a fake server runs inside tcprun; remove `{other}`");
+            self.error(at, message, Some(hint));
+        }
+        let kind = self.choice(fields.get("fake")?, "fake server", FAKE_KINDS);
+        let (host, port) = self.listen_address(fields);
         let banner = fields.get("banner").map(|n| self.banner(n));
         let start = fields.get("start").map(|n| self.boolean(n, "`start`"));
         let half_open = fields
@@ -147,12 +227,68 @@ impl Loader<'_> {
             .map(|n| self.boolean(n, "`half_open`"));
         Some(ServerSpec::Fake(FakeServerSpec {
             kind: kind?,
-            host: host.unwrap_or_else(|| "127.0.0.1".into()),
-            port: port.unwrap_or(Some(0))? as u16,
+            host,
+            port: port?,
             banner: banner.unwrap_or(Some(None))?,
             start: start.unwrap_or(Some(true))?,
             half_open: half_open.unwrap_or(Some(false))?,
         }))
+    }
+
+    fn command_server(&mut self, fields: &Fields<'_>) -> Option<ServerSpec> {
+        for other in fields.names().filter(|k| FAKE_ONLY.contains(k)) {
+            let Some(at) = fields.key(other) else {
+                continue;
+            };
+            let message = format!(
+                "`{other}` only applies to a fake server (`fake:`), not to a server program"
+            );
+            let hint = match other {
+                "banner" => "a server program sends its own greeting; remove `banner`",
+                _ => {
+                    "a server program decides by itself what to do after a client's FIN; remove `half_open`"
+                }
+            };
+            self.error(at, message, Some(hint.into()));
+        }
+        let program = self.program(fields);
+        let (host, port) = self.listen_address(fields);
+        let ready = match (fields.key("ready"), fields.get("ready")) {
+            (Some(key), Some(node)) => self.readiness(key, node),
+            _ => Some(Readiness::Port),
+        };
+        let ready_timeout = fields
+            .get("ready_timeout")
+            .map(|n| self.duration(n, "`ready_timeout`"));
+        let stop_timeout = fields
+            .get("stop_timeout")
+            .map(|n| self.duration(n, "`stop_timeout`"));
+        let output = fields
+            .get("output")
+            .map(|n| self.choice(n, "output mode", OUTPUT_MODES));
+        let start = fields.get("start").map(|n| self.boolean(n, "`start`"));
+        Some(ServerSpec::Command(CommandServerSpec {
+            program: program?,
+            host,
+            port: port?,
+            ready: ready?,
+            ready_timeout: ready_timeout.unwrap_or(Some(Duration::from_secs(5)))?,
+            stop_timeout: stop_timeout.unwrap_or(Some(Duration::from_secs(2)))?,
+            output: output.unwrap_or(Some(OutputMode::Discard))?,
+            start: start.unwrap_or(Some(true))?,
+        }))
+    }
+
+    /// Reads the `host:` (default 127.0.0.1) and `port:` (default 0) a server listens on.
+    fn listen_address(&mut self, fields: &Fields<'_>) -> (String, Option<u16>) {
+        let host = fields.get("host").and_then(|n| self.word(n, "`host`"));
+        let port = fields
+            .get("port")
+            .map(|n| self.number(n, "`port`", 0, 65535));
+        (
+            host.unwrap_or_else(|| "127.0.0.1".into()),
+            port.unwrap_or(Some(0)).map(|p| p as u16),
+        )
     }
 
     fn banner(&mut self, node: &Node) -> Option<Option<Data>> {
@@ -266,42 +402,125 @@ impl Loader<'_> {
         let what = format!("client `{name}`");
         let fields = self.fields(node, CLIENT_KEYS, &what, placed_in_client)?;
         let before = self.error_count();
+        let programs: Vec<&str> = fields
+            .names()
+            .filter(|k| PROGRAM_KEYS.contains(k))
+            .collect();
+        let mut spec = if programs.is_empty() {
+            self.builtin_client(name, &fields)
+        } else {
+            self.command_clients.push(name.to_owned());
+            ClientSpec {
+                command: self.command_client(&fields, &programs),
+                ..default_client(name)
+            }
+        };
+        if let Some(encoding) = fields.get("encoding").and_then(|n| self.encoding(n, false)) {
+            spec.encoding = encoding;
+        }
+        if let Some(word) = fields
+            .get("quit_word")
+            .and_then(|n| self.word(n, "`quit_word`"))
+        {
+            spec.quit_word = word;
+        }
+        (self.error_count() == before).then_some(spec)
+    }
+
+    /// Reads the options of the built-in client.
+    fn builtin_client(&mut self, name: &str, fields: &Fields<'_>) -> ClientSpec {
+        for other in fields.names().filter(|k| CLIENT_PROGRAM_ONLY.contains(k)) {
+            let Some(at) = fields.key(other) else {
+                continue;
+            };
+            let message =
+                format!("`{other}` only applies to a client program (`command:` or `shell:`)");
+            let hint = format!(
+                "add `command:` or `shell:` to run a program as this client, or remove `{other}`"
+            );
+            self.error(at, message, Some(hint));
+        }
         let get = |key: &str| fields.get(key);
         let host = get("host").and_then(|n| self.word(n, "`host`"));
         let port = get("port").and_then(|n| match n.scalar() {
             Some("${port}") => None,
             _ => self.number(n, "`port`", 1, 65535).map(|p| p as u16),
         });
-        let retry_interval = self.opt_duration(&fields, "retry_interval");
+        let retry_interval = self.opt_duration(fields, "retry_interval");
         let max_retries =
             get("max_retries").and_then(|n| self.number(n, "`max_retries`", 0, u32::MAX.into()));
         let reconnect = get("reconnect").and_then(|n| self.boolean(n, "`reconnect`"));
-        let connect_timeout = self.opt_duration(&fields, "connect_timeout");
+        let connect_timeout = self.opt_duration(fields, "connect_timeout");
         let backoffs = [
             ("fixed", Backoff::Fixed),
             ("exponential", Backoff::Exponential),
         ];
         let backoff = get("backoff").and_then(|n| self.choice(n, "backoff", &backoffs));
-        let max_interval = self.opt_duration(&fields, "max_interval");
-        let encoding = get("encoding").and_then(|n| self.encoding(n, false));
-        let quit_word = get("quit_word").and_then(|n| self.word(n, "`quit_word`"));
-        if self.error_count() > before {
-            return None;
-        }
-        Some(ClientSpec {
-            name: name.to_owned(),
+        let max_interval = self.opt_duration(fields, "max_interval");
+        let defaults = default_client(name);
+        ClientSpec {
             host,
             port,
-            retry_interval: retry_interval.unwrap_or(Duration::from_secs(3)),
-            max_retries: max_retries.map_or(10, |n| n as u32),
-            reconnect: reconnect.unwrap_or(true),
-            connect_timeout: connect_timeout.unwrap_or(Duration::from_secs(10)),
-            backoff: backoff.unwrap_or(Backoff::Fixed),
-            max_interval: max_interval.unwrap_or(Duration::from_secs(30)),
-            encoding: encoding.unwrap_or(Encoding::Utf8),
-            quit_word: quit_word.unwrap_or_else(|| "quit".into()),
-            command: None,
+            retry_interval: retry_interval.unwrap_or(defaults.retry_interval),
+            max_retries: max_retries.map_or(defaults.max_retries, |n| n as u32),
+            reconnect: reconnect.unwrap_or(defaults.reconnect),
+            connect_timeout: connect_timeout.unwrap_or(defaults.connect_timeout),
+            backoff: backoff.unwrap_or(defaults.backoff),
+            max_interval: max_interval.unwrap_or(defaults.max_interval),
+            ..defaults
+        }
+    }
+
+    /// Reads a client program: `command:` or `shell:` (named in `programs`), `env:`, `cwd:`, `stderr:`.
+    fn command_client(
+        &mut self,
+        fields: &Fields<'_>,
+        programs: &[&str],
+    ) -> Option<CommandClientSpec> {
+        for other in fields.names().filter(|k| BUILTIN_ONLY.contains(k)) {
+            let Some(at) = fields.key(other) else {
+                continue;
+            };
+            let message = format!(
+                "`{other}` cannot be combined with `{}:`; it configures the built-in client",
+                programs[0]
+            );
+            let hint = "a command client connects by itself; pass its options in its argv, e.g. `command: [redis-cli, -p, \"${port}\"]`";
+            self.error(at, message, Some(hint.into()));
+        }
+        if let [first, second, ..] = programs {
+            let at = fields.key(second)?;
+            let message = format!("`{second}` cannot be combined with `{first}:`");
+            self.error(at, message, Some(COMMAND_OR_SHELL.into()));
+            return None;
+        }
+        let program = self.program(fields);
+        let modes = [("separate", false), ("merge", true)];
+        let merge_stderr = fields
+            .get("stderr")
+            .map(|n| self.choice(n, "stderr mode", &modes));
+        Some(CommandClientSpec {
+            program: program?,
+            merge_stderr: merge_stderr.unwrap_or(Some(false))?,
         })
+    }
+}
+
+/// Returns a built-in client with every option at its default.
+fn default_client(name: &str) -> ClientSpec {
+    ClientSpec {
+        name: name.to_owned(),
+        host: None,
+        port: None,
+        retry_interval: Duration::from_secs(3),
+        max_retries: 10,
+        reconnect: true,
+        connect_timeout: Duration::from_secs(10),
+        backoff: Backoff::Fixed,
+        max_interval: Duration::from_secs(30),
+        encoding: Encoding::Utf8,
+        quit_word: "quit".into(),
+        command: None,
     }
 }
 
@@ -315,9 +534,12 @@ fn valid_client_name(name: &str) -> bool {
 }
 
 fn placed_at_top(key: &str) -> Option<String> {
-    if CLIENT_KEYS.contains(&key) && !SERVER_KEYS.contains(&key) {
+    let (client, server) = (CLIENT_KEYS.contains(&key), SERVER_KEYS.contains(&key));
+    if client && server {
+        Some(format!("`{key}` goes under `server:` or `client:`"))
+    } else if client {
         Some(format!("`{key}` goes under `client:`"))
-    } else if SERVER_KEYS.contains(&key) {
+    } else if server {
         Some(format!("`{key}` goes under `server:`"))
     } else if super::types::Step::NAMES.contains(&key) {
         Some(format!("`{key}` is a step; steps go in the `steps:` list"))
@@ -327,9 +549,15 @@ fn placed_at_top(key: &str) -> Option<String> {
 }
 
 fn placed_in_server(key: &str) -> Option<String> {
-    CLIENT_KEYS
-        .contains(&key)
-        .then(|| format!("`{key}` is a client option; it goes under `client:`"))
+    match key {
+        "stderr" => Some(
+            "`stderr` is a client option; for a server program, `output:` says where its output goes"
+                .into(),
+        ),
+        _ => CLIENT_KEYS
+            .contains(&key)
+            .then(|| format!("`{key}` is a client option; it goes under `client:`")),
+    }
 }
 
 fn placed_in_client(key: &str) -> Option<String> {
@@ -478,6 +706,7 @@ steps:
                 max_interval: Duration::from_secs(60),
                 encoding: Encoding::Latin1,
                 quit_word: "bye".into(),
+                command: None,
             }]
         );
         let step = &scenario.steps[1];
@@ -526,6 +755,7 @@ steps:
                 max_interval: Duration::from_secs(30),
                 encoding: Encoding::Utf8,
                 quit_word: "quit".into(),
+                command: None,
             }]
         );
         // `client:` with nothing after it, `defaults: {}` and `${port}` are defaults too.
@@ -876,25 +1106,43 @@ steps:
   - |
     literal
 "#;
-        let chars: Vec<char> = valid.chars().collect();
-        for cut in 0..=chars.len() {
-            check_never_panics(&chars[..cut].iter().collect::<String>());
-        }
+        let programs = r#"server:
+  command: [srv, --port, "${port}", ""]
+  env: {A: 1, B: ""}
+  cwd: run
+  ready: {log: "^Ready$"}
+  output: transcript
+clients:
+  cli: {shell: "cli -p ${port}", stderr: merge, quit_word: QUIT}
+  tcp: {}
+steps:
+  - kill_server: {signal: SIGTERM}
+  - expect_exit: {code: 0, timeout: 1s, client: cli}
+  - kill_client: {signal: usr1, client: cli}
+  - start_server
+"#;
         let alphabet: Vec<char> = "-:{}[],&*!|>'\"#%@` \t\n\r\\aé0~?".chars().collect();
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        for _ in 0..3000 {
-            let mut mutated = chars.clone();
-            for _ in 0..1 + next(&mut state) % 4 {
-                let at = (next(&mut state) as usize) % (mutated.len() + 1);
-                let ch = alphabet[(next(&mut state) as usize) % alphabet.len()];
-                match next(&mut state) % 3 {
-                    0 => mutated.insert(at, ch),
-                    1 if at < mutated.len() => mutated[at] = ch,
-                    _ if at < mutated.len() => drop(mutated.remove(at)),
-                    _ => {}
-                }
+        ok(programs);
+        for sample in [valid, programs] {
+            let chars: Vec<char> = sample.chars().collect();
+            for cut in 0..=chars.len() {
+                check_never_panics(&chars[..cut].iter().collect::<String>());
             }
-            check_never_panics(&mutated.iter().collect::<String>());
+            for _ in 0..3000 {
+                let mut mutated = chars.clone();
+                for _ in 0..1 + next(&mut state) % 4 {
+                    let at = (next(&mut state) as usize) % (mutated.len() + 1);
+                    let ch = alphabet[(next(&mut state) as usize) % alphabet.len()];
+                    match next(&mut state) % 3 {
+                        0 => mutated.insert(at, ch),
+                        1 if at < mutated.len() => mutated[at] = ch,
+                        _ if at < mutated.len() => drop(mutated.remove(at)),
+                        _ => {}
+                    }
+                }
+                check_never_panics(&mutated.iter().collect::<String>());
+            }
         }
         for _ in 0..2000 {
             let len = (next(&mut state) % 64) as usize;

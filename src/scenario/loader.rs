@@ -37,6 +37,17 @@ impl<'n> Fields<'n> {
     }
 }
 
+/// Names the kind of server a scenario has, for checks on its steps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ServerKind {
+    /// `fake:`: a built-in server, which sees every connection.
+    Fake,
+    /// `command:` or `shell:`: a server program tcprun starts and signals.
+    Program,
+    /// `address:`: a server already running, at this `host:port`.
+    External(String),
+}
+
 /// Collects diagnostics while reading one file.
 pub(crate) struct Loader<'a> {
     file: &'a Path,
@@ -44,8 +55,10 @@ pub(crate) struct Loader<'a> {
     diagnostics: Vec<Diagnostic>,
     /// The declared client names, once known (none when `client:`/`clients:` is broken).
     pub clients: Option<Vec<String>>,
-    /// `host:port` of an external server, which forbids server steps.
-    pub external: Option<String>,
+    /// The kind of server, once known (none when `server:` is missing or ambiguous).
+    pub server: Option<ServerKind>,
+    /// The clients written with `command:` or `shell:` (even when otherwise broken).
+    pub command_clients: Vec<String>,
 }
 
 impl<'a> Loader<'a> {
@@ -59,13 +72,19 @@ impl<'a> Loader<'a> {
                 .collect(),
             diagnostics: Vec::new(),
             clients: None,
-            external: None,
+            server: None,
+            command_clients: Vec::new(),
         }
     }
 
     /// Returns the path of the file being read.
     pub fn file(&self) -> &'a Path {
         self.file
+    }
+
+    /// Returns the folder of the file being read (empty for a bare file name).
+    pub fn folder(&self) -> &'a Path {
+        self.file.parent().unwrap_or(Path::new(""))
     }
 
     /// Returns the text of a 1-based line.

@@ -5,6 +5,7 @@ mod diagnostic;
 mod discover;
 mod load;
 mod loader;
+mod program;
 mod steps;
 mod suggest;
 pub mod types;

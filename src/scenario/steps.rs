@@ -1,6 +1,7 @@
 //! Reads the `steps:` list: each step's name, its argument forms, and the checks on them.
 
-use super::loader::{Fields, Loader};
+use super::loader::{Fields, Loader, ServerKind};
+use super::program::signal_name;
 use super::suggest;
 use super::types::{CloseKind, ConnectionRef, Located, Step};
 use super::values::{describe, quote};
@@ -60,6 +61,21 @@ fn shape(name: &str) -> Shape {
             &["how", "timeout", "client"],
             "nothing, `fin`, `reset` or `any`, or a map with `how:`",
         ),
+        "kill_server" => (
+            Some("signal"),
+            &["signal"],
+            "nothing, a signal name, or a map with `signal:`",
+        ),
+        "kill_client" => (
+            Some("signal"),
+            &["signal", "client"],
+            "nothing, a signal name, or a map with `signal:` and `client:`",
+        ),
+        "expect_exit" => (
+            Some("code"),
+            &["code", "signal", "timeout", "client"],
+            "nothing, an exit code, or a map with `code:` or `signal:`",
+        ),
         "sleep" => (Some("duration"), &[], "a duration"),
         "send_quit" => (None, &["client"], "nothing, or a map with `client:`"),
         "server_close" => (
@@ -98,6 +114,11 @@ fn is_server_step(name: &str) -> bool {
             | "server_half_close"
             | "expect_connections"
     )
+}
+
+/// Returns true for the server steps that need to see the server's connections.
+fn needs_connections(name: &str) -> bool {
+    is_server_step(name) && !matches!(name, "kill_server" | "stop_server" | "start_server")
 }
 
 fn is_error_code(code: &str) -> bool {
@@ -208,14 +229,7 @@ impl Loader<'_> {
             return None;
         };
         let before = self.error_count();
-        if let Some(address) = self.external.clone().filter(|_| is_server_step(name)) {
-            let message = format!(
-                "server steps need a fake server; this scenario targets an external server at {address}"
-            );
-            let hint =
-                format!("remove `{name}`, or use `server: {{fake: echo}}` instead of `address:`");
-            self.error(name_node, message, Some(hint));
-        }
+        self.check_server(name, name_node);
         let shape = shape(name);
         if name == "sleep" && arg.is_some_and(|a| matches!(a.kind, Kind::Map(_))) {
             let message = format!("expected a duration for `sleep`, found {}", describe(arg?));
@@ -225,7 +239,9 @@ impl Loader<'_> {
         let what = format!("`{name}`");
         let fields = self.args(arg, shape.shorthand, shape.keys, &what, shape.expected)?;
         let client = if shape.keys.contains(&"client") {
-            self.client_ref(&fields, item, name, &shape)
+            let client = self.client_ref(&fields, item, name, &shape);
+            self.check_client(name, name_node, &fields, client.as_deref());
+            client
         } else {
             None
         };
@@ -295,7 +311,25 @@ impl Loader<'_> {
                     duration: self.duration(node, "`sleep`")?,
                 }
             }
-            "kill_server" => Step::KillServer { signal: None },
+            "kill_server" => Step::KillServer {
+                signal: self.server_signal(&fields)?,
+            },
+            "kill_client" => Step::KillClient {
+                client,
+                signal: match fields.get("signal") {
+                    Some(node) => Some(self.signal(node)?),
+                    None => None,
+                },
+            },
+            "expect_exit" => {
+                let (code, signal) = self.exit_status(&fields)?;
+                Step::ExpectExit {
+                    client,
+                    code,
+                    signal,
+                    timeout,
+                }
+            }
             "stop_server" => Step::StopServer,
             "start_server" => Step::StartServer,
             "server_close" => Step::ServerClose {
@@ -316,6 +350,132 @@ impl Loader<'_> {
             },
         };
         (self.error_count() == before).then_some(step)
+    }
+
+    /// Checks that a server step suits the kind of server.
+    fn check_server(&mut self, name: &str, at: &Node) {
+        match &self.server {
+            Some(ServerKind::External(address)) if is_server_step(name) => {
+                let message = format!(
+                    "server steps need a fake server; this scenario targets an external server at {address}"
+                );
+                let hint = format!(
+                    "remove `{name}`, or use `server: {{fake: echo}}` instead of `address:`"
+                );
+                self.error(at, message, Some(hint));
+            }
+            Some(ServerKind::Program) if needs_connections(name) => {
+                let message = format!(
+                    "`{name}` needs a fake server; tcprun does not see a server program's connections"
+                );
+                let hint = format!(
+                    "remove `{name}`, and check what the program does through its clients, e.g. with `- expect: ...`"
+                );
+                self.error(at, message, Some(hint));
+            }
+            _ => {}
+        }
+    }
+
+    /// Checks that a client step suits the kind of client it addresses (when that is known).
+    fn check_client(&mut self, name: &str, at: &Node, fields: &Fields<'_>, client: Option<&str>) {
+        let known = self.clients.clone().unwrap_or_default();
+        let target = match (client, known.as_slice()) {
+            (Some(client), _) => client,
+            (None, [only]) if fields.get("client").is_none() => only,
+            _ => return,
+        };
+        let command = self.command_clients.iter().any(|c| c == target);
+        // Unknown when `server:` is broken: then nothing is said about it.
+        let fake = self.server.as_ref().map(|s| *s == ServerKind::Fake);
+        let (message, hint) = match name {
+            "wait_retry" | "expect_error" | "expect_gave_up" if command => (
+                format!(
+                    "`{name}` does not apply to a command client: tcprun cannot see a program's connect attempts"
+                ),
+                "expect its output instead, e.g. `- expect: \"Connection refused\"`".to_owned(),
+            ),
+            "wait_connected" | "wait_reconnect" | "expect_closed"
+                if command && fake == Some(false) =>
+            {
+                (
+                    format!(
+                        "`{name}` for a command client needs a fake server: tcprun sees a program's connections from the server side only"
+                    ),
+                    "expect the program's output instead, or use `server: {fake: ...}`".to_owned(),
+                )
+            }
+            "expect_exit" | "kill_client" if !command => (
+                format!("`{name}` needs a command client, and `{target}` is the built-in client"),
+                match name {
+                    "kill_client" => "to drop a built-in client's connection, use `server_close`",
+                    _ => "give the client `command:` or `shell:` to run a program",
+                }
+                .to_owned(),
+            ),
+            _ => return,
+        };
+        self.error(at, message, Some(hint));
+    }
+
+    /// Reads `kill_server`'s `signal:`, which only a server program can receive.
+    fn server_signal(&mut self, fields: &Fields<'_>) -> Option<Option<String>> {
+        let Some(node) = fields.get("signal") else {
+            return Some(None);
+        };
+        let signal = self.signal(node)?;
+        if self.server == Some(ServerKind::Fake) {
+            let message = "a signal needs a server program; a fake server's kill is always abrupt";
+            let hint = "write `- kill_server` to reset every connection of the fake server";
+            self.error(node, message, Some(hint.into()));
+            return None;
+        }
+        Some(Some(signal))
+    }
+
+    /// Reads `expect_exit`'s `code:` or `signal:` (neither: any exit).
+    fn exit_status(&mut self, fields: &Fields<'_>) -> Option<(Option<i32>, Option<String>)> {
+        match (fields.get("code"), fields.get("signal")) {
+            (Some(_), Some(signal)) => {
+                let at = fields.key("signal").unwrap_or(signal);
+                let hint = "a program either exits with a code or is ended by a signal; give one, or neither to accept any exit";
+                self.error(
+                    at,
+                    "`signal` cannot be combined with `code:`",
+                    Some(hint.into()),
+                );
+                None
+            }
+            (Some(code), None) => Some((Some(self.exit_code(code)?), None)),
+            (None, Some(signal)) => Some((None, Some(self.signal(signal)?))),
+            (None, None) => Some((None, None)),
+        }
+    }
+
+    /// Reads an exit code from 0 to 255.
+    fn exit_code(&mut self, node: &Node) -> Option<i32> {
+        if let Some(text) = node.plain() {
+            let hint = if let Some(signal) = signal_name(text) {
+                Some(format!(
+                    "to expect an end by a signal, write `- expect_exit: {{signal: {signal}}}`"
+                ))
+            } else if humantime::parse_duration(text).is_ok() && text.parse::<u64>().is_err() {
+                Some(format!(
+                    "to give a timeout, write `- expect_exit: {{timeout: {text}}}`"
+                ))
+            } else {
+                None
+            };
+            if let Some(hint) = hint {
+                let message = format!(
+                    "expected an exit code from 0 to 255 for `code`, found {}",
+                    describe(node)
+                );
+                self.error(node, message, Some(hint));
+                return None;
+            }
+        }
+        self.number(node, "`code`", 0, 255).map(|n| n as i32)
     }
 
     /// Reads `client:`, which must name a declared client, and is required when there are several.
@@ -499,6 +659,13 @@ mod tests {
     const ONE: &str = "server: {fake: echo}\nclient: {}\nsteps:\n";
     const TWO: &str = "server: {fake: echo}\nclients: {alice: {}, bob: {}}\nsteps:\n";
     const EXTERNAL: &str = "server: {address: \"127.0.0.1:6379\"}\nclient: {}\nsteps:\n";
+    /// A server program and a client program.
+    const PROGRAMS: &str = "server: {command: [srv]}\nclient: {command: [cli]}\nsteps:\n";
+    /// A fake server and a client program.
+    const FAKE_PROGRAM: &str = "server: {fake: echo}\nclient: {shell: cli}\nsteps:\n";
+    /// A server program, a client program `prog` and a built-in client `tcp`.
+    const MIXED: &str =
+        "server: {command: [srv]}\nclients: {prog: {command: [cli]}, tcp: {}}\nsteps:\n";
 
     fn load(header: &str, steps: &str) -> Result<Scenario, LoadError> {
         load_str(Path::new("s.yaml"), &format!("{header}{steps}"))
@@ -735,7 +902,7 @@ mod tests {
             Step::Sleep {
                 duration: Duration::from_millis(100),
             },
-            Step::KillServer,
+            Step::KillServer { signal: None },
             Step::StopServer,
             Step::StartServer,
             Step::ServerSend {
@@ -786,7 +953,7 @@ mod tests {
                 count: 3,
                 timeout: secs(1),
             },
-            Step::KillServer,
+            Step::KillServer { signal: None },
         ];
         let loaded = steps(ONE, source);
         assert_eq!(loaded.len(), expected.len());
@@ -1017,10 +1184,16 @@ mod tests {
                 "did you mean `timeout`?",
             ),
             (
-                "  - kill_server: {now: true}\n",
+                "  - stop_server: {now: true}\n",
                 19,
-                "unknown key `now` in `kill_server`",
-                "`kill_server` takes no options",
+                "unknown key `now` in `stop_server`",
+                "`stop_server` takes no options",
+            ),
+            (
+                "  - kill_server: {sinal: TERM}\n",
+                19,
+                "unknown key `sinal` in `kill_server`",
+                "did you mean `signal`?",
             ),
             (
                 "  - send_line: [a, b]\n",
@@ -1029,9 +1202,15 @@ mod tests {
                 "",
             ),
             (
-                "  - kill_server: now\n",
+                "  - stop_server: now\n",
                 18,
-                "expected nothing for `kill_server`, found `now`",
+                "expected nothing for `stop_server`, found `now`",
+                "",
+            ),
+            (
+                "  - kill_server: [TERM]\n",
+                18,
+                "expected nothing, a signal name, or a map with `signal:` for `kill_server`, found a list",
                 "",
             ),
             (
@@ -1129,6 +1308,381 @@ mod tests {
         assert_eq!(
             error.diagnostics()[0].hint.as_deref(),
             Some("remove `kill_server`, or use `server: {fake: echo}` instead of `address:`")
+        );
+    }
+
+    fn signal(name: &str) -> Option<String> {
+        Some(name.to_owned())
+    }
+
+    /// Returns every diagnostic as (line, col, message); steps start on line 4.
+    fn all_errors(header: &str, steps: &str) -> Vec<(usize, usize, String)> {
+        let error = load(header, steps).expect_err("expected errors");
+        error
+            .diagnostics()
+            .iter()
+            .map(|d| (d.line, d.col, d.message.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn reads_program_steps() {
+        let source = r#"
+  - kill_server
+  - kill_server: TERM
+  - kill_server: sigint
+  - kill_server: {signal: SIGHUP}
+  - kill_server: Usr1
+  - stop_server
+  - start_server
+  - kill_client
+  - kill_client: term
+  - kill_client: {signal: KILL, client: client}
+  - expect_exit
+  - expect_exit: 0
+  - expect_exit: {code: 3, timeout: 1s}
+  - expect_exit: {signal: sigterm, client: client}
+  - expect_exit: {}
+  - send_line: PING
+  - send: x
+  - end
+  - send_quit
+  - expect: PONG
+  - expect_no: ERR
+  - sleep: 1s
+"#;
+        let me = || Some("client".to_owned());
+        let exit = |code: Option<i32>, signal: Option<String>, timeout, client| Step::ExpectExit {
+            client,
+            code,
+            signal,
+            timeout,
+        };
+        let expected = [
+            Step::KillServer { signal: None },
+            Step::KillServer {
+                signal: signal("TERM"),
+            },
+            Step::KillServer {
+                signal: signal("INT"),
+            },
+            Step::KillServer {
+                signal: signal("HUP"),
+            },
+            Step::KillServer {
+                signal: signal("USR1"),
+            },
+            Step::StopServer,
+            Step::StartServer,
+            Step::KillClient {
+                client: None,
+                signal: None,
+            },
+            Step::KillClient {
+                client: None,
+                signal: signal("TERM"),
+            },
+            Step::KillClient {
+                client: me(),
+                signal: signal("KILL"),
+            },
+            exit(None, None, None, None),
+            exit(Some(0), None, None, None),
+            exit(Some(3), None, secs(1), None),
+            exit(None, signal("TERM"), None, me()),
+            exit(None, None, None, None),
+            Step::SendLine {
+                client: None,
+                data: text("PING"),
+            },
+            Step::Send {
+                client: None,
+                data: text("x"),
+            },
+            Step::End {
+                client: None,
+                data: None,
+            },
+            Step::SendQuit { client: None },
+            Step::Expect {
+                client: None,
+                pattern: pattern("PONG"),
+                timeout: None,
+            },
+            Step::ExpectNo {
+                client: None,
+                pattern: pattern("ERR"),
+                window: None,
+            },
+            Step::Sleep {
+                duration: Duration::from_secs(1),
+            },
+        ];
+        let loaded = steps(PROGRAMS, source);
+        assert_eq!(loaded.len(), expected.len());
+        for (index, (got, want)) in loaded.iter().zip(&expected).enumerate() {
+            assert_eq!(got, want, "step {index}");
+        }
+        // A client program sees connections through a fake server.
+        let loaded = steps(
+            FAKE_PROGRAM,
+            "  - wait_connected\n  - wait_reconnect: 2s\n  - expect_closed: rst\n  - server_close\n  - kill_server\n",
+        );
+        assert_eq!(loaded.len(), 5);
+        // Several clients: each step names its own, of the right kind.
+        let loaded = steps(
+            MIXED,
+            "  - kill_client: {client: prog}\n  - expect_exit: {code: 1, client: prog}\n  - wait_retry: {retry: 1, client: tcp}\n",
+        );
+        assert_eq!(loaded[1], exit(Some(1), None, None, Some("prog".into())));
+    }
+
+    #[test]
+    fn bad_signals_are_named_and_listed() {
+        let all = "`KILL`, `TERM`, `INT`, `HUP`, `QUIT`, `USR1`, `USR2`, `STOP` or `CONT`";
+        let cases: &[(&str, usize, &str, String)] = &[
+            (
+                "  - kill_server: TREM\n",
+                18,
+                "unknown signal `TREM`",
+                format!("did you mean `TERM`? signals are {all}"),
+            ),
+            (
+                "  - kill_client: SIGKIL\n",
+                18,
+                "unknown signal `SIGKIL`",
+                format!("did you mean `KILL`? signals are {all}"),
+            ),
+            (
+                "  - kill_client: {signal: BOGUS}\n",
+                27,
+                "unknown signal `BOGUS`",
+                format!("signals are {all}"),
+            ),
+            (
+                "  - kill_server: 9\n",
+                18,
+                "expected a signal name, found the number `9`",
+                "write signals by name: `KILL`".into(),
+            ),
+            (
+                "  - expect_exit: {signal: 10}\n",
+                27,
+                "expected a signal name, found the number `10`",
+                format!("write signals by name: {all}"),
+            ),
+            (
+                "  - kill_server: {signal: [TERM]}\n",
+                27,
+                "expected text for `signal`, found a list",
+                String::new(),
+            ),
+        ];
+        for (source, col, message, hint) in cases {
+            let found = error(PROGRAMS, source);
+            assert_eq!(
+                (found.0, found.1, found.2.as_str(), found.3.as_str()),
+                (4, *col, *message, hint.as_str()),
+                "{source}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_exit_expectations_point_at_the_value() {
+        let cases: &[(&str, usize, &str, &str)] = &[
+            (
+                "  - expect_exit: {code: 0, signal: TERM}\n",
+                28,
+                "`signal` cannot be combined with `code:`",
+                "a program either exits with a code or is ended by a signal; give one, or neither to accept any exit",
+            ),
+            (
+                "  - expect_exit: TERM\n",
+                18,
+                "expected an exit code from 0 to 255 for `code`, found `TERM`",
+                "to expect an end by a signal, write `- expect_exit: {signal: TERM}`",
+            ),
+            (
+                "  - expect_exit: sigkill\n",
+                18,
+                "expected an exit code from 0 to 255 for `code`, found `sigkill`",
+                "to expect an end by a signal, write `- expect_exit: {signal: KILL}`",
+            ),
+            (
+                "  - expect_exit: 2s\n",
+                18,
+                "expected an exit code from 0 to 255 for `code`, found `2s`",
+                "to give a timeout, write `- expect_exit: {timeout: 2s}`",
+            ),
+            (
+                "  - expect_exit: 256\n",
+                18,
+                "expected a whole number from 0 to 255 for `code`, found the number `256`",
+                "",
+            ),
+            (
+                "  - expect_exit: \"1\"\n",
+                18,
+                "expected a whole number from 0 to 255 for `code`, found the string \"1\"",
+                "write the number without quotes",
+            ),
+            (
+                "  - expect_exit: {code: 1, timeout: 5}\n",
+                37,
+                "expected a duration for `timeout`, found the number `5` without a unit",
+                "add a unit: `5s` or `5ms` (durations look like 500ms, 3s or 1m)",
+            ),
+            (
+                "  - expect_exit: [0]\n",
+                18,
+                "expected nothing, an exit code, or a map with `code:` or `signal:` for `expect_exit`, found a list",
+                "",
+            ),
+        ];
+        for (source, col, message, hint) in cases {
+            let found = error(PROGRAMS, source);
+            assert_eq!(
+                (found.0, found.1, found.2.as_str(), found.3.as_str()),
+                (4, *col, *message, *hint),
+                "{source}"
+            );
+        }
+    }
+
+    #[test]
+    fn steps_must_suit_the_kind_of_client() {
+        let attempts = "expect its output instead, e.g. `- expect: \"Connection refused\"`";
+        let cases: &[(&str, &str, usize, &str, &str)] = &[
+            (
+                FAKE_PROGRAM,
+                "  - wait_retry: 1\n",
+                5,
+                "`wait_retry` does not apply to a command client: tcprun cannot see a program's connect attempts",
+                attempts,
+            ),
+            (
+                FAKE_PROGRAM,
+                "  - expect_error: ECONNREFUSED\n",
+                5,
+                "`expect_error` does not apply to a command client: tcprun cannot see a program's connect attempts",
+                attempts,
+            ),
+            (
+                PROGRAMS,
+                "  - expect_gave_up: {timeout: 1s}\n",
+                5,
+                "`expect_gave_up` does not apply to a command client: tcprun cannot see a program's connect attempts",
+                attempts,
+            ),
+            (
+                PROGRAMS,
+                "  - wait_connected\n",
+                5,
+                "`wait_connected` for a command client needs a fake server: tcprun sees a program's connections from the server side only",
+                "expect the program's output instead, or use `server: {fake: ...}`",
+            ),
+            (
+                MIXED,
+                "  - expect_closed: {client: prog}\n",
+                5,
+                "`expect_closed` for a command client needs a fake server: tcprun sees a program's connections from the server side only",
+                "expect the program's output instead, or use `server: {fake: ...}`",
+            ),
+            (
+                ONE,
+                "  - kill_client\n",
+                5,
+                "`kill_client` needs a command client, and `client` is the built-in client",
+                "to drop a built-in client's connection, use `server_close`",
+            ),
+            (
+                MIXED,
+                "  - expect_exit: {code: 0, client: tcp}\n",
+                5,
+                "`expect_exit` needs a command client, and `tcp` is the built-in client",
+                "give the client `command:` or `shell:` to run a program",
+            ),
+            (
+                MIXED,
+                "  - kill_client: TERM\n",
+                5,
+                "`kill_client` must say which client it is for: this scenario has 2 clients",
+                "add `client:` (`prog` or `tcp`), e.g. `- kill_client: {signal: TERM, client: prog}`",
+            ),
+            (
+                MIXED,
+                "  - expect_exit\n",
+                5,
+                "`expect_exit` must say which client it is for: this scenario has 2 clients",
+                "add `client:` (`prog` or `tcp`), e.g. `- expect_exit: {client: prog}`",
+            ),
+            (
+                ONE,
+                "  - expect_exit: {client: clint}\n",
+                27,
+                "unknown client `clint`",
+                "did you mean `client`?",
+            ),
+        ];
+        for (header, source, col, message, hint) in cases {
+            let found = error(header, source);
+            assert_eq!(
+                (found.0, found.1, found.2.as_str(), found.3.as_str()),
+                (4, *col, *message, *hint),
+                "{source}"
+            );
+        }
+        // wait_connected through an external server cannot be seen either.
+        let (_, _, message, _) = error(
+            "server: {address: \"h:1\"}\nclient: {command: [cli]}\nsteps:\n",
+            "  - wait_reconnect\n",
+        );
+        assert!(message.starts_with("`wait_reconnect` for a command client needs a fake server"));
+    }
+
+    #[test]
+    fn server_programs_take_no_connection_steps() {
+        let source = "  - server_send: hi\n  - server_expect: hi\n  - server_close\n  - server_half_close\n  - expect_connections: 1\n  - kill_server: KILL\n  - stop_server\n  - start_server\n";
+        let found = all_errors(PROGRAMS, source);
+        let message = |name: &str| {
+            format!(
+                "`{name}` needs a fake server; tcprun does not see a server program's connections"
+            )
+        };
+        assert_eq!(
+            found,
+            [
+                (4, 5, message("server_send")),
+                (5, 5, message("server_expect")),
+                (6, 5, message("server_close")),
+                (7, 5, message("server_half_close")),
+                (8, 5, message("expect_connections")),
+            ]
+        );
+        let failed = load(PROGRAMS, "  - server_close\n").unwrap_err();
+        assert_eq!(
+            failed.diagnostics()[0].hint.as_deref(),
+            Some(
+                "remove `server_close`, and check what the program does through its clients, e.g. with `- expect: ...`"
+            )
+        );
+        // A fake server's kill is always abrupt.
+        let (line, col, message, hint) = error(ONE, "  - kill_server: {signal: TERM}\n");
+        assert_eq!(
+            (line, col, message.as_str(), hint.as_str()),
+            (
+                4,
+                27,
+                "a signal needs a server program; a fake server's kill is always abrupt",
+                "write `- kill_server` to reset every connection of the fake server"
+            )
+        );
+        // An external server takes no server step, with or without a signal.
+        let (_, _, message, _) = error(EXTERNAL, "  - kill_server: TERM\n");
+        assert!(
+            message.starts_with("server steps need a fake server"),
+            "{message}"
         );
     }
 }
