@@ -48,6 +48,52 @@ pub struct RunArgs {
 pub enum Command {
     /// Connect to a TCP server: stdin to the server, the server to stdout, with reconnect.
     Connect(ConnectArgs),
+    /// Run a built-in fake server on its own (like `ncat -l`), logging connections to stderr.
+    Serve(ServeArgs),
+}
+
+/// Options of `tcprun serve`.
+#[derive(Debug, Args, Clone)]
+#[command(
+    after_help = "Examples:\n  tcprun serve --fake echo --port 4001\n  tcprun serve --fake chat --port 0     prints the port it chose on stdout\n  tcprun serve --fake silent --banner $'220 hello\\r\\n'"
+)]
+pub struct ServeArgs {
+    /// The behaviour: echo, chat (to every other connection), sink (discard), silent (never answer).
+    #[arg(long, value_enum)]
+    pub fake: FakeArg,
+
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Port to listen on; 0 picks a free one and prints it on stdout.
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+
+    /// Text sent to every connection on accept.
+    #[arg(long, value_name = "TEXT")]
+    pub banner: Option<String>,
+
+    /// Keep connections open after the client's FIN.
+    #[arg(long)]
+    pub half_open: bool,
+
+    /// Print no connection events.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Names the fake servers on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FakeArg {
+    /// Writes every chunk back.
+    Echo,
+    /// Writes every chunk to every other connection.
+    Chat,
+    /// Reads and discards.
+    Sink,
+    /// Reads, never answers.
+    Silent,
 }
 
 /// Options of `tcprun connect`.

@@ -103,6 +103,40 @@ pub enum Event {
     ServerEnded { conn: u32 },
     /// Server: a connection is closed.
     ServerClosed { conn: u32, reason: CloseReason },
+    /// Program: started (`command` is argv\[0\]).
+    Started { command: String },
+    /// Program: bytes written to its stdin (reported just before).
+    Input { data: Bytes },
+    /// Program: bytes it wrote to stdout or stderr.
+    Output { pipe: Pipe, data: Bytes },
+    /// Program: a signal was sent to its process group.
+    Signalled { signal: String },
+    /// Program: a server program is ready for clients.
+    Ready,
+    /// Program: it ended.
+    Exited { exit: crate::process::Exit },
+}
+
+/// Names a program's standard stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pipe {
+    /// What tcprun writes to the program.
+    Stdin,
+    /// The program's standard output.
+    Stdout,
+    /// The program's standard error.
+    Stderr,
+}
+
+impl Pipe {
+    /// Returns `stdin`, `stdout` or `stderr`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pipe::Stdin => "stdin",
+            Pipe::Stdout => "stdout",
+            Pipe::Stderr => "stderr",
+        }
+    }
 }
 
 /// Asks the runner's scheduler to wake the reporter after `delay`.

@@ -11,7 +11,9 @@
 //! - [`event`]: the typed events and the emitter every actor reports through.
 //! - [`client`]: the reconnecting client: connection, reconnect policy, encodings.
 //! - [`connect`]: `tcprun connect`, the client on stdin and stdout.
-//! - [`server`]: the built-in fake servers (echo, chat, sink, silent).
+//! - [`serve`]: `tcprun serve`, a fake server on its own.
+//! - [`server`]: the built-in fake servers (echo, chat, sink, silent) and server programs.
+//! - [`process`]: programs in their own process groups; none outlives tcprun.
 //! - [`scenario`]: the scenario file format, and loading it with located errors.
 //! - [`runner`]: runs one scenario: steps over the event stream, settling, virtual time.
 //! - [`transcript`]: the canonical, deterministic rendering of the event stream.
@@ -24,9 +26,11 @@ pub mod client;
 pub mod connect;
 pub mod event;
 pub mod golden;
+pub mod process;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod serve;
 pub mod server;
 pub mod suite;
 pub mod transcript;

@@ -65,3 +65,18 @@ pub async fn run(scenarios: &[Scenario], args: &RunArgs) -> Summary {
     println!("{}", human::summary(summary.passed, summary.failed));
     summary
 }
+
+/// Waits for SIGINT or SIGTERM and returns its name.
+pub async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}

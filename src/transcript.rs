@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use crate::client::encoding::Encoding;
+use crate::event::Pipe;
 
 /// Names an actor line of the transcript.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -33,6 +34,8 @@ pub enum Stream {
     ConnIn(u32),
     /// Bytes a server connection sent.
     ConnOut(u32),
+    /// Bytes of a program's standard stream (stdin: what tcprun wrote to it).
+    Program(Track, Pipe),
 }
 
 impl Stream {
@@ -40,6 +43,7 @@ impl Stream {
         match self {
             Stream::ClientOut(i) | Stream::ClientIn(i) => Track::Client(i),
             Stream::ConnIn(c) | Stream::ConnOut(c) => Track::Conn(c),
+            Stream::Program(track, _) => track,
         }
     }
 
@@ -47,6 +51,7 @@ impl Stream {
         match self {
             Stream::ClientOut(_) | Stream::ConnOut(_) => ">",
             Stream::ClientIn(_) | Stream::ConnIn(_) => "<",
+            Stream::Program(_, pipe) => pipe.name(),
         }
     }
 }

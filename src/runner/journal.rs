@@ -4,7 +4,10 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use crate::client::encoding::{Decoder, Encoding};
-use crate::event::{CloseReason, Event, NetError, Report, Source};
+use std::collections::{BTreeSet, VecDeque};
+
+use crate::event::{CloseReason, Event, NetError, Pipe, Report, Source};
+use crate::process::Exit;
 use crate::scenario::FakeKind;
 use crate::transcript::{Show, Stream, Track, Window};
 
@@ -37,10 +40,20 @@ pub struct ClientState {
     pub closes: Vec<CloseReason>,
     /// Set when it gave up: (retries, last error code, unsent bytes).
     pub gave_up: Option<(u32, Option<String>, u64)>,
-    /// Decoded received text.
+    /// Decoded received text (a program: its stdout, and stderr if merged).
     pub output: OutputBuffer,
     decoder: Decoder,
+    /// A program client (else the built-in client).
+    pub program: bool,
+    /// A program client's stderr joins its output.
+    pub merge_stderr: bool,
+    /// How a program client ended.
+    pub exit: Option<Exit>,
+    stderr_decoder: Decoder,
 }
+
+/// Keeps the last lines of a program's output, for failure reports.
+const TAIL_LINES: usize = 20;
 
 /// Holds what the runner knows of the fake server.
 #[derive(Debug, Default)]
@@ -58,6 +71,33 @@ pub struct ServerState {
     /// The client behind each connection, once known.
     pub conn_client: HashMap<u32, usize>,
     conn_peer: HashMap<u32, SocketAddr>,
+    /// Connections open now.
+    pub open: BTreeSet<u32>,
+    /// How connections that no built-in client owns closed (program clients).
+    pub unowned_closes: Vec<CloseReason>,
+    /// A server program's output, decoded, for `ready: {log: ...}`.
+    pub log: OutputBuffer,
+    log_decoder: Option<Decoder>,
+    /// A server program's last output lines.
+    pub tail: VecDeque<String>,
+    /// A server program is running.
+    pub running: bool,
+    /// How the server program last ended.
+    pub exit: Option<Exit>,
+}
+
+impl ServerState {
+    /// Returns the connections accepted so far that no built-in client owns.
+    pub fn unowned_accepted(&self) -> u32 {
+        self.accepted - self.conn_client.len() as u32
+    }
+
+    /// Returns true if a connection no built-in client owns is open.
+    pub fn unowned_open(&self) -> bool {
+        self.open
+            .iter()
+            .any(|conn| !self.conn_client.contains_key(conn))
+    }
 }
 
 /// Counts one side of a connection: what it sent and what it saw.
@@ -92,7 +132,9 @@ impl Link {
             }
             // A connection the server never accepted is settled once the client saw it close.
             (Some((_, c)), None) => c.closed,
-            (None, Some((_, s))) => s.closed,
+            // The client is a program (or not known yet, while its connect is
+            // under way — which keeps the scenario unsettled anyway).
+            (None, Some(_)) => true,
             (None, None) => true,
         }
     }
@@ -108,12 +150,25 @@ enum Mark {
     Connecting,
 }
 
+/// Describes a client for the journal: name, encoding, and whether it is a program.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    /// The client's name.
+    pub name: String,
+    /// How its received bytes (or stdout) are decoded.
+    pub encoding: Encoding,
+    /// A program client; `Some(true)` when its stderr joins its output.
+    pub program: Option<bool>,
+}
+
 /// Folds reports into state and transcript.
 #[derive(Debug)]
 pub struct Journal {
     clients: Vec<ClientState>,
     server: ServerState,
     fake: Option<FakeKind>,
+    /// A server program's output goes into the transcript.
+    server_output: bool,
     port: u16,
     links: HashMap<SocketAddr, Link>,
     window: Window,
@@ -122,14 +177,20 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Creates a journal for these clients (name, encoding) and server.
-    pub fn new(clients: &[(String, Encoding)], fake: Option<FakeKind>, port: u16) -> Self {
+    /// Creates a journal for these clients and server (`server_output`: a
+    /// server program's output goes into the transcript).
+    pub fn new(
+        clients: &[ClientInfo],
+        fake: Option<FakeKind>,
+        server_output: bool,
+        port: u16,
+    ) -> Self {
         Self {
             clients: clients
                 .iter()
-                .map(|(name, encoding)| ClientState {
-                    name: name.clone(),
-                    encoding: *encoding,
+                .map(|info| ClientState {
+                    name: info.name.clone(),
+                    encoding: info.encoding,
                     connecting: false,
                     woken: false,
                     connected: false,
@@ -141,11 +202,16 @@ impl Journal {
                     closes: Vec::new(),
                     gave_up: None,
                     output: OutputBuffer::default(),
-                    decoder: encoding.decoder(),
+                    decoder: info.encoding.decoder(),
+                    program: info.program.is_some(),
+                    merge_stderr: info.program == Some(true),
+                    exit: None,
+                    stderr_decoder: info.encoding.decoder(),
                 })
                 .collect(),
             server: ServerState::default(),
             fake,
+            server_output,
             port,
             links: HashMap::new(),
             window: Window::default(),
@@ -361,7 +427,12 @@ impl Journal {
                 if let Some(side) = self.client_side(index) {
                     side.fin_sent = true;
                 }
-                let clock = self.window.line(track, None, "end (FIN)".into());
+                let text = if self.clients[index].program {
+                    "stdin closed"
+                } else {
+                    "end (FIN)"
+                };
+                let clock = self.window.line(track, None, text.into());
                 self.marks.insert(Mark::ClientEnded(index), clock);
             }
             Event::Closed { reason } => {
@@ -435,6 +506,45 @@ impl Journal {
             Event::Quit => {
                 self.window.line(track, None, "quit".into());
             }
+            Event::Started { command } => {
+                self.window.line(track, None, format!("started {command}"));
+            }
+            Event::Input { data } => {
+                let show = Show::Text(self.clients[index].encoding);
+                self.window
+                    .bytes(Stream::Program(track, Pipe::Stdin), None, data, show);
+            }
+            Event::Output { pipe, data } => {
+                let client = &mut self.clients[index];
+                if *pipe == Pipe::Stdout {
+                    let text = client.decoder.decode(data);
+                    client.output.push(&text);
+                } else if client.merge_stderr {
+                    let text = client.stderr_decoder.decode(data);
+                    client.output.push(&text);
+                }
+                let show = Show::Text(client.encoding);
+                self.window
+                    .bytes(Stream::Program(track, *pipe), None, data, show);
+            }
+            Event::Signalled { signal } => {
+                self.window.line(track, None, format!("sent SIG{signal}"));
+            }
+            Event::Exited { exit } => {
+                let client = &mut self.clients[index];
+                client.exit = Some(exit.clone());
+                let (out, err) = (client.decoder.finish(), client.stderr_decoder.finish());
+                client.output.push(&out);
+                if client.merge_stderr {
+                    client.output.push(&err);
+                }
+                let encoding = client.encoding;
+                for pipe in [Pipe::Stdout, Pipe::Stderr] {
+                    self.window
+                        .end_stream(Stream::Program(track, pipe), Show::Text(encoding));
+                }
+                self.window.line(track, None, exit.to_string());
+            }
             _ => {}
         }
     }
@@ -471,6 +581,7 @@ impl Journal {
             }
             Event::Accepted { conn, peer } => {
                 self.server.accepted += 1;
+                self.server.open.insert(*conn);
                 self.server.conn_peer.insert(*conn, *peer);
                 let link = self.links.entry(*peer).or_default();
                 link.conn = Some((*conn, Side::default()));
@@ -545,6 +656,15 @@ impl Journal {
                 if let Some(side) = self.conn_side(*conn) {
                     side.closed = true;
                 }
+                self.server.open.remove(conn);
+                if !self.server.conn_client.contains_key(conn) {
+                    // Seen from the server, a program client's FIN or reset.
+                    let seen = match reason {
+                        CloseReason::Aborted | CloseReason::Reset => CloseReason::Reset,
+                        other => other.clone(),
+                    };
+                    self.server.unowned_closes.push(seen);
+                }
                 self.window
                     .end_stream(Stream::ConnIn(*conn), Show::Text(Encoding::Utf8));
                 let text = match reason {
@@ -558,6 +678,48 @@ impl Journal {
                     self.marks.insert(Mark::ConnAborted(*conn), clock);
                 }
                 self.forget_closed();
+            }
+            Event::Started { command } => {
+                self.server.running = true;
+                self.window
+                    .line(Track::Server, None, format!("started {command}"));
+            }
+            Event::Ready => {
+                self.window.line(Track::Server, None, "ready".into());
+            }
+            Event::Signalled { signal } => {
+                self.window
+                    .line(Track::Server, None, format!("sent SIG{signal}"));
+            }
+            Event::Output { pipe, data } => {
+                let decoder = self
+                    .server
+                    .log_decoder
+                    .get_or_insert_with(|| Encoding::Utf8.decoder());
+                let text = decoder.decode(data);
+                self.server.log.push(&text);
+                for line in text.lines() {
+                    if self.server.tail.len() == TAIL_LINES {
+                        self.server.tail.pop_front();
+                    }
+                    self.server.tail.push_back(line.to_owned());
+                }
+                if self.server_output {
+                    let stream = Stream::Program(Track::Server, *pipe);
+                    self.window
+                        .bytes(stream, None, data, Show::Text(Encoding::Utf8));
+                }
+            }
+            Event::Exited { exit } => {
+                self.server.running = false;
+                self.server.exit = Some(exit.clone());
+                if self.server_output {
+                    for pipe in [Pipe::Stdout, Pipe::Stderr] {
+                        let stream = Stream::Program(Track::Server, pipe);
+                        self.window.end_stream(stream, Show::Text(Encoding::Utf8));
+                    }
+                }
+                self.window.line(Track::Server, None, exit.to_string());
             }
             _ => {}
         }

@@ -1,5 +1,6 @@
 //! Runs one scenario: starts its server and clients, executes its steps over the event stream, and records the result.
 
+mod drivers;
 mod journal;
 mod output;
 mod scheduler;
@@ -10,15 +11,16 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{self, ClientHandle, ClientOptions, Outcome as ClientOutcome, ReconnectPolicy};
+use crate::client::{self, ClientOptions, ReconnectPolicy};
 use crate::event::{Clock, Emitter, Report, Source};
-use crate::scenario::{self, Scenario, ServerSpec};
-use crate::server::{FakeOptions, FakeServer};
-use journal::Journal;
+use crate::process::Launch;
+use crate::scenario::{self, OutputMode, Scenario, ServerSpec};
+use crate::server::{FakeOptions, FakeServer, ProgramServer};
+use drivers::{ClientDriver, ProgramClient, ServerDriver};
+use journal::{ClientInfo, Journal};
 pub use output::OUTPUT_CAP;
 use scheduler::{Fired, Pace, Scheduler};
 
@@ -103,6 +105,7 @@ pub async fn run(scenario: &Scenario, live: Option<LineSink>) -> ScenarioResult 
                     let index = steps.len().min(scenario.steps.len().saturating_sub(1));
                     let step = &scenario.steps[index];
                     let mut still = conductor.journal.unsettled();
+                    still.extend(conductor.running_programs());
                     if still.is_empty() {
                         still.push("waiting for the step's condition".into());
                     }
@@ -146,8 +149,7 @@ enum Waited {
 
 struct ClientSlot {
     name: String,
-    handle: ClientHandle,
-    task: Option<JoinHandle<ClientOutcome>>,
+    driver: ClientDriver,
     /// Connects already consumed by `wait_connected`/`wait_reconnect`.
     connects_seen: u32,
     /// Errors already consumed by `expect_error`.
@@ -162,7 +164,7 @@ struct Conductor {
     reports: mpsc::Receiver<Report>,
     journal: Journal,
     scheduler: Scheduler,
-    server: Option<FakeServer>,
+    server: Option<ServerDriver>,
     clients: Vec<ClientSlot>,
     shutdown: CancellationToken,
     default_timeout: Duration,
@@ -173,36 +175,64 @@ impl Conductor {
     async fn start(scenario: &Scenario, live: Option<LineSink>) -> Result<Self, String> {
         let (tx, reports) = mpsc::channel(REPORT_QUEUE);
         let shutdown = CancellationToken::new();
-        let (server, host, port, fake) = match &scenario.server {
+        let server_emitter = Emitter::new(tx.clone(), Source::Server, Clock::Scheduled);
+        let (server, host, port, fake, server_output) = match &scenario.server {
             ServerSpec::Fake(spec) => {
                 let options = FakeOptions {
                     kind: spec.kind,
                     banner: spec.banner.as_ref().map(|d| Bytes::from(d.bytes.clone())),
                     half_open: spec.half_open,
                 };
-                let emitter = Emitter::new(tx.clone(), Source::Server, Clock::Scheduled);
-                let server =
-                    FakeServer::bind(&spec.host, spec.port, options, emitter, shutdown.clone())
-                        .map_err(|error| format!("cannot start the fake server: {error}"))?;
+                let server = FakeServer::bind(
+                    &spec.host,
+                    spec.port,
+                    options,
+                    server_emitter,
+                    shutdown.clone(),
+                )
+                .map_err(|error| format!("cannot start the fake server: {error}"))?;
                 let port = server.addr().port();
-                (Some(server), spec.host.clone(), port, Some(spec.kind))
+                (
+                    Some(ServerDriver::Fake(server)),
+                    spec.host.clone(),
+                    port,
+                    Some(spec.kind),
+                    false,
+                )
             }
-            ServerSpec::External { host, port } => (None, host.clone(), *port, None),
-            ServerSpec::Command(_) => return Err("command servers are not supported yet".into()),
+            ServerSpec::Command(spec) => {
+                let server = ProgramServer::new(spec.clone(), server_emitter)
+                    .map_err(|error| format!("cannot start the server program: {error}"))?;
+                let (host, port) = (server.host().to_owned(), server.port());
+                let transcript = spec.output == OutputMode::Transcript;
+                (
+                    Some(ServerDriver::Program(server)),
+                    host,
+                    port,
+                    None,
+                    transcript,
+                )
+            }
+            ServerSpec::External { host, port } => (None, host.clone(), *port, None, false),
         };
-        let pace = if fake.is_some() {
+        let programs = scenario.clients.iter().any(|c| c.command.is_some());
+        let pace = if fake.is_some() && !programs {
             Pace::Virtual
         } else {
             Pace::Real
         };
-        let names: Vec<_> = scenario
+        let infos: Vec<ClientInfo> = scenario
             .clients
             .iter()
-            .map(|c| (c.name.clone(), c.encoding))
+            .map(|c| ClientInfo {
+                name: c.name.clone(),
+                encoding: c.encoding,
+                program: c.command.as_ref().map(|command| command.merge_stderr),
+            })
             .collect();
         let mut conductor = Conductor {
             reports,
-            journal: Journal::new(&names, fake, port),
+            journal: Journal::new(&infos, fake, server_output, port),
             scheduler: Scheduler::new(pace),
             server,
             clients: Vec::new(),
@@ -210,25 +240,44 @@ impl Conductor {
             default_timeout: scenario.default_timeout,
             live,
         };
-        let start_server = matches!(&scenario.server, ServerSpec::Fake(spec) if spec.start);
-        if let Some(server) = conductor.server.as_mut().filter(|_| start_server) {
-            server
-                .start()
+        let start_server = match &scenario.server {
+            ServerSpec::Fake(spec) => spec.start,
+            ServerSpec::Command(spec) => spec.start,
+            ServerSpec::External { .. } => false,
+        };
+        if start_server {
+            conductor
+                .start_server()
                 .await
-                .map_err(|error| format!("cannot start the fake server: {error}"))?;
+                .map_err(|error| error.message)?;
         }
         // Clients start one at a time, each settled before the next, so that
         // connection order is the declaration order.
         for (index, spec) in scenario.clients.iter().enumerate() {
-            let options = client_options(spec, &host, port);
             let emitter = Emitter::new(tx.clone(), Source::Client(index), Clock::Scheduled);
-            let (handle, task) = client::spawn(options, emitter, conductor.shutdown.clone());
-            // Busy until its first report.
-            conductor.journal.wake(index);
+            let driver = match &spec.command {
+                None => {
+                    let options = client_options(spec, &host, port);
+                    let (handle, task) =
+                        client::spawn(options, emitter, conductor.shutdown.clone());
+                    // Busy until its first report.
+                    conductor.journal.wake(index);
+                    ClientDriver::BuiltIn {
+                        handle,
+                        task: Some(task),
+                    }
+                }
+                Some(command) => {
+                    let launch = launch(&command.program, port, true);
+                    let client = ProgramClient::start(launch, emitter, spec.quit_word.clone())
+                        .await
+                        .map_err(|error| format!("cannot start client {}: {error}", spec.name))?;
+                    ClientDriver::Program(client)
+                }
+            };
             conductor.clients.push(ClientSlot {
                 name: spec.name.clone(),
-                handle,
-                task: Some(task),
+                driver,
                 connects_seen: 0,
                 errors_seen: 0,
                 closes_seen: 0,
@@ -237,6 +286,10 @@ impl Conductor {
                 .settle()
                 .await
                 .map_err(|_| format!("client {} did not settle after starting", spec.name))?;
+        }
+        // For the leak tests: a panic while programs run must not leave them behind.
+        if std::env::var_os("TCPRUN_TEST_PANIC_AFTER_START").is_some() {
+            panic!("TCPRUN_TEST_PANIC_AFTER_START is set");
         }
         Ok(conductor)
     }
@@ -378,17 +431,64 @@ impl Conductor {
         }
     }
 
+    /// Describes the programs still running, for a timeout's report.
+    fn running_programs(&self) -> Vec<String> {
+        let mut running = Vec::new();
+        if let Some(ServerDriver::Program(server)) = &self.server
+            && let Some(program) = server.program()
+        {
+            running.push(format!(
+                "server program `{}` (pid {})",
+                program.name(),
+                program.pid()
+            ));
+        }
+        for slot in &self.clients {
+            if let ClientDriver::Program(client) = &slot.driver
+                && client.program().exit().is_none()
+            {
+                let program = client.program();
+                running.push(format!(
+                    "client {} `{}` (pid {})",
+                    slot.name,
+                    program.name(),
+                    program.pid()
+                ));
+            }
+        }
+        running
+    }
+
     /// Stops every client and the server and waits for their tasks.
     async fn finish(&mut self) {
         self.drain();
         self.close_window();
         self.shutdown.cancel();
         for slot in &mut self.clients {
-            if let Some(task) = slot.task.take() {
+            if let ClientDriver::BuiltIn { task, .. } = &mut slot.driver
+                && let Some(task) = task.take()
+            {
                 let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
             }
         }
+        // Dropping the drivers kills every program's process group.
+        self.clients.clear();
         self.server = None;
+    }
+}
+
+/// Describes a program to launch, with `${port}` replaced.
+fn launch(program: &scenario::ProgramSpec, port: u16, stdin: bool) -> Launch {
+    let port = port.to_string();
+    Launch {
+        argv: program
+            .argv
+            .iter()
+            .map(|a| a.replace("${port}", &port))
+            .collect(),
+        env: program.env.clone(),
+        cwd: program.cwd.clone(),
+        stdin,
     }
 }
 

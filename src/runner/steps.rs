@@ -4,10 +4,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use nix::sys::signal::Signal;
+
+use super::drivers::{ClientDriver, ServerDriver};
 use super::journal::Journal;
 use super::{Conductor, Waited};
 use crate::event::CloseReason;
-use crate::scenario::{CloseKind, ConnectionRef, Data, Pattern, Step};
+use crate::process::{Exit, parse_signal};
+use crate::scenario::{CloseKind, ConnectionRef, Data, Pattern, Readiness, Step};
 use crate::server::{FakeServer, Targets};
 
 /// How much unmatched output a failure shows.
@@ -35,28 +39,58 @@ impl Conductor {
     /// Executes one step (the caller settles the conversation afterwards).
     pub(super) async fn step(&mut self, step: &Step) -> StepResult {
         match step {
-            Step::ExpectExit { .. } | Step::KillClient { .. } => Err(StepError::new(format!(
-                "`{}` needs a command client, which this tcprun cannot run yet",
-                step.name()
-            ))),
+            Step::ExpectExit {
+                client,
+                code,
+                signal,
+                timeout,
+            } => {
+                let index = self.client_index(client);
+                let exit = self
+                    .wait_for(self.timeout(*timeout), |j| j.client(index).exit.clone())
+                    .await
+                    .map_err(|why| self.waited(why, "the program to exit", *timeout, index))?;
+                let expected = match (code, signal) {
+                    (Some(code), _) => Some(Exit::Code(*code)),
+                    (None, Some(signal)) => Some(Exit::Signal(signal.clone())),
+                    (None, None) => None,
+                };
+                match expected {
+                    Some(expected) if expected != exit => Err(StepError::new(format!(
+                        "expected the program to end with {}, it {exit}",
+                        match &expected {
+                            Exit::Code(code) => format!("exit code {code}"),
+                            Exit::Signal(name) => format!("SIG{name}"),
+                        }
+                    ))),
+                    _ => Ok(()),
+                }
+            }
+            Step::KillClient { client, signal } => {
+                let index = self.client_index(client);
+                let signal = step_signal(signal.as_deref())?;
+                match &self.clients[index].driver {
+                    ClientDriver::Program(program) => program
+                        .kill(signal)
+                        .await
+                        .map_err(|e| StepError::new(e.to_string())),
+                    ClientDriver::BuiltIn { .. } => {
+                        Err(StepError::new("kill_client needs a client program"))
+                    }
+                }
+            }
             Step::Send { client, data } => self.send(client, bytes(data, false)).await,
             Step::SendLine { client, data } => self.send(client, bytes(data, true)).await,
             Step::End { client, data } => {
                 let index = self.client_index(client);
                 let data = data.as_ref().map(|d| bytes(d, false));
-                self.clients[index]
-                    .handle
-                    .end(data)
-                    .await
-                    .map_err(|_| self.stopped(index))
+                let ended = self.clients[index].driver.end(data).await;
+                ended.map_err(|_| self.stopped(index))
             }
             Step::SendQuit { client } => {
                 let index = self.client_index(client);
-                self.clients[index]
-                    .handle
-                    .quit()
-                    .await
-                    .map_err(|_| self.stopped(index))
+                let quit = self.clients[index].driver.quit().await;
+                quit.map_err(|_| self.stopped(index))
             }
             Step::Expect {
                 client,
@@ -101,6 +135,10 @@ impl Conductor {
                 let connects = self
                     .wait_for(self.timeout(*timeout), |j| {
                         let c = j.client(index);
+                        if c.program {
+                            let s = j.server();
+                            return s.unowned_open().then(|| s.unowned_accepted());
+                        }
                         c.connected.then_some(c.connects)
                     })
                     .await
@@ -114,7 +152,12 @@ impl Conductor {
                 let connects = self
                     .wait_for(self.timeout(*timeout), |j| {
                         let c = j.client(index);
-                        (c.connects > seen && c.connects >= 2).then_some(c.connects)
+                        let connects = if c.program {
+                            j.server().unowned_accepted()
+                        } else {
+                            c.connects
+                        };
+                        (connects > seen && connects >= 2).then_some(connects)
                     })
                     .await
                     .map_err(|why| self.waited(why, "a reconnect", *timeout, index))?;
@@ -171,7 +214,11 @@ impl Conductor {
                 let how = *how;
                 let found = self
                     .wait_for(self.timeout(*timeout), |j| {
-                        let closes = &j.client(index).closes;
+                        let closes = if j.client(index).program {
+                            &j.server().unowned_closes
+                        } else {
+                            &j.client(index).closes
+                        };
                         closes[from.min(closes.len())..]
                             .iter()
                             .position(|reason| close_matches(how, reason))
@@ -193,9 +240,24 @@ impl Conductor {
                 Err(Waited::TimedOut) => Ok(()),
                 _ => Err(self.stuck()),
             },
-            Step::KillServer { .. } => self.server_op(|s| Box::pin(s.kill())).await,
-            Step::StopServer => self.server_op(|s| Box::pin(s.stop())).await,
-            Step::StartServer => self.server_op(|s| Box::pin(s.start())).await,
+            Step::KillServer { signal } => {
+                let signal = step_signal(signal.as_deref())?;
+                match self.server.as_mut() {
+                    Some(ServerDriver::Fake(server)) => server.kill().await.map_err(server_error),
+                    Some(ServerDriver::Program(server)) => {
+                        server.kill(signal).await.map(drop).map_err(server_error)
+                    }
+                    None => Err(no_server()),
+                }
+            }
+            Step::StopServer => match self.server.as_mut() {
+                Some(ServerDriver::Fake(server)) => server.stop().await.map_err(server_error),
+                Some(ServerDriver::Program(server)) => {
+                    server.stop().await.map(drop).map_err(server_error)
+                }
+                None => Err(no_server()),
+            },
+            Step::StartServer => self.start_server().await,
             Step::ServerSend { connection, data } => {
                 let targets = self.targets(connection)?;
                 let data = bytes(data, false);
@@ -284,37 +346,105 @@ impl Conductor {
 
     async fn send(&mut self, client: &Option<String>, data: Bytes) -> StepResult {
         let index = self.client_index(client);
-        self.clients[index]
-            .handle
-            .write(data)
-            .await
-            .map(drop)
-            .map_err(|_| self.stopped(index))
+        let sent = self.clients[index].driver.write(data).await;
+        sent.map_err(|_| self.stopped(index))
     }
 
-    async fn server_op(
-        &mut self,
-        op: impl for<'a> FnOnce(
-            &'a mut FakeServer,
-        ) -> std::pin::Pin<
-            Box<
-                dyn std::future::Future<Output = Result<(), crate::server::ServerError>>
-                    + Send
-                    + 'a,
-            >,
-        >,
-    ) -> StepResult {
-        let server = self
-            .server
-            .as_mut()
-            .ok_or_else(|| StepError::new("this scenario has no fake server to control"))?;
-        op(server).await.map_err(server_error)
+    /// Starts the server; a program must then become ready.
+    pub(super) async fn start_server(&mut self) -> StepResult {
+        match self.server.as_mut() {
+            Some(ServerDriver::Fake(server)) => server.start().await.map_err(server_error),
+            Some(ServerDriver::Program(server)) => {
+                server.start().await.map_err(server_error)?;
+                self.await_ready().await
+            }
+            None => Err(no_server()),
+        }
+    }
+
+    /// Waits until the server program is ready, or fails with its exit and last output.
+    async fn await_ready(&mut self) -> StepResult {
+        let Some(ServerDriver::Program(server)) = &self.server else {
+            return Ok(());
+        };
+        let timeout = server.ready_timeout();
+        let readiness = server.readiness().clone();
+        let (host, port) = (server.host().to_owned(), server.port());
+        let ready = match &readiness {
+            Readiness::Log(pattern) => self
+                .wait_for(timeout, |j| {
+                    if j.server_mut().log.take(&pattern.regex).is_some() {
+                        Some(true)
+                    } else {
+                        (!j.server().running).then_some(false)
+                    }
+                })
+                .await
+                .ok(),
+            Readiness::Port => self.probe_port(&host, port, timeout).await,
+        };
+        let tail: Vec<String> = self.journal.server().tail.iter().cloned().collect();
+        let received = (!tail.is_empty()).then(|| tail.join("\n"));
+        match ready {
+            Some(true) => match &self.server {
+                Some(ServerDriver::Program(server)) => server.ready().await.map_err(server_error),
+                _ => Ok(()),
+            },
+            Some(false) => {
+                let exit = self.journal.server().exit.as_ref().map(Exit::to_string);
+                Err(StepError {
+                    message: format!(
+                        "the server program {} before it was ready",
+                        exit.unwrap_or_else(|| "ended".into())
+                    ),
+                    received,
+                })
+            }
+            None => Err(StepError {
+                message: format!(
+                    "the server program was not ready within {}",
+                    humantime::format_duration(timeout)
+                ),
+                received,
+            }),
+        }
+    }
+
+    /// Probes the port until it accepts (`Some(true)`), the program exits
+    /// (`Some(false)`), or `timeout` passes (`None`). No event says that a
+    /// port listens, so this polls, backing off from 5 ms to 100 ms.
+    async fn probe_port(&mut self, host: &str, port: u16, timeout: Duration) -> Option<bool> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let probe = tokio::net::TcpStream::connect((host, port));
+            if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(200), probe).await {
+                return Some(true);
+            }
+            self.drain();
+            if !self.journal.server().running {
+                return Some(false);
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            let until = (now + pause).min(deadline);
+            tokio::select! {
+                report = self.reports.recv() => if let Some(report) = report {
+                    self.fold(report);
+                },
+                () = tokio::time::sleep_until(until) => {}
+            }
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
     }
 
     fn fake_server(&self) -> Result<&FakeServer, StepError> {
-        self.server
-            .as_ref()
-            .ok_or_else(|| StepError::new("this scenario has no fake server to control"))
+        match &self.server {
+            Some(ServerDriver::Fake(server)) => Ok(server),
+            _ => Err(StepError::new("this step needs a fake server")),
+        }
     }
 
     /// Resolves `client:` (validated at load time) to an index.
@@ -461,6 +591,20 @@ fn server_output_ref(journal: &Journal, conn: Option<u32>) -> Option<&super::out
     match conn {
         Some(conn) => server.outputs.get(&conn),
         None => Some(&server.all_output),
+    }
+}
+
+fn no_server() -> StepError {
+    StepError::new("this scenario has no server to control")
+}
+
+/// Resolves a step's signal name (validated at load time; default KILL).
+fn step_signal(name: Option<&str>) -> Result<Signal, StepError> {
+    match name {
+        None => Ok(Signal::SIGKILL),
+        Some(name) => {
+            parse_signal(name).ok_or_else(|| StepError::new(format!("unknown signal {name}")))
+        }
     }
 }
 

@@ -1,10 +1,11 @@
-//! Runs the built-in fake servers (echo, chat, sink, silent) under the runner's control.
+//! Runs the servers a scenario controls: the built-in fake servers (echo, chat, sink, silent) and server programs.
 //!
 //! The server holds its port for the whole scenario: while it is down, a bound
 //! socket that does not listen keeps the port refused (`ECONNREFUSED`) and
 //! ours, so `start_server` always comes back on the same address.
 
 mod conn;
+mod program;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -20,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::event::{CloseReason, Emitter, Event, StreamClosed};
 pub use crate::scenario::types::FakeKind;
 use conn::{ConnCommand, ConnTask};
+pub use program::ProgramServer;
 
 /// Configures a fake server.
 #[derive(Debug, Clone)]
@@ -51,6 +53,9 @@ pub enum ServerError {
         /// Why.
         source: std::io::Error,
     },
+    /// The server program could not be started or signalled.
+    #[error("{0}")]
+    Program(String),
     /// The runner stopped listening to events.
     #[error(transparent)]
     Closed(#[from] StreamClosed),

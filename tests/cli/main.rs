@@ -1,5 +1,6 @@
 //! Drives the real `tcprun` binary: scenarios, fixtures, and `tcprun connect` against loopback servers.
 
 mod connect;
+mod processes;
 mod scenarios;
 mod support;

@@ -1,0 +1,248 @@
+//! Starts programs in their own process groups, reports their output and exit, and makes sure none outlives tcprun.
+//!
+//! Every group tcprun starts is registered until it is reaped. Dropping a
+//! [`Program`] kills its group; [`kill_all`] kills every registered group and
+//! is called on SIGINT, SIGTERM and panics, so no process survives tcprun.
+
+mod group;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use bytes::Bytes;
+use nix::sys::signal::Signal;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, ChildStdin};
+use tokio::sync::watch;
+
+use crate::event::{Emitter, Event, Pipe};
+pub use group::{Group, kill_all, live_groups};
+
+/// Says how a program ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal ended it (the name without `SIG`).
+    Signal(String),
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Code(code) => write!(f, "exited with code {code}"),
+            Exit::Signal(name) => write!(f, "killed by SIG{name}"),
+        }
+    }
+}
+
+/// Describes a program to start.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// The program and its arguments (already substituted).
+    pub argv: Vec<String>,
+    /// Variables added to the environment.
+    pub env: Vec<(String, String)>,
+    /// The working folder.
+    pub cwd: Option<PathBuf>,
+    /// Give the program a stdin pipe (else /dev/null).
+    pub stdin: bool,
+}
+
+/// Reports a program that could not be started or signalled.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// The program could not be started.
+    #[error("cannot start `{program}`: {source}")]
+    Spawn {
+        /// The program name.
+        program: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The signal could not be sent.
+    #[error("cannot send SIG{signal} to `{program}`: {source}")]
+    Signal {
+        /// The program name.
+        program: String,
+        /// The signal's name.
+        signal: String,
+        /// Why.
+        source: nix::Error,
+    },
+}
+
+/// Holds a running program: its group, its stdin, and its exit once known.
+#[derive(Debug)]
+pub struct Program {
+    name: String,
+    group: Group,
+    stdin: Option<ChildStdin>,
+    exit: watch::Receiver<Option<Exit>>,
+}
+
+impl Program {
+    /// Starts `launch` in a new process group. Its stdout and stderr are
+    /// reported as `Output` events and its end as an `Exited` event.
+    pub fn start(launch: &Launch, emitter: Emitter) -> Result<Self, ProcessError> {
+        let name = launch.argv.first().cloned().unwrap_or_default();
+        let mut command = tokio::process::Command::new(&name);
+        command
+            .args(&launch.argv[1..])
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
+            .stdin(if launch.stdin {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        if let Some(cwd) = &launch.cwd {
+            command.current_dir(cwd);
+        }
+        let mut child = command.spawn().map_err(|source| ProcessError::Spawn {
+            program: name.clone(),
+            source,
+        })?;
+        let group = Group::register(child.id().unwrap_or_default() as i32);
+        let stdin = child.stdin.take();
+        let pumps = [
+            child
+                .stdout
+                .take()
+                .map(|out| pump(out, Pipe::Stdout, emitter.clone())),
+            child
+                .stderr
+                .take()
+                .map(|err| pump(err, Pipe::Stderr, emitter.clone())),
+        ];
+        let (exit_tx, exit) = watch::channel(None);
+        tokio::spawn(reap(child, pumps, emitter, exit_tx));
+        Ok(Self {
+            name,
+            group,
+            stdin,
+            exit,
+        })
+    }
+
+    /// Returns the program's name (argv[0]).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Returns the process id of the group leader.
+    pub fn pid(&self) -> i32 {
+        self.group.id()
+    }
+
+    /// Returns how it ended, once it has.
+    pub fn exit(&self) -> Option<Exit> {
+        self.exit.borrow().clone()
+    }
+
+    /// Sends `signal` to the whole process group.
+    pub fn signal(&self, signal: Signal) -> Result<(), ProcessError> {
+        self.group
+            .signal(signal)
+            .map_err(|source| ProcessError::Signal {
+                program: self.name.clone(),
+                signal: signal_name(signal),
+                source,
+            })
+    }
+
+    /// Waits until the program has exited (and its output is reported), at most `limit`.
+    pub async fn wait(&mut self, limit: Duration) -> Option<Exit> {
+        let mut exit = self.exit.clone();
+        let waited = tokio::time::timeout(limit, exit.wait_for(Option::is_some)).await;
+        match waited {
+            Ok(Ok(exit)) => exit.clone(),
+            _ => self.exit(),
+        }
+    }
+
+    /// Writes to the program's stdin; false when it is closed.
+    pub async fn write(&mut self, data: &[u8]) -> bool {
+        match &mut self.stdin {
+            Some(stdin) => stdin.write_all(data).await.is_ok() && stdin.flush().await.is_ok(),
+            None => false,
+        }
+    }
+
+    /// Closes the program's stdin (it sees end of file).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+}
+
+/// Returns a signal's name without the `SIG` prefix.
+pub fn signal_name(signal: Signal) -> String {
+    signal.as_str().trim_start_matches("SIG").to_owned()
+}
+
+/// Parses a signal name such as `TERM` or `SIGKILL`.
+pub fn parse_signal(name: &str) -> Option<Signal> {
+    let upper = name.to_ascii_uppercase();
+    let full = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    full.parse().ok()
+}
+
+/// Reports one output pipe until it closes.
+fn pump(
+    mut reader: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+    pipe: Pipe,
+    emitter: Emitter,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    let data = Bytes::copy_from_slice(&buf[..n]);
+                    if emitter.emit(Event::Output { pipe, data }).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Waits for the program to end, then for its output, then reports the exit.
+async fn reap(
+    mut child: Child,
+    pumps: [Option<tokio::task::JoinHandle<()>>; 2],
+    emitter: Emitter,
+    exit_tx: watch::Sender<Option<Exit>>,
+) {
+    use std::os::unix::process::ExitStatusExt;
+    let status = child.wait().await;
+    // Output still in the pipes comes first; a grandchild holding them open
+    // must not keep us waiting.
+    for pump in pumps.into_iter().flatten() {
+        let _ = tokio::time::timeout(Duration::from_millis(500), pump).await;
+    }
+    let exit = match status {
+        Ok(status) => match (status.code(), status.signal()) {
+            (Some(code), _) => Exit::Code(code),
+            (None, Some(signal)) => Exit::Signal(
+                Signal::try_from(signal)
+                    .map(signal_name)
+                    .unwrap_or_else(|_| signal.to_string()),
+            ),
+            (None, None) => Exit::Code(-1),
+        },
+        Err(_) => Exit::Code(-1),
+    };
+    let _ = emitter.emit(Event::Exited { exit: exit.clone() }).await;
+    let _ = exit_tx.send(Some(exit));
+}

@@ -1,0 +1,80 @@
+//! Runs `tcprun serve`: a built-in fake server on its own, logging connection events to stderr.
+
+use std::io::Write as _;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{FakeArg, ServeArgs};
+use crate::event::{Clock, CloseReason, Emitter, Event, Source};
+use crate::server::{FakeKind, FakeOptions, FakeServer, ServerError};
+
+/// Serves until interrupted (SIGINT or SIGTERM); returns an error if it cannot listen.
+pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
+    let (tx, mut events) = mpsc::channel(256);
+    let shutdown = CancellationToken::new();
+    let options = FakeOptions {
+        kind: match args.fake {
+            FakeArg::Echo => FakeKind::Echo,
+            FakeArg::Chat => FakeKind::Chat,
+            FakeArg::Sink => FakeKind::Sink,
+            FakeArg::Silent => FakeKind::Silent,
+        },
+        banner: args.banner.map(Bytes::from),
+        half_open: args.half_open,
+    };
+    let emitter = Emitter::new(tx, Source::Server, Clock::Real);
+    let mut server = FakeServer::bind(&args.host, args.port, options, emitter, shutdown.clone())?;
+    server.start().await?;
+    if args.port == 0 {
+        println!("{}", server.addr().port());
+        let _ = std::io::stdout().flush();
+    }
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|source| ServerError::Program(format!("cannot watch SIGTERM: {source}")))?;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = terminate.recv() => break,
+            report = events.recv() => match report {
+                Some(report) if !args.quiet => {
+                    for event in &report.events {
+                        if let Some(line) = describe(event) {
+                            eprintln!("tcprun serve: {line}");
+                        }
+                    }
+                }
+                Some(_) => {}
+                None => break,
+            },
+        }
+    }
+    shutdown.cancel();
+    Ok(())
+}
+
+/// Returns the log line for a server event (data is counted, not shown).
+fn describe(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::Listening { addr } => format!("listening on {addr}"),
+        Event::Accepted { conn, peer } => format!("connection {conn} from {peer}"),
+        Event::ServerReceived { conn, data } => {
+            format!("connection {conn}: received {} bytes", data.len())
+        }
+        Event::ServerSent { conn, data } => format!("connection {conn}: sent {} bytes", data.len()),
+        Event::ServerPeerEnded { conn } => format!("connection {conn}: client ended (FIN)"),
+        Event::ServerEnded { conn } => format!("connection {conn}: server ended (FIN)"),
+        Event::ServerClosed { conn, reason } => format!(
+            "connection {conn} closed ({})",
+            match reason {
+                CloseReason::Fin => "FIN".to_owned(),
+                CloseReason::Reset => "reset by the client".to_owned(),
+                CloseReason::Aborted => "reset".to_owned(),
+                CloseReason::Error(error) => error.to_string(),
+            }
+        ),
+        _ => return None,
+    })
+}

@@ -1,0 +1,218 @@
+//! Proves that no process tcprun starts outlives it: after a pass, a failure,
+//! a scenario timeout, SIGINT, SIGTERM and a panic.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// A scenario whose server program and client program each leave a
+/// grandchild (`sleep`) in their process group; all four processes carry
+/// `LEAK_MARKER=marker` in their environment.
+fn scenario(dir: &Path, marker: &str, steps: &str, timeout: &str) -> PathBuf {
+    let file = dir.join(format!("{marker}.yaml"));
+    let yaml = format!(
+        r#"name: leak test {marker}
+timeout: {timeout}
+server:
+  shell: "sleep 3600 & exec python3 -m http.server ${{port}} --bind 127.0.0.1"
+  env: {{LEAK_MARKER: "{marker}"}}
+  ready: {{port: true}}
+  ready_timeout: 10s
+clients:
+  prog:
+    shell: "sleep 3600 & exec cat"
+    env: {{LEAK_MARKER: "{marker}"}}
+steps:
+{steps}
+"#
+    );
+    std::fs::write(&file, yaml).expect("write scenario");
+    file
+}
+
+/// Returns the pids of live processes whose environment carries `LEAK_MARKER=marker`.
+fn survivors(marker: &str) -> Vec<i32> {
+    let wanted = format!("LEAK_MARKER={marker}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        let zombie = std::fs::read_to_string(entry.path().join("stat")).is_ok_and(|stat| {
+            stat.rsplit(')')
+                .next()
+                .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+        });
+        if !zombie
+            && environ
+                .split(|&b| b == 0)
+                .any(|var| var == wanted.as_bytes())
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Waits (at most 5 s) until nothing tagged `marker` runs; returns what is left.
+fn await_no_survivors(marker: &str) -> Vec<i32> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = survivors(marker);
+        if left.is_empty() || Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn tcprun(file: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tcprun"));
+    command
+        .arg("--verbose")
+        .arg(file)
+        .env("CI", "true")
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// Returns a marker unique to this test run.
+fn marker(name: &str) -> String {
+    format!(
+        "{}{}",
+        std::process::id(),
+        name.len() * 7919 + name.bytes().map(u32::from).sum::<u32>() as usize
+    )
+}
+
+/// Kills the child on drop, so a failed test leaves nothing running.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn run_to_end(file: &Path, env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = tcprun(file);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("tcprun runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn nothing_survives_a_passing_scenario() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let marker = marker("pass");
+    let steps =
+        "  - send_line: {text: ping, client: prog}\n  - expect: {regex: \"^ping$\", client: prog}";
+    let output = run_to_end(&scenario(dir.path(), &marker, steps, "20s"), &[]);
+    assert!(output.status.success(), "{}", text(&output.stdout));
+    assert_eq!(await_no_survivors(&marker), Vec::<i32>::new());
+}
+
+#[test]
+fn nothing_survives_a_failing_scenario() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let marker = marker("fail");
+    let steps = "  - send_line: {text: ping, client: prog}\n  - expect: {regex: \"^pong$\", client: prog, timeout: 300ms}";
+    let output = run_to_end(&scenario(dir.path(), &marker, steps, "20s"), &[]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
+    assert_eq!(await_no_survivors(&marker), Vec::<i32>::new());
+}
+
+#[test]
+fn a_scenario_timeout_ends_hanging_programs_and_says_what_ran() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let marker = marker("timeout");
+    let steps = "  - expect: {regex: never, client: prog, timeout: 60s}";
+    let output = run_to_end(&scenario(dir.path(), &marker, steps, "1s"), &[]);
+    let out = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(out.contains("timed out after 1s"), "{out}");
+    assert!(
+        out.contains("server program `/bin/sh`") || out.contains("server program `sh`"),
+        "{out}"
+    );
+    assert!(out.contains("client prog"), "{out}");
+    assert_eq!(await_no_survivors(&marker), Vec::<i32>::new());
+}
+
+/// Starts a long scenario, waits until both programs run, then signals tcprun.
+fn interrupt_with(signal: Signal, name: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let marker = marker(name);
+    let steps = "  - sleep: 60s";
+    let file = scenario(dir.path(), &marker, steps, "90s");
+    let mut child = Guard(
+        tcprun(&file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tcprun starts"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    // The client program starts after the server is ready.
+    let started = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|line| line.contains("prog: started"));
+    assert!(started, "the client program started");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while survivors(&marker).len() < 4 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        survivors(&marker).len() >= 2,
+        "the programs run before the signal"
+    );
+    kill(Pid::from_raw(child.0.id() as i32), signal).expect("signal tcprun");
+    let status = child.0.wait().expect("tcprun ends");
+    let mut err = String::new();
+    if let Some(mut stderr) = child.0.stderr.take() {
+        use std::io::Read;
+        let _ = stderr.read_to_string(&mut err);
+    }
+    let left = await_no_survivors(&marker);
+    assert_eq!(left, Vec::<i32>::new(), "survivors after {signal}");
+    (status.code(), err)
+}
+
+#[test]
+fn nothing_survives_sigint() {
+    let (code, err) = interrupt_with(Signal::SIGINT, "sigint");
+    assert_eq!(code, Some(130), "{err}");
+    assert!(err.contains("interrupted by SIGINT"), "{err}");
+}
+
+#[test]
+fn nothing_survives_sigterm() {
+    let (code, err) = interrupt_with(Signal::SIGTERM, "sigterm");
+    assert_eq!(code, Some(143), "{err}");
+}
+
+#[test]
+fn nothing_survives_a_panic() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let marker = marker("panic");
+    let file = scenario(dir.path(), &marker, "  - sleep: 60s", "90s");
+    let output = run_to_end(&file, &[("TCPRUN_TEST_PANIC_AFTER_START", "1")]);
+    let err = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(101), "{err}");
+    assert!(err.contains("tcprun: internal error"), "{err}");
+    assert!(!err.contains("stack backtrace"), "{err}");
+    assert_eq!(await_no_survivors(&marker), Vec::<i32>::new());
+}
