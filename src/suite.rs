@@ -43,8 +43,8 @@ pub async fn run(scenarios: &[Scenario], args: &RunArgs) -> Summary {
     for scenario in scenarios {
         let live: Option<runner::LineSink> = args.verbose.then(|| {
             let name = scenario.path.display().to_string();
-            println!("RUN  {name}");
-            Box::new(|line: &str| println!("  | {line}")) as runner::LineSink
+            say(&format!("RUN  {name}\n"));
+            Box::new(|line: &str| say(&format!("  | {line}\n"))) as runner::LineSink
         });
         let result = runner::run(scenario, live).await;
         let golden = (scenario.snapshot || args.snapshot || args.update)
@@ -59,11 +59,20 @@ pub async fn run(scenarios: &[Scenario], args: &RunArgs) -> Summary {
         } else {
             summary.failed += 1;
         }
-        print!("{}", human::scenario(&result, golden.as_ref()));
-        let _ = std::io::stdout().flush();
+        say(&human::scenario(&result, golden.as_ref()));
     }
-    println!("{}", human::summary(summary.passed, summary.failed));
+    say(&format!(
+        "{}\n",
+        human::summary(summary.passed, summary.failed)
+    ));
     summary
+}
+
+/// Writes report text to stdout. A closed stdout (`| head`) is not an
+/// error: the run goes on and its exit status still tells the result.
+fn say(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// Waits for SIGINT or SIGTERM and returns its name.

@@ -174,6 +174,8 @@ pub struct Journal {
     window: Window,
     marks: HashMap<Mark, u32>,
     transcript: Vec<String>,
+    /// Finds the port number as a word, to show it as `${port}`.
+    port_word: regex::Regex,
 }
 
 impl Journal {
@@ -217,6 +219,8 @@ impl Journal {
             window: Window::default(),
             marks: HashMap::new(),
             transcript: Vec::new(),
+            port_word: regex::Regex::new(&format!(r"\b{port}\b"))
+                .expect("a number is a valid regex"),
         }
     }
 
@@ -292,13 +296,20 @@ impl Journal {
         if !self.window.is_empty() {
             let names: Vec<String> = self.clients.iter().map(|c| c.name.clone()).collect();
             let conn_client = self.server.conn_client.clone();
+            // With one client program, connections no built-in client owns are its.
+            let mut programs = self.clients.iter().filter(|c| c.program);
+            let program = match (programs.next(), programs.next()) {
+                (Some(only), None) => Some(only.name.clone()),
+                _ => None,
+            };
             let lines = self.window.close(
                 |track| match track {
                     Track::Server => "server".to_owned(),
                     Track::Client(i) => names[i].clone(),
-                    Track::Conn(c) => match conn_client.get(&c) {
-                        Some(&i) => format!("server[{}]", names[i]),
-                        None => format!("server[#{c}]"),
+                    Track::Conn(c) => match (conn_client.get(&c), &program) {
+                        (Some(&i), _) => format!("server[{}]", names[i]),
+                        (None, Some(name)) => format!("server[{name}]"),
+                        (None, None) => format!("server[#{c}]"),
                     },
                 },
                 |track| match track {
@@ -310,7 +321,12 @@ impl Journal {
                     },
                 },
             );
-            self.transcript.extend(lines);
+            let port_word = &self.port_word;
+            self.transcript.extend(
+                lines
+                    .into_iter()
+                    .map(|line| port_word.replace_all(&line, "$${port}").into_owned()),
+            );
         }
         self.marks.clear();
         &self.transcript[start..]

@@ -250,6 +250,10 @@ impl Conductor {
                 .start_server()
                 .await
                 .map_err(|error| error.message)?;
+            conductor
+                .settle()
+                .await
+                .map_err(|_| "the server did not settle after starting".to_owned())?;
         }
         // Clients start one at a time, each settled before the next, so that
         // connection order is the declaration order.
