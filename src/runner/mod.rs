@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::{self, ClientOptions, ReconnectPolicy};
 use crate::event::{Clock, Emitter, Report, Source};
-use crate::process::Launch;
+use crate::process::Vars;
 use crate::scenario::{self, OutputMode, Scenario, ServerSpec};
 use crate::server::{FakeOptions, FakeServer, ProgramServer};
 use drivers::{ClientDriver, ProgramClient, ServerDriver};
@@ -169,12 +169,18 @@ struct Conductor {
     shutdown: CancellationToken,
     default_timeout: Duration,
     live: Option<LineSink>,
+    /// The scenario's own folder (`${tmp}`), removed when it ends.
+    tmp: tempfile::TempDir,
 }
 
 impl Conductor {
     async fn start(scenario: &Scenario, live: Option<LineSink>) -> Result<Self, String> {
         let (tx, reports) = mpsc::channel(REPORT_QUEUE);
         let shutdown = CancellationToken::new();
+        let tmp = tempfile::Builder::new()
+            .prefix("tcprun-")
+            .tempdir()
+            .map_err(|error| format!("cannot create the scenario's temporary folder: {error}"))?;
         let server_emitter = Emitter::new(tx.clone(), Source::Server, Clock::Scheduled);
         let (server, host, port, fake, server_output) = match &scenario.server {
             ServerSpec::Fake(spec) => {
@@ -201,8 +207,9 @@ impl Conductor {
                 )
             }
             ServerSpec::Command(spec) => {
-                let server = ProgramServer::new(spec.clone(), server_emitter)
-                    .map_err(|error| format!("cannot start the server program: {error}"))?;
+                let server =
+                    ProgramServer::new(spec.clone(), server_emitter, tmp.path().to_owned())
+                        .map_err(|error| format!("cannot start the server program: {error}"))?;
                 let (host, port) = (server.host().to_owned(), server.port());
                 let transcript = spec.output == OutputMode::Transcript;
                 (
@@ -239,6 +246,7 @@ impl Conductor {
             shutdown,
             default_timeout: scenario.default_timeout,
             live,
+            tmp,
         };
         let start_server = match &scenario.server {
             ServerSpec::Fake(spec) => spec.start,
@@ -272,7 +280,11 @@ impl Conductor {
                     }
                 }
                 Some(command) => {
-                    let launch = launch(&command.program, port, true);
+                    let vars = Vars {
+                        port,
+                        tmp: conductor.tmp.path().to_owned(),
+                    };
+                    let launch = vars.launch(&command.program, true);
                     let client = ProgramClient::start(launch, emitter, spec.quit_word.clone())
                         .await
                         .map_err(|error| format!("cannot start client {}: {error}", spec.name))?;
@@ -478,21 +490,6 @@ impl Conductor {
         // Dropping the drivers kills every program's process group.
         self.clients.clear();
         self.server = None;
-    }
-}
-
-/// Describes a program to launch, with `${port}` replaced.
-fn launch(program: &scenario::ProgramSpec, port: u16, stdin: bool) -> Launch {
-    let port = port.to_string();
-    Launch {
-        argv: program
-            .argv
-            .iter()
-            .map(|a| a.replace("${port}", &port))
-            .collect(),
-        env: program.env.clone(),
-        cwd: program.cwd.clone(),
-        stdin,
     }
 }
 

@@ -7,7 +7,7 @@ use nix::sys::signal::Signal;
 
 use super::ServerError;
 use crate::event::{Emitter, Event};
-use crate::process::{Exit, Launch, Program, signal_name};
+use crate::process::{Exit, Program, Vars, signal_name};
 use crate::scenario::{CommandServerSpec, Readiness};
 
 /// Bounds the wait for a program to die after SIGKILL.
@@ -20,11 +20,17 @@ pub struct ProgramServer {
     port: u16,
     emitter: Emitter,
     program: Option<Program>,
+    tmp: std::path::PathBuf,
 }
 
 impl ProgramServer {
-    /// Chooses the port (a free one for port 0) and checks that it is free.
-    pub fn new(spec: CommandServerSpec, emitter: Emitter) -> Result<Self, ServerError> {
+    /// Chooses the port (a free one for port 0) and checks that it is free;
+    /// `tmp` is what `${tmp}` stands for.
+    pub fn new(
+        spec: CommandServerSpec,
+        emitter: Emitter,
+        tmp: std::path::PathBuf,
+    ) -> Result<Self, ServerError> {
         let probe = TcpListener::bind((spec.host.as_str(), spec.port)).map_err(|source| {
             ServerError::Bind {
                 addr: format!("{}:{}", spec.host, spec.port),
@@ -38,6 +44,7 @@ impl ProgramServer {
             port,
             emitter,
             program: None,
+            tmp,
         })
     }
 
@@ -71,20 +78,11 @@ impl ProgramServer {
         if self.program().is_some() {
             return Ok(());
         }
-        let port = self.port.to_string();
-        let argv: Vec<String> = self
-            .spec
-            .program
-            .argv
-            .iter()
-            .map(|arg| arg.replace("${port}", &port))
-            .collect();
-        let launch = Launch {
-            argv,
-            env: self.spec.program.env.clone(),
-            cwd: self.spec.program.cwd.clone(),
-            stdin: false,
+        let vars = Vars {
+            port: self.port,
+            tmp: self.tmp.clone(),
         };
+        let launch = vars.launch(&self.spec.program, false);
         self.emitter
             .emit(Event::Started {
                 command: launch.argv[0].clone(),
