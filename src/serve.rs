@@ -34,22 +34,27 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
     let mut terminate =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .map_err(|source| ServerError::Program(format!("cannot watch SIGTERM: {source}")))?;
+    let log = |report: crate::event::Report| {
+        if args.quiet {
+            return;
+        }
+        for line in report.events.iter().filter_map(describe) {
+            eprintln!("tcprun serve: {line}");
+        }
+    };
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = terminate.recv() => break,
             report = events.recv() => match report {
-                Some(report) if !args.quiet => {
-                    for event in &report.events {
-                        if let Some(line) = describe(event) {
-                            eprintln!("tcprun serve: {line}");
-                        }
-                    }
-                }
-                Some(_) => {}
+                Some(report) => log(report),
                 None => break,
             },
         }
+    }
+    // What happened before the signal is still logged.
+    while let Ok(report) = events.try_recv() {
+        log(report);
     }
     shutdown.cancel();
     Ok(())

@@ -69,6 +69,7 @@ impl Vars {
                 .as_ref()
                 .map(|cwd| PathBuf::from(self.apply(&cwd.to_string_lossy()))),
             stdin,
+            inherit: false,
         }
     }
 }
@@ -84,6 +85,8 @@ pub struct Launch {
     pub cwd: Option<PathBuf>,
     /// Give the program a stdin pipe (else /dev/null).
     pub stdin: bool,
+    /// Also copy its output to tcprun's own stdout and stderr.
+    pub inherit: bool,
 }
 
 /// Reports a program that could not be started or signalled.
@@ -145,15 +148,16 @@ impl Program {
         })?;
         let group = Group::register(child.id().unwrap_or_default() as i32);
         let stdin = child.stdin.take();
+        let inherit = launch.inherit;
         let pumps = [
-            child
+            (child
                 .stdout
                 .take()
-                .map(|out| pump(out, Pipe::Stdout, emitter.clone())),
-            child
+                .map(|out| pump(out, Pipe::Stdout, emitter.clone(), inherit))),
+            (child
                 .stderr
                 .take()
-                .map(|err| pump(err, Pipe::Stderr, emitter.clone())),
+                .map(|err| pump(err, Pipe::Stderr, emitter.clone(), inherit))),
         ];
         let (exit_tx, exit) = watch::channel(None);
         tokio::spawn(reap(child, pumps, emitter, exit_tx));
@@ -231,11 +235,13 @@ pub fn parse_signal(name: &str) -> Option<Signal> {
     full.parse().ok()
 }
 
-/// Reports one output pipe until it closes.
+/// Reports one output pipe until it closes (and copies it to tcprun's own
+/// stream of the same name when `inherit` is set).
 fn pump(
     mut reader: impl tokio::io::AsyncRead + Unpin + Send + 'static,
     pipe: Pipe,
     emitter: Emitter,
+    inherit: bool,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut buf = vec![0u8; 16 * 1024];
@@ -243,6 +249,13 @@ fn pump(
             match reader.read(&mut buf).await {
                 Ok(0) | Err(_) => return,
                 Ok(n) => {
+                    if inherit {
+                        use std::io::Write as _;
+                        let _ = match pipe {
+                            Pipe::Stderr => std::io::stderr().write_all(&buf[..n]),
+                            _ => std::io::stdout().write_all(&buf[..n]),
+                        };
+                    }
                     let data = Bytes::copy_from_slice(&buf[..n]);
                     if emitter.emit(Event::Output { pipe, data }).await.is_err() {
                         return;

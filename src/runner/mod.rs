@@ -257,7 +257,14 @@ impl Conductor {
             conductor
                 .start_server()
                 .await
-                .map_err(|error| error.message)?;
+                .map_err(|error| match error.received {
+                    Some(output) => format!(
+                        "{}; its last output:\n    | {}",
+                        error.message,
+                        output.lines().collect::<Vec<_>>().join("\n    | ")
+                    ),
+                    None => error.message,
+                })?;
             conductor
                 .settle()
                 .await

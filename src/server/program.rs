@@ -8,7 +8,7 @@ use nix::sys::signal::Signal;
 use super::ServerError;
 use crate::event::{Emitter, Event};
 use crate::process::{Exit, Program, Vars, signal_name};
-use crate::scenario::{CommandServerSpec, Readiness};
+use crate::scenario::{CommandServerSpec, OutputMode, Readiness};
 
 /// Bounds the wait for a program to die after SIGKILL.
 const KILL_WAIT: Duration = Duration::from_secs(5);
@@ -82,7 +82,8 @@ impl ProgramServer {
             port: self.port,
             tmp: self.tmp.clone(),
         };
-        let launch = vars.launch(&self.spec.program, false);
+        let mut launch = vars.launch(&self.spec.program, false);
+        launch.inherit = self.spec.output == OutputMode::Inherit;
         self.emitter
             .emit(Event::Started {
                 command: launch.argv[0].clone(),

@@ -3,4 +3,5 @@
 mod connect;
 mod processes;
 mod scenarios;
+mod serve;
 mod support;

@@ -216,3 +216,76 @@ fn nothing_survives_a_panic() {
     assert!(!err.contains("stack backtrace"), "{err}");
     assert_eq!(await_no_survivors(&marker), Vec::<i32>::new());
 }
+
+#[test]
+fn kill_client_signals_the_program_and_expect_exit_sees_the_signal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("kill.yaml");
+    std::fs::write(
+        &file,
+        r#"name: kill a client program
+server: {fake: echo}
+clients:
+  cat: {command: ["cat"]}
+  sleeper: {shell: "trap 'exit 3' TERM; echo waiting; while :; do sleep 0.05; done"}
+steps:
+  - send_line: {text: meow, client: cat}
+  - expect: {regex: "^meow$", client: cat}
+  - kill_client: {client: cat}
+  - expect_exit: {signal: KILL, client: cat}
+  - expect: {regex: "^waiting$", client: sleeper}
+  - kill_client: {signal: TERM, client: sleeper}
+  - expect_exit: {code: 3, client: sleeper}
+"#,
+    )
+    .expect("write scenario");
+    let output = tcprun(&file).output().expect("tcprun runs");
+    let out = text(&output.stdout);
+    assert!(output.status.success(), "{out}");
+    assert!(
+        out.contains("cat: sent SIGKILL") && out.contains("cat: killed by SIGKILL"),
+        "{out}"
+    );
+    assert!(out.contains("sleeper: exited with code 3"), "{out}");
+}
+
+#[test]
+fn a_server_program_that_exits_before_it_is_ready_fails_with_its_status_and_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("early.yaml");
+    std::fs::write(
+        &file,
+        "name: exits early\nserver:\n  shell: \"echo cannot bind port ${port} >&2; exit 7\"\nclient: {}\nsteps:\n  - wait_connected\n",
+    )
+    .expect("write scenario");
+    let output = tcprun(&file).output().expect("tcprun runs");
+    let out = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("exited with code 7 before it was ready"),
+        "{out}"
+    );
+    assert!(out.contains("cannot bind port"), "{out}");
+}
+
+#[test]
+fn a_fixed_port_in_use_fails_at_once_with_a_clear_message() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("taken.yaml");
+    std::fs::write(
+        &file,
+        format!("name: port taken\nserver:\n  command: [\"sleep\", \"30\"]\n  port: {port}\nclient: {{}}\nsteps:\n  - wait_connected\n"),
+    )
+    .expect("write scenario");
+    let started = Instant::now();
+    let output = tcprun(&file).output().expect("tcprun runs");
+    let out = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(&format!("cannot bind 127.0.0.1:{port}")) && out.contains("in use"),
+        "{out}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "fails fast");
+}
