@@ -9,6 +9,17 @@ use crate::report::human;
 use crate::runner::{self, Verdict};
 use crate::scenario::{self, LoadError, Scenario};
 
+/// Holds one finished scenario run as the reports see it.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// What the runner recorded.
+    pub result: runner::ScenarioResult,
+    /// The golden-file comparison, when snapshots were on and the run passed.
+    pub golden: Option<golden::Golden>,
+    /// Whether it counts as passed (verdict and golden file both fine).
+    pub passed: bool,
+}
+
 /// Counts the results of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Summary {
