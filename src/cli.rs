@@ -13,7 +13,7 @@ use crate::client::encoding::Encoding;
     name = "tcprun",
     version,
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  tcprun scenarios/reconnect.yaml     run one scenario\n  tcprun scenarios/                   run every scenario below a folder\n  tcprun connect localhost 4001       a reconnecting netcat\n\nExit status: 0 all passed, 1 a scenario failed (or the client gave up), 2 invalid input or usage."
+    after_help = "Examples:\n  tcprun scenarios/reconnect.yaml     run one scenario\n  tcprun scenarios/                   run every scenario below a folder\n  tcprun connect localhost 4001       a reconnecting netcat\n  tcprun -j 8 --junit report.xml scenarios/   in CI\n  tcprun --repeat 20 scenarios/chat.yaml      hunt for flakes\n  tcprun validate scenarios/          check files without running them\n\nExit status: 0 all passed, 1 a scenario failed (or the client gave up), 2 invalid input or usage."
 )]
 pub struct Cli {
     /// Scenario files, or folders to search for `*.yaml` scenarios.
@@ -41,6 +41,51 @@ pub struct RunArgs {
     /// Write or refresh golden files instead of comparing (implies --snapshot).
     #[arg(long)]
     pub update: bool,
+
+    /// Scenarios run at once (default: the number of CPUs).
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+
+    /// Stop starting scenarios after the first failure (the rest count as skipped).
+    #[arg(long)]
+    pub fail_fast: bool,
+
+    /// Run only scenarios whose name or path contains PATTERN (repeatable: any matches).
+    #[arg(long, value_name = "PATTERN")]
+    pub filter: Vec<String>,
+
+    /// List the scenarios that would run, and run nothing.
+    #[arg(long)]
+    pub list: bool,
+
+    /// Run only shard K of N (1-based), splitting the sorted files deterministically.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
+
+    /// Run each scenario N times and report when the runs' transcripts differ.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+
+    /// Write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Write a JSON report (with per-step timings) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+/// Parses `K/N` with 1 <= K <= N.
+fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parsed {
+        Some((k, n)) if k >= 1 && k <= n => Ok((k, n)),
+        _ => Err(format!(
+            "expected K/N with 1 <= K <= N, e.g. 2/4, found `{text}`"
+        )),
+    }
 }
 
 /// Lists the subcommands.
@@ -50,6 +95,18 @@ pub enum Command {
     Connect(ConnectArgs),
     /// Run a built-in fake server on its own (like `ncat -l`), logging connections to stderr.
     Serve(ServeArgs),
+    /// Check scenario files without running them (same errors and exit status as a run).
+    Validate {
+        /// Scenario files, or folders to search for `*.yaml` scenarios.
+        #[arg(value_name = "PATH", required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Options of `tcprun serve`.

@@ -2,15 +2,21 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use tcprun::cli::{Cli, Command};
+use clap::{CommandFactory, Parser};
+use tcprun::cli::{Cli, Command, RunArgs};
+use tcprun::suite;
+
+/// Exit status for invalid input or usage.
+const INVALID: u8 = 2;
 
 fn main() -> ExitCode {
-    // Whatever happens, no process tcprun started outlives it: a panic kills
-    // every process group first, and says so in a line rather than a backtrace.
+    // Whatever happens, no process tcprun started outlives it: a panic, on
+    // any thread, kills every process group, says so in a line rather than
+    // a backtrace, and ends tcprun.
     std::panic::set_hook(Box::new(|info| {
         tcprun::process::kill_all();
         eprintln!("tcprun: internal error (please report it): {info}");
+        std::process::exit(101);
     }));
     let cli = Cli::parse();
     // One thread runs every task: a scenario's actors hand each other work
@@ -31,7 +37,7 @@ fn main() -> ExitCode {
             Ok(_) => ExitCode::FAILURE,
             Err(error) => {
                 eprintln!("tcprun connect: {error}");
-                ExitCode::from(2)
+                ExitCode::from(INVALID)
             }
         },
         Some(Command::Serve(args)) => match runtime.block_on(tcprun::serve::run(args)) {
@@ -41,47 +47,70 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        None => {
-            if cli.paths.is_empty() {
-                eprintln!(
-                    "tcprun: no scenario given\n\nUsage: tcprun [OPTIONS] PATH...   (or tcprun --help)"
-                );
-                return ExitCode::from(2);
-            }
-            let scenarios = match tcprun::suite::load_all(&cli.paths) {
-                Ok(scenarios) => scenarios,
-                Err(errors) => {
-                    for error in errors {
-                        eprintln!("{error}");
-                    }
-                    return ExitCode::from(2);
-                }
-            };
-            let summary = runtime.block_on(async {
-                tokio::select! {
-                    summary = tcprun::suite::run(&scenarios, &cli.run) => Ok(summary),
-                    signal = tcprun::suite::interrupted() => Err(signal),
-                }
-            });
-            let summary = match summary {
-                Ok(summary) => summary,
-                Err(signal) => {
-                    // The run was dropped, which killed its programs; make sure.
-                    tcprun::process::kill_all();
-                    eprintln!(
-                        "tcprun: interrupted by {signal}; every process it started was stopped"
-                    );
-                    return ExitCode::from(if signal == "SIGINT" { 130 } else { 143 });
-                }
-            };
-            // The process ends here: freeing thousands of compiled regexes
-            // one by one would only delay the exit.
-            std::mem::forget(scenarios);
-            if summary.failed == 0 {
+        Some(Command::Validate { paths }) => match suite::load_all(&paths) {
+            Ok(scenarios) => {
+                println!("{} valid", plural(scenarios.len(), "scenario", "scenarios"));
                 ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
             }
+            Err(errors) => invalid(errors),
+        },
+        Some(Command::Completions { shell }) => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "tcprun", &mut script);
+            use std::io::Write as _;
+            let _ = std::io::stdout().write_all(&script);
+            ExitCode::SUCCESS
+        }
+        None => run(&runtime, &cli.paths, &cli.run),
+    }
+}
+
+/// Runs the scenarios below `paths`.
+fn run(
+    runtime: &tokio::runtime::Runtime,
+    paths: &[std::path::PathBuf],
+    args: &RunArgs,
+) -> ExitCode {
+    if paths.is_empty() {
+        eprintln!(
+            "tcprun: no scenario given\n\nUsage: tcprun [OPTIONS] PATH...   (or tcprun --help)"
+        );
+        return ExitCode::from(INVALID);
+    }
+    let scenarios = match suite::load_all(paths) {
+        Ok(scenarios) => suite::select(scenarios, args),
+        Err(errors) => return invalid(errors),
+    };
+    if args.list {
+        suite::list(&scenarios);
+        return ExitCode::SUCCESS;
+    }
+    let summary = runtime.block_on(async {
+        tokio::select! {
+            summary = suite::run(scenarios, args) => Ok(summary),
+            signal = suite::interrupted() => Err(signal),
+        }
+    });
+    match summary {
+        Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(signal) => {
+            // The run was dropped, which killed its programs; make sure.
+            tcprun::process::kill_all();
+            eprintln!("tcprun: interrupted by {signal}; every process it started was stopped");
+            ExitCode::from(if signal == "SIGINT" { 130 } else { 143 })
         }
     }
+}
+
+/// Prints load errors and returns the status for invalid input.
+fn invalid(errors: Vec<tcprun::scenario::LoadError>) -> ExitCode {
+    for error in errors {
+        eprintln!("{error}");
+    }
+    ExitCode::from(INVALID)
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

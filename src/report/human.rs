@@ -9,10 +9,12 @@ use crate::runner::{ScenarioResult, Verdict};
 /// Caps the transcript lines shown with a failure (the last ones).
 const TRANSCRIPT_TAIL: usize = 60;
 
-/// Returns the report of one scenario: its result line and, on failure, the details.
-pub fn scenario(result: &ScenarioResult, golden: Option<&Golden>) -> String {
+/// Returns the report of one scenario: its result line and, on failure, the
+/// details; `flaky` describes repeated runs that disagreed.
+pub fn scenario(result: &ScenarioResult, golden: Option<&Golden>, flaky: Option<&str>) -> String {
     let mut out = String::new();
-    let passed = result.verdict == Verdict::Passed && golden.is_none_or(Golden::is_ok);
+    let passed =
+        result.verdict == Verdict::Passed && golden.is_none_or(Golden::is_ok) && flaky.is_none();
     let _ = writeln!(
         out,
         "{} {} ({}; {} {}, {})",
@@ -46,6 +48,11 @@ pub fn scenario(result: &ScenarioResult, golden: Option<&Golden>) -> String {
                 let _ = writeln!(out, "  received but not matched (last part): {received:?}");
             }
             transcript(&mut out, &result.transcript);
+        }
+    }
+    if let Some(flaky) = flaky {
+        for line in flaky.lines() {
+            let _ = writeln!(out, "  {line}");
         }
     }
     match golden {
@@ -90,9 +97,13 @@ fn transcript(out: &mut String, lines: &[String]) {
     }
 }
 
-/// Returns the summary line: `N passed, N failed`.
-pub fn summary(passed: usize, failed: usize) -> String {
-    format!("{passed} passed, {failed} failed")
+/// Returns the summary line: `N passed, N failed` (`, N skipped` when some were).
+pub fn summary(passed: usize, failed: usize, skipped: usize) -> String {
+    if skipped > 0 {
+        format!("{passed} passed, {failed} failed, {skipped} skipped")
+    } else {
+        format!("{passed} passed, {failed} failed")
+    }
 }
 
 fn millis(duration: Duration) -> String {

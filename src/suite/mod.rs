@@ -1,0 +1,213 @@
+//! Runs a set of scenario files: finds and validates them all, selects, runs them in parallel, reports in order, sums up.
+
+mod pool;
+mod repeat;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::cli::RunArgs;
+use crate::golden;
+use crate::report::human;
+use crate::runner::{self, ScenarioResult, Verdict};
+use crate::scenario::{self, LoadError, Scenario};
+
+/// Holds one finished scenario run as the reports see it.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// What the runner recorded.
+    pub result: runner::ScenarioResult,
+    /// The golden-file comparison, when snapshots were on and the run passed.
+    pub golden: Option<golden::Golden>,
+    /// Whether it counts as passed (verdict and golden file both fine).
+    pub passed: bool,
+}
+
+/// Counts the results of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Scenarios that passed.
+    pub passed: usize,
+    /// Scenarios that failed.
+    pub failed: usize,
+    /// Scenarios not run (after a failure with `--fail-fast`).
+    pub skipped: usize,
+}
+
+/// Finds and loads every scenario below `paths`; all problems are reported together.
+pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<LoadError>> {
+    let files = scenario::discover(paths).map_err(|error| vec![error])?;
+    let mut scenarios = Vec::new();
+    let mut errors = Vec::new();
+    for file in files {
+        match scenario::load_file(&file) {
+            Ok(scenario) => scenarios.push(scenario),
+            Err(error) => errors.push(error),
+        }
+    }
+    if errors.is_empty() {
+        Ok(scenarios)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Keeps the scenarios `--filter` and `--shard` select, in order.
+pub fn select(scenarios: Vec<Scenario>, args: &RunArgs) -> Vec<Scenario> {
+    scenarios
+        .into_iter()
+        .filter(|scenario| {
+            let path = scenario.path.display().to_string();
+            args.filter.is_empty()
+                || args.filter.iter().any(|pattern| {
+                    scenario.name.contains(pattern.as_str()) || path.contains(pattern.as_str())
+                })
+        })
+        .enumerate()
+        .filter(|(index, _)| args.shard.is_none_or(|(k, n)| index % n == k - 1))
+        .map(|(_, scenario)| scenario)
+        .collect()
+}
+
+/// Prints the selected scenarios, one `path: name` line each.
+pub fn list(scenarios: &[Scenario]) {
+    for scenario in scenarios {
+        say(&format!("{}: {}\n", scenario.path.display(), scenario.name));
+    }
+}
+
+/// Runs `scenarios` on `--jobs` workers, writing each report whole and in
+/// order to stdout, then the JUnit and JSON files asked for.
+pub async fn run(scenarios: Vec<Scenario>, args: &RunArgs) -> Summary {
+    let workers = args
+        .jobs
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .min(scenarios.len().max(1) * args.repeat as usize);
+    let repeat = args.repeat as usize;
+    let live = args.verbose && workers == 1 && repeat == 1;
+    let units: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();
+    let jobs = units
+        .iter()
+        .enumerate()
+        .flat_map(|(unit, scenario)| {
+            (0..repeat).map(move |_| pool::Job {
+                unit,
+                scenario: scenario.clone(),
+            })
+        })
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut done = pool::start(jobs, workers, stop.clone(), args.fail_fast, live);
+    let mut rounds: Vec<Vec<Option<ScenarioResult>>> = vec![Vec::new(); units.len()];
+    let mut finished = Vec::new();
+    let mut summary = Summary::default();
+    let mut next = 0;
+    let ci = golden::in_ci();
+    while let Some((unit, result)) = done.recv().await {
+        rounds[unit].push(result);
+        while next < units.len() && rounds[next].len() == repeat {
+            let scenario = &units[next];
+            let ran: Vec<ScenarioResult> = std::mem::take(&mut rounds[next])
+                .into_iter()
+                .flatten()
+                .collect();
+            next += 1;
+            let Some(outcome) = conclude(scenario, ran, args, ci, live) else {
+                summary.skipped += 1;
+                say(&format!(
+                    "SKIP {} ({})\n",
+                    scenario.path.display(),
+                    scenario.name
+                ));
+                continue;
+            };
+            if outcome.passed {
+                summary.passed += 1;
+            } else {
+                summary.failed += 1;
+                if args.fail_fast {
+                    stop.store(true, Ordering::SeqCst);
+                }
+            }
+            finished.push(outcome);
+        }
+    }
+    write_reports(&finished, args);
+    say(&format!(
+        "{}\n",
+        human::summary(summary.passed, summary.failed, summary.skipped)
+    ));
+    summary
+}
+
+/// Judges a scenario's runs (golden file, agreement of repeated runs),
+/// prints its report, and returns it; `None` when it did not run at all.
+fn conclude(
+    scenario: &Scenario,
+    ran: Vec<ScenarioResult>,
+    args: &RunArgs,
+    ci: bool,
+    live: bool,
+) -> Option<Finished> {
+    let runs = ran.len();
+    let failing = ran.iter().position(|r| r.verdict != Verdict::Passed);
+    let flaky = (runs > 1).then(|| {
+        let transcripts: Vec<Vec<String>> = ran.iter().map(|r| r.transcript.clone()).collect();
+        repeat::variants(&transcripts)
+    });
+    let result = ran.into_iter().nth(failing.unwrap_or(0))?;
+    let golden = (scenario.snapshot || args.snapshot || args.update)
+        .then(|| {
+            (result.verdict == Verdict::Passed)
+                .then(|| golden::check(&scenario.path, &result.transcript, args.update, ci))
+        })
+        .flatten();
+    let flaky = flaky
+        .filter(|variants| variants.len() > 1)
+        .map(|variants| repeat::report(&variants, runs));
+    if args.verbose && !live {
+        say(&format!("RUN  {}\n", scenario.path.display()));
+        for line in &result.transcript {
+            say(&format!("  | {line}\n"));
+        }
+    }
+    say(&human::scenario(&result, golden.as_ref(), flaky.as_deref()));
+    let passed = result.verdict == Verdict::Passed
+        && golden.as_ref().is_none_or(|g| g.is_ok())
+        && flaky.is_none();
+    Some(Finished {
+        result,
+        golden,
+        passed,
+    })
+}
+
+/// Writes the `--junit` and `--json` reports; a file that cannot be written is said on stderr.
+fn write_reports(finished: &[Finished], args: &RunArgs) {
+    let _ = (finished, args);
+}
+
+/// Writes report text to stdout. A closed stdout (`| head`) is not an
+/// error: the run goes on and its exit status still tells the result.
+pub(crate) fn say(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// Waits for SIGINT or SIGTERM and returns its name.
+pub async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}
