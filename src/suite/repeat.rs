@@ -23,7 +23,7 @@ pub fn variants(transcripts: &[Vec<String>]) -> Vec<Variant> {
             }),
         }
     }
-    variants.sort_by(|a, b| b.count.cmp(&a.count));
+    variants.sort_by_key(|v| std::cmp::Reverse(v.count));
     variants
 }
 
