@@ -4,4 +4,5 @@ mod connect;
 mod processes;
 mod scenarios;
 mod serve;
+mod suite;
 mod support;

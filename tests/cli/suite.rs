@@ -1,0 +1,127 @@
+//! Runs many scenarios at once: jobs, ordered reports, fail-fast, filter, list, shard, repeat, validate.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+
+fn tcprun(args: &[&str]) -> assert_cmd::assert::Assert {
+    Command::cargo_bin("tcprun")
+        .expect("binary built")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CI", "true")
+        .args(args)
+        .assert()
+}
+
+fn stdout(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
+}
+
+/// Returns the result lines (PASS/FAIL/SKIP) in the order they were printed.
+fn results(out: &str) -> Vec<String> {
+    out.lines()
+        .filter(|l| l.starts_with("PASS ") || l.starts_with("FAIL ") || l.starts_with("SKIP "))
+        .map(|l| l.split(" (").next().unwrap_or(l).to_owned())
+        .collect()
+}
+
+fn builtin_scenarios() -> Vec<&'static str> {
+    vec![
+        "scenarios/chat.yaml",
+        "scenarios/encoding.yaml",
+        "scenarios/half-close.yaml",
+        "scenarios/quit.yaml",
+        "scenarios/reconnect.yaml",
+        "scenarios/refused.yaml",
+        "scenarios/retry-limit.yaml",
+        "scenarios/server-speaks-first.yaml",
+    ]
+}
+
+#[test]
+fn parallel_jobs_report_in_file_order_and_agree_with_one_job() {
+    let files = builtin_scenarios();
+    let mut args = vec!["-j", "8"];
+    args.extend(&files);
+    let parallel = stdout(&tcprun(&args).success());
+    let expected: Vec<String> = files.iter().map(|f| format!("PASS {f}")).collect();
+    assert_eq!(results(&parallel), expected);
+    assert!(parallel.ends_with("8 passed, 0 failed\n"));
+    // Transcripts of a parallel run are those of a sequential one.
+    let mut verbose = vec!["-v", "-j", "8"];
+    verbose.extend(&files);
+    let mut sequential = vec!["-v", "-j", "1"];
+    sequential.extend(&files);
+    let lines = |out: String| out.lines().filter(|l| l.starts_with("  | ")).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(lines(stdout(&tcprun(&verbose).success())), lines(stdout(&tcprun(&sequential).success())));
+}
+
+#[test]
+fn fail_fast_skips_what_had_not_started() {
+    let run = tcprun(&["--fail-fast", "-j", "1", "fixtures/failing/expect-mismatch.yaml", "scenarios/quit.yaml"]).code(1);
+    let out = stdout(&run);
+    assert_eq!(
+        results(&out),
+        ["FAIL fixtures/failing/expect-mismatch.yaml", "SKIP scenarios/quit.yaml"]
+    );
+    assert!(out.ends_with("0 passed, 1 failed, 1 skipped\n"), "{out}");
+}
+
+#[test]
+fn filter_list_and_shard_select_scenarios() {
+    let listed = stdout(&tcprun(&["--list", "--filter", "reconnect", "--filter", "quit", "scenarios"]).success());
+    assert_eq!(
+        listed,
+        "scenarios/quit.yaml: quit ends without a reconnect\nscenarios/reconnect.yaml: client reconnects after the server is killed\n"
+    );
+    // Shards are disjoint and together cover everything.
+    let all = stdout(&tcprun(&["--list", "scenarios"]).success());
+    let mut union: Vec<String> = (1..=3)
+        .flat_map(|k| {
+            let shard = format!("{k}/3");
+            stdout(&tcprun(&["--list", "--shard", &shard, "scenarios"]).success())
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    union.sort();
+    let mut every: Vec<String> = all.lines().map(str::to_owned).collect();
+    every.sort();
+    assert_eq!(union, every);
+    tcprun(&["--shard", "4/3", "scenarios"]).code(2);
+}
+
+#[test]
+fn repeat_passes_identical_runs_and_reports_runs_that_disagree() {
+    let out = stdout(&tcprun(&["--repeat", "5", "scenarios/chat.yaml"]).success());
+    assert!(out.ends_with("1 passed, 0 failed\n"), "{out}");
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file: PathBuf = dir.path().join("random.yaml");
+    std::fs::write(
+        &file,
+        "name: a program that prints something new every run\nserver: {fake: echo}\nclient:\n  shell: \"od -An -N8 -tx8 /dev/urandom\"\nsteps:\n  - expect: \"[0-9a-f]{16}\"\n  - expect_exit: 0\n",
+    )
+    .expect("write");
+    let path = file.to_str().expect("utf-8");
+    let out = stdout(&tcprun(&["--repeat", "4", "-j", "2", path]).code(1));
+    assert!(out.contains("flaky: 4 distinct transcripts in 4 runs (1×, 1×, 1×, 1×)"), "{out}");
+}
+
+#[test]
+fn validate_checks_without_running() {
+    let out = stdout(&tcprun(&["validate", "scenarios", "fixtures/failing"]).success());
+    assert!(out.ends_with("scenarios valid\n"), "{out}");
+    let run = tcprun(&["validate", "fixtures/invalid/unknown-step.yaml"]).code(2);
+    let err = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
+    assert!(err.starts_with("fixtures/invalid/unknown-step.yaml:6:5: error: unknown step"), "{err}");
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = stdout(&tcprun(&["completions", shell]).success());
+        assert!(out.contains("tcprun") && out.contains("connect"), "{shell}");
+    }
+}
