@@ -73,6 +73,22 @@ pub struct RunArgs {
     /// Write a JSON report (with per-step timings) to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+
+    /// Give `${NAME}` in scenarios a value (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub var: Vec<(String, String)>,
+}
+
+/// Parses `NAME=VALUE`.
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if crate::vars::is_name(name) && !name.contains('.') => {
+            Ok((name.to_owned(), value.to_owned()))
+        }
+        _ => Err(format!(
+            "expected NAME=VALUE with a NAME of letters, digits and `_`, found `{text}`"
+        )),
+    }
 }
 
 /// Parses `K/N` with 1 <= K <= N.

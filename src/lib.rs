@@ -17,6 +17,7 @@
 //! - [`scenario`]: the scenario file format, and loading it with located errors.
 //! - [`runner`]: runs one scenario: steps over the event stream, settling, virtual time.
 //! - [`transcript`]: the canonical, deterministic rendering of the event stream.
+//! - [`vars`]: `${port}`, `${tmp}`, `${env.NAME}`, `--var` values and captures.
 //! - [`golden`]: golden transcript files: compare, create, update.
 //! - [`suite`]: runs many scenario files and sums up.
 //! - [`report`]: the human report.
@@ -34,3 +35,4 @@ pub mod serve;
 pub mod server;
 pub mod suite;
 pub mod transcript;
+pub mod vars;

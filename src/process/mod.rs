@@ -37,43 +37,6 @@ impl std::fmt::Display for Exit {
     }
 }
 
-/// Replaces the scenario variables a program's argv, env and cwd may use:
-/// `${port}` (the server's port) and `${tmp}` (a folder of the scenario's own,
-/// removed when it ends).
-#[derive(Debug, Clone)]
-pub struct Vars {
-    /// The server's port.
-    pub port: u16,
-    /// The scenario's temporary folder.
-    pub tmp: PathBuf,
-}
-
-impl Vars {
-    /// Returns `text` with the variables replaced.
-    pub fn apply(&self, text: &str) -> String {
-        text.replace("${port}", &self.port.to_string())
-            .replace("${tmp}", &self.tmp.to_string_lossy())
-    }
-
-    /// Describes `program` as a launch, with the variables replaced.
-    pub fn launch(&self, program: &crate::scenario::ProgramSpec, stdin: bool) -> Launch {
-        Launch {
-            argv: program.argv.iter().map(|a| self.apply(a)).collect(),
-            env: program
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), self.apply(v)))
-                .collect(),
-            cwd: program
-                .cwd
-                .as_ref()
-                .map(|cwd| PathBuf::from(self.apply(&cwd.to_string_lossy()))),
-            stdin,
-            inherit: false,
-        }
-    }
-}
-
 /// Describes a program to start.
 #[derive(Debug, Clone)]
 pub struct Launch {

@@ -176,6 +176,8 @@ pub struct Journal {
     transcript: Vec<String>,
     /// Finds the port number as a word, to show it as `${port}`.
     port_word: regex::Regex,
+    /// Captured values, shown as `${name}` (like the port).
+    masks: Vec<(regex::Regex, String)>,
 }
 
 impl Journal {
@@ -221,7 +223,34 @@ impl Journal {
             transcript: Vec::new(),
             port_word: regex::Regex::new(&format!(r"\b{port}\b"))
                 .expect("a number is a valid regex"),
+            masks: Vec::new(),
         }
+    }
+
+    /// Shows `value` as `${name}` in the transcript from now on, and in what
+    /// was already written: a captured value is masked like the port.
+    pub fn mask_capture(&mut self, name: &str, value: &str) {
+        if value.is_empty() {
+            return;
+        }
+        let escaped = regex::escape(value);
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        let pattern = match (word(value.chars().next()), word(value.chars().last())) {
+            (true, true) => format!(r"\b{escaped}\b"),
+            (true, false) => format!(r"\b{escaped}"),
+            (false, true) => format!(r"{escaped}\b"),
+            (false, false) => escaped,
+        };
+        let Ok(regex) = regex::Regex::new(&pattern) else {
+            return;
+        };
+        let replacement = format!("$${{{name}}}");
+        for line in &mut self.transcript {
+            if regex.is_match(line) {
+                *line = regex.replace_all(line, replacement.as_str()).into_owned();
+            }
+        }
+        self.masks.push((regex, replacement));
     }
 
     /// Returns client `index`'s state.
@@ -322,11 +351,14 @@ impl Journal {
                 },
             );
             let port_word = &self.port_word;
-            self.transcript.extend(
-                lines
-                    .into_iter()
-                    .map(|line| port_word.replace_all(&line, "$${port}").into_owned()),
-            );
+            let masks = &self.masks;
+            self.transcript.extend(lines.into_iter().map(|line| {
+                let mut line = port_word.replace_all(&line, "$${port}").into_owned();
+                for (regex, replacement) in masks {
+                    line = regex.replace_all(&line, replacement.as_str()).into_owned();
+                }
+                line
+            }));
         }
         self.marks.clear();
         &self.transcript[start..]

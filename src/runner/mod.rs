@@ -6,6 +6,7 @@ mod output;
 mod scheduler;
 mod steps;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -16,9 +17,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::{self, ClientOptions, ReconnectPolicy};
 use crate::event::{Clock, Emitter, Report, Source};
-use crate::process::Vars;
 use crate::scenario::{self, OutputMode, Scenario, ServerSpec};
 use crate::server::{FakeOptions, FakeServer, ProgramServer};
+use crate::vars::Vars;
 use drivers::{ClientDriver, ProgramClient, ServerDriver};
 use journal::{ClientInfo, Journal};
 pub use output::OUTPUT_CAP;
@@ -88,11 +89,15 @@ pub type LineSink = Box<dyn FnMut(&str) + Send>;
 
 /// Runs `scenario` to its end and returns its result. Every task and socket
 /// it started is gone when this returns.
-pub async fn run(scenario: &Scenario, live: Option<LineSink>) -> ScenarioResult {
+pub async fn run(
+    scenario: &Scenario,
+    live: Option<LineSink>,
+    given: &BTreeMap<String, String>,
+) -> ScenarioResult {
     let started = Instant::now();
     let mut steps = Vec::new();
     let mut transcript = Vec::new();
-    let verdict = match Conductor::start(scenario, live).await {
+    let verdict = match Conductor::start(scenario, live, given).await {
         Err(message) => Verdict::Error(message),
         Ok(mut conductor) => {
             let outcome =
@@ -170,11 +175,17 @@ struct Conductor {
     default_timeout: Duration,
     live: Option<LineSink>,
     /// The scenario's own folder (`${tmp}`), removed when it ends.
-    tmp: tempfile::TempDir,
+    _tmp: tempfile::TempDir,
+    /// What `${name}`s stand for; captures are added as steps match.
+    vars: Vars,
 }
 
 impl Conductor {
-    async fn start(scenario: &Scenario, live: Option<LineSink>) -> Result<Self, String> {
+    async fn start(
+        scenario: &Scenario,
+        live: Option<LineSink>,
+        given: &BTreeMap<String, String>,
+    ) -> Result<Self, String> {
         let (tx, reports) = mpsc::channel(REPORT_QUEUE);
         let shutdown = CancellationToken::new();
         let tmp = tempfile::Builder::new()
@@ -207,9 +218,13 @@ impl Conductor {
                 )
             }
             ServerSpec::Command(spec) => {
-                let server =
-                    ProgramServer::new(spec.clone(), server_emitter, tmp.path().to_owned())
-                        .map_err(|error| format!("cannot start the server program: {error}"))?;
+                let vars = Vars {
+                    tmp: tmp.path().to_owned(),
+                    values: given.clone(),
+                    ..Vars::default()
+                };
+                let server = ProgramServer::new(spec.clone(), server_emitter, vars)
+                    .map_err(|error| format!("cannot start the server program: {error}"))?;
                 let (host, port) = (server.host().to_owned(), server.port());
                 let transcript = spec.output == OutputMode::Transcript;
                 (
@@ -246,7 +261,12 @@ impl Conductor {
             shutdown,
             default_timeout: scenario.default_timeout,
             live,
-            tmp,
+            vars: Vars {
+                port,
+                tmp: tmp.path().to_owned(),
+                values: given.clone(),
+            },
+            _tmp: tmp,
         };
         let start_server = match &scenario.server {
             ServerSpec::Fake(spec) => spec.start,
@@ -287,11 +307,7 @@ impl Conductor {
                     }
                 }
                 Some(command) => {
-                    let vars = Vars {
-                        port,
-                        tmp: conductor.tmp.path().to_owned(),
-                    };
-                    let launch = vars.launch(&command.program, true);
+                    let launch = conductor.vars.launch(&command.program, true);
                     let client = ProgramClient::start(launch, emitter, spec.quit_word.clone())
                         .await
                         .map_err(|error| format!("cannot start client {}: {error}", spec.name))?;

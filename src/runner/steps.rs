@@ -2,12 +2,16 @@
 
 use std::time::Duration;
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
+use regex::Regex;
 
 use nix::sys::signal::Signal;
 
 use super::drivers::{ClientDriver, ServerDriver};
 use super::journal::Journal;
+use super::output::Matched;
 use super::{Conductor, Waited};
 use crate::event::CloseReason;
 use crate::process::{Exit, parse_signal};
@@ -79,11 +83,17 @@ impl Conductor {
                     }
                 }
             }
-            Step::Send { client, data } => self.send(client, bytes(data, false)).await,
-            Step::SendLine { client, data } => self.send(client, bytes(data, true)).await,
+            Step::Send { client, data } => {
+                let data = self.bytes(data, false)?;
+                self.send(client, data).await
+            }
+            Step::SendLine { client, data } => {
+                let data = self.bytes(data, true)?;
+                self.send(client, data).await
+            }
             Step::End { client, data } => {
                 let index = self.client_index(client);
-                let data = data.as_ref().map(|d| bytes(d, false));
+                let data = data.as_ref().map(|d| self.bytes(d, false)).transpose()?;
                 let ended = self.clients[index].driver.end(data).await;
                 ended.map_err(|_| self.stopped(index))
             }
@@ -98,16 +108,18 @@ impl Conductor {
                 timeout,
             } => {
                 let index = self.client_index(client);
-                let regex = &pattern.regex;
+                let regex = self.regex(pattern)?;
                 let waited = self
                     .wait_for(self.timeout(*timeout), |j| {
-                        j.client_mut(index).output.take(regex)
+                        j.client_mut(index).output.take(&regex)
                     })
                     .await;
-                waited.map(drop).map_err(|why| {
+                let matched = waited.map_err(|why| {
                     let output = &self.journal.client(index).output;
                     self.unmatched(why, pattern, *timeout, output.tail(TAIL), output.dropped())
-                })
+                })?;
+                self.capture(matched);
+                Ok(())
             }
             Step::ExpectNo {
                 client,
@@ -115,10 +127,10 @@ impl Conductor {
                 window,
             } => {
                 let index = self.client_index(client);
-                let regex = &pattern.regex;
+                let regex = self.regex(pattern)?;
                 let waited = self
                     .wait_for(self.timeout(*window), |j| {
-                        j.client(index).output.matches(regex).then_some(())
+                        j.client(index).output.matches(&regex).then_some(())
                     })
                     .await;
                 match waited {
@@ -260,7 +272,7 @@ impl Conductor {
             Step::StartServer => self.start_server().await,
             Step::ServerSend { connection, data } => {
                 let targets = self.targets(connection)?;
-                let data = bytes(data, false);
+                let data = self.bytes(data, false)?;
                 let server = self.fake_server()?;
                 let written = server.send(&targets, data).await.map_err(server_error)?;
                 if written.is_empty() {
@@ -282,17 +294,19 @@ impl Conductor {
                         Targets::All => None,
                     },
                 };
-                let regex = &pattern.regex;
+                let regex = self.regex(pattern)?;
                 let waited = self
                     .wait_for(self.timeout(*timeout), |j| {
-                        server_output(j, conn).take(regex)
+                        server_output(j, conn).take(&regex)
                     })
                     .await;
-                waited.map(drop).map_err(|why| {
+                let matched = waited.map_err(|why| {
                     let output = server_output_ref(&self.journal, conn);
                     let (tail, dropped) = output.map_or(("", 0), |o| (o.tail(TAIL), o.dropped()));
                     self.unmatched(why, pattern, *timeout, tail, dropped)
-                })
+                })?;
+                self.capture(matched);
+                Ok(())
             }
             Step::ServerClose { connection, how } => {
                 let targets = self.targets(connection)?;
@@ -341,6 +355,43 @@ impl Conductor {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// Returns the bytes of `data` (text with its variables replaced), and a newline if asked.
+    fn bytes(&self, data: &Data, newline: bool) -> Result<Bytes, StepError> {
+        let mut bytes = if data.encoding.is_text() {
+            self.vars
+                .apply_bytes(&data.bytes)
+                .map_err(|error| StepError::new(error.to_string()))?
+        } else {
+            data.bytes.clone()
+        };
+        if newline {
+            bytes.push(b'\n');
+        }
+        Ok(Bytes::from(bytes))
+    }
+
+    /// Returns the pattern's regex, compiled with the values of its variables.
+    fn regex<'p>(&self, pattern: &'p Pattern) -> Result<Cow<'p, Regex>, StepError> {
+        if !pattern.vars {
+            return Ok(Cow::Borrowed(&pattern.regex));
+        }
+        let source = self
+            .vars
+            .apply_regex(&pattern.source)
+            .map_err(|error| StepError::new(error.to_string()))?;
+        Pattern::compile(&source).map(Cow::Owned).map_err(|error| {
+            StepError::new(format!("the regex with its variables is invalid: {error}"))
+        })
+    }
+
+    /// Keeps a match's named groups as variables, masked in the transcript.
+    fn capture(&mut self, matched: Matched) {
+        for (name, value) in matched.captures {
+            self.journal.mask_capture(&name, &value);
+            self.vars.values.insert(name, value);
         }
     }
 
@@ -560,14 +611,6 @@ impl Conductor {
             }
         }
     }
-}
-
-fn bytes(data: &Data, newline: bool) -> Bytes {
-    let mut bytes = data.bytes.clone();
-    if newline {
-        bytes.push(b'\n');
-    }
-    Bytes::from(bytes)
 }
 
 fn close_matches(how: CloseKind, reason: &CloseReason) -> bool {

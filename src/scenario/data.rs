@@ -1,7 +1,5 @@
 //! Reads the data (`text`/`hex`/`base64`) and regex pattern arguments of steps.
 
-use regex::RegexBuilder;
-
 use super::diagnostic::sentence_case;
 use super::loader::{Fields, Loader};
 use super::types::{Data, Pattern};
@@ -133,12 +131,27 @@ impl Loader<'_> {
     /// Compiles the regex written at `node` (multi-line, CRLF-aware); `what` names it in messages.
     pub(crate) fn regex(&mut self, node: &Node, what: &str) -> Option<Pattern> {
         let source = self.text(node, what)?;
-        match RegexBuilder::new(&source)
-            .multi_line(true)
-            .crlf(true)
-            .build()
-        {
-            Ok(regex) => Some(Pattern { source, regex }),
+        // `${name}` stands for a value known only when the step runs: check
+        // the rest of the regex with an empty group in its place.
+        let vars = crate::vars::has_placeholders(&source);
+        let checked = if vars {
+            let mut stand_in = source.clone();
+            for name in crate::vars::names(&source)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+            {
+                stand_in = stand_in.replace(&format!("${{{name}}}"), "(?:)");
+            }
+            stand_in
+        } else {
+            source.clone()
+        };
+        match Pattern::compile(&checked) {
+            Ok(regex) => Some(Pattern {
+                source,
+                regex,
+                vars,
+            }),
             Err(error) => {
                 let message = format!("invalid regex: {}", regex_reason(&error));
                 let hint = "regexes use Rust regex syntax; escape special characters like `(`, `[` or `.` with `\\`";
@@ -151,6 +164,8 @@ impl Loader<'_> {
 
 #[cfg(test)]
 mod tests {
+    use regex::RegexBuilder;
+
     use super::*;
 
     #[test]

@@ -708,6 +708,7 @@ mod tests {
         Pattern {
             source: source.into(),
             regex: regex::Regex::new(source).unwrap(),
+            vars: false,
         }
     }
 

@@ -206,8 +206,21 @@ pub struct Data {
 pub struct Pattern {
     /// The regex as written.
     pub source: String,
-    /// The compiled regex.
+    /// The compiled regex (with variables, a stand-in that only proves the
+    /// rest is valid: the runner compiles it with their values).
     pub regex: Regex,
+    /// It mentions variables (`${name}`), replaced when the step runs.
+    pub vars: bool,
+}
+
+impl Pattern {
+    /// Compiles `source` the way every pattern is compiled: multi-line, CRLF-aware.
+    pub fn compile(source: &str) -> Result<Regex, regex::Error> {
+        regex::RegexBuilder::new(source)
+            .multi_line(true)
+            .crlf(true)
+            .build()
+    }
 }
 
 impl PartialEq for Pattern {

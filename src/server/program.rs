@@ -7,8 +7,9 @@ use nix::sys::signal::Signal;
 
 use super::ServerError;
 use crate::event::{Emitter, Event};
-use crate::process::{Exit, Program, Vars, signal_name};
+use crate::process::{Exit, Program, signal_name};
 use crate::scenario::{CommandServerSpec, OutputMode, Readiness};
+use crate::vars::Vars;
 
 /// Bounds the wait for a program to die after SIGKILL.
 const KILL_WAIT: Duration = Duration::from_secs(5);
@@ -20,17 +21,13 @@ pub struct ProgramServer {
     port: u16,
     emitter: Emitter,
     program: Option<Program>,
-    tmp: std::path::PathBuf,
+    vars: Vars,
 }
 
 impl ProgramServer {
     /// Chooses the port (a free one for port 0) and checks that it is free;
-    /// `tmp` is what `${tmp}` stands for.
-    pub fn new(
-        spec: CommandServerSpec,
-        emitter: Emitter,
-        tmp: std::path::PathBuf,
-    ) -> Result<Self, ServerError> {
+    /// `vars` gives the values of the other `${name}`s in its command.
+    pub fn new(spec: CommandServerSpec, emitter: Emitter, vars: Vars) -> Result<Self, ServerError> {
         let probe = TcpListener::bind((spec.host.as_str(), spec.port)).map_err(|source| {
             ServerError::Bind {
                 addr: format!("{}:{}", spec.host, spec.port),
@@ -44,7 +41,7 @@ impl ProgramServer {
             port,
             emitter,
             program: None,
-            tmp,
+            vars: Vars { port, ..vars },
         })
     }
 
@@ -78,11 +75,7 @@ impl ProgramServer {
         if self.program().is_some() {
             return Ok(());
         }
-        let vars = Vars {
-            port: self.port,
-            tmp: self.tmp.clone(),
-        };
-        let mut launch = vars.launch(&self.spec.program, false);
+        let mut launch = self.vars.launch(&self.spec.program, false);
         launch.inherit = self.spec.output == OutputMode::Inherit;
         self.emitter
             .emit(Event::Started {

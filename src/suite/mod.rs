@@ -3,6 +3,7 @@
 mod pool;
 mod repeat;
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -89,13 +90,16 @@ pub async fn run(scenarios: Vec<Scenario>, args: &RunArgs) -> Summary {
     let repeat = args.repeat as usize;
     let live = args.verbose && workers == 1 && repeat == 1;
     let units: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();
+    let vars = Arc::new(args.var.iter().cloned().collect::<BTreeMap<_, _>>());
     let jobs = units
         .iter()
         .enumerate()
         .flat_map(|(unit, scenario)| {
+            let vars = vars.clone();
             (0..repeat).map(move |_| pool::Job {
                 unit,
                 scenario: scenario.clone(),
+                vars: vars.clone(),
             })
         })
         .collect();

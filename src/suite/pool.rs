@@ -1,6 +1,6 @@
 //! Runs scenario jobs on worker threads, each with its own single-threaded runtime, and hands back results.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -18,6 +18,8 @@ pub struct Job {
     pub unit: usize,
     /// The scenario.
     pub scenario: Arc<Scenario>,
+    /// The `--var` values.
+    pub vars: Arc<BTreeMap<String, String>>,
 }
 
 /// Carries a job's result: `None` when it was skipped (fail-fast).
@@ -68,7 +70,7 @@ pub fn start(
                         say(&format!("RUN  {}\n", job.scenario.path.display()));
                         Box::new(|line: &str| say(&format!("  | {line}\n"))) as LineSink
                     });
-                    let result = runtime.block_on(runner::run(&job.scenario, sink));
+                    let result = runtime.block_on(runner::run(&job.scenario, sink, &job.vars));
                     if fail_fast && result.verdict != Verdict::Passed {
                         stop.store(true, Ordering::SeqCst);
                     }

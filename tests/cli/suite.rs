@@ -52,24 +52,52 @@ fn parallel_jobs_report_in_file_order_and_agree_with_one_job() {
     verbose.extend(&files);
     let mut sequential = vec!["-v", "-j", "1"];
     sequential.extend(&files);
-    let lines = |out: String| out.lines().filter(|l| l.starts_with("  | ")).map(str::to_owned).collect::<Vec<_>>();
-    assert_eq!(lines(stdout(&tcprun(&verbose).success())), lines(stdout(&tcprun(&sequential).success())));
+    let lines = |out: String| {
+        out.lines()
+            .filter(|l| l.starts_with("  | "))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        lines(stdout(&tcprun(&verbose).success())),
+        lines(stdout(&tcprun(&sequential).success()))
+    );
 }
 
 #[test]
 fn fail_fast_skips_what_had_not_started() {
-    let run = tcprun(&["--fail-fast", "-j", "1", "fixtures/failing/expect-mismatch.yaml", "scenarios/quit.yaml"]).code(1);
+    let run = tcprun(&[
+        "--fail-fast",
+        "-j",
+        "1",
+        "fixtures/failing/expect-mismatch.yaml",
+        "scenarios/quit.yaml",
+    ])
+    .code(1);
     let out = stdout(&run);
     assert_eq!(
         results(&out),
-        ["FAIL fixtures/failing/expect-mismatch.yaml", "SKIP scenarios/quit.yaml"]
+        [
+            "FAIL fixtures/failing/expect-mismatch.yaml",
+            "SKIP scenarios/quit.yaml"
+        ]
     );
     assert!(out.ends_with("0 passed, 1 failed, 1 skipped\n"), "{out}");
 }
 
 #[test]
 fn filter_list_and_shard_select_scenarios() {
-    let listed = stdout(&tcprun(&["--list", "--filter", "reconnect", "--filter", "quit", "scenarios"]).success());
+    let listed = stdout(
+        &tcprun(&[
+            "--list",
+            "--filter",
+            "reconnect",
+            "--filter",
+            "quit",
+            "scenarios",
+        ])
+        .success(),
+    );
     assert_eq!(
         listed,
         "scenarios/quit.yaml: quit ends without a reconnect\nscenarios/reconnect.yaml: client reconnects after the server is killed\n"
@@ -106,7 +134,10 @@ fn repeat_passes_identical_runs_and_reports_runs_that_disagree() {
     .expect("write");
     let path = file.to_str().expect("utf-8");
     let out = stdout(&tcprun(&["--repeat", "4", "-j", "2", path]).code(1));
-    assert!(out.contains("flaky: 4 distinct transcripts in 4 runs (1×, 1×, 1×, 1×)"), "{out}");
+    assert!(
+        out.contains("flaky: 4 distinct transcripts in 4 runs (1×, 1×, 1×, 1×)"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -115,7 +146,10 @@ fn validate_checks_without_running() {
     assert!(out.ends_with("scenarios valid\n"), "{out}");
     let run = tcprun(&["validate", "fixtures/invalid/unknown-step.yaml"]).code(2);
     let err = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
-    assert!(err.starts_with("fixtures/invalid/unknown-step.yaml:6:5: error: unknown step"), "{err}");
+    assert!(
+        err.starts_with("fixtures/invalid/unknown-step.yaml:6:5: error: unknown step"),
+        "{err}"
+    );
 }
 
 #[test]
