@@ -1,3 +1,5 @@
-//! Presents results: the human report on the terminal.
+//! Presents results: the human report on the terminal, JUnit XML and JSON for tools.
 
 pub mod human;
+pub mod json;
+pub mod junit;

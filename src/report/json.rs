@@ -1,0 +1,313 @@
+//! Writes the JSON report: every scenario with its verdict, per-step timings and transcript.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::golden::{self, Golden};
+use crate::runner::{ScenarioResult, StepRecord, Verdict};
+use crate::suite::Finished;
+
+/// Versions the report's shape; bumped when a field changes meaning or goes away.
+pub const VERSION: u32 = 1;
+
+/// Returns the JSON report of a run:
+/// `{"version", "summary": {"passed", "failed", "duration_ms"}, "scenarios": [...]}`.
+///
+/// Each scenario has its `path`, `name`, `status` (`passed`, `failed` or
+/// `error`), `duration_ms`, `steps` (`line`, `name`, `duration_us`,
+/// `passed`), `failure`, `error`, `golden` and `transcript`; the keys are
+/// always there, `null` when they do not apply. `failed` in the summary
+/// counts errors too, as the `N passed, N failed` line does.
+pub fn json(finished: &[Finished]) -> Value {
+    let passed = finished.iter().filter(|one| one.passed).count();
+    let duration: Duration = finished.iter().map(|one| one.result.duration).sum();
+    json!({
+        "version": VERSION,
+        "summary": {
+            "passed": passed,
+            "failed": finished.len() - passed,
+            "duration_ms": millis(duration),
+        },
+        "scenarios": finished.iter().map(scenario).collect::<Vec<_>>(),
+    })
+}
+
+fn scenario(finished: &Finished) -> Value {
+    let result = &finished.result;
+    let (failure, error) = match &result.verdict {
+        Verdict::Passed => (Value::Null, Value::Null),
+        Verdict::Failed(failure) => (
+            json!({
+                "line": failure.line,
+                "col": failure.col,
+                "step": failure.step,
+                "message": failure.message,
+                "received": failure.received,
+            }),
+            Value::Null,
+        ),
+        Verdict::Error(message) => (Value::Null, json!(message)),
+    };
+    json!({
+        "path": result.path.display().to_string(),
+        "name": result.name,
+        "status": status(finished),
+        "duration_ms": millis(result.duration),
+        "steps": result.steps.iter().map(step).collect::<Vec<_>>(),
+        "failure": failure,
+        "error": error,
+        "golden": finished.golden.as_ref().map_or(Value::Null, |g| compared(result, g)),
+        "transcript": result.transcript,
+    })
+}
+
+/// Says how a scenario ended: `passed`; `error` when it could not run or its
+/// golden file could not be read or written; `failed` otherwise.
+fn status(finished: &Finished) -> &'static str {
+    if finished.passed {
+        "passed"
+    } else if matches!(finished.result.verdict, Verdict::Error(_))
+        || matches!(finished.golden, Some(Golden::Failed(_)))
+    {
+        "error"
+    } else {
+        "failed"
+    }
+}
+
+fn step(step: &StepRecord) -> Value {
+    json!({
+        "line": step.line,
+        "name": step.name,
+        "duration_us": micros(step.duration),
+        "passed": step.passed,
+    })
+}
+
+fn compared(result: &ScenarioResult, golden: &Golden) -> Value {
+    let expected = golden::path_for(&result.path);
+    let (status, path, diff, message) = match golden {
+        Golden::Same => ("same", &expected, None, None),
+        Golden::Created(path) => ("created", path, None, None),
+        Golden::Updated(path) => ("updated", path, None, None),
+        Golden::Missing(path) => ("missing", path, None, None),
+        Golden::Differs { path, diff } => ("differs", path, Some(diff), None),
+        Golden::Failed(message) => ("failed", &expected, None, Some(message)),
+    };
+    json!({
+        "status": status,
+        "path": path.display().to_string(),
+        "diff": diff,
+        "message": message,
+    })
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::runner::Failure;
+
+    fn result(path: &str, verdict: Verdict, transcript: &[&str]) -> ScenarioResult {
+        ScenarioResult {
+            path: PathBuf::from(path),
+            name: format!("{path} runs"),
+            verdict,
+            transcript: transcript.iter().map(|line| line.to_string()).collect(),
+            steps: vec![
+                StepRecord {
+                    line: 8,
+                    name: "wait_connected",
+                    duration: Duration::from_micros(1_250),
+                    passed: true,
+                },
+                StepRecord {
+                    line: 10,
+                    name: "expect",
+                    duration: Duration::from_micros(1_000_500),
+                    passed: true,
+                },
+            ],
+            duration: Duration::from_micros(1_500_900),
+        }
+    }
+
+    fn finished(result: ScenarioResult, golden: Option<Golden>) -> Finished {
+        let passed = result.verdict == Verdict::Passed && golden.as_ref().is_none_or(Golden::is_ok);
+        Finished {
+            result,
+            golden,
+            passed,
+        }
+    }
+
+    fn run() -> Vec<Finished> {
+        let passed = result("echo.yaml", Verdict::Passed, &["client: connected"]);
+        let mut failed = result(
+            "mismatch.yaml",
+            Verdict::Failed(Failure {
+                line: 10,
+                col: 5,
+                step: "expect: goodbye".into(),
+                message: "expected output containing \"goodbye\" within 1s".into(),
+                received: Some("hello\n".into()),
+            }),
+            &["client: connected", "client < \"hello\\n\""],
+        );
+        failed.steps[1].passed = false;
+        let mut error = result(
+            "taken.yaml",
+            Verdict::Error("cannot start the fake server: address in use".into()),
+            &[],
+        );
+        error.steps.clear();
+        error.duration = Duration::from_millis(2);
+        let differs = result("golden.yaml", Verdict::Passed, &["alice: closed"]);
+        vec![
+            finished(passed, Some(Golden::Same)),
+            finished(failed, None),
+            finished(error, None),
+            finished(
+                differs,
+                Some(Golden::Differs {
+                    path: PathBuf::from("golden.transcript"),
+                    diff: "-alice: connected\n+alice: closed\n".into(),
+                }),
+            ),
+        ]
+    }
+
+    #[test]
+    fn sums_up_the_run() {
+        let report = json(&run());
+        assert_eq!(report["version"], 1);
+        assert_eq!(
+            report["summary"],
+            json!({"passed": 1, "failed": 3, "duration_ms": 4_504})
+        );
+        let statuses: Vec<&Value> = report["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| &s["status"])
+            .collect();
+        assert_eq!(statuses, ["passed", "failed", "error", "failed"]);
+    }
+
+    #[test]
+    fn gives_every_field_of_a_passed_scenario() {
+        let report = json(&run());
+        assert_eq!(
+            report["scenarios"][0],
+            json!({
+                "path": "echo.yaml",
+                "name": "echo.yaml runs",
+                "status": "passed",
+                "duration_ms": 1_500,
+                "steps": [
+                    {"line": 8, "name": "wait_connected", "duration_us": 1_250, "passed": true},
+                    {"line": 10, "name": "expect", "duration_us": 1_000_500, "passed": true},
+                ],
+                "failure": null,
+                "error": null,
+                "golden": {"status": "same", "path": "echo.transcript", "diff": null, "message": null},
+                "transcript": ["client: connected"],
+            })
+        );
+    }
+
+    #[test]
+    fn gives_the_failure_error_and_golden_diff() {
+        let report = json(&run());
+        let [_, failed, error, differs] = report["scenarios"].as_array().unwrap().as_slice() else {
+            panic!("expected four scenarios");
+        };
+        assert_eq!(
+            failed["failure"],
+            json!({
+                "line": 10,
+                "col": 5,
+                "step": "expect: goodbye",
+                "message": "expected output containing \"goodbye\" within 1s",
+                "received": "hello\n",
+            })
+        );
+        assert_eq!(failed["error"], Value::Null);
+        assert_eq!(failed["golden"], Value::Null);
+        assert_eq!(failed["steps"][1]["passed"], false);
+        assert_eq!(
+            failed["transcript"],
+            json!(["client: connected", "client < \"hello\\n\""])
+        );
+
+        assert_eq!(error["status"], "error");
+        assert_eq!(
+            error["error"],
+            "cannot start the fake server: address in use"
+        );
+        assert_eq!(error["failure"], Value::Null);
+        assert_eq!(error["steps"], json!([]));
+        assert_eq!(error["transcript"], json!([]));
+        assert_eq!(error["duration_ms"], 2);
+
+        assert_eq!(differs["status"], "failed");
+        assert_eq!(differs["failure"], Value::Null);
+        assert_eq!(
+            differs["golden"],
+            json!({
+                "status": "differs",
+                "path": "golden.transcript",
+                "diff": "-alice: connected\n+alice: closed\n",
+                "message": null,
+            })
+        );
+    }
+
+    #[test]
+    fn names_every_golden_outcome() {
+        let cases = [
+            (Golden::Created("a.transcript".into()), "created", "failed"),
+            (Golden::Updated("a.transcript".into()), "updated", "failed"),
+            (Golden::Missing("a.transcript".into()), "missing", "failed"),
+            (
+                Golden::Failed("cannot read a.transcript: denied".into()),
+                "failed",
+                "error",
+            ),
+        ];
+        for (golden, named, status) in cases {
+            let ok = golden.is_ok();
+            let report = json(&[finished(
+                result("a.yaml", Verdict::Passed, &[]),
+                Some(golden),
+            )]);
+            let scenario = &report["scenarios"][0];
+            assert_eq!(scenario["golden"]["status"], named);
+            assert_eq!(scenario["golden"]["path"], "a.transcript");
+            assert_eq!(scenario["status"], if ok { "passed" } else { status });
+        }
+        let report = json(&[finished(
+            result("a.yaml", Verdict::Passed, &[]),
+            Some(Golden::Failed("cannot read a.transcript: denied".into())),
+        )]);
+        assert_eq!(
+            report["scenarios"][0]["golden"]["message"],
+            "cannot read a.transcript: denied"
+        );
+    }
+
+    #[test]
+    fn snapshot() {
+        insta::assert_snapshot!(serde_json::to_string_pretty(&json(&run())).unwrap());
+    }
+}

@@ -1,0 +1,476 @@
+//! Writes the JUnit XML report: one test suite, one test case per scenario, for CI test viewers.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use crate::golden::Golden;
+use crate::runner::{Failure, ScenarioResult, Verdict};
+use crate::suite::Finished;
+
+/// Caps the transcript lines quoted in a failure's text (the last ones);
+/// `<system-out>` always holds the whole transcript.
+const TRANSCRIPT_TAIL: usize = 30;
+
+/// Returns the JUnit XML report of a run: one `<testsuite>` named
+/// `suite_name` holding one `<testcase>` per scenario, in order.
+///
+/// A failed step or golden comparison is a `<failure>`; a scenario that
+/// could not run, or whose golden file could not be read or written, is an
+/// `<error>`. Each test case carries its file as `classname` and `file`, the
+/// failing step's line as `line`, and its whole transcript as `<system-out>`
+/// (text bodies end without a newline, so they read back as written).
+/// No timestamps are written, so equal runs give equal reports.
+pub fn junit(finished: &[Finished], suite_name: &str) -> String {
+    let mut suite = TestSuite::new(suite_name);
+    let mut time = Duration::ZERO;
+    for one in finished {
+        time += one.result.duration;
+        suite.add_test_case(test_case(one));
+    }
+    suite.set_time(time);
+    let mut report = Report::new(suite_name);
+    report.set_time(time);
+    report.add_test_suite(suite);
+    report
+        .to_string()
+        .expect("a JUnit report in memory always serializes")
+}
+
+fn test_case(finished: &Finished) -> TestCase {
+    let result = &finished.result;
+    let path = result.path.display().to_string();
+    let mut case = TestCase::new(result.name.as_str(), status(finished));
+    case.set_classname(path.as_str())
+        .set_time(result.duration)
+        .set_system_out(result.transcript.join("\n"));
+    case.extra.insert("file".into(), path.into());
+    if let (false, Verdict::Failed(failure)) = (finished.passed, &result.verdict) {
+        if failure.line > 0 {
+            case.extra
+                .insert("line".into(), failure.line.to_string().into());
+        }
+    }
+    case
+}
+
+/// Says how a test case ended: `finished.passed` decides success, the
+/// verdict (then the golden comparison) decides failure or error.
+fn status(finished: &Finished) -> TestCaseStatus {
+    if finished.passed {
+        return TestCaseStatus::success();
+    }
+    let result = &finished.result;
+    let path = result.path.display();
+    let (kind, message, ty, text) = match (&result.verdict, &finished.golden) {
+        (Verdict::Error(message), _) => {
+            let mut text = format!("{path}: {message}\n");
+            tail(&mut text, &result.transcript);
+            (NonSuccessKind::Error, message.clone(), "error".into(), text)
+        }
+        (Verdict::Failed(failure), _) => (
+            NonSuccessKind::Failure,
+            failure.message.clone(),
+            step_name(failure, result),
+            failed_step(result, failure),
+        ),
+        (Verdict::Passed, Some(Golden::Differs { path: file, diff })) => {
+            let message = format!("transcript differs from its golden file {}", file.display());
+            let text = format!("{path}: {message} (run with --update to accept):\n{diff}");
+            (NonSuccessKind::Failure, message, "golden".into(), text)
+        }
+        (Verdict::Passed, Some(Golden::Missing(file))) => {
+            let message = format!("golden transcript {} is missing", file.display());
+            let mut text = format!(
+                "{path}: {message} (CI is set, so it is not created; run with --update and commit it)\n"
+            );
+            tail(&mut text, &result.transcript);
+            (NonSuccessKind::Failure, message, "golden".into(), text)
+        }
+        (Verdict::Passed, Some(Golden::Failed(message))) => (
+            NonSuccessKind::Error,
+            message.clone(),
+            "golden".into(),
+            format!("{path}: {message}\n"),
+        ),
+        (Verdict::Passed, _) => {
+            let message = "the scenario did not pass".to_owned();
+            let text = format!("{path}: {message}\n");
+            (NonSuccessKind::Failure, message, "scenario".into(), text)
+        }
+    };
+    let mut status = TestCaseStatus::non_success(kind);
+    status
+        .set_message(first_line(&message))
+        .set_type(ty)
+        .set_description(text.trim_end());
+    status
+}
+
+/// Returns the failure's text: the step as `path:line:col: step`, what it
+/// expected, the unmatched tail, and the end of the transcript.
+fn failed_step(result: &ScenarioResult, failure: &Failure) -> String {
+    let mut out = result.path.display().to_string();
+    if failure.line > 0 {
+        let _ = write!(out, ":{}:{}", failure.line, failure.col);
+    }
+    if !failure.step.is_empty() {
+        let _ = write!(out, ": {}", failure.step);
+    }
+    let _ = writeln!(out, "\n{}", failure.message);
+    if let Some(received) = &failure.received {
+        let _ = writeln!(out, "received but not matched (last part): {received:?}");
+    }
+    tail(&mut out, &result.transcript);
+    out
+}
+
+/// Returns the failing step's name: from its record, else from its text
+/// (a step that timed out has no record), else `scenario`.
+fn step_name(failure: &Failure, result: &ScenarioResult) -> String {
+    let recorded = result
+        .steps
+        .iter()
+        .rev()
+        .find(|step| step.line == failure.line && !step.passed);
+    if let Some(step) = recorded {
+        return step.name.to_owned();
+    }
+    let written: String = failure
+        .step
+        .trim_start_matches(['{', ' ', '-'])
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    if written.is_empty() {
+        "scenario".to_owned()
+    } else {
+        written
+    }
+}
+
+fn tail(out: &mut String, lines: &[String]) {
+    if lines.is_empty() {
+        return;
+    }
+    let skip = lines.len().saturating_sub(TRANSCRIPT_TAIL);
+    if skip > 0 {
+        let _ = writeln!(
+            out,
+            "transcript so far (last {TRANSCRIPT_TAIL} of {} lines):",
+            lines.len()
+        );
+    } else {
+        let _ = writeln!(out, "transcript so far:");
+    }
+    for line in &lines[skip..] {
+        let _ = writeln!(out, "  | {line}");
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use quick_junit::Report;
+
+    use super::*;
+    use crate::runner::StepRecord;
+
+    fn result(path: &str, name: &str, verdict: Verdict, transcript: &[&str]) -> ScenarioResult {
+        ScenarioResult {
+            path: PathBuf::from(path),
+            name: name.into(),
+            verdict,
+            transcript: transcript.iter().map(|line| line.to_string()).collect(),
+            steps: vec![
+                StepRecord {
+                    line: 8,
+                    name: "wait_connected",
+                    duration: Duration::from_micros(1_250),
+                    passed: true,
+                },
+                StepRecord {
+                    line: 10,
+                    name: "expect",
+                    duration: Duration::from_micros(1_000_500),
+                    passed: false,
+                },
+            ],
+            duration: Duration::from_millis(1_500),
+        }
+    }
+
+    fn finished(result: ScenarioResult, golden: Option<Golden>) -> Finished {
+        let passed = result.verdict == Verdict::Passed && golden.as_ref().is_none_or(Golden::is_ok);
+        Finished {
+            result,
+            golden,
+            passed,
+        }
+    }
+
+    /// Builds one run of each kind: passed, failed, error, golden differs.
+    fn run() -> Vec<Finished> {
+        let mut passed = result(
+            "scenarios/echo.yaml",
+            "echo answers",
+            Verdict::Passed,
+            &["client: connected", "client > \"hi\\n\""],
+        );
+        passed.steps[1].passed = true;
+        passed.duration = Duration::from_millis(250);
+        let failed = result(
+            "scenarios/mismatch.yaml",
+            "expect sees other output",
+            Verdict::Failed(Failure {
+                line: 10,
+                col: 5,
+                step: "expect: {regex: \"^goodbye$\", timeout: 1s}".into(),
+                message: "expected output matching /^goodbye$/ within 1s".into(),
+                received: Some("hello <&>\n".into()),
+            }),
+            &["client: connected", "client < \"hello <&>\\n\""],
+        );
+        let mut error = result(
+            "scenarios/taken.yaml",
+            "port taken",
+            Verdict::Error("cannot start the fake server: address in use".into()),
+            &[],
+        );
+        error.steps.clear();
+        error.duration = Duration::from_millis(3);
+        let mut differs = result(
+            "scenarios/golden.yaml",
+            "golden differs",
+            Verdict::Passed,
+            &["server: up", "alice: closed"],
+        );
+        differs.steps[1].passed = true;
+        differs.duration = Duration::from_millis(40);
+        vec![
+            finished(passed, None),
+            finished(failed, None),
+            finished(error, None),
+            finished(
+                differs,
+                Some(Golden::Differs {
+                    path: PathBuf::from("scenarios/golden.transcript"),
+                    diff: "--- scenarios/golden.transcript (golden)\n+++ actual\n@@ -1,2 +1,2 @@\n server: up\n-alice: connected\n+alice: closed\n".into(),
+                }),
+            ),
+        ]
+    }
+
+    fn description(status: &TestCaseStatus) -> (&str, &str, &str) {
+        let TestCaseStatus::NonSuccess {
+            message: Some(message),
+            ty: Some(ty),
+            description: Some(description),
+            ..
+        } = status
+        else {
+            panic!("expected a failure or error, got {status:?}");
+        };
+        (message.as_str(), ty.as_str(), description.as_str())
+    }
+
+    #[test]
+    fn parses_back_with_the_right_counts_and_elements() {
+        let xml = junit(&run(), "tcprun");
+        let report = Report::deserialize_from_str(&xml).expect("the report parses");
+        assert_eq!(report.name.as_ref().map(|n| n.as_str()), Some("tcprun"));
+        assert_eq!(
+            (report.tests, report.failures, report.errors),
+            (4, 2, 1),
+            "{xml}"
+        );
+        assert_eq!(report.time, Some(Duration::from_millis(1_793)));
+        let [suite] = report.test_suites.as_slice() else {
+            panic!("expected one test suite: {xml}");
+        };
+        assert_eq!(suite.name.as_str(), "tcprun");
+        assert_eq!(
+            (suite.tests, suite.failures, suite.errors, suite.skipped),
+            (4, 2, 1, 0)
+        );
+        assert_eq!(suite.time, Some(Duration::from_millis(1_793)));
+        assert!(suite.timestamp.is_none() && report.timestamp.is_none());
+
+        let [passed, failed, error, differs] = suite.test_cases.as_slice() else {
+            panic!("expected four test cases: {xml}");
+        };
+        assert_eq!(passed.name.as_str(), "echo answers");
+        assert_eq!(
+            passed.classname.as_ref().map(|c| c.as_str()),
+            Some("scenarios/echo.yaml")
+        );
+        assert_eq!(passed.time, Some(Duration::from_millis(250)));
+        assert!(matches!(passed.status, TestCaseStatus::Success { .. }));
+        assert_eq!(
+            passed.extra.get("file").map(|f| f.as_str()),
+            Some("scenarios/echo.yaml")
+        );
+        assert!(passed.extra.get("line").is_none());
+        assert_eq!(
+            passed.system_out.as_ref().map(|s| s.as_str()),
+            Some("client: connected\nclient > \"hi\\n\"")
+        );
+
+        assert!(matches!(
+            failed.status,
+            TestCaseStatus::NonSuccess {
+                kind: NonSuccessKind::Failure,
+                ..
+            }
+        ));
+        let (message, ty, text) = description(&failed.status);
+        assert_eq!(message, "expected output matching /^goodbye$/ within 1s");
+        assert_eq!(ty, "expect");
+        assert_eq!(
+            text,
+            "scenarios/mismatch.yaml:10:5: expect: {regex: \"^goodbye$\", timeout: 1s}\n\
+             expected output matching /^goodbye$/ within 1s\n\
+             received but not matched (last part): \"hello <&>\\n\"\n\
+             transcript so far:\n  \
+             | client: connected\n  \
+             | client < \"hello <&>\\n\""
+        );
+        assert_eq!(failed.extra.get("line").map(|l| l.as_str()), Some("10"));
+        assert_eq!(failed.time, Some(Duration::from_millis(1_500)));
+
+        assert!(matches!(
+            error.status,
+            TestCaseStatus::NonSuccess {
+                kind: NonSuccessKind::Error,
+                ..
+            }
+        ));
+        let (message, ty, _) = description(&error.status);
+        assert_eq!(message, "cannot start the fake server: address in use");
+        assert_eq!(ty, "error");
+        assert_eq!(error.system_out.as_ref().map(|s| s.as_str()), Some(""));
+
+        let (message, ty, text) = description(&differs.status);
+        assert_eq!(
+            message,
+            "transcript differs from its golden file scenarios/golden.transcript"
+        );
+        assert_eq!(ty, "golden");
+        assert!(
+            text.ends_with("@@ -1,2 +1,2 @@\n server: up\n-alice: connected\n+alice: closed"),
+            "{text}"
+        );
+        assert!(differs.extra.get("line").is_none());
+    }
+
+    #[test]
+    fn quotes_only_the_end_of_a_long_transcript() {
+        let lines: Vec<String> = (1..=45).map(|n| format!("line {n}")).collect();
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let failed = result(
+            "a.yaml",
+            "a",
+            Verdict::Failed(Failure {
+                line: 0,
+                col: 0,
+                step: String::new(),
+                message: "the scenario timed out after 5s".into(),
+                received: None,
+            }),
+            &lines,
+        );
+        let xml = junit(&[finished(failed, None)], "tcprun");
+        let report = Report::deserialize_from_str(&xml).unwrap();
+        let case = &report.test_suites[0].test_cases[0];
+        let (_, ty, text) = description(&case.status);
+        assert_eq!(ty, "scenario");
+        assert!(
+            text.starts_with(
+                "a.yaml\nthe scenario timed out after 5s\ntranscript so far (last 30 of 45 lines):\n  | line 16\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("| line 15\n"), "{text}");
+        assert!(text.ends_with("  | line 45"), "{text}");
+        assert!(case.extra.get("line").is_none());
+        let out = case.system_out.as_ref().unwrap().as_str();
+        assert!(out.starts_with("line 1\nline 2\n") && out.ends_with("line 45"));
+    }
+
+    #[test]
+    fn names_a_timed_out_step_from_its_text() {
+        let mut timed_out = result(
+            "a.yaml",
+            "a",
+            Verdict::Failed(Failure {
+                line: 12,
+                col: 5,
+                step: "{server_expect: {text: hi}}".into(),
+                message: "the scenario timed out after 5s (timeout: 5s); still running: client"
+                    .into(),
+                received: None,
+            }),
+            &[],
+        );
+        timed_out.steps.truncate(1);
+        let status = status(&finished(timed_out, None));
+        assert_eq!(description(&status).1, "server_expect");
+    }
+
+    #[test]
+    fn fails_a_missing_golden_and_errs_on_an_unreadable_one() {
+        let ok = |verdict| {
+            let mut one = result("a.yaml", "a", verdict, &["server: up"]);
+            one.steps[1].passed = true;
+            one
+        };
+        let missing = finished(
+            ok(Verdict::Passed),
+            Some(Golden::Missing("a.transcript".into())),
+        );
+        let unreadable = finished(
+            ok(Verdict::Passed),
+            Some(Golden::Failed("cannot read a.transcript: denied".into())),
+        );
+        let created = finished(
+            ok(Verdict::Passed),
+            Some(Golden::Created("a.transcript".into())),
+        );
+        let xml = junit(&[missing, unreadable, created], "tcprun");
+        let report = Report::deserialize_from_str(&xml).unwrap();
+        assert_eq!((report.tests, report.failures, report.errors), (3, 1, 1));
+        let cases = &report.test_suites[0].test_cases;
+        let (message, ty, text) = description(&cases[0].status);
+        assert_eq!(message, "golden transcript a.transcript is missing");
+        assert_eq!(ty, "golden");
+        assert!(
+            text.ends_with("transcript so far:\n  | server: up"),
+            "{text}"
+        );
+        let (message, ty, _) = description(&cases[1].status);
+        assert_eq!(message, "cannot read a.transcript: denied");
+        assert_eq!(ty, "golden");
+        assert!(matches!(
+            cases[1].status,
+            TestCaseStatus::NonSuccess {
+                kind: NonSuccessKind::Error,
+                ..
+            }
+        ));
+        assert!(matches!(cases[2].status, TestCaseStatus::Success { .. }));
+    }
+
+    #[test]
+    fn snapshot() {
+        insta::assert_snapshot!(junit(&run(), "tcprun"));
+    }
+}
