@@ -20,7 +20,7 @@
 //! - [`vars`]: `${port}`, `${tmp}`, `${env.NAME}`, `--var` values and captures.
 //! - [`golden`]: golden transcript files: compare, create, update.
 //! - [`suite`]: runs many scenario files and sums up.
-//! - [`report`]: the human report.
+//! - [`report`]: the reports: human, JUnit XML, JSON.
 
 pub mod cli;
 pub mod client;

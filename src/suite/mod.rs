@@ -191,7 +191,19 @@ fn conclude(
 
 /// Writes the `--junit` and `--json` reports; a file that cannot be written is said on stderr.
 fn write_reports(finished: &[Finished], args: &RunArgs) {
-    let _ = (finished, args);
+    let mut reports = Vec::new();
+    if let Some(path) = &args.junit {
+        reports.push((path, crate::report::junit::junit(finished, "tcprun")));
+    }
+    if let Some(path) = &args.json {
+        let json = crate::report::json::json(finished);
+        reports.push((path, format!("{json:#}\n")));
+    }
+    for (path, text) in reports {
+        if let Err(error) = std::fs::write(path, text) {
+            eprintln!("tcprun: cannot write {}: {error}", path.display());
+        }
+    }
 }
 
 /// Writes report text to stdout. A closed stdout (`| head`) is not an

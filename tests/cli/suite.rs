@@ -159,3 +159,77 @@ fn completions_are_printed_for_each_shell() {
         assert!(out.contains("tcprun") && out.contains("connect"), "{shell}");
     }
 }
+
+#[test]
+fn junit_and_json_reports_are_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let junit = dir.path().join("report.xml");
+    let json = dir.path().join("report.json");
+    tcprun(&[
+        "--junit",
+        junit.to_str().expect("utf-8"),
+        "--json",
+        json.to_str().expect("utf-8"),
+        "scenarios/quit.yaml",
+        "fixtures/failing/expect-mismatch.yaml",
+    ])
+    .code(1);
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    assert!(
+        xml.contains(r#"<testsuites name="tcprun" tests="2" skipped="0" failures="1" errors="0""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(
+            r#"<failure message="expected output matching /^goodbye$/ within 1s" type="expect">"#
+        ),
+        "{xml}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json written"))
+            .expect("valid JSON");
+    assert_eq!(report["summary"]["passed"], 1);
+    assert_eq!(report["summary"]["failed"], 1);
+    assert_eq!(report["scenarios"][1]["failure"]["line"], 10);
+    assert!(
+        report["scenarios"][0]["steps"]
+            .as_array()
+            .is_some_and(|steps| steps.len() == 7)
+    );
+}
+
+#[test]
+fn variables_come_from_var_the_environment_and_captures() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("vars.yaml");
+    std::fs::write(
+        &file,
+        "name: variables\nsnapshot: true\nserver: {fake: echo}\nclient: {}\nsteps:\n  - send_line: \"token=${secret}\"\n  - expect: \"^token=(?<token>[a-z0-9]+)$\"\n  - send_line: \"again ${token} from ${env.TCPRUN_TEST_MARK}\"\n  - expect: \"^again ${token} from here$\"\n",
+    )
+    .expect("write");
+    let path = file.to_str().expect("utf-8");
+    let run = |secret: &str| {
+        Command::cargo_bin("tcprun")
+            .expect("binary")
+            .env_remove("CI")
+            .env("TCPRUN_TEST_MARK", "here")
+            .args(["--var", &format!("secret={secret}"), path])
+            .assert()
+            .success()
+    };
+    run("abc123");
+    let golden =
+        std::fs::read_to_string(dir.path().join("vars.transcript")).expect("golden written");
+    assert!(
+        golden.contains(r#"client > "token=${token}\n""#),
+        "the capture is masked:\n{golden}"
+    );
+    assert!(!golden.contains("abc123"), "{golden}");
+    // Another secret gives the same golden transcript.
+    run("zz9");
+    let missing = stdout(&tcprun(&[path]).code(1));
+    assert!(
+        missing.contains("unknown variable `${secret}`"),
+        "{missing}"
+    );
+}
