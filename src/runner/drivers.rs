@@ -15,7 +15,7 @@ pub enum ServerDriver {
     /// A built-in fake server.
     Fake(FakeServer),
     /// A server program.
-    Program(ProgramServer),
+    Program(Box<ProgramServer>),
 }
 
 /// Holds one client of the scenario.

@@ -228,7 +228,7 @@ impl Conductor {
                 let (host, port) = (server.host().to_owned(), server.port());
                 let transcript = spec.output == OutputMode::Transcript;
                 (
-                    Some(ServerDriver::Program(server)),
+                    Some(ServerDriver::Program(Box::new(server))),
                     host,
                     port,
                     None,
