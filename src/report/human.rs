@@ -1,6 +1,8 @@
 //! Writes the human report: a result line per scenario, failure details, the summary line.
 
 use std::fmt::Write as _;
+
+use anstyle::{AnsiColor, Color, Style};
 use std::time::Duration;
 
 use crate::golden::Golden;
@@ -18,7 +20,11 @@ pub fn scenario(result: &ScenarioResult, golden: Option<&Golden>, flaky: Option<
     let _ = writeln!(
         out,
         "{} {} ({}; {} {}, {})",
-        if passed { "PASS" } else { "FAIL" },
+        if passed {
+            paint(PASS, "PASS")
+        } else {
+            paint(FAIL, "FAIL")
+        },
         result.path.display(),
         result.name,
         result.steps.len(),
@@ -95,6 +101,25 @@ fn transcript(out: &mut String, lines: &[String]) {
     for line in &lines[skip..] {
         let _ = writeln!(out, "    | {line}");
     }
+}
+
+const PASS: Style = Style::new()
+    .fg_color(Some(Color::Ansi(AnsiColor::Green)))
+    .bold();
+const FAIL: Style = Style::new()
+    .fg_color(Some(Color::Ansi(AnsiColor::Red)))
+    .bold();
+const SKIP: Style = Style::new().fg_color(Some(Color::Ansi(AnsiColor::Yellow)));
+
+/// Wraps `text` in a colour; the writer drops colours when stdout is not a
+/// terminal or `NO_COLOR` is set.
+fn paint(style: Style, text: &str) -> String {
+    format!("{style}{text}{style:#}")
+}
+
+/// Returns the line of a scenario that did not run.
+pub fn skipped(path: &std::path::Path, name: &str) -> String {
+    format!("{} {} ({name})\n", paint(SKIP, "SKIP"), path.display())
 }
 
 /// Returns the summary line: `N passed, N failed` (`, N skipped` when some were).

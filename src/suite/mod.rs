@@ -1,6 +1,7 @@
 //! Runs a set of scenario files: finds and validates them all, selects, runs them in parallel, reports in order, sums up.
 
 mod pool;
+mod progress;
 mod repeat;
 
 use std::collections::BTreeMap;
@@ -138,7 +139,9 @@ pub async fn run(scenarios: Vec<Scenario>, args: &RunArgs) -> Summary {
             }
             finished.push(outcome);
         }
+        progress::show(next, units.len());
     }
+    progress::clear();
     write_reports(&finished, args);
     say(&format!(
         "{}\n",
@@ -206,10 +209,12 @@ fn write_reports(finished: &[Finished], args: &RunArgs) {
     }
 }
 
-/// Writes report text to stdout. A closed stdout (`| head`) is not an
+/// Writes report text to stdout, dropping colours when stdout is not a
+/// terminal or `NO_COLOR` is set. A closed stdout (`| head`) is not an
 /// error: the run goes on and its exit status still tells the result.
 pub(crate) fn say(text: &str) {
-    let mut out = std::io::stdout().lock();
+    progress::clear();
+    let mut out = anstream::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
