@@ -117,6 +117,8 @@ pub enum Command {
         #[arg(value_name = "PATH", required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Print the JSON Schema of the scenario format (for editors).
+    Schema,
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -15,6 +15,7 @@
 //! - [`server`]: the built-in fake servers (echo, chat, sink, silent) and server programs.
 //! - [`process`]: programs in their own process groups; none outlives tcprun.
 //! - [`scenario`]: the scenario file format, and loading it with located errors.
+//! - [`schema`]: the JSON Schema of scenario files (`tcprun schema`), for editors.
 //! - [`runner`]: runs one scenario: steps over the event stream, settling, virtual time.
 //! - [`transcript`]: the canonical, deterministic rendering of the event stream.
 //! - [`vars`]: `${port}`, `${tmp}`, `${env.NAME}`, `--var` values and captures.
@@ -31,6 +32,7 @@ pub mod process;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod schema;
 pub mod serve;
 pub mod server;
 pub mod suite;

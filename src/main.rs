@@ -54,6 +54,11 @@ fn main() -> ExitCode {
             }
             Err(errors) => invalid(errors),
         },
+        Some(Command::Schema) => {
+            use std::io::Write as _;
+            let _ = std::io::stdout().write_all(tcprun::schema::render().as_bytes());
+            ExitCode::SUCCESS
+        }
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "tcprun", &mut script);

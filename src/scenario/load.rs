@@ -14,10 +14,10 @@ use super::values::{describe, quote};
 use super::yaml::{self, Node, Pos};
 use crate::client::encoding::Encoding;
 
-const TOP_KEYS: &[&str] = &[
+pub(crate) const TOP_KEYS: &[&str] = &[
     "name", "timeout", "defaults", "snapshot", "server", "client", "clients", "steps",
 ];
-const SERVER_KEYS: &[&str] = &[
+pub(crate) const SERVER_KEYS: &[&str] = &[
     "fake",
     "command",
     "shell",
@@ -35,11 +35,11 @@ const SERVER_KEYS: &[&str] = &[
     "cwd",
 ];
 /// Lists the keys that say what kind of server a scenario has.
-const SERVER_KINDS: &[&str] = &["fake", "command", "shell", "address"];
+pub(crate) const SERVER_KINDS: &[&str] = &["fake", "command", "shell", "address"];
 /// Lists the server keys that only configure a fake server.
-const FAKE_ONLY: &[&str] = &["banner", "half_open"];
+pub(crate) const FAKE_ONLY: &[&str] = &["banner", "half_open"];
 /// Lists the server keys that only configure a server program.
-const PROGRAM_ONLY: &[&str] = &[
+pub(crate) const PROGRAM_ONLY: &[&str] = &[
     "ready",
     "ready_timeout",
     "stop_timeout",
@@ -47,7 +47,7 @@ const PROGRAM_ONLY: &[&str] = &[
     "env",
     "cwd",
 ];
-const CLIENT_KEYS: &[&str] = &[
+pub(crate) const CLIENT_KEYS: &[&str] = &[
     "command",
     "shell",
     "env",
@@ -65,7 +65,7 @@ const CLIENT_KEYS: &[&str] = &[
     "quit_word",
 ];
 /// Lists the client keys that only configure the built-in client.
-const BUILTIN_ONLY: &[&str] = &[
+pub(crate) const BUILTIN_ONLY: &[&str] = &[
     "host",
     "port",
     "retry_interval",
@@ -76,10 +76,10 @@ const BUILTIN_ONLY: &[&str] = &[
     "max_interval",
 ];
 /// Lists the client keys that only configure a client program.
-const CLIENT_PROGRAM_ONLY: &[&str] = &["stderr", "env", "cwd"];
+pub(crate) const CLIENT_PROGRAM_ONLY: &[&str] = &["stderr", "env", "cwd"];
 /// Lists the keys of a data map (`send: {...}`, `banner: {...}`).
 pub(crate) const DATA_KEYS: &[&str] = &["text", "encoding", "hex", "base64"];
-const FAKE_KINDS: &[(&str, FakeKind)] = &[
+pub(crate) const FAKE_KINDS: &[(&str, FakeKind)] = &[
     ("echo", FakeKind::Echo),
     ("chat", FakeKind::Chat),
     ("sink", FakeKind::Sink),
@@ -525,7 +525,7 @@ fn default_client(name: &str) -> ClientSpec {
 }
 
 /// Returns true for a client name usable in `client:` and `connection:`.
-fn valid_client_name(name: &str) -> bool {
+pub(crate) fn valid_client_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()

@@ -3,10 +3,10 @@
 mod data;
 mod diagnostic;
 mod discover;
-mod load;
+pub(crate) mod load;
 mod loader;
-mod program;
-mod steps;
+pub(crate) mod program;
+pub(crate) mod steps;
 mod suggest;
 pub mod types;
 mod values;

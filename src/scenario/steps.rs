@@ -8,18 +8,18 @@ use super::values::{describe, quote};
 use super::yaml::{Kind, Node};
 
 /// Describes the argument a step takes.
-struct Shape {
+pub(crate) struct Shape {
     /// The key a scalar argument stands for (`- expect: x` is `{regex: x}`).
-    shorthand: Option<&'static str>,
+    pub(crate) shorthand: Option<&'static str>,
     /// The keys its map form accepts.
-    keys: &'static [&'static str],
+    pub(crate) keys: &'static [&'static str],
     /// What the argument may be, for "expected ..." messages.
-    expected: &'static str,
+    pub(crate) expected: &'static str,
 }
 
 const DATA: &str = "text, or a map with `text:`, `hex:` or `base64:`";
 
-fn shape(name: &str) -> Shape {
+pub(crate) fn shape(name: &str) -> Shape {
     let (shorthand, keys, expected): (_, &'static [&'static str], _) = match name {
         "send" | "send_line" | "end" => (
             Some("text"),
@@ -102,7 +102,7 @@ fn shape(name: &str) -> Shape {
     }
 }
 
-fn is_server_step(name: &str) -> bool {
+pub(crate) fn is_server_step(name: &str) -> bool {
     matches!(
         name,
         "kill_server"
@@ -117,11 +117,11 @@ fn is_server_step(name: &str) -> bool {
 }
 
 /// Returns true for the server steps that need to see the server's connections.
-fn needs_connections(name: &str) -> bool {
+pub(crate) fn needs_connections(name: &str) -> bool {
     is_server_step(name) && !matches!(name, "kill_server" | "stop_server" | "start_server")
 }
 
-fn is_error_code(code: &str) -> bool {
+pub(crate) fn is_error_code(code: &str) -> bool {
     code.len() >= 2
         && code.starts_with('E')
         && code[1..]

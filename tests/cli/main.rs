@@ -1,8 +1,10 @@
-//! Drives the real `tcprun` binary: scenarios, fixtures, and `tcprun connect` against loopback servers.
+//! Drives the real `tcprun` binary: scenarios, fixtures, and `tcprun connect` against loopback servers;
+//! checks the scenario JSON Schema against the loader.
 
 mod connect;
 mod processes;
 mod scenarios;
+mod schema;
 mod serve;
 mod suite;
 mod support;
