@@ -1,25 +1,10 @@
 //! Runs every scenario in scenarios/ and every fixture through the binary; snapshots transcripts and reports.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 
-/// Returns the repository's root.
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Returns the `*.yaml` files of a folder below the root, sorted.
-fn yaml_files(folder: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(folder))
-        .expect("folder exists")
-        .map(|entry| entry.expect("readable entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no scenario in {folder}");
-    files
-}
+use crate::support::{root, yaml_files};
 
 /// Runs `tcprun ARGS` in the repository root, with CI set as on a CI machine
 /// (so a missing golden file fails instead of being written).

@@ -2,21 +2,19 @@
 //! names every step, the example scenarios pass it, broken fixtures fail it,
 //! and it agrees with the loader on every form of every step and key.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use jsonschema::Validator;
 use serde_json::Value;
 use tcprun::scenario::{Step, load_str};
+
+use crate::support::{root, yaml_files};
 
 /// Where the schema is committed, relative to the repository root.
 const COMMITTED: &str = "schema/scenario.schema.json";
 
 /// The command that rewrites the committed schema.
 const REGENERATE: &str = "cargo run -- schema > schema/scenario.schema.json";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn committed_text() -> String {
     let path = root().join(COMMITTED);
@@ -44,18 +42,6 @@ fn complaints(validator: &Validator, document: &Value) -> Vec<String> {
         .iter_errors(document)
         .map(|error| format!("at `{}`: {error}", error.instance_path()))
         .collect()
-}
-
-/// Returns the `*.yaml` files of a folder below the root, sorted.
-fn yaml_files(folder: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(folder))
-        .expect("folder exists")
-        .map(|entry| entry.expect("readable entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no scenario in {folder}");
-    files
 }
 
 fn file_name(path: &Path) -> &str {

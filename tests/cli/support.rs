@@ -492,3 +492,20 @@ impl Conn {
         })
     }
 }
+
+/// Returns the repository's root.
+pub fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Returns the `*.yaml` files of a folder below the root, sorted.
+pub fn yaml_files(folder: &str) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(root().join(folder))
+        .expect("folder exists")
+        .map(|entry| entry.expect("readable entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no scenario in {folder}");
+    files
+}
