@@ -786,3 +786,202 @@ impl Journal {
 fn bytes_word(n: usize) -> &'static str {
     if n == 1 { "byte" } else { "bytes" }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::event::Report;
+
+    const PORT: u16 = 4000;
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    fn journal() -> Journal {
+        let client = ClientInfo {
+            name: "alice".into(),
+            encoding: Encoding::Utf8,
+            program: None,
+        };
+        Journal::new(&[client], Some(FakeKind::Echo), false, PORT)
+    }
+
+    fn report(journal: &mut Journal, source: Source, events: Vec<Event>) {
+        journal.apply(&Report {
+            source,
+            events,
+            timer: None,
+        });
+    }
+
+    fn client(journal: &mut Journal, events: Vec<Event>) {
+        report(journal, Source::Client(0), events);
+    }
+
+    fn server(journal: &mut Journal, events: Vec<Event>) {
+        report(journal, Source::Server, events);
+    }
+
+    /// Connects alice (local port 5000) and has the server accept her.
+    fn connected() -> Journal {
+        let mut j = journal();
+        client(
+            &mut j,
+            vec![Event::Connecting {
+                attempt: 1,
+                target: format!("127.0.0.1:{PORT}"),
+            }],
+        );
+        assert!(!j.settled(), "a connect attempt is under way");
+        client(
+            &mut j,
+            vec![Event::Connected {
+                local: addr(5000),
+                peer: addr(PORT),
+            }],
+        );
+        assert!(!j.settled(), "the server has not accepted yet");
+        server(
+            &mut j,
+            vec![Event::Accepted {
+                conn: 1,
+                peer: addr(5000),
+            }],
+        );
+        assert!(j.settled());
+        j
+    }
+
+    fn data(text: &str) -> Bytes {
+        Bytes::copy_from_slice(text.as_bytes())
+    }
+
+    #[test]
+    fn bytes_in_flight_keep_the_conversation_unsettled() {
+        let mut j = connected();
+        client(&mut j, vec![Event::Sent { data: data("hi\n") }]);
+        assert!(!j.settled(), "sent, not yet received");
+        server(
+            &mut j,
+            vec![Event::ServerReceived {
+                conn: 1,
+                data: data("hi"),
+            }],
+        );
+        assert!(!j.settled(), "partly received");
+        server(
+            &mut j,
+            vec![
+                Event::ServerReceived {
+                    conn: 1,
+                    data: data("\n"),
+                },
+                Event::ServerSent {
+                    conn: 1,
+                    data: data("hi\n"),
+                },
+            ],
+        );
+        assert!(!j.settled(), "the echo is in flight");
+        client(&mut j, vec![Event::Received { data: data("hi\n") }]);
+        assert!(j.settled());
+        assert_eq!(j.client(0).output.unconsumed(), "hi\n");
+    }
+
+    #[test]
+    fn a_fin_is_in_flight_until_the_peer_reports_it() {
+        let mut j = connected();
+        client(&mut j, vec![Event::Ended]);
+        assert!(!j.settled());
+        server(&mut j, vec![Event::ServerPeerEnded { conn: 1 }]);
+        assert!(j.settled(), "half-closed, nothing in flight");
+    }
+
+    #[test]
+    fn a_reset_is_settled_once_both_sides_closed() {
+        let mut j = connected();
+        server(
+            &mut j,
+            vec![
+                Event::ServerDown {
+                    killed: true,
+                    connections: 1,
+                },
+                Event::ServerClosed {
+                    conn: 1,
+                    reason: CloseReason::Aborted,
+                },
+            ],
+        );
+        assert!(!j.settled(), "alice has not seen the reset yet");
+        client(
+            &mut j,
+            vec![Event::Closed {
+                reason: CloseReason::Reset,
+            }],
+        );
+        assert!(j.settled());
+        assert_eq!(
+            j.client(0).errors.last().map(|e| e.code.as_str()),
+            Some("ECONNRESET")
+        );
+    }
+
+    #[test]
+    fn a_woken_client_is_busy_until_it_reports() {
+        let mut j = connected();
+        j.wake(0);
+        assert!(!j.settled());
+        client(
+            &mut j,
+            vec![Event::Connecting {
+                attempt: 2,
+                target: String::new(),
+            }],
+        );
+        assert!(!j.settled(), "now the attempt is under way");
+        client(
+            &mut j,
+            vec![Event::ConnectFailed {
+                error: NetError {
+                    code: "ECONNREFUSED".into(),
+                    message: String::new(),
+                },
+            }],
+        );
+        assert!(j.settled());
+    }
+
+    #[test]
+    fn the_port_and_captured_values_are_masked() {
+        let mut j = connected();
+        client(
+            &mut j,
+            vec![Event::Sent {
+                data: data("token 1234abcd\n"),
+            }],
+        );
+        server(
+            &mut j,
+            vec![Event::ServerReceived {
+                conn: 1,
+                data: data("token 1234abcd\n"),
+            }],
+        );
+        j.close_window();
+        j.mask_capture("token", "1234abcd");
+        let transcript = j.transcript().join("\n");
+        assert!(
+            transcript.contains("connecting to 127.0.0.1:${port}"),
+            "{transcript}"
+        );
+        assert!(
+            transcript.contains(r#"alice > "token ${token}\n""#),
+            "{transcript}"
+        );
+        assert!(!transcript.contains("1234abcd"), "{transcript}");
+    }
+}
