@@ -71,8 +71,10 @@ pub enum Event {
     PeerEnded,
     /// Client: we ended our side (FIN), reported just before the shutdown.
     Ended,
-    /// Client: the connection is closed.
-    Closed { reason: CloseReason },
+    /// Client: the connection is closed. `written` counts the bytes written
+    /// on it: after a reset or an error, the last of them may not have
+    /// arrived (TCP confirms nothing to the writer), and this says so.
+    Closed { reason: CloseReason, written: u64 },
     /// Client: the next attempt is scheduled.
     RetryScheduled {
         retry: u32,

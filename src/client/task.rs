@@ -62,6 +62,8 @@ pub(super) struct ClientTask {
     pending_bytes: usize,
     finish: Finish,
     attempt: u32,
+    /// Bytes written on the current connection.
+    written: u64,
     /// Events of the stimulus being handled, not yet reported.
     batch: Vec<Event>,
     /// Acknowledgements to send once the batch is reported, so that a caller
@@ -92,6 +94,7 @@ impl ClientTask {
             pending_bytes: 0,
             finish: Finish::None,
             attempt: 0,
+            written: 0,
             batch: Vec::new(),
             acks: Vec::new(),
         }
@@ -383,6 +386,7 @@ impl ClientTask {
         let mut buf = BytesMut::with_capacity(read_size);
         let mut peer_ended = false;
         let mut we_ended = false;
+        self.written = 0;
         loop {
             // After the user's end or quit, or the peer's FIN (Node's default
             // allowHalfOpen=false), flush what is pending, then send our FIN.
@@ -396,6 +400,7 @@ impl ClientTask {
                 // Our FIN goes out when the halves are dropped, after the report.
                 self.batch.push(Event::Closed {
                     reason: CloseReason::Fin,
+                    written: self.written,
                 });
                 return Ok(Ending::Closed {
                     reason: CloseReason::Fin,
@@ -445,6 +450,7 @@ impl ClientTask {
         let reason = close_reason(error);
         self.batch.push(Event::Closed {
             reason: reason.clone(),
+            written: self.written,
         });
         Ending::Closed {
             reason,
@@ -466,6 +472,7 @@ impl ClientTask {
 
     fn advance(&mut self, n: usize) {
         self.pending_bytes -= n;
+        self.written += n as u64;
         let Some(chunk) = self.pending.front_mut() else {
             return;
         };

@@ -12,12 +12,22 @@ pub fn human(event: &Event) -> Option<String> {
         Event::Connected { peer, .. } => format!("connected to {peer}"),
         Event::ConnectFailed { error } => format!("cannot connect: {}", error),
         Event::PeerEnded => "server ended its side of the connection".to_owned(),
-        Event::Closed { reason } => match reason {
-            CloseReason::Fin => "connection closed".to_owned(),
-            CloseReason::Reset => "connection reset by peer (ECONNRESET)".to_owned(),
-            CloseReason::Aborted => "connection aborted".to_owned(),
-            CloseReason::Error(error) => format!("connection lost: {error}"),
-        },
+        Event::Closed { reason, written } => {
+            let lost = match reason {
+                CloseReason::Fin => return Some("connection closed".to_owned()),
+                CloseReason::Reset => "connection reset by peer (ECONNRESET)".to_owned(),
+                CloseReason::Aborted => "connection aborted".to_owned(),
+                CloseReason::Error(error) => format!("connection lost: {error}"),
+            };
+            if *written == 0 {
+                lost
+            } else {
+                format!(
+                    "{lost}; {written} {} had been written on it, and the last may not have arrived",
+                    plural(*written as u32, "byte", "bytes")
+                )
+            }
+        }
         Event::RetryScheduled { retry, max, delay } => format!(
             "retry {retry}/{max} in {}",
             humantime::format_duration(*delay)
@@ -73,8 +83,8 @@ pub fn json(event: &Event) -> Value {
         Event::Received { data } => json!({"event": "received", "bytes": data.len()}),
         Event::PeerEnded => json!({"event": "peer_end"}),
         Event::Ended => json!({"event": "end"}),
-        Event::Closed { reason } => {
-            let mut value = json!({"event": "closed"});
+        Event::Closed { reason, written } => {
+            let mut value = json!({"event": "closed", "written": written});
             let (why, error) = match reason {
                 CloseReason::Fin => ("fin", None),
                 CloseReason::Reset => ("reset", None),
@@ -134,6 +144,14 @@ mod tests {
             "gave up after 10 retries: ECONNREFUSED"
         );
         assert_eq!(human(&Event::Received { data: "x".into() }), None);
+        let reset = Event::Closed {
+            reason: CloseReason::Reset,
+            written: 12,
+        };
+        assert_eq!(
+            human(&reset).unwrap(),
+            "connection reset by peer (ECONNRESET); 12 bytes had been written on it, and the last may not have arrived"
+        );
     }
 
     #[test]

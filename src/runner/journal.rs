@@ -483,7 +483,7 @@ impl Journal {
                 let clock = self.window.line(track, None, text.into());
                 self.marks.insert(Mark::ClientEnded(index), clock);
             }
-            Event::Closed { reason } => {
+            Event::Closed { reason, .. } => {
                 if let Some(side) = self.client_side(index) {
                     side.closed = true;
                 }
@@ -921,6 +921,7 @@ mod tests {
             &mut j,
             vec![Event::Closed {
                 reason: CloseReason::Reset,
+                written: 0,
             }],
         );
         assert!(j.settled());
