@@ -1032,6 +1032,13 @@ fn rules() -> Value {
             "then": steps_without(&names(needs_connections)),
         },
         {
+            "$comment": "With a server program, server_expect matches its output: no connection.",
+            "if": server_is(PROGRAM_KEYS),
+            "then": {"properties": {"steps": {"items": {"properties": {"server_expect": {
+                "properties": {"connection": false},
+            }}}}}},
+        },
+        {
             "$comment": "A fake server's kill is always abrupt: no signal.",
             "if": server_is(&["fake"]),
             "then": {"properties": {"steps": {"items": {"properties": {"kill_server": {

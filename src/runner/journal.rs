@@ -77,6 +77,8 @@ pub struct ServerState {
     pub unowned_closes: Vec<CloseReason>,
     /// A server program's output, decoded, for `ready: {log: ...}`.
     pub log: OutputBuffer,
+    /// The same output, for `server_expect`.
+    pub program_output: OutputBuffer,
     log_decoder: Option<Decoder>,
     /// A server program's last output lines.
     pub tail: VecDeque<String>,
@@ -746,6 +748,7 @@ impl Journal {
                     .get_or_insert_with(|| Encoding::Utf8.decoder());
                 let text = decoder.decode(data);
                 self.server.log.push(&text);
+                self.server.program_output.push(&text);
                 for line in text.lines() {
                     if self.server.tail.len() == TAIL_LINES {
                         self.server.tail.pop_front();

@@ -295,13 +295,14 @@ impl Conductor {
                     },
                 };
                 let regex = self.regex(pattern)?;
+                let program = matches!(self.server, Some(ServerDriver::Program(_)));
                 let waited = self
                     .wait_for(self.timeout(*timeout), |j| {
-                        server_output(j, conn).take(&regex)
+                        server_output(j, conn, program).take(&regex)
                     })
                     .await;
                 let matched = waited.map_err(|why| {
-                    let output = server_output_ref(&self.journal, conn);
+                    let output = server_output_ref(&self.journal, conn, program);
                     let (tail, dropped) = output.map_or(("", 0), |o| (o.tail(TAIL), o.dropped()));
                     self.unmatched(why, pattern, *timeout, tail, dropped)
                 })?;
@@ -621,17 +622,29 @@ fn close_matches(how: CloseKind, reason: &CloseReason) -> bool {
     }
 }
 
-fn server_output(journal: &mut Journal, conn: Option<u32>) -> &mut super::output::OutputBuffer {
+/// Returns what `server_expect` matches: a fake server's received text (one
+/// connection's or all), or a server program's output.
+fn server_output(
+    journal: &mut Journal,
+    conn: Option<u32>,
+    program: bool,
+) -> &mut super::output::OutputBuffer {
     let server = journal.server_mut();
     match conn {
+        _ if program => &mut server.program_output,
         Some(conn) => server.outputs.entry(conn).or_default(),
         None => &mut server.all_output,
     }
 }
 
-fn server_output_ref(journal: &Journal, conn: Option<u32>) -> Option<&super::output::OutputBuffer> {
+fn server_output_ref(
+    journal: &Journal,
+    conn: Option<u32>,
+    program: bool,
+) -> Option<&super::output::OutputBuffer> {
     let server = journal.server();
     match conn {
+        _ if program => Some(&server.program_output),
         Some(conn) => server.outputs.get(&conn),
         None => Some(&server.all_output),
     }

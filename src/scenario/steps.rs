@@ -118,7 +118,11 @@ pub(crate) fn is_server_step(name: &str) -> bool {
 
 /// Returns true for the server steps that need to see the server's connections.
 pub(crate) fn needs_connections(name: &str) -> bool {
-    is_server_step(name) && !matches!(name, "kill_server" | "stop_server" | "start_server")
+    is_server_step(name)
+        && !matches!(
+            name,
+            "kill_server" | "stop_server" | "start_server" | "server_expect"
+        )
 }
 
 pub(crate) fn is_error_code(code: &str) -> bool {
@@ -246,6 +250,14 @@ impl Loader<'_> {
             None
         };
         let connection = self.connection(&fields);
+        if name == "server_expect"
+            && matches!(self.server, Some(ServerKind::Program))
+            && let Some(key) = fields.key("connection")
+        {
+            let message = "`connection` needs a fake server; with a server program, `server_expect` matches the program's output";
+            let hint = "remove `connection:`".to_owned();
+            self.error(key, message, Some(hint));
+        }
         let timeout = self.opt_duration(&fields, "timeout");
         let step = match name {
             "send" => Step::Send {
@@ -1644,7 +1656,7 @@ mod tests {
 
     #[test]
     fn server_programs_take_no_connection_steps() {
-        let source = "  - server_send: hi\n  - server_expect: hi\n  - server_close\n  - server_half_close\n  - expect_connections: 1\n  - kill_server: KILL\n  - stop_server\n  - start_server\n";
+        let source = "  - server_send: hi\n  - server_expect: {regex: hi, connection: 1}\n  - server_close\n  - server_half_close\n  - expect_connections: 1\n  - kill_server: KILL\n  - stop_server\n  - start_server\n  - server_expect: ^ready$\n";
         let found = all_errors(PROGRAMS, source);
         let message = |name: &str| {
             format!(
@@ -1655,7 +1667,11 @@ mod tests {
             found,
             [
                 (4, 5, message("server_send")),
-                (5, 5, message("server_expect")),
+                (
+                    5,
+                    32,
+                    "`connection` needs a fake server; with a server program, `server_expect` matches the program's output".to_owned()
+                ),
                 (6, 5, message("server_close")),
                 (7, 5, message("server_half_close")),
                 (8, 5, message("expect_connections")),
