@@ -503,3 +503,44 @@ fn port_alone_connects_to_localhost() {
         "{lines:#?}"
     );
 }
+
+#[test]
+fn ipv6_targets_connect_in_both_forms() {
+    let listener = std::net::TcpListener::bind("[::1]:0").expect("IPv6 loopback");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    let echo = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let mut received = Vec::new();
+        for _ in 0..2 {
+            let (mut conn, _) = listener.accept().expect("accept");
+            let mut data = Vec::new();
+            conn.read_to_end(&mut data).expect("read");
+            conn.write_all(&data).expect("echo");
+            received.push(data);
+        }
+        received
+    });
+    for target in [
+        vec!["::1".to_owned(), port.clone()],
+        vec![format!("[::1]:{port}")],
+    ] {
+        let mut args: Vec<&str> = vec!["connect"];
+        args.extend(target.iter().map(String::as_str));
+        let mut client = Tcprun::spawn(&args);
+        client.write("six\n");
+        client.close_stdin();
+        client.assert_exit(0);
+        assert_eq!(client.stdout(), b"six\n");
+        assert!(
+            client
+                .stderr_lines()
+                .contains(&format!("tcprun: connected to [::1]:{port}")),
+            "{:#?}",
+            client.stderr_lines()
+        );
+    }
+    assert_eq!(
+        echo.join().expect("server"),
+        vec![b"six\n".to_vec(), b"six\n".to_vec()]
+    );
+}
