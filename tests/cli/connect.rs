@@ -544,3 +544,44 @@ fn ipv6_targets_connect_in_both_forms() {
         vec![b"six\n".to_vec(), b"six\n".to_vec()]
     );
 }
+
+/// A listener whose accept queue is full drops new SYNs, so a connect hangs:
+/// the connect timeout turns that into ETIMEDOUT.
+#[test]
+fn connect_timeout_reports_etimedout() {
+    use socket2::{Domain, Socket, Type};
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    listener
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .expect("bind");
+    listener.listen(0).expect("listen");
+    let addr = listener
+        .local_addr()
+        .expect("addr")
+        .as_socket()
+        .expect("inet");
+    // Fill the accept queue (never accepted).
+    let fillers: Vec<Socket> = (0..3)
+        .map(|_| {
+            let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+            socket.set_nonblocking(true).expect("nonblocking");
+            let _ = socket.connect(&addr.into());
+            socket
+        })
+        .collect();
+    let port = addr.port().to_string();
+    let mut client = Tcprun::spawn(&[
+        "connect",
+        "127.0.0.1",
+        &port,
+        "--connect-timeout",
+        "300ms",
+        "--no-reconnect",
+        "--events",
+        "json",
+    ]);
+    let error = client.wait_event("error");
+    assert_eq!(error["code"], "ETIMEDOUT", "{error}");
+    client.assert_exit(1);
+    drop(fillers);
+}
