@@ -585,3 +585,87 @@ fn connect_timeout_reports_etimedout() {
     client.assert_exit(1);
     drop(fillers);
 }
+
+/// While the server is down, input beyond --buffer-limit is not read (the
+/// writer blocks) and none is lost: it all arrives, in order, once it is up.
+#[test]
+fn input_beyond_the_buffer_limit_waits_and_is_never_lost() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, mpsc};
+
+    const TOTAL: usize = 8 << 20;
+    const LIMIT: u64 = 64 * 1024;
+    let pattern = |i: usize| (i % 251) as u8;
+    let mut server = Server::refusing();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tcprun"))
+        .args([
+            "connect",
+            &server.target(),
+            "--retry-interval",
+            "20ms",
+            "--max-retries",
+            "1000",
+        ])
+        .args(["--buffer-limit", &LIMIT.to_string(), "--events", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tcprun starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let written = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let written = written.clone();
+        std::thread::spawn(move || {
+            let data: Vec<u8> = (0..TOTAL).map(pattern).collect();
+            stdin.write_all(&data).expect("write stdin");
+            written.store(true, Ordering::SeqCst);
+        })
+    };
+    let (events_tx, events) = mpsc::channel::<serde_json::Value>();
+    let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if let Ok(event) = serde_json::from_str(&line) {
+                let _ = events_tx.send(event);
+            }
+        }
+    });
+    // Let several retries fail while the input keeps coming.
+    let mut queued = 0u64;
+    let mut retries = 0;
+    while retries < 5 {
+        let event = events
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("events keep coming");
+        match event["event"].as_str() {
+            Some("queued") => queued += event["bytes"].as_u64().expect("bytes"),
+            Some("retry") => retries += 1,
+            _ => {}
+        }
+    }
+    assert!(queued > 0, "input was held while disconnected");
+    assert!(
+        queued <= LIMIT + (256 << 10),
+        "held {queued} bytes, beyond the limit and one chunk"
+    );
+    assert!(
+        !written.load(Ordering::SeqCst),
+        "the writer is held back, not its input dropped"
+    );
+
+    server.start();
+    let mut conn = server.accept();
+    // The writer closes stdin when done: the client's FIN ends the stream.
+    let received = conn.read_to_end();
+    writer.join().expect("writer");
+    assert_eq!(received.len(), TOTAL);
+    assert!(
+        received.iter().enumerate().all(|(i, &b)| b == pattern(i)),
+        "in order, nothing lost or doubled"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
