@@ -119,8 +119,7 @@ pub async fn run(
                         col: step.col,
                         step: step.text.clone(),
                         message: format!(
-                            "the scenario timed out after {} (timeout: {}); still running: {}",
-                            humantime::format_duration(scenario.timeout),
+                            "the scenario timed out after {} (its `timeout:`); still running: {}",
                             humantime::format_duration(scenario.timeout),
                             still.join("; ")
                         ),

@@ -109,7 +109,7 @@ impl FakeServer {
         shutdown: CancellationToken,
     ) -> Result<Self, ServerError> {
         let wanted = format!("{host}:{port}");
-        let addr: SocketAddr = match (host, port).to_socket_addrs_first() {
+        let addr: SocketAddr = match resolve(host, port) {
             Some(addr) => addr,
             None => {
                 return Err(ServerError::Bind {
@@ -389,15 +389,10 @@ fn hold(addr: SocketAddr) -> std::io::Result<Socket> {
     Ok(socket)
 }
 
-trait FirstAddr {
-    fn to_socket_addrs_first(&self) -> Option<SocketAddr>;
-}
-
-impl FirstAddr for (&str, u16) {
-    fn to_socket_addrs_first(&self) -> Option<SocketAddr> {
-        use std::net::ToSocketAddrs;
-        self.to_socket_addrs().ok()?.next()
-    }
+/// Returns the first address `host:port` resolves to.
+fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    (host, port).to_socket_addrs().ok()?.next()
 }
 
 async fn accept_loop(
