@@ -615,11 +615,11 @@ fn input_beyond_the_buffer_limit_waits_and_is_never_lost() {
         .spawn()
         .expect("tcprun starts");
     let mut stdin = child.stdin.take().expect("stdin");
+    let data: Vec<u8> = (0..TOTAL).map(pattern).collect();
     let written = Arc::new(AtomicBool::new(false));
     let writer = {
         let written = written.clone();
         std::thread::spawn(move || {
-            let data: Vec<u8> = (0..TOTAL).map(pattern).collect();
             stdin.write_all(&data).expect("write stdin");
             written.store(true, Ordering::SeqCst);
         })
@@ -633,16 +633,17 @@ fn input_beyond_the_buffer_limit_waits_and_is_never_lost() {
             }
         }
     });
-    // Let several retries fail while the input keeps coming.
+    // Wait until the held input reaches the limit, then let three more
+    // retries fail: input must not grow beyond the limit and one chunk.
     let mut queued = 0u64;
     let mut retries = 0;
-    while retries < 5 {
+    while queued < LIMIT || retries < 3 {
         let event = events
             .recv_timeout(std::time::Duration::from_secs(10))
             .expect("events keep coming");
         match event["event"].as_str() {
             Some("queued") => queued += event["bytes"].as_u64().expect("bytes"),
-            Some("retry") => retries += 1,
+            Some("retry") if queued >= LIMIT => retries += 1,
             _ => {}
         }
     }
