@@ -59,3 +59,23 @@ fn serve_rejects_an_unknown_fake_with_usage_status() {
         .expect("tcprun runs");
     assert_eq!(status.code(), Some(2));
 }
+
+#[test]
+fn serve_can_be_a_scenarios_server_program() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("serve.yaml");
+    let tcprun = env!("CARGO_BIN_EXE_tcprun");
+    std::fs::write(
+        &file,
+        format!(
+            "name: tcprun serve as the server under test\nserver:\n  command: [\"{tcprun}\", \"serve\", \"--fake\", \"echo\", \"--port\", \"${{port}}\"]\n  ready: {{log: \"listening on\"}}\nclient: {{retry_interval: 100ms}}\nsteps:\n  - wait_connected\n  - send_line: hi\n  - expect: \"^hi$\"\n  - server_expect: \"connection 1 from\"\n  - stop_server\n  - expect_closed: fin\n"
+        ),
+    )
+    .expect("write");
+    let output = Command::new(tcprun)
+        .arg(&file)
+        .output()
+        .expect("tcprun runs");
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{out}");
+}
