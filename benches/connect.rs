@@ -108,6 +108,19 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Writes `total` bytes of `byte` in chunks; stops early if the reader goes away.
+fn write_total(out: &mut impl Write, byte: u8, total: u64) {
+    let block = vec![byte; CHUNK];
+    let mut left = total;
+    while left > 0 {
+        let n = left.min(CHUNK as u64) as usize;
+        if out.write_all(&block[..n]).is_err() {
+            return;
+        }
+        left -= n as u64;
+    }
+}
+
 /// stdin → tool → sink server. Returns (seconds, peak RSS KiB).
 fn upload(argv: &[String], total: u64) -> (f64, u64) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -132,17 +145,7 @@ fn upload(argv: &[String], total: u64) -> (f64, u64) {
     let mut child = spawn(argv, port, Stdio::piped(), Stdio::null());
     let mut stdin = child.stdin.take().expect("stdin");
     let rss = watch_rss(child.id());
-    let writer = thread::spawn(move || {
-        let block = vec![b'x'; CHUNK];
-        let mut left = total;
-        while left > 0 {
-            let n = left.min(CHUNK as u64) as usize;
-            if stdin.write_all(&block[..n]).is_err() {
-                break;
-            }
-            left -= n as u64;
-        }
-    });
+    let writer = thread::spawn(move || write_total(&mut stdin, b'x', total));
     let (finished, seen) = done_rx.recv().expect("sink done");
     assert_eq!(seen, total, "the sink received everything");
     release_tx.send(()).ok();
@@ -158,15 +161,7 @@ fn download(argv: &[String], total: u64) -> (f64, u64) {
     let port = listener.local_addr().expect("addr").port();
     let source = thread::spawn(move || {
         let (mut conn, _) = listener.accept().expect("accept");
-        let block = vec![b'y'; CHUNK];
-        let mut left = total;
-        while left > 0 {
-            let n = left.min(CHUNK as u64) as usize;
-            if conn.write_all(&block[..n]).is_err() {
-                break;
-            }
-            left -= n as u64;
-        }
+        write_total(&mut conn, b'y', total);
     });
     let started = Instant::now();
     let mut child = spawn(argv, port, Stdio::null(), Stdio::piped());

@@ -507,7 +507,7 @@ impl Loader<'_> {
 }
 
 /// Returns a built-in client with every option at its default.
-fn default_client(name: &str) -> ClientSpec {
+pub(crate) fn default_client(name: &str) -> ClientSpec {
     ClientSpec {
         name: name.to_owned(),
         host: None,

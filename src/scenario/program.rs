@@ -385,18 +385,8 @@ mod tests {
 
     fn client(name: &str, command: Option<CommandClientSpec>) -> ClientSpec {
         ClientSpec {
-            name: name.into(),
-            host: None,
-            port: None,
-            retry_interval: Duration::from_secs(3),
-            max_retries: 10,
-            reconnect: true,
-            connect_timeout: Duration::from_secs(10),
-            backoff: crate::scenario::types::Backoff::Fixed,
-            max_interval: Duration::from_secs(30),
-            encoding: Encoding::Utf8,
-            quit_word: "quit".into(),
             command,
+            ..crate::scenario::load::default_client(name)
         }
     }
 
