@@ -1,8 +1,11 @@
 //! Runs the servers a scenario controls: the built-in fake servers (echo, chat, sink, silent) and server programs.
 //!
-//! The server holds its port for the whole scenario: while it is down, a bound
-//! socket that does not listen keeps the port refused (`ECONNREFUSED`) and
-//! ours, so `start_server` always comes back on the same address.
+//! The server holds its port for the whole scenario: a bound socket that never
+//! listens keeps the port ours, so `start_server` always comes back on the same
+//! address, and while the server is down the port refuses (`ECONNREFUSED`).
+//! The listener is a second socket on the same port; it stops listening before
+//! it is dropped, so a copy of its descriptor in a child that is being
+//! spawned elsewhere in the process cannot keep the port listening.
 
 mod conn;
 mod program;
@@ -93,8 +96,8 @@ pub struct FakeServer {
     addr: SocketAddr,
     emitter: Emitter,
     registry: Shared,
-    /// The bound socket that keeps the port while the server is down.
-    holder: Option<Socket>,
+    /// The bound socket that keeps the port for the server's whole life.
+    _holder: Socket,
     accept: Option<(JoinHandle<()>, CancellationToken)>,
     shutdown: CancellationToken,
 }
@@ -135,7 +138,7 @@ impl FakeServer {
             addr,
             emitter,
             registry: Shared::default(),
-            holder: Some(holder),
+            _holder: holder,
             accept: None,
             shutdown,
         })
@@ -161,29 +164,14 @@ impl FakeServer {
         if self.accept.is_some() {
             return Ok(());
         }
-        let socket = match self.holder.take() {
-            Some(socket) => socket,
-            None => hold(self.addr).map_err(|source| ServerError::Bind {
-                addr: self.addr.to_string(),
-                source,
-            })?,
-        };
-        let listen = |socket: &Socket| -> std::io::Result<TcpListener> {
-            socket.listen(1024)?;
-            socket.set_nonblocking(true)?;
-            TcpListener::from_std(socket.try_clone()?.into())
-        };
-        let listener = match listen(&socket) {
-            Ok(listener) => listener,
-            Err(source) => {
-                self.holder = Some(socket);
-                return Err(ServerError::Listen {
-                    addr: self.addr,
-                    source,
-                });
-            }
-        };
-        drop(socket);
+        let socket = hold(self.addr).map_err(|source| ServerError::Bind {
+            addr: self.addr.to_string(),
+            source,
+        })?;
+        let listener = listen(socket).map_err(|source| ServerError::Listen {
+            addr: self.addr,
+            source,
+        })?;
         self.emitter
             .emit(Event::Listening { addr: self.addr })
             .await?;
@@ -200,24 +188,17 @@ impl FakeServer {
         Ok(())
     }
 
-    /// Stops accepting and releases the listener, keeping the port held.
-    async fn stop_listening(&mut self) -> Result<(), ServerError> {
+    /// Stops accepting; the port stays held and refuses from now on.
+    async fn stop_listening(&mut self) {
         if let Some((task, stop)) = self.accept.take() {
             stop.cancel();
             let _ = task.await;
         }
-        if self.holder.is_none() {
-            self.holder = Some(hold(self.addr).map_err(|source| ServerError::Bind {
-                addr: self.addr.to_string(),
-                source,
-            })?);
-        }
-        Ok(())
     }
 
     /// Kills the server: every connection is reset and the port refuses.
     pub async fn kill(&mut self) -> Result<(), ServerError> {
-        self.stop_listening().await?;
+        self.stop_listening().await;
         let conns: Vec<(u32, mpsc::Sender<ConnCommand>)> = {
             let mut registry = self.registry.lock().expect("registry lock");
             std::mem::take(&mut registry.conns)
@@ -242,7 +223,7 @@ impl FakeServer {
 
     /// Stops the server gracefully: FIN to every connection, no more accepts.
     pub async fn stop(&mut self) -> Result<(), ServerError> {
-        self.stop_listening().await?;
+        self.stop_listening().await;
         let conns = self.take_writable(&Targets::All);
         let mut events = vec![Event::ServerDown {
             killed: false,
@@ -381,12 +362,28 @@ async fn command(
     }
 }
 
-/// Binds a socket to `addr` without listening: the port is ours and refuses connections.
+/// Binds a socket to `addr` without listening. `SO_REUSEADDR` lets the
+/// holder and the listener share the port, and the listener rebind it while
+/// connections of its previous life linger.
 fn hold(addr: SocketAddr) -> std::io::Result<Socket> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
     socket.bind(&addr.into())?;
     Ok(socket)
+}
+
+/// Turns a bound socket into a listener.
+fn listen(socket: Socket) -> std::io::Result<TcpListener> {
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// Stops `listener` listening now, whoever else holds its descriptor: on
+/// Linux, shutting down the read side of a listening socket closes it (the
+/// port refuses, connections not yet accepted are reset).
+fn unlisten(listener: &TcpListener) {
+    let _ = socket2::SockRef::from(listener).shutdown(std::net::Shutdown::Read);
 }
 
 /// Returns the first address `host:port` resolves to.
@@ -405,7 +402,10 @@ async fn accept_loop(
 ) {
     loop {
         let accepted = tokio::select! {
-            _ = stop.cancelled() => return,
+            _ = stop.cancelled() => {
+                unlisten(&listener);
+                return;
+            }
             accepted = listener.accept() => accepted,
         };
         let Ok((stream, peer)) = accepted else {
@@ -445,5 +445,30 @@ async fn accept_loop(
             rx,
         );
         tokio::spawn(task.run(shutdown.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A child being spawned holds copies of our descriptors until it execs;
+    /// a copy of the listener must not keep the port listening or taken.
+    #[tokio::test]
+    async fn a_stopped_listener_refuses_and_frees_the_port_even_while_its_descriptor_is_copied() {
+        let holder = hold("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = holder.local_addr().unwrap().as_socket().unwrap();
+        let listener = listen(hold(addr).unwrap()).unwrap();
+        tokio::net::TcpStream::connect(addr).await.unwrap();
+
+        let copy = socket2::SockRef::from(&listener).try_clone().unwrap();
+        unlisten(&listener);
+        drop(listener);
+        let refused = tokio::net::TcpStream::connect(addr).await.unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+
+        let again = listen(hold(addr).unwrap()).unwrap();
+        tokio::net::TcpStream::connect(addr).await.unwrap();
+        drop((copy, again));
     }
 }
