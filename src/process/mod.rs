@@ -75,6 +75,32 @@ pub enum ProcessError {
     },
 }
 
+/// Makes the child get SIGKILL when tcprun ends without a chance to clean up
+/// (SIGKILL, OOM killer): the registry covers every other way out. Only the
+/// direct child is covered; its own children are not.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn die_with_parent(command: &mut tokio::process::Command) {
+    let parent = nix::unistd::getpid();
+    // SAFETY: the closure runs in the child between fork and exec, where only
+    // async-signal-safe calls are allowed. It makes two system calls
+    // (prctl, getppid) and neither allocates nor takes a lock.
+    unsafe {
+        command.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+            // tcprun may have died before the signal was armed.
+            if nix::unistd::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(nix::libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Does nothing: the parent-death signal is Linux's.
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut tokio::process::Command) {}
+
 /// Holds a running program: its group, its stdin, and its exit once known.
 #[derive(Debug)]
 pub struct Program {
@@ -105,6 +131,7 @@ impl Program {
         if let Some(cwd) = &launch.cwd {
             command.current_dir(cwd);
         }
+        die_with_parent(&mut command);
         let mut child = command.spawn().map_err(|source| ProcessError::Spawn {
             program: name.clone(),
             source,

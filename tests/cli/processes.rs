@@ -13,18 +13,24 @@ use nix::unistd::Pid;
 /// grandchild (`sleep`) in their process group; all four processes carry
 /// `LEAK_MARKER=marker` in their environment.
 fn scenario(dir: &Path, marker: &str, steps: &str, timeout: &str) -> PathBuf {
+    scenario_with(dir, marker, steps, timeout, "sleep 3600 & ")
+}
+
+/// The scenario of [`scenario`], with `before` (not necessarily a grandchild)
+/// ahead of each program's `exec`.
+fn scenario_with(dir: &Path, marker: &str, steps: &str, timeout: &str, before: &str) -> PathBuf {
     let file = dir.join(format!("{marker}.yaml"));
     let yaml = format!(
         r#"name: leak test {marker}
 timeout: {timeout}
 server:
-  shell: "sleep 3600 & exec python3 -m http.server ${{port}} --bind 127.0.0.1"
+  shell: "{before}exec python3 -m http.server ${{port}} --bind 127.0.0.1"
   env: {{LEAK_MARKER: "{marker}"}}
   ready: {{port: true}}
   ready_timeout: 10s
 clients:
   prog:
-    shell: "sleep 3600 & exec cat"
+    shell: "{before}exec cat"
     env: {{LEAK_MARKER: "{marker}"}}
 steps:
 {steps}
@@ -152,10 +158,15 @@ fn a_scenario_timeout_ends_hanging_programs_and_says_what_ran() {
 
 /// Starts a long scenario, waits until both programs run, then signals tcprun.
 fn interrupt_with(signal: Signal, name: &str) -> (Option<i32>, String) {
+    interrupt_scenario_with(signal, name, "sleep 3600 & ")
+}
+
+/// [`interrupt_with`] on the scenario of [`scenario_with`].
+fn interrupt_scenario_with(signal: Signal, name: &str, before: &str) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let marker = marker(name);
     let steps = "  - sleep: 60s";
-    let file = scenario(dir.path(), &marker, steps, "90s");
+    let file = scenario_with(dir.path(), &marker, steps, "90s", before);
     let mut child = Guard(
         tcprun(&file)
             .stdout(Stdio::piped())
@@ -171,8 +182,9 @@ fn interrupt_with(signal: Signal, name: &str) -> (Option<i32>, String) {
         .map_while(Result::ok)
         .any(|line| line.contains("prog: started"));
     assert!(started, "the client program started");
+    let all = if before.is_empty() { 2 } else { 4 };
     let deadline = Instant::now() + Duration::from_secs(5);
-    while survivors(&marker).len() < 4 && Instant::now() < deadline {
+    while survivors(&marker).len() < all && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(
@@ -202,6 +214,14 @@ fn nothing_survives_sigint() {
 fn nothing_survives_sigterm() {
     let (code, err) = interrupt_with(Signal::SIGTERM, "sigterm");
     assert_eq!(code, Some(143), "{err}");
+}
+
+/// SIGKILL leaves tcprun no chance to clean up: the parent-death signal ends
+/// the programs it started, though not their own children.
+#[test]
+fn the_programs_die_with_tcprun_even_on_sigkill() {
+    let (code, err) = interrupt_scenario_with(Signal::SIGKILL, "sigkill", "");
+    assert_eq!(code, None, "{err}");
 }
 
 #[test]
