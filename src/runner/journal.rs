@@ -11,6 +11,7 @@ use crate::process::Exit;
 use crate::scenario::FakeKind;
 use crate::transcript::{Show, Stream, Track, Window};
 
+use super::held::Held;
 use super::output::OutputBuffer;
 
 /// Holds what the runner knows of one built-in client.
@@ -50,6 +51,10 @@ pub struct ClientState {
     /// How a program client ended.
     pub exit: Option<Exit>,
     stderr_decoder: Decoder,
+    /// A program client's output (as in `output`) not yet in the transcript.
+    held: Held,
+    /// A program client's separate stderr, not yet in the transcript.
+    held_stderr: Held,
 }
 
 /// Keeps the last lines of a program's output, for failure reports.
@@ -79,6 +84,8 @@ pub struct ServerState {
     pub log: OutputBuffer,
     /// The same output, for `server_expect`.
     pub program_output: OutputBuffer,
+    /// The same output, not yet in the transcript.
+    held: Held,
     log_decoder: Option<Decoder>,
     /// A server program's last output lines.
     pub tail: VecDeque<String>,
@@ -176,6 +183,8 @@ pub struct Journal {
     window: Window,
     marks: HashMap<Mark, u32>,
     transcript: Vec<String>,
+    /// How many transcript lines were streamed live.
+    streamed: usize,
     /// Finds the port number as a word, to show it as `${port}`.
     port_word: regex::Regex,
     /// Captured values, shown as `${name}` (like the port).
@@ -213,6 +222,8 @@ impl Journal {
                     merge_stderr: info.program == Some(true),
                     exit: None,
                     stderr_decoder: info.encoding.decoder(),
+                    held: Held::default(),
+                    held_stderr: Held::default(),
                 })
                 .collect(),
             server: ServerState::default(),
@@ -223,6 +234,7 @@ impl Journal {
             window: Window::default(),
             marks: HashMap::new(),
             transcript: Vec::new(),
+            streamed: 0,
             port_word: regex::Regex::new(&format!(r"\b{port}\b"))
                 .expect("a number is a valid regex"),
             masks: Vec::new(),
@@ -321,9 +333,69 @@ impl Journal {
         &self.transcript
     }
 
-    /// Closes the current window, appends its lines to the transcript, and returns them.
-    pub fn close_window(&mut self) -> &[String] {
-        let start = self.transcript.len();
+    /// Returns the transcript lines not returned before, to stream them live.
+    pub fn unstreamed(&mut self) -> &[String] {
+        let start = self.streamed;
+        self.streamed = self.transcript.len();
+        &self.transcript[start..]
+    }
+
+    /// Moves program output that steps consumed into the transcript: after
+    /// everything folded so far, and before anything folded later.
+    pub fn sync_programs(&mut self) {
+        let mut released = Vec::new();
+        for (index, client) in self.clients.iter_mut().enumerate() {
+            let consumed = client.output.consumed_total();
+            released.push((Track::Client(index), client.held.release_consumed(consumed)));
+        }
+        if self.server_output {
+            let server = &mut self.server;
+            let consumed = server
+                .log
+                .consumed_total()
+                .max(server.program_output.consumed_total());
+            released.push((Track::Server, server.held.release_consumed(consumed)));
+        }
+        self.show_closed(released);
+    }
+
+    /// Moves every program's held output into the transcript (the scenario ends).
+    pub fn release_programs(&mut self) {
+        let mut released = Vec::new();
+        for (index, client) in self.clients.iter_mut().enumerate() {
+            let mut pieces = client.held.release_all();
+            pieces.extend(client.held_stderr.release_all());
+            released.push((Track::Client(index), pieces));
+        }
+        released.push((Track::Server, self.server.held.release_all()));
+        self.show_closed(released);
+    }
+
+    /// Writes released program output as windows of its own, after the
+    /// current one, one per piece so stdout and stderr keep their order.
+    fn show_closed(&mut self, released: Vec<(Track, Vec<(Pipe, String)>)>) {
+        if released.iter().all(|(_, pieces)| pieces.is_empty()) {
+            return;
+        }
+        self.close_window();
+        for (track, pieces) in released {
+            for (pipe, text) in pieces {
+                self.window.begin_batch();
+                self.show_program(track, pipe, &text);
+                self.close_window();
+            }
+        }
+    }
+
+    /// Adds released program output to the current window.
+    fn show_program(&mut self, track: Track, pipe: Pipe, text: &str) {
+        let show = Show::Text(Encoding::Utf8);
+        self.window
+            .bytes(Stream::Program(track, pipe), None, text.as_bytes(), show);
+    }
+
+    /// Closes the current window and appends its lines to the transcript.
+    pub fn close_window(&mut self) {
         if !self.window.is_empty() {
             let names: Vec<String> = self.clients.iter().map(|c| c.name.clone()).collect();
             let conn_client = self.server.conn_client.clone();
@@ -363,7 +435,6 @@ impl Journal {
             }));
         }
         self.marks.clear();
-        &self.transcript[start..]
     }
 
     /// Folds one report.
@@ -569,13 +640,20 @@ impl Journal {
                 if *pipe == Pipe::Stdout {
                     let text = client.decoder.decode(data);
                     client.output.push(&text);
+                    client.held.push(*pipe, &text);
                 } else if client.merge_stderr {
                     let text = client.stderr_decoder.decode(data);
                     client.output.push(&text);
+                    client.held.push(*pipe, &text);
+                } else {
+                    let text = client.stderr_decoder.decode(data);
+                    client.held_stderr.push(*pipe, &text);
                 }
-                let show = Show::Text(client.encoding);
-                self.window
-                    .bytes(Stream::Program(track, *pipe), None, data, show);
+                let mut overflow = client.held.release_overflow();
+                overflow.extend(client.held_stderr.release_overflow());
+                for (pipe, text) in overflow {
+                    self.show_program(track, pipe, &text);
+                }
             }
             Event::Signalled { signal } => {
                 self.window.line(track, None, format!("sent SIG{signal}"));
@@ -585,13 +663,17 @@ impl Journal {
                 client.exit = Some(exit.clone());
                 let (out, err) = (client.decoder.finish(), client.stderr_decoder.finish());
                 client.output.push(&out);
+                client.held.push(Pipe::Stdout, &out);
                 if client.merge_stderr {
                     client.output.push(&err);
+                    client.held.push(Pipe::Stderr, &err);
+                } else {
+                    client.held_stderr.push(Pipe::Stderr, &err);
                 }
-                let encoding = client.encoding;
-                for pipe in [Pipe::Stdout, Pipe::Stderr] {
-                    self.window
-                        .end_stream(Stream::Program(track, pipe), Show::Text(encoding));
+                let mut rest = client.held.release_all();
+                rest.extend(client.held_stderr.release_all());
+                for (pipe, text) in rest {
+                    self.show_program(track, pipe, &text);
                 }
                 self.window.line(track, None, exit.to_string());
             }
@@ -756,19 +838,17 @@ impl Journal {
                     self.server.tail.push_back(line.to_owned());
                 }
                 if self.server_output {
-                    let stream = Stream::Program(Track::Server, *pipe);
-                    self.window
-                        .bytes(stream, None, data, Show::Text(Encoding::Utf8));
+                    self.server.held.push(*pipe, &text);
+                    for (pipe, text) in self.server.held.release_overflow() {
+                        self.show_program(Track::Server, pipe, &text);
+                    }
                 }
             }
             Event::Exited { exit } => {
                 self.server.running = false;
                 self.server.exit = Some(exit.clone());
-                if self.server_output {
-                    for pipe in [Pipe::Stdout, Pipe::Stderr] {
-                        let stream = Stream::Program(Track::Server, pipe);
-                        self.window.end_stream(stream, Show::Text(Encoding::Utf8));
-                    }
+                for (pipe, text) in self.server.held.release_all() {
+                    self.show_program(Track::Server, pipe, &text);
                 }
                 self.window.line(Track::Server, None, exit.to_string());
             }
@@ -987,5 +1067,63 @@ mod tests {
             "{transcript}"
         );
         assert!(!transcript.contains("1234abcd"), "{transcript}");
+    }
+
+    /// Folds a client program's connect seen from the fake server, and the
+    /// line the program prints when it connects, in the order given; then
+    /// the runner's `wait_connected` and `expect` as the runner does them.
+    fn program_connects(line_first: bool) -> String {
+        let program = ClientInfo {
+            name: "prog".into(),
+            encoding: Encoding::Utf8,
+            program: Some(true),
+        };
+        let mut j = Journal::new(&[program], Some(FakeKind::Echo), false, PORT);
+        let accepted = Event::Accepted {
+            conn: 1,
+            peer: addr(5000),
+        };
+        let printed = Event::Output {
+            pipe: Pipe::Stderr,
+            data: data("connected\nmore\n"),
+        };
+        if line_first {
+            report(&mut j, Source::Client(0), vec![printed]);
+            server(&mut j, vec![accepted]);
+        } else {
+            server(&mut j, vec![accepted]);
+            // `expect` found nothing yet: the conversation settled meanwhile.
+            j.close_window();
+            report(&mut j, Source::Client(0), vec![printed]);
+        }
+        let regex = regex::RegexBuilder::new("^connected$")
+            .multi_line(true)
+            .build()
+            .unwrap();
+        assert!(j.client_mut(0).output.take(&regex).is_some());
+        j.sync_programs();
+        server(
+            &mut j,
+            vec![Event::ServerSent {
+                conn: 1,
+                data: data("hello\n"),
+            }],
+        );
+        j.close_window();
+        j.release_programs();
+        j.transcript().join("\n")
+    }
+
+    #[test]
+    fn program_output_shows_where_it_was_consumed_not_when_it_arrived() {
+        let expected = [
+            r#"server[prog]: accepted connection 1"#,
+            r#"prog stderr "connected\n""#,
+            r#"server[prog] > "hello\n""#,
+            r#"prog stderr "more\n""#,
+        ]
+        .join("\n");
+        assert_eq!(program_connects(true), expected);
+        assert_eq!(program_connects(false), expected);
     }
 }

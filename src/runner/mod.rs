@@ -1,6 +1,7 @@
 //! Runs one scenario: starts its server and clients, executes its steps over the event stream, and records the result.
 
 mod drivers;
+mod held;
 mod journal;
 mod output;
 mod scheduler;
@@ -387,7 +388,13 @@ impl Conductor {
 
     /// Closes the transcript window, streaming its lines when live.
     fn close_window(&mut self) {
-        let lines = self.journal.close_window();
+        self.journal.close_window();
+        self.stream();
+    }
+
+    /// Streams the transcript lines written since the last call, when live.
+    fn stream(&mut self) {
+        let lines = self.journal.unstreamed();
         if let Some(live) = &mut self.live {
             for line in lines {
                 live(line);
@@ -429,6 +436,8 @@ impl Conductor {
             self.drain();
             if let Some(value) = condition(&mut self.journal) {
                 self.scheduler.cancel(timer);
+                self.journal.sync_programs();
+                self.stream();
                 return Ok(value);
             }
             if self.journal.settled() {
@@ -501,6 +510,8 @@ impl Conductor {
     async fn finish(&mut self) {
         self.drain();
         self.close_window();
+        self.journal.release_programs();
+        self.stream();
         self.shutdown.cancel();
         for slot in &mut self.clients {
             if let ClientDriver::BuiltIn { task, .. } = &mut slot.driver

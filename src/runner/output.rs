@@ -10,6 +10,8 @@ pub const OUTPUT_CAP: usize = 16 << 20;
 pub struct OutputBuffer {
     text: String,
     consumed: usize,
+    /// How many bytes of text were let go from the front of `text`.
+    released: u64,
     dropped: u64,
 }
 
@@ -38,6 +40,7 @@ impl OutputBuffer {
         // Keep memory proportional to what is unconsumed.
         if self.consumed > (1 << 16) && self.consumed > self.text.len() / 2 {
             self.text.drain(..self.consumed);
+            self.released += self.consumed as u64;
             self.consumed = 0;
         }
     }
@@ -45,6 +48,11 @@ impl OutputBuffer {
     /// Returns the unconsumed text.
     pub fn unconsumed(&self) -> &str {
         &self.text[self.consumed..]
+    }
+
+    /// Returns how many bytes of text were consumed (or dropped) since the start.
+    pub fn consumed_total(&self) -> u64 {
+        self.released + self.consumed as u64
     }
 
     /// Returns how many bytes were dropped for the cap without being matched.

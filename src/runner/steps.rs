@@ -423,16 +423,7 @@ impl Conductor {
         let readiness = server.readiness().clone();
         let (host, port) = (server.host().to_owned(), server.port());
         let ready = match &readiness {
-            Readiness::Log(pattern) => self
-                .wait_for(timeout, |j| {
-                    if j.server_mut().log.take(&pattern.regex).is_some() {
-                        Some(true)
-                    } else {
-                        (!j.server().running).then_some(false)
-                    }
-                })
-                .await
-                .ok(),
+            Readiness::Log(pattern) => self.await_log(&pattern.regex, timeout).await,
             Readiness::Port => self.probe_port(&host, port, timeout).await,
         };
         let tail: Vec<String> = self.journal.server().tail.iter().cloned().collect();
@@ -459,6 +450,33 @@ impl Conductor {
                 ),
                 received,
             }),
+        }
+    }
+
+    /// Waits until `regex` matches the server program's output (`Some(true)`),
+    /// the program exits (`Some(false)`), or `timeout` passes (`None`). Like
+    /// [`Self::probe_port`], it fires no timers: the clients' retries wait
+    /// until the server is ready, so how many fail does not depend on how
+    /// fast the program starts.
+    async fn await_log(&mut self, regex: &regex::Regex, timeout: Duration) -> Option<bool> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            self.drain();
+            if self.journal.server_mut().log.take(regex).is_some() {
+                self.journal.sync_programs();
+                self.stream();
+                return Some(true);
+            }
+            if !self.journal.server().running {
+                return Some(false);
+            }
+            tokio::select! {
+                report = self.reports.recv() => match report {
+                    Some(report) => self.fold(report),
+                    None => return Some(false),
+                },
+                () = tokio::time::sleep_until(deadline) => return None,
+            }
         }
     }
 
