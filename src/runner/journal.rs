@@ -242,8 +242,8 @@ impl Journal {
     }
 
     /// Shows `value` as `${name}` in the transcript from now on, and in what
-    /// was already written: a captured value is masked like the port.
-    pub fn mask_capture(&mut self, name: &str, value: &str) {
+    /// was already written: a captured value or `${tmp}` is masked like the port.
+    pub fn mask_value(&mut self, name: &str, value: &str) {
         if value.is_empty() {
             return;
         }
@@ -1056,7 +1056,7 @@ mod tests {
             }],
         );
         j.close_window();
-        j.mask_capture("token", "1234abcd");
+        j.mask_value("token", "1234abcd");
         let transcript = j.transcript().join("\n");
         assert!(
             transcript.contains("connecting to 127.0.0.1:${port}"),

@@ -268,6 +268,9 @@ impl Conductor {
             },
             _tmp: tmp,
         };
+        // The folder's name differs from run to run: mask it like the port.
+        let folder = conductor.vars.tmp.to_string_lossy().into_owned();
+        conductor.journal.mask_value("tmp", &folder);
         let start_server = match &scenario.server {
             ServerSpec::Fake(spec) => spec.start,
             ServerSpec::Command(spec) => spec.start,

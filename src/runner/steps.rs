@@ -391,7 +391,7 @@ impl Conductor {
     /// Keeps a match's named groups as variables, masked in the transcript.
     fn capture(&mut self, matched: Matched) {
         for (name, value) in matched.captures {
-            self.journal.mask_capture(&name, &value);
+            self.journal.mask_value(&name, &value);
             self.vars.values.insert(name, value);
         }
     }

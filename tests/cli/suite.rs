@@ -204,7 +204,7 @@ fn variables_come_from_var_the_environment_and_captures() {
     let file = dir.path().join("vars.yaml");
     std::fs::write(
         &file,
-        "name: variables\nsnapshot: true\nserver: {fake: echo}\nclient: {}\nsteps:\n  - send_line: \"token=${secret}\"\n  - expect: \"^token=(?<token>[a-z0-9]+)$\"\n  - send_line: \"again ${token} from ${env.TCPRUN_TEST_MARK}\"\n  - expect: \"^again ${token} from here$\"\n",
+        "name: variables\nsnapshot: true\nserver: {fake: echo}\nclient: {}\nsteps:\n  - send_line: \"token=${secret}\"\n  - expect: \"^token=(?<token>[a-z0-9]+)$\"\n  - send_line: \"again ${token} from ${env.TCPRUN_TEST_MARK}\"\n  - expect: \"^again ${token} from here$\"\n  - send_line: \"file ${tmp}/x\"\n  - expect: \"/x$\"\n",
     )
     .expect("write");
     let path = file.to_str().expect("utf-8");
@@ -225,7 +225,11 @@ fn variables_come_from_var_the_environment_and_captures() {
         "the capture is masked:\n{golden}"
     );
     assert!(!golden.contains("abc123"), "{golden}");
-    // Another secret gives the same golden transcript.
+    assert!(
+        golden.contains(r#"client > "file ${tmp}/x\n""#),
+        "the scenario's own folder is masked:\n{golden}"
+    );
+    // Another secret, and another temporary folder, give the same golden transcript.
     run("zz9");
     let missing = stdout(&tcprun(&[path]).code(1));
     assert!(
