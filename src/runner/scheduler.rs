@@ -115,10 +115,20 @@ impl Scheduler {
     /// conversation is settled.
     pub fn fire(&mut self) -> Option<Fired> {
         self.prune();
-        let (&key, _) = self.timers.iter().next()?;
-        if self.pace == Pace::Real && self.origin + key.0 > Instant::now() {
-            return None;
-        }
+        let key = match self.pace {
+            Pace::Virtual => *self.timers.keys().next()?,
+            // Of the timers already due, clients fire in client order and the
+            // runner's last: which came due first is a matter of scheduling
+            // (and timers wait while a server program starts).
+            Pace::Real => {
+                let now = Instant::now();
+                *self
+                    .timers
+                    .keys()
+                    .take_while(|key| self.origin + key.0 <= now)
+                    .min_by_key(|key| (key.1, key.2))?
+            }
+        };
         let owner = self.timers.remove(&key)?;
         self.now = self.now.max(key.0);
         Some(match owner {
@@ -163,5 +173,27 @@ mod tests {
         scheduler.cancel(step);
         assert!(scheduler.fire().is_none());
         assert_eq!(scheduler.now(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn real_timers_already_due_fire_in_client_order() {
+        let mut scheduler = Scheduler::new(Pace::Real);
+        let (a, _ra) = oneshot::channel();
+        let (b, _rb) = oneshot::channel();
+        let (c, _rc) = oneshot::channel();
+        let step = scheduler.add_runner(Duration::from_millis(1));
+        scheduler.add_client(1, Duration::from_millis(1), b);
+        scheduler.add_client(0, Duration::from_millis(2), a);
+        scheduler.add_client(2, Duration::from_secs(3600), c);
+        assert!(scheduler.fire().is_none(), "nothing is due yet");
+        tokio::time::advance(Duration::from_millis(5)).await;
+        let order: Vec<String> = std::iter::from_fn(|| scheduler.fire())
+            .map(|fired| format!("{fired:?}"))
+            .collect();
+        assert_eq!(
+            order,
+            ["Client(0)", "Client(1)", format!("Runner({step})").as_str()],
+            "client 2 is not due"
+        );
     }
 }
