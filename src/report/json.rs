@@ -115,45 +115,17 @@ fn micros(duration: Duration) -> u64 {
 mod tests {
     use std::path::PathBuf;
 
+    use super::super::sample::{self, finished};
     use super::*;
     use crate::runner::Failure;
 
     fn result(path: &str, verdict: Verdict, transcript: &[&str]) -> ScenarioResult {
-        ScenarioResult {
-            path: PathBuf::from(path),
-            name: format!("{path} runs"),
-            verdict,
-            transcript: transcript.iter().map(|line| line.to_string()).collect(),
-            steps: vec![
-                StepRecord {
-                    line: 8,
-                    name: "wait_connected",
-                    duration: Duration::from_micros(1_250),
-                    passed: true,
-                },
-                StepRecord {
-                    line: 10,
-                    name: "expect",
-                    duration: Duration::from_micros(1_000_500),
-                    passed: true,
-                },
-            ],
-            duration: Duration::from_micros(1_500_900),
-        }
-    }
-
-    fn finished(result: ScenarioResult, golden: Option<Golden>) -> Finished {
-        let passed = result.verdict == Verdict::Passed && golden.as_ref().is_none_or(Golden::is_ok);
-        Finished {
-            result,
-            golden,
-            passed,
-        }
+        sample::result(path, &format!("{path} runs"), verdict, transcript)
     }
 
     fn run() -> Vec<Finished> {
         let passed = result("echo.yaml", Verdict::Passed, &["client: connected"]);
-        let mut failed = result(
+        let failed = result(
             "mismatch.yaml",
             Verdict::Failed(Failure {
                 line: 10,
@@ -164,7 +136,6 @@ mod tests {
             }),
             &["client: connected", "client < \"hello\\n\""],
         );
-        failed.steps[1].passed = false;
         let mut error = result(
             "taken.yaml",
             Verdict::Error("cannot start the fake server: address in use".into()),

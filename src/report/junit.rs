@@ -182,41 +182,8 @@ mod tests {
 
     use quick_junit::Report;
 
+    use super::super::sample::{finished, result};
     use super::*;
-    use crate::runner::StepRecord;
-
-    fn result(path: &str, name: &str, verdict: Verdict, transcript: &[&str]) -> ScenarioResult {
-        ScenarioResult {
-            path: PathBuf::from(path),
-            name: name.into(),
-            verdict,
-            transcript: transcript.iter().map(|line| line.to_string()).collect(),
-            steps: vec![
-                StepRecord {
-                    line: 8,
-                    name: "wait_connected",
-                    duration: Duration::from_micros(1_250),
-                    passed: true,
-                },
-                StepRecord {
-                    line: 10,
-                    name: "expect",
-                    duration: Duration::from_micros(1_000_500),
-                    passed: false,
-                },
-            ],
-            duration: Duration::from_millis(1_500),
-        }
-    }
-
-    fn finished(result: ScenarioResult, golden: Option<Golden>) -> Finished {
-        let passed = result.verdict == Verdict::Passed && golden.as_ref().is_none_or(Golden::is_ok);
-        Finished {
-            result,
-            golden,
-            passed,
-        }
-    }
 
     /// Builds one run of each kind: passed, failed, error, golden differs.
     fn run() -> Vec<Finished> {
@@ -226,9 +193,8 @@ mod tests {
             Verdict::Passed,
             &["client: connected", "client > \"hi\\n\""],
         );
-        passed.steps[1].passed = true;
         passed.duration = Duration::from_millis(250);
-        let failed = result(
+        let mut failed = result(
             "scenarios/mismatch.yaml",
             "expect sees other output",
             Verdict::Failed(Failure {
@@ -240,6 +206,7 @@ mod tests {
             }),
             &["client: connected", "client < \"hello <&>\\n\""],
         );
+        failed.duration = Duration::from_millis(1_500);
         let mut error = result(
             "scenarios/taken.yaml",
             "port taken",
@@ -254,7 +221,6 @@ mod tests {
             Verdict::Passed,
             &["server: up", "alice: closed"],
         );
-        differs.steps[1].passed = true;
         differs.duration = Duration::from_millis(40);
         vec![
             finished(passed, None),

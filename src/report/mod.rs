@@ -3,3 +3,5 @@
 pub mod human;
 pub mod json;
 pub mod junit;
+#[cfg(test)]
+mod sample;
