@@ -159,7 +159,7 @@ impl Program {
         })
     }
 
-    /// Returns the program's name (argv[0]).
+    /// Returns the program's name (`argv[0]`).
     pub fn name(&self) -> &str {
         &self.name
     }

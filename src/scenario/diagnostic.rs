@@ -87,7 +87,7 @@ pub struct LoadError {
 }
 
 impl LoadError {
-    /// Creates an error from its diagnostics, keeping the first [`MAX_DIAGNOSTICS`].
+    /// Creates an error from its diagnostics, keeping the first `MAX_DIAGNOSTICS`.
     pub fn new(mut diagnostics: Vec<Diagnostic>) -> Self {
         let omitted = diagnostics.len().saturating_sub(MAX_DIAGNOSTICS);
         diagnostics.truncate(MAX_DIAGNOSTICS);
@@ -97,7 +97,7 @@ impl LoadError {
         }
     }
 
-    /// Returns the diagnostics shown (at most [`MAX_DIAGNOSTICS`]).
+    /// Returns the diagnostics shown (at most `MAX_DIAGNOSTICS`).
     pub fn diagnostics(&self) -> &[Diagnostic] {
         &self.diagnostics
     }
