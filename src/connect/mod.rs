@@ -20,6 +20,11 @@ pub use target::{TargetError, parse_target};
 /// Size of each stdin read.
 const STDIN_CHUNK: usize = 256 * 1024;
 
+/// Bounds the events waiting for the status printer. Each `sent` event keeps
+/// its chunk alive until printed, so this also bounds the memory of data in
+/// flight (8 × 256 KiB).
+const EVENT_QUEUE: usize = 8;
+
 /// Connects, pumps stdin and stdout until the client stops, and returns how it stopped.
 pub async fn run(args: ConnectArgs) -> Result<Outcome, TargetError> {
     let (host, port) = parse_target(&args.target)?;
@@ -40,7 +45,7 @@ pub async fn run(args: ConnectArgs) -> Result<Outcome, TargetError> {
         buffer_limit: args.buffer_limit,
         ..ClientOptions::new(host, port)
     };
-    let (events_tx, mut events) = mpsc::channel(32);
+    let (events_tx, mut events) = mpsc::channel(EVENT_QUEUE);
     let shutdown = CancellationToken::new();
     let emitter = Emitter::new(events_tx, Source::Client(0), Clock::Real);
     let (handle, task) = client::spawn(options, emitter, shutdown.clone());
