@@ -23,24 +23,19 @@ struct Tool {
 fn tools(port_marker: &str) -> Vec<Tool> {
     let tcprun = env!("CARGO_BIN_EXE_tcprun").to_owned();
     let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // The same command moves data either way: stdin up, the server's bytes down.
+    let connect = args(&[
+        &tcprun,
+        "connect",
+        "127.0.0.1",
+        port_marker,
+        "--no-reconnect",
+        "-q",
+    ]);
     let mut tools = vec![Tool {
         name: "tcprun connect",
-        upload: args(&[
-            &tcprun,
-            "connect",
-            "127.0.0.1",
-            port_marker,
-            "--no-reconnect",
-            "-q",
-        ]),
-        download: args(&[
-            &tcprun,
-            "connect",
-            "127.0.0.1",
-            port_marker,
-            "--no-reconnect",
-            "-q",
-        ]),
+        upload: connect.clone(),
+        download: connect,
     }];
     let tcp = format!("TCP:127.0.0.1:{port_marker}");
     if installed("socat") {
