@@ -221,6 +221,10 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "WORD", default_value = "quit")]
     pub quit_word: String,
 
+    /// After quit, how long to wait for the server to close before closing anyway.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub quit_timeout: Duration,
+
     /// Bytes of input held while disconnected before input is paused.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub buffer_limit: usize,

@@ -56,8 +56,39 @@ pub async fn run(args: ConnectArgs) -> Result<Outcome, TargetError> {
     let stdout_thread = thread::spawn(move || write_stdout(stdout_rx, encoding));
 
     let mut stdout_open = true;
-    while let Some(report) = events.recv().await {
+    // Set once the user quit: the server then has `quit_timeout` to close.
+    let mut quit_deadline = None;
+    let mut closed_after_quit = false;
+    loop {
+        let report = tokio::select! {
+            report = events.recv() => match report {
+                Some(report) => report,
+                None => break,
+            },
+            () = until(quit_deadline) => {
+                quit_deadline = None;
+                closed_after_quit = true;
+                if !args.quiet {
+                    let waited = args.quit_timeout;
+                    match args.events {
+                        EventFormat::Human => eprintln!(
+                            "tcprun: closing: the server did not close within {} of quit",
+                            humantime::format_duration(waited)
+                        ),
+                        EventFormat::Json => eprintln!(
+                            "{}",
+                            serde_json::json!({"event": "quit_timeout", "waited_ms": waited.as_millis()})
+                        ),
+                    }
+                }
+                shutdown.cancel();
+                continue;
+            }
+        };
         for event in report.events {
+            if matches!(event, Event::Quit) {
+                quit_deadline = Some(tokio::time::Instant::now() + args.quit_timeout);
+            }
             if let Event::Received { data } = &event {
                 if stdout_open && stdout_tx.send(data.clone()).await.is_err() {
                     // stdout is closed (e.g. piped into `head`): nothing more to do.
@@ -84,9 +115,18 @@ pub async fn run(args: ConnectArgs) -> Result<Outcome, TargetError> {
     let _ = stdout_thread.join();
     let outcome = task.await.unwrap_or(Outcome::Shutdown);
     Ok(match outcome {
+        Outcome::Shutdown if closed_after_quit => Outcome::Quit,
         Outcome::Shutdown if !stdout_open => Outcome::Ended,
         other => other,
     })
+}
+
+/// Waits until `deadline`, or forever without one.
+async fn until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Reads stdin on its own thread (one input path for every connection).

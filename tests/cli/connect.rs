@@ -324,6 +324,27 @@ fn quit_ends_the_connection_without_sending_the_word() {
 }
 
 #[test]
+fn after_quit_a_server_that_never_closes_gets_quit_timeout_then_the_client_closes() {
+    let server = Server::listening();
+    let mut client = connect(
+        &server.target(),
+        &["--quit-timeout", "50ms", "--events", "json"],
+    );
+    let mut conn = server.accept();
+    client.wait_event("connected");
+    client.write("quit\n");
+    // The server neither closes nor answers; stdin stays open.
+    client.wait_event("quit_timeout");
+    client.assert_exit(0);
+    assert_eq!(
+        conn.read_to_end(),
+        b"",
+        "the client closed; nothing was sent"
+    );
+    assert_no_reconnect_after_quit(&client);
+}
+
+#[test]
 fn quit_while_disconnected_stops_reconnecting() {
     let server = Server::refusing();
     let mut client = connect(
