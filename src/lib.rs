@@ -23,8 +23,7 @@
 //! - [`suite`]: runs many scenario files and sums up.
 //! - [`report`]: the reports: human, JUnit XML, JSON.
 
-// The one exception, arming the parent-death signal between fork and exec, is in `process`.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod client;

@@ -1,15 +1,26 @@
 //! The `tcprun` binary: parses the command line, runs, and maps the outcome to an exit code.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use tcprun::cli::{Cli, Command, RunArgs};
+use tcprun::process::supervise;
 use tcprun::suite;
 
 /// Exit status for invalid input or usage.
 const INVALID: u8 = 2;
 
 fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|arg| arg == supervise::ARG) {
+        return supervise::main(&args[2..]);
+    }
+    // Programs run under this same executable as their supervisor.
+    if let Ok(exe) = std::env::current_exe() {
+        tcprun::process::supervise_with(exe);
+    }
     // Whatever happens, no process tcprun started outlives it: a panic, on
     // any thread, kills every process group, says so in a line rather than
     // a backtrace, and ends tcprun.

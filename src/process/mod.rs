@@ -3,11 +3,16 @@
 //! Every group tcprun starts is registered until it is reaped. Dropping a
 //! [`Program`] kills its group; [`kill_all`] kills every registered group and
 //! is called on SIGINT, SIGTERM and panics, so no process survives tcprun.
+//! For the one way out tcprun cannot act on, SIGKILL, each program runs
+//! under a [`supervise`] process that kills its group when tcprun dies.
 
 mod group;
+pub mod supervise;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -75,31 +80,39 @@ pub enum ProcessError {
     },
 }
 
-/// Makes the child get SIGKILL when tcprun ends without a chance to clean up
-/// (SIGKILL, OOM killer): the registry covers every other way out. Only the
-/// direct child is covered; its own children are not.
-#[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
-fn die_with_parent(command: &mut tokio::process::Command) {
-    let parent = nix::unistd::getpid();
-    // SAFETY: the closure runs in the child between fork and exec, where only
-    // async-signal-safe calls are allowed. It makes two system calls
-    // (prctl, getppid) and neither allocates nor takes a lock.
-    unsafe {
-        command.pre_exec(move || {
-            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
-            // tcprun may have died before the signal was armed.
-            if nix::unistd::getppid() != parent {
-                return Err(std::io::Error::from_raw_os_error(nix::libc::ESRCH));
-            }
-            Ok(())
-        });
-    }
+/// The `tcprun` executable that supervises programs, once [`supervise_with`] named it.
+static SUPERVISOR: OnceLock<PathBuf> = OnceLock::new();
+
+/// Has every program started from now on run under a supervisor (see
+/// [`supervise`]): `exe` is the `tcprun` executable. Without one, a program
+/// outlives tcprun if tcprun is killed by SIGKILL.
+pub fn supervise_with(exe: PathBuf) {
+    let _ = SUPERVISOR.set(exe);
 }
 
-/// Does nothing: the parent-death signal is Linux's.
-#[cfg(not(target_os = "linux"))]
-fn die_with_parent(_command: &mut tokio::process::Command) {}
+/// Finds the program as the supervisor's `execvp` will, so that a missing
+/// program fails to start here, with the error users expect.
+fn locate(launch: &Launch) -> Result<(), ProcessError> {
+    let name = launch.argv.first().cloned().unwrap_or_default();
+    let path = launch
+        .env
+        .iter()
+        .rev()
+        .find(|(key, _)| key == "PATH")
+        .map(|(_, value)| OsString::from(value))
+        .or_else(|| std::env::var_os("PATH"));
+    let cwd = match &launch.cwd {
+        Some(cwd) => cwd.clone(),
+        None => std::env::current_dir().unwrap_or_default(),
+    };
+    match which::which_in(&name, path, cwd) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(ProcessError::Spawn {
+            program: name,
+            source: nix::errno::Errno::ENOENT.into(),
+        }),
+    }
+}
 
 /// Holds a running program: its group, its stdin, and its exit once known.
 #[derive(Debug)]
@@ -115,9 +128,20 @@ impl Program {
     /// reported as `Output` events and its end as an `Exited` event.
     pub fn start(launch: &Launch, emitter: Emitter) -> Result<Self, ProcessError> {
         let name = launch.argv.first().cloned().unwrap_or_default();
-        let mut command = tokio::process::Command::new(&name);
+        let mut command = match SUPERVISOR.get() {
+            Some(exe) => {
+                locate(launch)?;
+                let mut command = tokio::process::Command::new(exe);
+                command.args(supervise::args(&launch.argv));
+                command
+            }
+            None => {
+                let mut command = tokio::process::Command::new(&name);
+                command.args(&launch.argv[1..]);
+                command
+            }
+        };
         command
-            .args(&launch.argv[1..])
             .envs(launch.env.iter().map(|(k, v)| (k, v)))
             .stdin(if launch.stdin {
                 Stdio::piped()
@@ -131,7 +155,6 @@ impl Program {
         if let Some(cwd) = &launch.cwd {
             command.current_dir(cwd);
         }
-        die_with_parent(&mut command);
         let mut child = command.spawn().map_err(|source| ProcessError::Spawn {
             program: name.clone(),
             source,

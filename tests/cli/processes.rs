@@ -13,24 +13,18 @@ use nix::unistd::Pid;
 /// grandchild (`sleep`) in their process group; all four processes carry
 /// `LEAK_MARKER=marker` in their environment.
 fn scenario(dir: &Path, marker: &str, steps: &str, timeout: &str) -> PathBuf {
-    scenario_with(dir, marker, steps, timeout, "sleep 3600 & ")
-}
-
-/// The scenario of [`scenario`], with `before` (not necessarily a grandchild)
-/// ahead of each program's `exec`.
-fn scenario_with(dir: &Path, marker: &str, steps: &str, timeout: &str, before: &str) -> PathBuf {
     let file = dir.join(format!("{marker}.yaml"));
     let yaml = format!(
         r#"name: leak test {marker}
 timeout: {timeout}
 server:
-  shell: "{before}exec python3 -m http.server ${{port}} --bind 127.0.0.1"
+  shell: "sleep 3600 & exec python3 -m http.server ${{port}} --bind 127.0.0.1"
   env: {{LEAK_MARKER: "{marker}"}}
   ready: {{port: true}}
   ready_timeout: 10s
 clients:
   prog:
-    shell: "{before}exec cat"
+    shell: "sleep 3600 & exec cat"
     env: {{LEAK_MARKER: "{marker}"}}
 steps:
 {steps}
@@ -75,6 +69,20 @@ fn await_no_survivors(marker: &str) -> Vec<i32> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Describes processes by pid: state, parent and command line, for a failure message.
+fn describe(pids: &[i32]) -> String {
+    pids.iter()
+        .map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat.rsplit(')').next().unwrap_or("").trim();
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            format!("[{pid} {state:.20} | {}]", cmdline.trim())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn tcprun(file: &Path) -> Command {
@@ -158,15 +166,10 @@ fn a_scenario_timeout_ends_hanging_programs_and_says_what_ran() {
 
 /// Starts a long scenario, waits until both programs run, then signals tcprun.
 fn interrupt_with(signal: Signal, name: &str) -> (Option<i32>, String) {
-    interrupt_scenario_with(signal, name, "sleep 3600 & ")
-}
-
-/// [`interrupt_with`] on the scenario of [`scenario_with`].
-fn interrupt_scenario_with(signal: Signal, name: &str, before: &str) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let marker = marker(name);
     let steps = "  - sleep: 60s";
-    let file = scenario_with(dir.path(), &marker, steps, "90s", before);
+    let file = scenario(dir.path(), &marker, steps, "90s");
     let mut child = Guard(
         tcprun(&file)
             .stdout(Stdio::piped())
@@ -182,9 +185,8 @@ fn interrupt_scenario_with(signal: Signal, name: &str, before: &str) -> (Option<
         .map_while(Result::ok)
         .any(|line| line.contains("prog: started"));
     assert!(started, "the client program started");
-    let all = if before.is_empty() { 2 } else { 4 };
     let deadline = Instant::now() + Duration::from_secs(5);
-    while survivors(&marker).len() < all && Instant::now() < deadline {
+    while survivors(&marker).len() < 4 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(
@@ -199,7 +201,11 @@ fn interrupt_scenario_with(signal: Signal, name: &str, before: &str) -> (Option<
         let _ = stderr.read_to_string(&mut err);
     }
     let left = await_no_survivors(&marker);
-    assert_eq!(left, Vec::<i32>::new(), "survivors after {signal}");
+    assert!(
+        left.is_empty(),
+        "survivors after {signal}: {}",
+        describe(&left)
+    );
     (status.code(), err)
 }
 
@@ -216,11 +222,11 @@ fn nothing_survives_sigterm() {
     assert_eq!(code, Some(143), "{err}");
 }
 
-/// SIGKILL leaves tcprun no chance to clean up: the parent-death signal ends
-/// the programs it started, though not their own children.
+/// SIGKILL leaves tcprun no chance to clean up: each program's supervisor
+/// ends its whole group, grandchildren included.
 #[test]
-fn the_programs_die_with_tcprun_even_on_sigkill() {
-    let (code, err) = interrupt_scenario_with(Signal::SIGKILL, "sigkill", "");
+fn nothing_survives_sigkill() {
+    let (code, err) = interrupt_with(Signal::SIGKILL, "sigkill");
     assert_eq!(code, None, "{err}");
 }
 
