@@ -13,7 +13,7 @@
 //! - [`connect`]: `tcprun connect`, the client on stdin and stdout.
 //! - [`serve`]: `tcprun serve`, a fake server on its own.
 //! - [`server`]: the built-in fake servers (echo, chat, sink, silent) and server programs.
-//! - [`process`]: programs in their own process groups; none outlives tcprun.
+//! - [`process`]: programs in their own process groups, each under a supervisor; none outlives tcprun.
 //! - [`scenario`]: the scenario file format, and loading it with located errors.
 //! - [`schema`]: the JSON Schema of scenario files (`tcprun schema`), for editors.
 //! - [`runner`]: runs one scenario: steps over the event stream, settling, virtual time.
