@@ -187,8 +187,8 @@ impl Program {
         &self.name
     }
 
-    /// Returns the process id of the group leader.
-    pub fn pid(&self) -> i32 {
+    /// Returns its process group's id (the pid of its supervisor, the group's leader).
+    pub fn group(&self) -> i32 {
         self.group.id()
     }
 

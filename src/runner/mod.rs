@@ -490,9 +490,9 @@ impl Conductor {
             && let Some(program) = server.program()
         {
             running.push(format!(
-                "server program `{}` (pid {})",
+                "server program `{}` (process group {})",
                 program.name(),
-                program.pid()
+                program.group()
             ));
         }
         for slot in &self.clients {
@@ -501,10 +501,10 @@ impl Conductor {
             {
                 let program = client.program();
                 running.push(format!(
-                    "client {} `{}` (pid {})",
+                    "client {} `{}` (process group {})",
                     slot.name,
                     program.name(),
-                    program.pid()
+                    program.group()
                 ));
             }
         }
