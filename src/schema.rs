@@ -823,6 +823,11 @@ fn step_key(step: &str, key: &str) -> Value {
             "enum": ["fin", "reset", "rst"],
             "default": "fin",
         }),
+        (_, "stream") => json!({
+            "description": "What to read: `stdout`, what the client received (for a client program its stdout, with its stderr under `stderr: merge`), or `stderr`, a client program's separate stderr.",
+            "enum": ["stdout", "stderr"],
+            "default": "stdout",
+        }),
         ("sleep", "duration") => reference("duration", "How much scenario time passes."),
         (step, key) => panic!("the option `{key}` of `{step}` has no schema in src/schema.rs"),
     }

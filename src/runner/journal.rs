@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use crate::event::{CloseReason, Event, NetError, Pipe, Report, Source};
 use crate::process::Exit;
-use crate::scenario::FakeKind;
+use crate::scenario::{FakeKind, OutputStream};
 use crate::transcript::{Show, Stream, Track, Window};
 
 use super::held::Held;
@@ -53,8 +53,28 @@ pub struct ClientState {
     stderr_decoder: Decoder,
     /// A program client's output (as in `output`) not yet in the transcript.
     held: Held,
-    /// A program client's separate stderr, not yet in the transcript.
+    /// A program client's separate stderr, decoded, for `stream: stderr`.
+    pub stderr: OutputBuffer,
+    /// The same stderr, not yet in the transcript.
     held_stderr: Held,
+}
+
+impl ClientState {
+    /// Returns what `expect` reads with `stream`.
+    pub fn read(&self, stream: OutputStream) -> &OutputBuffer {
+        match stream {
+            OutputStream::Stdout => &self.output,
+            OutputStream::Stderr => &self.stderr,
+        }
+    }
+
+    /// Returns what `expect` consumes from with `stream`.
+    pub fn read_mut(&mut self, stream: OutputStream) -> &mut OutputBuffer {
+        match stream {
+            OutputStream::Stdout => &mut self.output,
+            OutputStream::Stderr => &mut self.stderr,
+        }
+    }
 }
 
 /// Keeps the last lines of a program's output, for failure reports.
@@ -223,6 +243,7 @@ impl Journal {
                     exit: None,
                     stderr_decoder: info.encoding.decoder(),
                     held: Held::default(),
+                    stderr: OutputBuffer::default(),
                     held_stderr: Held::default(),
                 })
                 .collect(),
@@ -346,7 +367,10 @@ impl Journal {
         let mut released = Vec::new();
         for (index, client) in self.clients.iter_mut().enumerate() {
             let consumed = client.output.consumed_total();
-            released.push((Track::Client(index), client.held.release_consumed(consumed)));
+            let mut pieces = client.held.release_consumed(consumed);
+            let consumed = client.stderr.consumed_total();
+            pieces.extend(client.held_stderr.release_consumed(consumed));
+            released.push((Track::Client(index), pieces));
         }
         if self.server_output {
             let server = &mut self.server;
@@ -647,6 +671,7 @@ impl Journal {
                     client.held.push(*pipe, &text);
                 } else {
                     let text = client.stderr_decoder.decode(data);
+                    client.stderr.push(&text);
                     client.held_stderr.push(*pipe, &text);
                 }
                 let mut overflow = client.held.release_overflow();
@@ -668,6 +693,7 @@ impl Journal {
                     client.output.push(&err);
                     client.held.push(Pipe::Stderr, &err);
                 } else {
+                    client.stderr.push(&err);
                     client.held_stderr.push(Pipe::Stderr, &err);
                 }
                 let mut rest = client.held.release_all();

@@ -106,16 +106,17 @@ impl Conductor {
                 client,
                 pattern,
                 timeout,
+                stream,
             } => {
                 let index = self.client_index(client);
                 let regex = self.regex(pattern)?;
                 let waited = self
                     .wait_for(self.timeout(*timeout), |j| {
-                        j.client_mut(index).output.take(&regex)
+                        j.client_mut(index).read_mut(*stream).take(&regex)
                     })
                     .await;
                 let matched = waited.map_err(|why| {
-                    let output = &self.journal.client(index).output;
+                    let output = self.journal.client(index).read(*stream);
                     self.unmatched(why, pattern, *timeout, output.tail(TAIL), output.dropped())
                 })?;
                 self.capture(matched);
@@ -125,12 +126,13 @@ impl Conductor {
                 client,
                 pattern,
                 window,
+                stream,
             } => {
                 let index = self.client_index(client);
                 let regex = self.regex(pattern)?;
                 let waited = self
                     .wait_for(self.timeout(*window), |j| {
-                        j.client(index).output.matches(&regex).then_some(())
+                        j.client(index).read(*stream).matches(&regex).then_some(())
                     })
                     .await;
                 match waited {
@@ -138,7 +140,13 @@ impl Conductor {
                     Err(Waited::Stuck) => Err(self.stuck()),
                     Ok(()) => Err(StepError {
                         message: format!("output matched /{}/, which it must not", pattern.source),
-                        received: Some(self.journal.client(index).output.tail(TAIL).to_owned()),
+                        received: Some(
+                            self.journal
+                                .client(index)
+                                .read(*stream)
+                                .tail(TAIL)
+                                .to_owned(),
+                        ),
                     }),
                 }
             }

@@ -410,8 +410,12 @@ impl Loader<'_> {
             self.builtin_client(name, &fields)
         } else {
             self.command_clients.push(name.to_owned());
+            let command = self.command_client(&fields, &programs);
+            if command.as_ref().is_some_and(|c| c.merge_stderr) {
+                self.merged_clients.push(name.to_owned());
+            }
             ClientSpec {
-                command: self.command_client(&fields, &programs),
+                command,
                 ..default_client(name)
             }
         };

@@ -59,6 +59,8 @@ pub(crate) struct Loader<'a> {
     pub server: Option<ServerKind>,
     /// The clients written with `command:` or `shell:` (even when otherwise broken).
     pub command_clients: Vec<String>,
+    /// The client programs whose stderr joins their output (`stderr: merge`).
+    pub merged_clients: Vec<String>,
 }
 
 impl<'a> Loader<'a> {
@@ -74,6 +76,7 @@ impl<'a> Loader<'a> {
             clients: None,
             server: None,
             command_clients: Vec::new(),
+            merged_clients: Vec::new(),
         }
     }
 

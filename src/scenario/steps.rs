@@ -3,7 +3,7 @@
 use super::loader::{Fields, Loader, ServerKind};
 use super::program::signal_name;
 use super::suggest;
-use super::types::{CloseKind, ConnectionRef, Located, Step};
+use super::types::{CloseKind, ConnectionRef, Located, OutputStream, Step};
 use super::values::{describe, quote};
 use super::yaml::{Kind, Node};
 
@@ -33,7 +33,7 @@ pub(crate) fn shape(name: &str) -> Shape {
         ),
         "expect" | "expect_no" => (
             Some("regex"),
-            &["regex", "timeout", "client"],
+            &["regex", "timeout", "client", "stream"],
             "a regex, or a map with `regex:`",
         ),
         "server_expect" => (
@@ -277,11 +277,13 @@ impl Loader<'_> {
                 data: self.data(&fields, item, Some(name))?,
             },
             "expect" => Step::Expect {
+                stream: self.stream(&fields, client.as_deref())?,
                 client,
                 pattern: self.pattern(&fields, item, name)?,
                 timeout,
             },
             "expect_no" => Step::ExpectNo {
+                stream: self.stream(&fields, client.as_deref())?,
                 client,
                 pattern: self.pattern(&fields, item, name)?,
                 window: timeout,
@@ -613,6 +615,55 @@ impl Loader<'_> {
         None
     }
 
+    /// Reads `stream:` of `expect` and `expect_no`; `stderr` needs a client
+    /// program whose stderr is separate.
+    fn stream(&mut self, fields: &Fields<'_>, client: Option<&str>) -> Option<OutputStream> {
+        let Some(node) = fields.get("stream") else {
+            return Some(OutputStream::Stdout);
+        };
+        let stream = self.choice(
+            node,
+            "stream",
+            &[
+                ("stdout", OutputStream::Stdout),
+                ("stderr", OutputStream::Stderr),
+            ],
+        )?;
+        if stream == OutputStream::Stdout {
+            return Some(stream);
+        }
+        let known = self.clients.clone().unwrap_or_default();
+        let target = match (client, known.as_slice()) {
+            (Some(client), _) => client.to_owned(),
+            (None, [only]) => only.clone(),
+            _ => return Some(stream), // the client reference is reported elsewhere
+        };
+        let problem = if !self.command_clients.contains(&target) {
+            Some((
+                format!(
+                    "`stream: stderr` needs a client program, and `{target}` is the built-in client"
+                ),
+                "a built-in client has no stderr: drop `stream:` to match what it received",
+            ))
+        } else if self.merged_clients.contains(&target) {
+            Some((
+                format!(
+                    "`stream: stderr` reads a separate stderr, but `{target}` merges its stderr into its output"
+                ),
+                "drop `stream:` (with `stderr: merge`, `expect` already sees stderr), or make it `stderr: separate`",
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some((message, hint)) => {
+                self.error(node, message, Some(hint.into()));
+                None
+            }
+            None => Some(stream),
+        }
+    }
+
     fn close_kind(&mut self, fields: &Fields<'_>, allow_any: bool) -> Option<CloseKind> {
         let Some(node) = fields.get("how") else {
             return Some(if allow_any {
@@ -810,21 +861,25 @@ mod tests {
                 client: None,
                 pattern: pattern("^hello$"),
                 timeout: None,
+                stream: OutputStream::Stdout,
             },
             Step::Expect {
                 client: None,
                 pattern: pattern("a|b"),
                 timeout: secs(1),
+                stream: OutputStream::Stdout,
             },
             Step::ExpectNo {
                 client: None,
                 pattern: pattern("error"),
                 window: None,
+                stream: OutputStream::Stdout,
             },
             Step::ExpectNo {
                 client: None,
                 pattern: pattern("error"),
                 window: Some(Duration::from_millis(500)),
+                stream: OutputStream::Stdout,
             },
             Step::End {
                 client: None,
@@ -1362,6 +1417,9 @@ mod tests {
   - send_quit
   - expect: PONG
   - expect_no: ERR
+  - expect: {regex: warning, stream: stderr}
+  - expect_no: {regex: panic, stream: stderr, timeout: 1s}
+  - expect: {regex: ok, stream: stdout}
   - sleep: 1s
 "#;
         let me = || Some("client".to_owned());
@@ -1421,11 +1479,31 @@ mod tests {
                 client: None,
                 pattern: pattern("PONG"),
                 timeout: None,
+                stream: OutputStream::Stdout,
             },
             Step::ExpectNo {
                 client: None,
                 pattern: pattern("ERR"),
                 window: None,
+                stream: OutputStream::Stdout,
+            },
+            Step::Expect {
+                client: None,
+                pattern: pattern("warning"),
+                timeout: None,
+                stream: OutputStream::Stderr,
+            },
+            Step::ExpectNo {
+                client: None,
+                pattern: pattern("panic"),
+                window: secs(1),
+                stream: OutputStream::Stderr,
+            },
+            Step::Expect {
+                client: None,
+                pattern: pattern("ok"),
+                timeout: None,
+                stream: OutputStream::Stdout,
             },
             Step::Sleep {
                 duration: Duration::from_secs(1),
@@ -1636,6 +1714,27 @@ mod tests {
                 27,
                 "unknown client `clint`",
                 "did you mean `client`?",
+            ),
+            (
+                ONE,
+                "  - expect: {regex: x, stream: stderr}\n",
+                32,
+                "`stream: stderr` needs a client program, and `client` is the built-in client",
+                "a built-in client has no stderr: drop `stream:` to match what it received",
+            ),
+            (
+                "server: {fake: echo}\nclient: {shell: cli, stderr: merge}\nsteps:\n",
+                "  - expect_no: {regex: x, stream: stderr}\n",
+                35,
+                "`stream: stderr` reads a separate stderr, but `client` merges its stderr into its output",
+                "drop `stream:` (with `stderr: merge`, `expect` already sees stderr), or make it `stderr: separate`",
+            ),
+            (
+                FAKE_PROGRAM,
+                "  - expect: {regex: x, stream: stdrr}\n",
+                32,
+                "unknown stream `stdrr`",
+                "did you mean `stderr`?",
             ),
         ];
         for (header, source, col, message, hint) in cases {

@@ -252,6 +252,17 @@ pub enum CloseKind {
 }
 
 /// Lists every step of the format. `client: None` means the only client.
+/// Names what `expect` and `expect_no` read of a client (`stream:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputStream {
+    /// What the client received; for a client program, its stdout (and its
+    /// stderr too with `stderr: merge`).
+    #[default]
+    Stdout,
+    /// A client program's separate stderr.
+    Stderr,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     /// `send`: bytes as they are.
@@ -263,12 +274,14 @@ pub enum Step {
         client: Option<String>,
         pattern: Pattern,
         timeout: Option<Duration>,
+        stream: OutputStream,
     },
     /// `expect_no`: fail if the pattern matches within the window.
     ExpectNo {
         client: Option<String>,
         pattern: Pattern,
         window: Option<Duration>,
+        stream: OutputStream,
     },
     /// `end`: half-close, optionally sending data first.
     End {

@@ -247,12 +247,18 @@ fn nothing_survives_a_panic() {
     assert_eq!(await_no_survivors(&marker), Vec::<i32>::new());
 }
 
+/// Writes `yaml` as a scenario in a fresh folder, runs it, and returns its status and stdout.
+fn run_yaml(yaml: &str) -> (std::process::ExitStatus, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, yaml).expect("write scenario");
+    let output = tcprun(&file).output().expect("tcprun runs");
+    (output.status, text(&output.stdout))
+}
+
 #[test]
 fn kill_client_signals_the_program_and_expect_exit_sees_the_signal() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("kill.yaml");
-    std::fs::write(
-        &file,
+    let (status, out) = run_yaml(
         r#"name: kill a client program
 server: {fake: echo}
 clients:
@@ -267,16 +273,37 @@ steps:
   - kill_client: {signal: TERM, client: sleeper}
   - expect_exit: {code: 3, client: sleeper}
 "#,
-    )
-    .expect("write scenario");
-    let output = tcprun(&file).output().expect("tcprun runs");
-    let out = text(&output.stdout);
-    assert!(output.status.success(), "{out}");
+    );
+    assert!(status.success(), "{out}");
     assert!(
         out.contains("cat: sent SIGKILL") && out.contains("cat: killed by SIGKILL"),
         "{out}"
     );
     assert!(out.contains("sleeper: exited with code 3"), "{out}");
+}
+
+#[test]
+fn expect_reads_a_client_programs_separate_stderr_with_stream_stderr() {
+    let (status, out) = run_yaml(
+        r#"name: stdout and stderr apart
+server: {fake: echo}
+client: {shell: "echo out; echo warn >&2; exec cat"}
+steps:
+  - expect: {regex: "^warn$", stream: stderr}
+  - expect_no: {regex: warn, timeout: 100ms}
+  - expect: "^out$"
+  - expect_no: {regex: out, stream: stderr, timeout: 100ms}
+  - send_line: meow
+  - expect: "^meow$"
+  - end
+  - expect_exit: 0
+"#,
+    );
+    assert!(status.success(), "{out}");
+    // Each shows where its expect consumed it: stderr first, as the steps say.
+    let warn = out.find(r#"client stderr "warn\n""#).expect(&out);
+    let first = out.find(r#"client stdout "out\n""#).expect(&out);
+    assert!(warn < first, "{out}");
 }
 
 #[test]
