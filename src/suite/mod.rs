@@ -111,7 +111,7 @@ pub async fn run(scenarios: Vec<Scenario>, args: &RunArgs) -> Summary {
     let mut summary = Summary::default();
     let mut next = 0;
     let ci = golden::in_ci();
-    while let Some((unit, result)) = done.recv().await {
+    while let Some((unit, result, ack)) = done.recv().await {
         rounds[unit].push(result);
         while next < units.len() && rounds[next].len() == repeat {
             let scenario = &units[next];
@@ -140,6 +140,8 @@ pub async fn run(scenarios: Vec<Scenario>, args: &RunArgs) -> Summary {
             finished.push(outcome);
         }
         progress::show(next, units.len());
+        // The worker may take its next job now that this one is judged.
+        drop(ack);
     }
     progress::clear();
     write_reports(&finished, args);

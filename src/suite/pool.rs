@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::say;
 use crate::runner::{self, LineSink, ScenarioResult, Verdict};
@@ -22,14 +22,19 @@ pub struct Job {
     pub vars: Arc<BTreeMap<String, String>>,
 }
 
-/// Carries a job's result: `None` when it was skipped (fail-fast).
-pub type Done = (usize, Option<ScenarioResult>);
+/// Carries a job's result (`None` when it was skipped after a failure), and,
+/// with `fail_fast` or `live`, the acknowledgement the worker waits for
+/// before it takes another job.
+pub type Done = (usize, Option<ScenarioResult>, Option<oneshot::Sender<()>>);
 
 /// Starts `workers` threads that take jobs in order until none are left.
 /// After `stop` is set, remaining jobs come back as skipped; with
-/// `fail_fast` a worker sets it itself as soon as a job fails, before it
-/// takes another. `live` streams each transcript as it happens (use it with
-/// one worker only).
+/// `fail_fast` a worker sets it itself as soon as a job fails. With
+/// `fail_fast` or `live`, a worker then waits until its result is taken (and
+/// judged, when its scenario is complete): a golden file that differs stops
+/// the run before the next job, and a live transcript is never interleaved
+/// with another scenario's report. `live` streams each transcript as it
+/// happens (use it with one worker only).
 pub fn start(
     jobs: Vec<Job>,
     workers: usize,
@@ -76,8 +81,17 @@ pub fn start(
                     }
                     Some(result)
                 };
-                if tx.blocking_send((job.unit, result)).is_err() {
+                let (ack, acked) = if fail_fast || live {
+                    let (ack, acked) = oneshot::channel();
+                    (Some(ack), Some(acked))
+                } else {
+                    (None, None)
+                };
+                if tx.blocking_send((job.unit, result, ack)).is_err() {
                     return;
+                }
+                if let Some(acked) = acked {
+                    let _ = acked.blocking_recv();
                 }
             }
         });

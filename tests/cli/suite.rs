@@ -83,6 +83,48 @@ fn fail_fast_skips_what_had_not_started() {
         ]
     );
     assert!(out.ends_with("0 passed, 1 failed, 1 skipped\n"), "{out}");
+
+    // A golden file that differs is a failure too: nothing starts after it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in ["a", "b"] {
+        let yaml = format!(
+            "name: {name}\nserver: {{fake: echo}}\nclient: {{}}\nsteps:\n  - wait_connected\n"
+        );
+        std::fs::write(dir.path().join(format!("{name}.yaml")), yaml).expect("write");
+        std::fs::write(dir.path().join(format!("{name}.transcript")), "wrong\n").expect("write");
+    }
+    let folder = dir.path().to_str().expect("utf-8");
+    let out = stdout(&tcprun(&["--fail-fast", "-j", "1", "--snapshot", folder]).code(1));
+    assert!(out.ends_with("0 passed, 1 failed, 1 skipped\n"), "{out}");
+}
+
+#[test]
+fn a_live_transcript_is_followed_by_its_own_report_before_the_next_scenario() {
+    let out = stdout(
+        &tcprun(&[
+            "-v",
+            "-j",
+            "1",
+            "scenarios/quit.yaml",
+            "scenarios/chat.yaml",
+        ])
+        .success(),
+    );
+    let heads: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.starts_with("  | "))
+        .map(|l| l.split(" (").next().unwrap_or(l))
+        .collect();
+    assert_eq!(
+        heads,
+        [
+            "RUN  scenarios/quit.yaml",
+            "PASS scenarios/quit.yaml",
+            "RUN  scenarios/chat.yaml",
+            "PASS scenarios/chat.yaml",
+            "2 passed, 0 failed",
+        ]
+    );
 }
 
 #[test]
