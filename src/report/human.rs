@@ -15,8 +15,7 @@ const TRANSCRIPT_TAIL: usize = 60;
 /// details; `flaky` describes repeated runs that disagreed.
 pub fn scenario(result: &ScenarioResult, golden: Option<&Golden>, flaky: Option<&str>) -> String {
     let mut out = String::new();
-    let passed =
-        result.verdict == Verdict::Passed && golden.is_none_or(Golden::is_ok) && flaky.is_none();
+    let passed = passed(result, golden, flaky);
     let _ = writeln!(
         out,
         "{} {} ({}; {} {}, {})",
@@ -115,6 +114,12 @@ const SKIP: Style = Style::new().fg_color(Some(Color::Ansi(AnsiColor::Yellow)));
 /// terminal or `NO_COLOR` is set.
 fn paint(style: Style, text: &str) -> String {
     format!("{style}{text}{style:#}")
+}
+
+/// Returns true when a scenario counts as passed: its steps, its golden
+/// file and its repeated runs all fine.
+pub fn passed(result: &ScenarioResult, golden: Option<&Golden>, flaky: Option<&str>) -> bool {
+    result.verdict == Verdict::Passed && golden.is_none_or(Golden::is_ok) && flaky.is_none()
 }
 
 /// Returns the line of a scenario that did not run.

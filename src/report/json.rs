@@ -11,22 +11,25 @@ use crate::suite::Finished;
 /// Versions the report's shape; bumped when a field changes meaning or goes away.
 pub const VERSION: u32 = 1;
 
-/// Returns the JSON report of a run:
-/// `{"version", "summary": {"passed", "failed", "duration_ms"}, "scenarios": [...]}`.
+/// Returns the JSON report of a run: `{"version", "summary": {"passed",
+/// "failed", "skipped", "duration_ms"}, "scenarios": [...]}`.
 ///
-/// Each scenario has its `path`, `name`, `status` (`passed`, `failed` or
-/// `error`), `duration_ms`, `steps` (`line`, `name`, `duration_us`,
-/// `passed`), `failure`, `error`, `golden` and `transcript`; the keys are
+/// Each scenario has its `path`, `name`, `status` (`passed`, `failed`,
+/// `error` or `skipped`), `duration_ms`, `steps` (`line`, `name`,
+/// `duration_us`, `passed`), `failure`, `error`, `golden`, `flaky` (the
+/// report of `--repeat` runs that disagreed) and `transcript`; the keys are
 /// always there, `null` when they do not apply. `failed` in the summary
 /// counts errors too, as the `N passed, N failed` line does.
 pub fn json(finished: &[Finished]) -> Value {
     let passed = finished.iter().filter(|one| one.passed).count();
+    let skipped = finished.iter().filter(|one| one.skipped).count();
     let duration: Duration = finished.iter().map(|one| one.result.duration).sum();
     json!({
         "version": VERSION,
         "summary": {
             "passed": passed,
-            "failed": finished.len() - passed,
+            "failed": finished.len() - passed - skipped,
+            "skipped": skipped,
             "duration_ms": millis(duration),
         },
         "scenarios": finished.iter().map(scenario).collect::<Vec<_>>(),
@@ -58,15 +61,18 @@ fn scenario(finished: &Finished) -> Value {
         "failure": failure,
         "error": error,
         "golden": finished.golden.as_ref().map_or(Value::Null, |g| compared(result, g)),
+        "flaky": finished.flaky,
         "transcript": result.transcript,
     })
 }
 
-/// Says how a scenario ended: `passed`; `error` when it could not run or its
-/// golden file could not be read or written; `failed` otherwise.
+/// Says how a scenario ended: `passed`; `skipped`; `error` when it could not
+/// run or its golden file could not be read or written; `failed` otherwise.
 fn status(finished: &Finished) -> &'static str {
     if finished.passed {
         "passed"
+    } else if finished.skipped {
+        "skipped"
     } else if matches!(finished.result.verdict, Verdict::Error(_))
         || matches!(finished.golden, Some(Golden::Failed(_)))
     {
@@ -113,7 +119,7 @@ fn micros(duration: Duration) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
 
     use super::super::sample::{self, finished};
     use super::*;
@@ -144,6 +150,9 @@ mod tests {
         error.steps.clear();
         error.duration = Duration::from_millis(2);
         let differs = result("golden.yaml", Verdict::Passed, &["alice: closed"]);
+        let mut flaky = finished(result("flaky.yaml", Verdict::Passed, &["a"]), None);
+        flaky.flaky = Some("flaky: 2 distinct transcripts in 3 runs (2×, 1×)\n".into());
+        flaky.passed = false;
         vec![
             finished(passed, Some(Golden::Same)),
             finished(failed, None),
@@ -155,6 +164,8 @@ mod tests {
                     diff: "-alice: connected\n+alice: closed\n".into(),
                 }),
             ),
+            flaky,
+            Finished::skipped(Path::new("later.yaml"), "later"),
         ]
     }
 
@@ -164,7 +175,7 @@ mod tests {
         assert_eq!(report["version"], 1);
         assert_eq!(
             report["summary"],
-            json!({"passed": 1, "failed": 3, "duration_ms": 4_504})
+            json!({"passed": 1, "failed": 4, "skipped": 1, "duration_ms": 6_005})
         );
         let statuses: Vec<&Value> = report["scenarios"]
             .as_array()
@@ -172,7 +183,15 @@ mod tests {
             .iter()
             .map(|s| &s["status"])
             .collect();
-        assert_eq!(statuses, ["passed", "failed", "error", "failed"]);
+        assert_eq!(
+            statuses,
+            ["passed", "failed", "error", "failed", "failed", "skipped"]
+        );
+        assert_eq!(
+            report["scenarios"][4]["flaky"],
+            "flaky: 2 distinct transcripts in 3 runs (2×, 1×)\n"
+        );
+        assert_eq!(report["scenarios"][5]["transcript"], json!([]));
     }
 
     #[test]
@@ -192,6 +211,7 @@ mod tests {
                 "failure": null,
                 "error": null,
                 "golden": {"status": "same", "path": "echo.transcript", "diff": null, "message": null},
+                "flaky": null,
                 "transcript": ["client: connected"],
             })
         );
@@ -200,8 +220,9 @@ mod tests {
     #[test]
     fn gives_the_failure_error_and_golden_diff() {
         let report = json(&run());
-        let [_, failed, error, differs] = report["scenarios"].as_array().unwrap().as_slice() else {
-            panic!("expected four scenarios");
+        let [_, failed, error, differs, ..] = report["scenarios"].as_array().unwrap().as_slice()
+        else {
+            panic!("expected at least four scenarios");
         };
         assert_eq!(
             failed["failure"],

@@ -16,9 +16,10 @@ const TRANSCRIPT_TAIL: usize = 30;
 /// Returns the JUnit XML report of a run: one `<testsuite>` named
 /// `suite_name` holding one `<testcase>` per scenario, in order.
 ///
-/// A failed step or golden comparison is a `<failure>`; a scenario that
-/// could not run, or whose golden file could not be read or written, is an
-/// `<error>`. Each test case carries its file as `classname` and `file`, the
+/// A failed step, golden comparison or disagreement of `--repeat` runs is a
+/// `<failure>`; a scenario that could not run, or whose golden file could
+/// not be read or written, is an `<error>`; one `--fail-fast` did not start
+/// is `<skipped>`. Each test case carries its file as `classname` and `file`, the
 /// failing step's line as `line`, and its whole transcript as `<system-out>`
 /// (text bodies end without a newline, so they read back as written).
 /// No timestamps are written, so equal runs give equal reports.
@@ -61,6 +62,11 @@ fn status(finished: &Finished) -> TestCaseStatus {
     if finished.passed {
         return TestCaseStatus::success();
     }
+    if finished.skipped {
+        let mut status = TestCaseStatus::skipped();
+        status.set_message("not run: --fail-fast stopped the run first");
+        return status;
+    }
     let result = &finished.result;
     let path = result.path.display();
     let (kind, message, ty, text) = match (&result.verdict, &finished.golden) {
@@ -94,6 +100,12 @@ fn status(finished: &Finished) -> TestCaseStatus {
             "golden".into(),
             format!("{path}: {message}\n"),
         ),
+        (Verdict::Passed, _) if finished.flaky.is_some() => {
+            let flaky = finished.flaky.as_deref().unwrap_or_default();
+            let message = first_line(flaky).to_owned();
+            let text = format!("{path}: {flaky}");
+            (NonSuccessKind::Failure, message, "flaky".into(), text)
+        }
         (Verdict::Passed, _) => {
             let message = "the scenario did not pass".to_owned();
             let text = format!("{path}: {message}\n");
@@ -390,6 +402,32 @@ mod tests {
         timed_out.steps.truncate(1);
         let status = status(&finished(timed_out, None));
         assert_eq!(description(&status).1, "server_expect");
+    }
+
+    #[test]
+    fn skipped_scenarios_are_skipped_and_disagreeing_repeats_fail() {
+        let mut flaky = finished(result("f.yaml", "f", Verdict::Passed, &["a"]), None);
+        flaky.flaky = Some("flaky: 2 distinct transcripts in 3 runs (2×, 1×)\n".into());
+        flaky.passed = false;
+        let skipped = Finished::skipped(std::path::Path::new("s.yaml"), "s");
+        let xml = junit(&[flaky, skipped], "tcprun");
+        let report = Report::deserialize_from_str(&xml).expect("the report parses");
+        let suite = &report.test_suites[0];
+        assert_eq!(
+            (suite.tests, suite.failures, suite.skipped),
+            (2, 1, 1),
+            "{xml}"
+        );
+        let (message, ty, text) = description(&suite.test_cases[0].status);
+        assert_eq!(
+            (message, ty),
+            ("flaky: 2 distinct transcripts in 3 runs (2×, 1×)", "flaky")
+        );
+        assert!(text.starts_with("f.yaml: flaky:"), "{text}");
+        assert!(
+            matches!(suite.test_cases[1].status, TestCaseStatus::Skipped { .. }),
+            "{xml}"
+        );
     }
 
     #[test]

@@ -36,10 +36,11 @@ pub fn result(path: &str, name: &str, verdict: Verdict, transcript: &[&str]) -> 
 
 /// Returns `result` as the suite hands it to the reports.
 pub fn finished(result: ScenarioResult, golden: Option<Golden>) -> Finished {
-    let passed = result.verdict == Verdict::Passed && golden.as_ref().is_none_or(Golden::is_ok);
     Finished {
+        passed: crate::report::human::passed(&result, golden.as_ref(), None),
         result,
         golden,
-        passed,
+        flaky: None,
+        skipped: false,
     }
 }

@@ -16,15 +16,39 @@ use crate::report::human;
 use crate::runner::{self, ScenarioResult, Verdict};
 use crate::scenario::{self, LoadError, Scenario};
 
-/// Holds one finished scenario run as the reports see it.
+/// Holds one scenario of a run as the reports see it.
 #[derive(Debug, Clone)]
 pub struct Finished {
-    /// What the runner recorded.
+    /// What the runner recorded (nothing, for a skipped scenario).
     pub result: runner::ScenarioResult,
     /// The golden-file comparison, when snapshots were on and the run passed.
     pub golden: Option<golden::Golden>,
-    /// Whether it counts as passed (verdict and golden file both fine).
+    /// The report of `--repeat` runs whose transcripts disagreed.
+    pub flaky: Option<String>,
+    /// Whether it counts as passed (verdict, golden file and repeats all fine).
     pub passed: bool,
+    /// It did not run: `--fail-fast` stopped the run first.
+    pub skipped: bool,
+}
+
+impl Finished {
+    /// Returns the entry of a scenario that did not run: no steps, no transcript.
+    pub(crate) fn skipped(path: &std::path::Path, name: &str) -> Self {
+        Finished {
+            result: ScenarioResult {
+                path: path.to_owned(),
+                name: name.to_owned(),
+                verdict: Verdict::Passed,
+                transcript: Vec::new(),
+                steps: Vec::new(),
+                duration: std::time::Duration::ZERO,
+            },
+            golden: None,
+            flaky: None,
+            passed: false,
+            skipped: true,
+        }
+    }
 }
 
 /// Counts the results of a run.
@@ -122,11 +146,8 @@ pub async fn run(scenarios: Vec<Scenario>, args: &RunArgs) -> Summary {
             next += 1;
             let Some(outcome) = conclude(scenario, ran, args, ci, live) else {
                 summary.skipped += 1;
-                say(&format!(
-                    "SKIP {} ({})\n",
-                    scenario.path.display(),
-                    scenario.name
-                ));
+                say(&human::skipped(&scenario.path, &scenario.name));
+                finished.push(Finished::skipped(&scenario.path, &scenario.name));
                 continue;
             };
             if outcome.passed {
@@ -183,14 +204,14 @@ fn conclude(
             say(&format!("  | {line}\n"));
         }
     }
+    let passed = human::passed(&result, golden.as_ref(), flaky.as_deref());
     say(&human::scenario(&result, golden.as_ref(), flaky.as_deref()));
-    let passed = result.verdict == Verdict::Passed
-        && golden.as_ref().is_none_or(|g| g.is_ok())
-        && flaky.is_none();
     Some(Finished {
         result,
         golden,
+        flaky,
         passed,
+        skipped: false,
     })
 }
 
