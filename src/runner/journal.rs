@@ -198,7 +198,6 @@ pub struct Journal {
     fake: Option<FakeKind>,
     /// A server program's output goes into the transcript.
     server_output: bool,
-    port: u16,
     links: HashMap<SocketAddr, Link>,
     window: Window,
     marks: HashMap<Mark, u32>,
@@ -250,7 +249,6 @@ impl Journal {
             server: ServerState::default(),
             fake,
             server_output,
-            port,
             links: HashMap::new(),
             window: Window::default(),
             marks: HashMap::new(),
@@ -479,10 +477,6 @@ impl Journal {
         }
     }
 
-    fn mask(&self, text: &str) -> String {
-        text.replace(&format!(":{}", self.port), ":${port}")
-    }
-
     fn client_side(&mut self, index: usize) -> Option<&mut Side> {
         let local = self.clients[index].local?;
         self.links
@@ -498,7 +492,7 @@ impl Journal {
             Event::Connecting { attempt, target } => {
                 let client = &mut self.clients[index];
                 client.connecting = true;
-                let text = format!("connecting to {} (attempt {attempt})", self.mask(target));
+                let text = format!("connecting to {target} (attempt {attempt})");
                 let clock = self.window.line(track, None, text);
                 self.marks.insert(Mark::Connecting, clock);
             }
@@ -719,7 +713,7 @@ impl Journal {
         match event {
             Event::Listening { addr } => {
                 self.server.up = true;
-                let text = format!("listening on {}", self.mask(&addr.to_string()));
+                let text = format!("listening on {addr}");
                 self.window.line(Track::Server, None, text);
             }
             Event::ServerDown {

@@ -457,12 +457,14 @@ impl Conductor {
                     None => {}
                 }
             }
+            // Timers fire only when settled: until then a due timer is no
+            // reason to wake (waking for it would spin), only reports are.
             let wake_at = match self.scheduler.pace() {
-                Pace::Real => self
+                Pace::Real if self.journal.settled() => self
                     .scheduler
                     .next_deadline()
                     .map_or(real_deadline, |d| d.min(real_deadline)),
-                Pace::Virtual => real_deadline,
+                Pace::Real | Pace::Virtual => real_deadline,
             };
             tokio::select! {
                 report = self.reports.recv() => match report {
