@@ -111,7 +111,8 @@ fn run(
         Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
         Err(signal) => {
-            // The run was dropped, which killed its programs; make sure.
+            // Workers run on their own threads, which the dropped run does
+            // not stop: kill every program group now.
             tcprun::process::kill_all();
             eprintln!("tcprun: interrupted by {signal}; every process it started was stopped");
             ExitCode::from(if signal == "SIGINT" { 130 } else { 143 })

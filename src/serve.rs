@@ -34,6 +34,10 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
     let mut terminate =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .map_err(|source| ServerError::Program(format!("cannot watch SIGTERM: {source}")))?;
+    // Made once, so a Ctrl-C that comes while a line is being logged still counts.
+    let mut interrupt =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+            .map_err(|source| ServerError::Program(format!("cannot watch SIGINT: {source}")))?;
     let log = |report: crate::event::Report| {
         if args.quiet {
             return;
@@ -44,7 +48,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
     };
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = interrupt.recv() => break,
             _ = terminate.recv() => break,
             report = events.recv() => match report {
                 Some(report) => log(report),

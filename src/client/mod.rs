@@ -28,7 +28,8 @@ pub struct ClientOptions {
     pub port: u16,
     /// When and how often to reconnect.
     pub policy: ReconnectPolicy,
-    /// How long one connect attempt may take before it fails with `ETIMEDOUT`.
+    /// Bounds the name lookup and each address's connect within an attempt;
+    /// past it, that part fails with `ETIMEDOUT`.
     pub connect_timeout: Duration,
     /// How many bytes of input are held while disconnected; beyond this the
     /// client stops taking input until it can send again.

@@ -159,7 +159,14 @@ impl Program {
             program: name.clone(),
             source,
         })?;
-        let group = Group::register(child.id().unwrap_or_default() as i32);
+        // A child just spawned has an id; 0 would make `killpg` hit tcprun's own group.
+        let Some(pid) = child.id().filter(|&pid| pid > 0) else {
+            return Err(ProcessError::Spawn {
+                program: name,
+                source: std::io::Error::other("the child has no process id"),
+            });
+        };
+        let group = Group::register(pid as i32);
         let stdin = child.stdin.take();
         let inherit = launch.inherit;
         let pumps = [
@@ -187,7 +194,8 @@ impl Program {
         &self.name
     }
 
-    /// Returns its process group's id (the pid of its supervisor, the group's leader).
+    /// Returns its process group's id: the pid of the group's leader, its
+    /// supervisor (or the program itself when there is none).
     pub fn group(&self) -> i32 {
         self.group.id()
     }

@@ -5,8 +5,11 @@
 //! group, asks the kernel for a signal when tcprun dies (the parent-death
 //! signal), and waits. When the program ends, the supervisor ends the same
 //! way (its exit code, or its signal), so tcprun sees the program's status.
-//! When tcprun is gone, however it ended, the supervisor kills the whole
-//! group: the program and everything it started that stayed in the group.
+//! When tcprun is gone while the program runs, however tcprun ended, the
+//! supervisor kills the whole group: the program and everything it started
+//! that stayed in the group. Once the program has ended the supervisor is
+//! gone too, and what the program left in the group is tcprun's to kill
+//! (it kills every group it started when it ends, short of SIGKILL).
 //! Signals tcprun sends to the group reach the program directly; the
 //! supervisor lets them pass.
 

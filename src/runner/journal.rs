@@ -331,6 +331,9 @@ impl Journal {
             if client.connecting {
                 why.push(format!("{} is still connecting", client.name));
             }
+            if client.woken {
+                why.push(format!("{} was woken and has not reported", client.name));
+            }
         }
         if self.fake.is_some() {
             for link in self.links.values().filter(|l| !l.settled()) {

@@ -402,14 +402,23 @@ async fn accept_loop(
 ) {
     loop {
         let accepted = tokio::select! {
+            // A stop asked for wins over a connection waiting to be accepted.
+            biased;
             _ = stop.cancelled() => {
                 unlisten(&listener);
                 return;
             }
             accepted = listener.accept() => accepted,
         };
-        let Ok((stream, peer)) = accepted else {
-            continue;
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            // The peer gave up before the accept: the next one may be fine.
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionAborted => continue,
+            // Out of descriptors or the like: retrying at once would spin.
+            Err(_) => {
+                unlisten(&listener);
+                return;
+            }
         };
         let _ = stream.set_nodelay(true);
         let (tx, rx) = mpsc::channel(64);
