@@ -294,7 +294,7 @@ fn defs() -> Value {
             "description": "The name of a client: `client` for the one of `client:`, or a key of `clients:`.",
             "type": "string",
             "pattern": CLIENT_NAME,
-            "patternErrorMessage": "client names start with a letter and use letters, digits, `_` and `-`",
+            "patternErrorMessage": "client names start with a letter or `_` and use letters, digits, `_` and `-`",
         },
         "connection": {
             "description": "A server connection: N, the N-th accepted connection (from 1), or a client's name, the server side of that client's current connection.",

@@ -368,22 +368,23 @@ impl Loader<'_> {
             );
             return None;
         };
+        // One name per entry (an invalid one keeps its text), so that every
+        // client's options are still checked, each under its own name.
         let mut names = Vec::new();
+        let mut names_ok = true;
         for (name, _) in entries {
-            match name.scalar().filter(|n| valid_client_name(n)) {
-                Some(valid) => names.push(valid.to_owned()),
-                None => {
-                    let message = match name.scalar() {
-                        Some(text) => format!("invalid client name {}", quote(text)),
-                        None => format!("expected a client name, found {}", describe(name)),
-                    };
-                    let hint =
-                        "client names start with a letter and use letters, digits, `_` and `-`";
-                    self.error(name, message, Some(hint.into()));
-                }
+            names.push(name.scalar().unwrap_or_default().to_owned());
+            if !name.scalar().is_some_and(valid_client_name) {
+                names_ok = false;
+                let message = match name.scalar() {
+                    Some(text) => format!("invalid client name {}", quote(text)),
+                    None => format!("expected a client name, found {}", describe(name)),
+                };
+                let hint =
+                    "client names start with a letter or `_` and use letters, digits, `_` and `-`";
+                self.error(name, message, Some(hint.into()));
             }
         }
-        let names_ok = names.len() == entries.len();
         if names_ok {
             self.clients = Some(names.clone());
         }
@@ -989,6 +990,12 @@ steps:
             (line, col, message.as_str()),
             (2, 11, "invalid client name `1`")
         );
+        // The other clients' options are still checked, each under its own name.
+        let found = errors(
+            "server: {fake: echo}\nclients:\n  1bad: {}\n  alice: {max_retries: nope}\n  bob: {retry_interval: soon}\nsteps: [wait_connected]\n",
+        );
+        let at: Vec<(usize, usize)> = found.iter().map(|e| (e.0, e.1)).collect();
+        assert_eq!(at, [(3, 3), (4, 24), (5, 25)], "{found:#?}");
     }
 
     #[test]

@@ -276,18 +276,27 @@ impl Loader<'_> {
                 connection: connection?,
                 data: self.data(&fields, item, Some(name))?,
             },
-            "expect" => Step::Expect {
-                stream: self.stream(&fields, client.as_deref())?,
-                client,
-                pattern: self.pattern(&fields, item, name)?,
-                timeout,
-            },
-            "expect_no" => Step::ExpectNo {
-                stream: self.stream(&fields, client.as_deref())?,
-                client,
-                pattern: self.pattern(&fields, item, name)?,
-                window: timeout,
-            },
+            // Both parts are read before either error stops the step.
+            "expect" | "expect_no" => {
+                let stream = self.stream(&fields, client.as_deref());
+                let pattern = self.pattern(&fields, item, name);
+                let (stream, pattern) = (stream?, pattern?);
+                if name == "expect" {
+                    Step::Expect {
+                        client,
+                        pattern,
+                        timeout,
+                        stream,
+                    }
+                } else {
+                    Step::ExpectNo {
+                        client,
+                        pattern,
+                        window: timeout,
+                        stream,
+                    }
+                }
+            }
             "server_expect" => Step::ServerExpect {
                 connection: connection?,
                 pattern: self.pattern(&fields, item, name)?,

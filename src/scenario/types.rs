@@ -251,7 +251,6 @@ pub enum CloseKind {
     Any,
 }
 
-/// Lists every step of the format. `client: None` means the only client.
 /// Names what `expect` and `expect_no` read of a client (`stream:`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OutputStream {
@@ -263,6 +262,7 @@ pub enum OutputStream {
     Stderr,
 }
 
+/// Lists every step of the format. `client: None` means the only client.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     /// `send`: bytes as they are.
