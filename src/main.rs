@@ -97,6 +97,15 @@ fn run(
         Ok(scenarios) => suite::select(scenarios, args),
         Err(errors) => return invalid(errors),
     };
+    // A filter that matches nothing is a mistake, not a green run. (A shard
+    // may be empty: there can be more shards than files.)
+    if scenarios.is_empty() && !args.filter.is_empty() {
+        eprintln!(
+            "tcprun: no scenario matches --filter {}\n\nhint: --list shows the scenarios and their names",
+            args.filter.join(", --filter ")
+        );
+        return ExitCode::from(INVALID);
+    }
     if args.list {
         suite::list(&scenarios);
         return ExitCode::SUCCESS;

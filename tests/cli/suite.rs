@@ -160,6 +160,12 @@ fn filter_list_and_shard_select_scenarios() {
     every.sort();
     assert_eq!(union, every);
     tcprun(&["--shard", "4/3", "scenarios"]).code(2);
+    let none = tcprun(&["--filter", "no-such-scenario", "scenarios"]).code(2);
+    let err = String::from_utf8_lossy(&none.get_output().stderr).into_owned();
+    assert!(
+        err.contains("no scenario matches --filter no-such-scenario"),
+        "{err}"
+    );
 }
 
 #[test]
