@@ -185,13 +185,18 @@ fn interrupt_with(signal: Signal, name: &str) -> (Option<i32>, String) {
         .map_while(Result::ok)
         .any(|line| line.contains("prog: started"));
     assert!(started, "the client program started");
+    // Per program: its supervisor, the program, and a background `sleep`.
+    let all = 6;
     let deadline = Instant::now() + Duration::from_secs(5);
-    while survivors(&marker).len() < 4 && Instant::now() < deadline {
+    while survivors(&marker).len() < all && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert!(
-        survivors(&marker).len() >= 2,
-        "the programs run before the signal"
+    let running = survivors(&marker);
+    assert_eq!(
+        running.len(),
+        all,
+        "every process, grandchildren included, runs before the signal: {}",
+        describe(&running)
     );
     kill(Pid::from_raw(child.0.id() as i32), signal).expect("signal tcprun");
     let status = child.0.wait().expect("tcprun ends");
