@@ -297,9 +297,14 @@ async fn reap(
     use std::os::unix::process::ExitStatusExt;
     let status = child.wait().await;
     // Output still in the pipes comes first; a grandchild holding them open
-    // must not keep us waiting.
+    // must not keep us waiting: one deadline for both pipes, and what is
+    // still pumping then is stopped, so no output is reported after the exit.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
     for pump in pumps.into_iter().flatten() {
-        let _ = tokio::time::timeout(Duration::from_millis(500), pump).await;
+        let abort = pump.abort_handle();
+        if tokio::time::timeout_at(deadline, pump).await.is_err() {
+            abort.abort();
+        }
     }
     let exit = match status {
         Ok(status) => match (status.code(), status.signal()) {

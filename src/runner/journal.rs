@@ -283,7 +283,14 @@ impl Journal {
                 *line = regex.replace_all(line, replacement.as_str()).into_owned();
             }
         }
-        self.masks.push((regex, replacement));
+        // The same value captured again needs no second mask.
+        if !self
+            .masks
+            .iter()
+            .any(|(known, name)| *name == replacement && known.as_str() == regex.as_str())
+        {
+            self.masks.push((regex, replacement));
+        }
     }
 
     /// Returns client `index`'s state.
@@ -602,8 +609,11 @@ impl Journal {
                     }
                 };
                 let encoding = client.encoding;
-                self.window
-                    .end_stream(Stream::ClientIn(index), Show::Text(encoding));
+                // Both directions end with the connection: a character cut
+                // short is shown as it is, not carried to the next one.
+                for stream in [Stream::ClientIn(index), Stream::ClientOut(index)] {
+                    self.window.end_stream(stream, Show::Text(encoding));
+                }
                 let cause = conn.and_then(|c| {
                     self.marks
                         .get(&Mark::ConnAborted(c))
@@ -820,8 +830,15 @@ impl Journal {
                     };
                     self.server.unowned_closes.push(seen);
                 }
+                let sent_as = self
+                    .server
+                    .conn_client
+                    .get(conn)
+                    .map_or(Encoding::Utf8, |&i| self.clients[i].encoding);
                 self.window
                     .end_stream(Stream::ConnIn(*conn), Show::Text(Encoding::Utf8));
+                self.window
+                    .end_stream(Stream::ConnOut(*conn), Show::Text(sent_as));
                 let text = match reason {
                     CloseReason::Fin => "closed (FIN)".to_owned(),
                     CloseReason::Reset => "closed (reset by peer)".to_owned(),
@@ -1148,5 +1165,39 @@ mod tests {
         .join("\n");
         assert_eq!(program_connects(true), expected);
         assert_eq!(program_connects(false), expected);
+    }
+
+    #[test]
+    fn a_character_cut_short_by_a_close_is_shown_with_its_connection() {
+        let mut j = connected();
+        client(
+            &mut j,
+            vec![Event::Sent {
+                data: Bytes::from_static(b"caf\xc3"),
+            }],
+        );
+        server(
+            &mut j,
+            vec![Event::ServerReceived {
+                conn: 1,
+                data: Bytes::from_static(b"caf\xc3"),
+            }],
+        );
+        j.close_window();
+        client(
+            &mut j,
+            vec![Event::Closed {
+                reason: CloseReason::Reset,
+                written: 4,
+            }],
+        );
+        j.close_window();
+        let transcript = j.transcript().join("\n");
+        let sent: Vec<&str> = transcript
+            .lines()
+            .filter(|l| l.starts_with("alice > "))
+            .collect();
+        assert_eq!(sent.len(), 2, "{transcript}");
+        assert_eq!(sent[1], r#"alice > "\xc3""#, "{transcript}");
     }
 }
