@@ -566,8 +566,7 @@ impl Loader<'_> {
         }
         if node
             .scalar()
-            .is_some_and(|t| t.chars().all(|c| c.is_ascii_digit()))
-            && !node.is_null()
+            .is_some_and(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()))
         {
             let message = format!(
                 "expected a connection number or a client name for `connection`, found {}",

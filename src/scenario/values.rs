@@ -43,9 +43,9 @@ fn shorten(text: &str) -> String {
     }
 }
 
+/// Returns true for a decimal number (`inf` and `nan` are words here).
 fn is_number(text: &str) -> bool {
-    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    !digits.is_empty() && digits.parse::<f64>().is_ok()
+    text.bytes().any(|b| b.is_ascii_digit()) && text.parse::<f64>().is_ok()
 }
 
 fn plain_bool(text: &str) -> Option<bool> {
