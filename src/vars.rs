@@ -80,10 +80,11 @@ impl Vars {
                 .iter()
                 .map(|(k, v)| (k.clone(), self.apply_known(v)))
                 .collect(),
-            cwd: program
-                .cwd
-                .as_ref()
-                .map(|cwd| PathBuf::from(self.apply_known(&cwd.to_string_lossy()))),
+            cwd: program.cwd.as_ref().map(|cwd| {
+                program
+                    .folder
+                    .join(self.apply_known(&cwd.to_string_lossy()))
+            }),
             stdin,
             inherit: false,
         }

@@ -67,6 +67,7 @@ impl Loader<'_> {
                 Some(cwd) => Some(cwd?),
                 None => None,
             },
+            folder: self.folder().to_owned(),
         })
     }
 
@@ -213,11 +214,11 @@ impl Loader<'_> {
         }
     }
 
-    /// Reads `cwd:`, relative to the scenario file's folder.
+    /// Reads `cwd:` as written; it is joined to the scenario's folder once
+    /// its variables have values.
     fn cwd(&mut self, node: &Node) -> Option<PathBuf> {
         let text = self.word(node, "`cwd`")?;
-        let text = self.without_nul(node, &text, "`cwd`")?;
-        Some(self.folder().join(text))
+        Some(self.without_nul(node, &text, "`cwd`")?.into())
     }
 
     /// Returns `text`, or records an error when it holds a NUL, which no program can receive.
@@ -380,6 +381,7 @@ mod tests {
             argv: argv(words),
             env: Vec::new(),
             cwd: None,
+            folder: PathBuf::from("scenarios"),
         }
     }
 
@@ -439,7 +441,8 @@ mod tests {
                         .iter()
                         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                         .collect(),
-                    cwd: Some(PathBuf::from("scenarios/fixtures")),
+                    cwd: Some(PathBuf::from("fixtures")),
+                    folder: PathBuf::from("scenarios"),
                 },
                 host: "localhost".into(),
                 port: 6400,
@@ -486,8 +489,15 @@ mod tests {
     #[test]
     fn cwd_is_relative_to_the_scenario_folder() {
         let source = |cwd: &str| format!("server: {{command: [srv], cwd: {cwd}}}\n{CLIENT}");
+        // The folder the program starts in, as tcprun hands it over.
         let cwd = |path: &str, cwd: &str| match load(path, &source(cwd)).unwrap().server {
-            ServerSpec::Command(spec) => spec.program.cwd.unwrap(),
+            ServerSpec::Command(spec) => {
+                let vars = crate::vars::Vars {
+                    tmp: PathBuf::from("/tmp/run1"),
+                    ..crate::vars::Vars::default()
+                };
+                vars.launch(&spec.program, false).cwd.unwrap()
+            }
             other => panic!("expected a command server, got {other:?}"),
         };
         assert_eq!(cwd("a/b/s.yaml", "fixtures"), PathBuf::from("a/b/fixtures"));
@@ -495,6 +505,12 @@ mod tests {
         assert_eq!(cwd("s.yaml", "fixtures"), PathBuf::from("fixtures"));
         assert_eq!(cwd("/x/s.yaml", "."), PathBuf::from("/x/."));
         assert_eq!(cwd("a/s.yaml", "/srv/data"), PathBuf::from("/srv/data"));
+        // A variable is replaced first: `${tmp}` is absolute wherever the file is.
+        assert_eq!(
+            cwd("a/s.yaml", "\"${tmp}/w\""),
+            PathBuf::from("/tmp/run1/w")
+        );
+        assert_eq!(cwd("a/s.yaml", "\"${tmp}\""), PathBuf::from("/tmp/run1"));
     }
 
     #[test]
@@ -523,7 +539,8 @@ mod tests {
                     program: ProgramSpec {
                         argv: argv(&["redis-cli", "-p", "${port}"]),
                         env: vec![("A".into(), "b".into())],
-                        cwd: Some(PathBuf::from("scenarios/bin")),
+                        cwd: Some(PathBuf::from("bin")),
+                        folder: PathBuf::from("scenarios"),
                     },
                     merge_stderr: true,
                 }),

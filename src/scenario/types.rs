@@ -105,9 +105,11 @@ pub struct ProgramSpec {
     pub argv: Vec<String>,
     /// `env:` variables added to tcprun's environment.
     pub env: Vec<(String, String)>,
-    /// `cwd:` the working folder, relative to the scenario file's folder
-    /// (default: the folder tcprun runs in).
+    /// `cwd:` the working folder as written (it may hold variables), taken
+    /// relative to `folder` (default: the folder tcprun runs in).
     pub cwd: Option<PathBuf>,
+    /// The scenario file's folder, which a relative `cwd` starts from.
+    pub folder: PathBuf,
 }
 
 /// Says when a started server is ready for clients.
