@@ -39,6 +39,8 @@ pub(super) struct ConnTask {
     emitter: Emitter,
     registry: Shared,
     commands: mpsc::Receiver<ConnCommand>,
+    /// Cancelled by a kill or a reset, or when the scenario ends.
+    abort: CancellationToken,
     batch: Vec<Event>,
     peer_ended: bool,
     we_ended: bool,
@@ -52,6 +54,7 @@ impl ConnTask {
         emitter: Emitter,
         registry: Shared,
         commands: mpsc::Receiver<ConnCommand>,
+        abort: CancellationToken,
     ) -> Self {
         Self {
             conn,
@@ -60,6 +63,7 @@ impl ConnTask {
             emitter,
             registry,
             commands,
+            abort,
             batch: Vec::new(),
             peer_ended: false,
             we_ended: false,
@@ -121,7 +125,7 @@ impl ConnTask {
                 flow
             }
             ConnCommand::Abort(done) => {
-                let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+                self.reset_on_drop();
                 let _ = done.send(());
                 Flow::Done
             }
@@ -208,11 +212,25 @@ impl ConnTask {
         }
     }
 
+    /// Writes `data`; a kill or reset meanwhile ends the connection at once,
+    /// even when the peer does not read.
     async fn write(&mut self, data: &[u8]) -> Flow {
-        match self.stream.write_all(data).await {
+        let written = tokio::select! {
+            written = self.stream.write_all(data) => written,
+            () = self.abort.cancelled() => {
+                self.reset_on_drop();
+                return Flow::Done;
+            }
+        };
+        match written {
             Ok(()) => Flow::Continue,
             Err(error) => self.lost(&error).await,
         }
+    }
+
+    /// Makes closing the socket send RST instead of FIN.
+    fn reset_on_drop(&self) {
+        let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
     }
 
     async fn lost(&mut self, error: &std::io::Error) -> Flow {

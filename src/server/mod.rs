@@ -85,6 +85,9 @@ struct ConnEntry {
     commands: mpsc::Sender<ConnCommand>,
     /// False once our FIN is decided: no more writes go to it.
     writable: bool,
+    /// Cancelled to reset the connection even while a write to a peer that
+    /// does not read is under way.
+    abort: CancellationToken,
 }
 
 type Shared = Arc<Mutex<Registry>>;
@@ -199,26 +202,38 @@ impl FakeServer {
     /// Kills the server: every connection is reset and the port refuses.
     pub async fn kill(&mut self) -> Result<(), ServerError> {
         self.stop_listening().await;
-        let conns: Vec<(u32, mpsc::Sender<ConnCommand>)> = {
+        let conns: Vec<(u32, ConnEntry)> = {
             let mut registry = self.registry.lock().expect("registry lock");
-            std::mem::take(&mut registry.conns)
-                .into_iter()
-                .map(|(id, entry)| (id, entry.commands))
-                .collect()
+            std::mem::take(&mut registry.conns).into_iter().collect()
         };
-        let mut events = vec![Event::ServerDown {
+        let down = Event::ServerDown {
             killed: true,
             connections: conns.len(),
-        }];
+        };
+        self.reset(Some(down), conns).await.map(drop)
+    }
+
+    /// Resets `conns`, taken out of the registry: reports them closed (after
+    /// `first`), then aborts each, also one stuck writing to a peer that
+    /// does not read. Returns their numbers.
+    async fn reset(
+        &self,
+        first: Option<Event>,
+        conns: Vec<(u32, ConnEntry)>,
+    ) -> Result<Vec<u32>, ServerError> {
+        let mut events: Vec<Event> = first.into_iter().collect();
         events.extend(conns.iter().map(|(conn, _)| Event::ServerClosed {
             conn: *conn,
             reason: CloseReason::Aborted,
         }));
-        self.emitter.emit_all(events).await?;
-        for (_, commands) in conns {
-            command(&commands, ConnCommand::Abort).await;
+        if !events.is_empty() {
+            self.emitter.emit_all(events).await?;
         }
-        Ok(())
+        for (_, entry) in &conns {
+            entry.abort.cancel();
+            command(&entry.commands, ConnCommand::Abort).await;
+        }
+        Ok(conns.into_iter().map(|(conn, _)| conn).collect())
     }
 
     /// Stops the server gracefully: FIN to every connection, no more accepts.
@@ -285,30 +300,17 @@ impl FakeServer {
         if !reset {
             return self.half_close(targets).await;
         }
-        let conns: Vec<(u32, mpsc::Sender<ConnCommand>)> = {
+        let conns: Vec<(u32, ConnEntry)> = {
             let mut registry = self.registry.lock().expect("registry lock");
             let ids: Vec<u32> = match targets {
                 Targets::All => registry.conns.keys().copied().collect(),
                 Targets::Some(ids) => ids.clone(),
             };
             ids.into_iter()
-                .filter_map(|id| registry.conns.remove(&id).map(|e| (id, e.commands)))
+                .filter_map(|id| registry.conns.remove(&id).map(|entry| (id, entry)))
                 .collect()
         };
-        let events: Vec<Event> = conns
-            .iter()
-            .map(|(conn, _)| Event::ServerClosed {
-                conn: *conn,
-                reason: CloseReason::Aborted,
-            })
-            .collect();
-        if !events.is_empty() {
-            self.emitter.emit_all(events).await?;
-        }
-        for (_, commands) in &conns {
-            command(commands, ConnCommand::Abort).await;
-        }
-        Ok(conns.into_iter().map(|(conn, _)| conn).collect())
+        self.reset(None, conns).await
     }
 
     /// Returns the open connections' numbers.
@@ -422,6 +424,7 @@ async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let (tx, rx) = mpsc::channel(64);
+        let abort = shutdown.child_token();
         let conn = {
             let mut registry = registry.lock().expect("registry lock");
             registry.accepted += 1;
@@ -431,6 +434,7 @@ async fn accept_loop(
                 ConnEntry {
                     commands: tx,
                     writable: true,
+                    abort: abort.clone(),
                 },
             );
             conn
@@ -452,6 +456,7 @@ async fn accept_loop(
             emitter.clone(),
             registry.clone(),
             rx,
+            abort,
         );
         tokio::spawn(task.run(shutdown.clone()));
     }
