@@ -384,11 +384,8 @@ impl Conductor {
         }
     }
 
-    fn fold(&mut self, mut report: Report) {
-        if let (Some(timer), Source::Client(index)) = (report.timer.take(), report.source) {
-            self.scheduler.add_client(index, timer.delay, timer.wake);
-        }
-        self.journal.apply(&report);
+    fn fold(&mut self, report: Report) {
+        fold(&mut self.scheduler, &mut self.journal, report);
     }
 
     /// Closes the transcript window, streaming its lines when live.
@@ -530,6 +527,33 @@ impl Conductor {
         // Dropping the drivers kills every program's process group.
         self.clients.clear();
         self.server = None;
+    }
+}
+
+/// Folds one report: its timer request into the scheduler, its events into the journal.
+fn fold(scheduler: &mut Scheduler, journal: &mut Journal, mut report: Report) {
+    if let (Some(timer), Source::Client(index)) = (report.timer.take(), report.source) {
+        scheduler.add_client(index, timer.delay, timer.wake);
+    }
+    journal.apply(&report);
+}
+
+/// Runs `work` (a write, an end, a quit) while folding the reports that come
+/// meanwhile: actors that report while the work is under way must never
+/// find the queue full, or a large write would wait on itself.
+async fn folding<T>(
+    work: impl std::future::Future<Output = T>,
+    reports: &mut mpsc::Receiver<Report>,
+    scheduler: &mut Scheduler,
+    journal: &mut Journal,
+) -> T {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            biased;
+            done = &mut work => return done,
+            Some(report) = reports.recv() => fold(scheduler, journal, report),
+        }
     }
 }
 

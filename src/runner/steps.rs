@@ -12,7 +12,7 @@ use nix::sys::signal::Signal;
 use super::drivers::{ClientDriver, ServerDriver};
 use super::journal::Journal;
 use super::output::Matched;
-use super::{Conductor, Waited};
+use super::{Conductor, Waited, folding};
 use crate::event::CloseReason;
 use crate::process::{Exit, parse_signal};
 use crate::scenario::{CloseKind, ConnectionRef, Data, Pattern, Readiness, Step};
@@ -94,12 +94,26 @@ impl Conductor {
             Step::End { client, data } => {
                 let index = self.client_index(client);
                 let data = data.as_ref().map(|d| self.bytes(d, false)).transpose()?;
-                let ended = self.clients[index].driver.end(data).await;
+                let end = self.clients[index].driver.end(data);
+                let ended = folding(
+                    end,
+                    &mut self.reports,
+                    &mut self.scheduler,
+                    &mut self.journal,
+                )
+                .await;
                 ended.map_err(|_| self.stopped(index))
             }
             Step::SendQuit { client } => {
                 let index = self.client_index(client);
-                let quit = self.clients[index].driver.quit().await;
+                let quit = self.clients[index].driver.quit();
+                let quit = folding(
+                    quit,
+                    &mut self.reports,
+                    &mut self.scheduler,
+                    &mut self.journal,
+                )
+                .await;
                 quit.map_err(|_| self.stopped(index))
             }
             Step::Expect {
@@ -281,8 +295,18 @@ impl Conductor {
             Step::ServerSend { connection, data } => {
                 let targets = self.targets(connection)?;
                 let data = self.bytes(data, false)?;
-                let server = self.fake_server()?;
-                let written = server.send(&targets, data).await.map_err(server_error)?;
+                let Some(ServerDriver::Fake(server)) = &self.server else {
+                    return Err(self.fake_server().err().unwrap_or_else(no_server));
+                };
+                let send = server.send(&targets, data);
+                let written = folding(
+                    send,
+                    &mut self.reports,
+                    &mut self.scheduler,
+                    &mut self.journal,
+                )
+                .await
+                .map_err(server_error)?;
                 if written.is_empty() {
                     return Err(StepError::new(
                         "the server has no open connection to send to",
@@ -406,7 +430,14 @@ impl Conductor {
 
     async fn send(&mut self, client: &Option<String>, data: Bytes) -> StepResult {
         let index = self.client_index(client);
-        let sent = self.clients[index].driver.write(data).await;
+        let write = self.clients[index].driver.write(data);
+        let sent = folding(
+            write,
+            &mut self.reports,
+            &mut self.scheduler,
+            &mut self.journal,
+        )
+        .await;
         sent.map_err(|_| self.stopped(index))
     }
 

@@ -198,3 +198,19 @@ fn golden_files_are_compared_created_and_updated() {
     tcprun(&["--update", path]).success();
     assert_eq!(std::fs::read_to_string(&golden).expect("golden"), written);
 }
+
+#[test]
+fn a_send_larger_than_the_report_queue_completes() {
+    // 72 MiB reach the sink in more reads (64 KiB each) than the runner's
+    // report queue holds: the runner must fold reports while it sends.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("big.yaml");
+    let yaml = format!(
+        "name: big send\ntimeout: 20s\nserver: {{fake: sink}}\nclient: {{}}\nsteps:\n  - wait_connected\n  - send: \"{}\"\n  - end\n  - expect_closed\n",
+        "y".repeat(72 << 20)
+    );
+    std::fs::write(&file, yaml).expect("write scenario");
+    let path = file.to_str().expect("utf-8");
+    let out = stdout(&tcprun(&[path]).success());
+    assert!(out.ends_with("1 passed, 0 failed\n"), "{out}");
+}
