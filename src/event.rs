@@ -9,9 +9,9 @@ use tokio::sync::{mpsc, oneshot};
 /// Names who reported an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Source {
-    /// A built-in client, by index in declaration order.
+    /// A client (built-in or program), by index in declaration order.
     Client(usize),
-    /// The fake server.
+    /// The server (fake or program).
     Server,
 }
 
@@ -50,73 +50,135 @@ impl CloseReason {
     }
 }
 
-/// Lists everything that can happen, as reported by a client or the fake server.
+/// Says how a program ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal ended it (the name without `SIG`).
+    Signal(String),
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Code(code) => write!(f, "exited with code {code}"),
+            Exit::Signal(name) => write!(f, "killed by SIG{name}"),
+        }
+    }
+}
+
+/// Lists what the built-in client reports.
 ///
 /// Byte payloads are reference-counted chunks, exactly as read or written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// Client: a connection attempt begins (attempt 1 is the first).
+pub enum ClientEvent {
+    /// A connection attempt begins (attempt 1 is the first).
     Connecting { attempt: u32, target: String },
-    /// Client: the connection is established.
+    /// The connection is established.
     Connected { local: SocketAddr, peer: SocketAddr },
-    /// Client: a connection attempt failed.
+    /// A connection attempt failed.
     ConnectFailed { error: NetError },
-    /// Client: bytes are being handed to the socket (reported just before the write).
+    /// Bytes are being handed to the socket (reported just before the write).
     Sent { data: Bytes },
-    /// Client: bytes held while disconnected, to be sent after the next connect.
+    /// Bytes held while disconnected, to be sent after the next connect.
     Queued { data: Bytes },
-    /// Client: bytes arrived.
+    /// Bytes arrived.
     Received { data: Bytes },
-    /// Client: the peer ended its side (FIN).
+    /// The peer ended its side (FIN).
     PeerEnded,
-    /// Client: we ended our side (FIN), reported just before the shutdown.
+    /// We ended our side (FIN), reported just before the shutdown.
     Ended,
-    /// Client: the connection is closed. `written` counts the bytes written
-    /// on it: after a reset or an error, the last of them may not have
-    /// arrived (TCP confirms nothing to the writer), and this says so.
+    /// The connection is closed. `written` counts the bytes written on it:
+    /// after a reset or an error, the last of them may not have arrived
+    /// (TCP confirms nothing to the writer), and this says so.
     Closed { reason: CloseReason, written: u64 },
-    /// Client: the next attempt is scheduled.
+    /// The next attempt is scheduled.
     RetryScheduled {
         retry: u32,
         max: u32,
         delay: Duration,
     },
-    /// Client: no more attempts; `unsent` bytes were never written.
+    /// No more attempts; `unsent` bytes were never written.
     GaveUp {
         retries: u32,
         last_error: Option<NetError>,
         unsent: u64,
     },
-    /// Client: the quit word was given; no reconnect follows.
+    /// The quit word was given; no reconnect follows.
     Quit,
-    /// Server: listening on this address.
+}
+
+/// Lists what the fake server reports.
+///
+/// Byte payloads are reference-counted chunks, exactly as read or written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent {
+    /// Listening on this address.
     Listening { addr: SocketAddr },
-    /// Server: stopped listening; connections reset (`kill`) or ended with FIN (`stop`).
-    ServerDown { killed: bool, connections: usize },
-    /// Server: accepted connection number `conn` (from 1).
+    /// Stopped listening; connections reset (`kill`) or ended with FIN (`stop`).
+    Down { killed: bool, connections: usize },
+    /// Accepted connection number `conn` (from 1).
     Accepted { conn: u32, peer: SocketAddr },
-    /// Server: bytes arrived on a connection.
-    ServerReceived { conn: u32, data: Bytes },
-    /// Server: bytes are being written to a connection (reported just before the write).
-    ServerSent { conn: u32, data: Bytes },
-    /// Server: the client ended its side of a connection (FIN).
-    ServerPeerEnded { conn: u32 },
-    /// Server: we shut down our write side of a connection (FIN), reported just before.
-    ServerEnded { conn: u32 },
-    /// Server: a connection is closed.
-    ServerClosed { conn: u32, reason: CloseReason },
-    /// Program: started (`command` is argv\[0\]).
+    /// Bytes arrived on a connection.
+    Received { conn: u32, data: Bytes },
+    /// Bytes are being written to a connection (reported just before the write).
+    Sent { conn: u32, data: Bytes },
+    /// The client ended its side of a connection (FIN).
+    PeerEnded { conn: u32 },
+    /// We shut down our write side of a connection (FIN), reported just before.
+    Ended { conn: u32 },
+    /// A connection is closed.
+    Closed { conn: u32, reason: CloseReason },
+}
+
+/// Lists what happens to a program: a server program, or a client program
+/// standing in for a built-in client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProgramEvent {
+    /// Started (`command` is argv\[0\]).
     Started { command: String },
-    /// Program: bytes written to its stdin (reported just before).
+    /// Bytes written to its stdin (reported just before).
     Input { data: Bytes },
-    /// Program: bytes it wrote to stdout or stderr.
+    /// Its stdin was closed (it sees end of file).
+    StdinClosed,
+    /// Bytes it wrote to stdout or stderr.
     Output { pipe: Pipe, data: Bytes },
-    /// Program: a signal was sent to its process group.
+    /// A signal was sent to its process group.
     Signalled { signal: String },
-    /// Program: a server program is ready for clients.
+    /// A server program is ready for clients.
     Ready,
-    /// Program: it ended.
-    Exited { exit: crate::process::Exit },
+    /// It ended.
+    Exited { exit: Exit },
+}
+
+/// Lists everything that can happen, by the kind of actor that reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Reported by a built-in client.
+    Client(ClientEvent),
+    /// Reported by the fake server.
+    Server(ServerEvent),
+    /// Reported for a program (a server program or a client program).
+    Program(ProgramEvent),
+}
+
+impl From<ClientEvent> for Event {
+    fn from(event: ClientEvent) -> Self {
+        Event::Client(event)
+    }
+}
+
+impl From<ServerEvent> for Event {
+    fn from(event: ServerEvent) -> Self {
+        Event::Server(event)
+    }
+}
+
+impl From<ProgramEvent> for Event {
+    fn from(event: ProgramEvent) -> Self {
+        Event::Program(event)
+    }
 }
 
 /// Names a program's standard stream.
@@ -189,17 +251,17 @@ impl Emitter {
         Self { tx, source, clock }
     }
 
-    /// Reports one event.
-    pub async fn emit(&self, event: Event) -> Result<(), StreamClosed> {
-        self.emit_all(vec![event]).await
+    /// Reports one event (a [`ClientEvent`], [`ServerEvent`] or [`ProgramEvent`]).
+    pub async fn emit(&self, event: impl Into<Event>) -> Result<(), StreamClosed> {
+        self.emit_all(vec![event.into()]).await
     }
 
     /// Reports several events as one batch that nothing else can interleave.
-    pub async fn emit_all(&self, events: Vec<Event>) -> Result<(), StreamClosed> {
+    pub async fn emit_all<E: Into<Event>>(&self, events: Vec<E>) -> Result<(), StreamClosed> {
         self.tx
             .send(Report {
                 source: self.source,
-                events,
+                events: events.into_iter().map(Into::into).collect(),
                 timer: None,
             })
             .await
@@ -208,9 +270,9 @@ impl Emitter {
 
     /// Reports `events`, then returns a future that ends when `delay` has passed
     /// by this emitter's clock. Dropping the future abandons the wait.
-    pub async fn emit_then_wait(
+    pub async fn emit_then_wait<E: Into<Event>>(
         &self,
-        events: Vec<Event>,
+        events: Vec<E>,
         delay: Duration,
     ) -> Result<Wait, StreamClosed> {
         match self.clock {
@@ -223,7 +285,7 @@ impl Emitter {
                 self.tx
                     .send(Report {
                         source: self.source,
-                        events,
+                        events: events.into_iter().map(Into::into).collect(),
                         timer: Some(TimerRequest { delay, wake }),
                     })
                     .await

@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{FakeArg, ServeArgs};
-use crate::event::{Clock, CloseReason, Emitter, Event, Source};
+use crate::event::{Clock, CloseReason, Emitter, Event, ServerEvent, Source};
 use crate::server::{FakeKind, FakeOptions, FakeServer, ServerError};
 
 /// Serves until interrupted (SIGINT or SIGTERM); returns an error if it cannot listen.
@@ -42,7 +42,11 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
         if args.quiet {
             return;
         }
-        for line in report.events.iter().filter_map(describe) {
+        for line in report.events.iter().filter_map(|event| match event {
+            Event::Server(event) => describe(event),
+            // The fake server reports only server events.
+            Event::Client(_) | Event::Program(_) => None,
+        }) {
             eprintln!("tcprun serve: {line}");
         }
     };
@@ -65,17 +69,17 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
 }
 
 /// Returns the log line for a server event (data is counted, not shown).
-fn describe(event: &Event) -> Option<String> {
+fn describe(event: &ServerEvent) -> Option<String> {
     Some(match event {
-        Event::Listening { addr } => format!("listening on {addr}"),
-        Event::Accepted { conn, peer } => format!("connection {conn} from {peer}"),
-        Event::ServerReceived { conn, data } => {
+        ServerEvent::Listening { addr } => format!("listening on {addr}"),
+        ServerEvent::Accepted { conn, peer } => format!("connection {conn} from {peer}"),
+        ServerEvent::Received { conn, data } => {
             format!("connection {conn}: received {} bytes", data.len())
         }
-        Event::ServerSent { conn, data } => format!("connection {conn}: sent {} bytes", data.len()),
-        Event::ServerPeerEnded { conn } => format!("connection {conn}: client ended (FIN)"),
-        Event::ServerEnded { conn } => format!("connection {conn}: server ended (FIN)"),
-        Event::ServerClosed { conn, reason } => format!(
+        ServerEvent::Sent { conn, data } => format!("connection {conn}: sent {} bytes", data.len()),
+        ServerEvent::PeerEnded { conn } => format!("connection {conn}: client ended (FIN)"),
+        ServerEvent::Ended { conn } => format!("connection {conn}: server ended (FIN)"),
+        ServerEvent::Closed { conn, reason } => format!(
             "connection {conn} closed ({})",
             match reason {
                 CloseReason::Fin => "FIN".to_owned(),
@@ -84,6 +88,6 @@ fn describe(event: &Event) -> Option<String> {
                 CloseReason::Error(error) => error.to_string(),
             }
         ),
-        _ => return None,
+        ServerEvent::Down { .. } => return None,
     })
 }

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::{net_error, not_found, timed_out};
 use super::{ClientOptions, Command, Delivery, Outcome};
-use crate::event::{CloseReason, Emitter, Event, NetError, StreamClosed};
+use crate::event::{ClientEvent, CloseReason, Emitter, NetError, StreamClosed};
 
 /// Holds bytes not yet handed to a socket, in order.
 struct Chunk {
@@ -65,7 +65,7 @@ pub(super) struct ClientTask {
     /// Bytes written on the current connection.
     written: u64,
     /// Events of the stimulus being handled, not yet reported.
-    batch: Vec<Event>,
+    batch: Vec<ClientEvent>,
     /// Acknowledgements to send once the batch is reported, so that a caller
     /// who hears back also finds the events in the stream.
     acks: Vec<Ack>,
@@ -134,7 +134,7 @@ impl ClientTask {
         let mut retries = 0u32;
         loop {
             self.attempt += 1;
-            self.batch.push(Event::Connecting {
+            self.batch.push(ClientEvent::Connecting {
                 attempt: self.attempt,
                 target: format!("{}:{}", self.options.host, self.options.port),
             });
@@ -148,7 +148,7 @@ impl ClientTask {
                     return Ok(Outcome::Quit);
                 }
                 Attempt::Failed(error) => {
-                    self.batch.push(Event::ConnectFailed {
+                    self.batch.push(ClientEvent::ConnectFailed {
                         error: error.clone(),
                     });
                     Some(error)
@@ -245,7 +245,7 @@ impl ClientTask {
         *retries += 1;
         match self.options.policy.delay(*retries) {
             Some(delay) => {
-                self.batch.push(Event::RetryScheduled {
+                self.batch.push(ClientEvent::RetryScheduled {
                     retry: *retries,
                     max: self.options.policy.max_retries,
                     delay,
@@ -254,7 +254,7 @@ impl ClientTask {
             }
             None => {
                 let unsent = self.unsent();
-                self.batch.push(Event::GaveUp {
+                self.batch.push(ClientEvent::GaveUp {
                     retries: *retries - 1,
                     last_error: failure.clone(),
                     unsent,
@@ -338,7 +338,7 @@ impl ClientTask {
             }
             Some(Command::Quit { ack }) => {
                 self.finish = Finish::Quit;
-                self.batch.push(Event::Quit);
+                self.batch.push(ClientEvent::Quit);
                 self.acks.extend(ack.map(Ack::Taken));
             }
         }
@@ -353,7 +353,7 @@ impl ClientTask {
         let (ack, written) = if connected {
             (ack, None)
         } else {
-            self.batch.push(Event::Queued { data: data.clone() });
+            self.batch.push(ClientEvent::Queued { data: data.clone() });
             let (tx, rx) = oneshot::channel();
             self.acks
                 .extend(ack.map(|ack| Ack::Delivered(ack, Delivery::Queued(rx))));
@@ -380,7 +380,7 @@ impl ClientTask {
         };
         let _ = stream.set_nodelay(true);
         let (mut reader, mut writer) = stream.into_split();
-        self.batch.push(Event::Connected { local, peer });
+        self.batch.push(ClientEvent::Connected { local, peer });
 
         let read_size = self.options.read_size;
         let mut buf = BytesMut::with_capacity(read_size);
@@ -394,11 +394,11 @@ impl ClientTask {
             let send_fin = ending && self.pending.is_empty() && !we_ended;
             if send_fin {
                 we_ended = true;
-                self.batch.push(Event::Ended);
+                self.batch.push(ClientEvent::Ended);
             }
             if peer_ended && we_ended {
                 // Our FIN goes out when the halves are dropped, after the report.
-                self.batch.push(Event::Closed {
+                self.batch.push(ClientEvent::Closed {
                     reason: CloseReason::Fin,
                     written: self.written,
                 });
@@ -423,14 +423,14 @@ impl ClientTask {
                 read = reader.read_buf(&mut buf), if !peer_ended => match read {
                     Ok(0) => {
                         peer_ended = true;
-                        self.batch.push(Event::PeerEnded);
+                        self.batch.push(ClientEvent::PeerEnded);
                     }
                     Ok(_) => {
                         let data = buf.split().freeze();
                         if buf.capacity() < read_size / 4 {
                             buf.reserve(read_size);
                         }
-                        self.batch.push(Event::Received { data });
+                        self.batch.push(ClientEvent::Received { data });
                     }
                     Err(error) => return Ok(self.lost(&error, we_ended)),
                 },
@@ -448,7 +448,7 @@ impl ClientTask {
     /// Records a connection broken by an I/O error.
     fn lost(&mut self, error: &std::io::Error, ended: bool) -> Ending {
         let reason = close_reason(error);
-        self.batch.push(Event::Closed {
+        self.batch.push(ClientEvent::Closed {
             reason: reason.clone(),
             written: self.written,
         });
@@ -466,7 +466,7 @@ impl ClientTask {
         {
             chunk.announced = true;
             let data = chunk.data.slice(chunk.offset..);
-            self.batch.push(Event::Sent { data });
+            self.batch.push(ClientEvent::Sent { data });
         }
     }
 

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::{BackoffArg, ConnectArgs, EventFormat};
 use crate::client::{self, Backoff, ClientHandle, ClientOptions, Outcome, ReconnectPolicy};
-use crate::event::{Clock, Emitter, Event, Source};
+use crate::event::{ClientEvent, Clock, Emitter, Event, Source};
 use input::{Input, InputSplitter};
 pub use target::{TargetError, parse_target};
 
@@ -86,10 +86,15 @@ pub async fn run(args: ConnectArgs) -> Result<Outcome, TargetError> {
             }
         };
         for event in report.events {
-            if matches!(event, Event::Quit) {
+            let event = match event {
+                Event::Client(event) => event,
+                // The client reports only client events.
+                Event::Server(_) | Event::Program(_) => continue,
+            };
+            if matches!(event, ClientEvent::Quit) {
                 quit_deadline = Some(tokio::time::Instant::now() + args.quit_timeout);
             }
-            if let Event::Received { data } = &event {
+            if let ClientEvent::Received { data } = &event {
                 if stdout_open && stdout_tx.send(data.clone()).await.is_err() {
                     // stdout is closed (e.g. piped into `head`): nothing more to do.
                     stdout_open = false;

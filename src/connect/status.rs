@@ -2,17 +2,17 @@
 
 use serde_json::{Value, json};
 
-use crate::event::{CloseReason, Event};
+use crate::event::{ClientEvent, CloseReason};
 
 /// Returns the status line for `event`, or `None` for events that only move data.
-pub fn human(event: &Event) -> Option<String> {
+pub fn human(event: &ClientEvent) -> Option<String> {
     Some(match event {
-        Event::Connecting { attempt: 1, target } => format!("connecting to {target}"),
-        Event::Connecting { .. } => return None,
-        Event::Connected { peer, .. } => format!("connected to {peer}"),
-        Event::ConnectFailed { error } => format!("cannot connect: {}", error),
-        Event::PeerEnded => "server ended its side of the connection".to_owned(),
-        Event::Closed { reason, written } => {
+        ClientEvent::Connecting { attempt: 1, target } => format!("connecting to {target}"),
+        ClientEvent::Connecting { .. } => return None,
+        ClientEvent::Connected { peer, .. } => format!("connected to {peer}"),
+        ClientEvent::ConnectFailed { error } => format!("cannot connect: {}", error),
+        ClientEvent::PeerEnded => "server ended its side of the connection".to_owned(),
+        ClientEvent::Closed { reason, written } => {
             let lost = match reason {
                 CloseReason::Fin => return Some("connection closed".to_owned()),
                 CloseReason::Reset => "connection reset by peer (ECONNRESET)".to_owned(),
@@ -28,11 +28,11 @@ pub fn human(event: &Event) -> Option<String> {
                 )
             }
         }
-        Event::RetryScheduled { retry, max, delay } => format!(
+        ClientEvent::RetryScheduled { retry, max, delay } => format!(
             "retry {retry}/{max} in {}",
             humantime::format_duration(*delay)
         ),
-        Event::GaveUp {
+        ClientEvent::GaveUp {
             retries,
             last_error,
             unsent,
@@ -52,13 +52,15 @@ pub fn human(event: &Event) -> Option<String> {
             }
             line
         }
-        Event::Quit => "quitting".to_owned(),
-        Event::Queued { data } => format!(
+        ClientEvent::Quit => "quitting".to_owned(),
+        ClientEvent::Queued { data } => format!(
             "holding {} {} until connected",
             data.len(),
             plural(data.len() as u32, "byte", "bytes")
         ),
-        _ => return None,
+        ClientEvent::Sent { .. } | ClientEvent::Received { .. } | ClientEvent::Ended => {
+            return None;
+        }
     })
 }
 
@@ -67,23 +69,23 @@ fn plural(n: u32, one: &'static str, many: &'static str) -> &'static str {
 }
 
 /// Returns `event` as one JSON object (byte payloads by length).
-pub fn json(event: &Event) -> Value {
+pub fn json(event: &ClientEvent) -> Value {
     match event {
-        Event::Connecting { attempt, target } => {
+        ClientEvent::Connecting { attempt, target } => {
             json!({"event": "connecting", "attempt": attempt, "target": target})
         }
-        Event::Connected { local, peer } => {
+        ClientEvent::Connected { local, peer } => {
             json!({"event": "connected", "local": local.to_string(), "peer": peer.to_string()})
         }
-        Event::ConnectFailed { error } => {
+        ClientEvent::ConnectFailed { error } => {
             json!({"event": "error", "code": error.code, "message": error.message})
         }
-        Event::Sent { data } => json!({"event": "sent", "bytes": data.len()}),
-        Event::Queued { data } => json!({"event": "queued", "bytes": data.len()}),
-        Event::Received { data } => json!({"event": "received", "bytes": data.len()}),
-        Event::PeerEnded => json!({"event": "peer_end"}),
-        Event::Ended => json!({"event": "end"}),
-        Event::Closed { reason, written } => {
+        ClientEvent::Sent { data } => json!({"event": "sent", "bytes": data.len()}),
+        ClientEvent::Queued { data } => json!({"event": "queued", "bytes": data.len()}),
+        ClientEvent::Received { data } => json!({"event": "received", "bytes": data.len()}),
+        ClientEvent::PeerEnded => json!({"event": "peer_end"}),
+        ClientEvent::Ended => json!({"event": "end"}),
+        ClientEvent::Closed { reason, written } => {
             let mut value = json!({"event": "closed", "written": written});
             let (why, error) = match reason {
                 CloseReason::Fin => ("fin", None),
@@ -98,10 +100,10 @@ pub fn json(event: &Event) -> Value {
             }
             value
         }
-        Event::RetryScheduled { retry, max, delay } => json!({
+        ClientEvent::RetryScheduled { retry, max, delay } => json!({
             "event": "retry", "retry": retry, "max": max, "delay_ms": delay.as_millis() as u64
         }),
-        Event::GaveUp {
+        ClientEvent::GaveUp {
             retries,
             last_error,
             unsent,
@@ -111,8 +113,7 @@ pub fn json(event: &Event) -> Value {
             "code": last_error.as_ref().map(|e| e.code.clone()),
             "unsent": unsent,
         }),
-        Event::Quit => json!({"event": "quit"}),
-        other => json!({"event": format!("{other:?}")}),
+        ClientEvent::Quit => json!({"event": "quit"}),
     }
 }
 
@@ -125,13 +126,13 @@ mod tests {
 
     #[test]
     fn status_lines_read_as_the_chapter_asks() {
-        let retry = Event::RetryScheduled {
+        let retry = ClientEvent::RetryScheduled {
             retry: 1,
             max: 10,
             delay: Duration::from_secs(3),
         };
         assert_eq!(human(&retry).unwrap(), "retry 1/10 in 3s");
-        let gave_up = Event::GaveUp {
+        let gave_up = ClientEvent::GaveUp {
             retries: 10,
             last_error: Some(NetError {
                 code: "ECONNREFUSED".into(),
@@ -143,8 +144,8 @@ mod tests {
             human(&gave_up).unwrap(),
             "gave up after 10 retries: ECONNREFUSED"
         );
-        assert_eq!(human(&Event::Received { data: "x".into() }), None);
-        let reset = Event::Closed {
+        assert_eq!(human(&ClientEvent::Received { data: "x".into() }), None);
+        let reset = ClientEvent::Closed {
             reason: CloseReason::Reset,
             written: 12,
         };
@@ -156,7 +157,7 @@ mod tests {
 
     #[test]
     fn json_lines_name_the_event() {
-        let value = json(&Event::RetryScheduled {
+        let value = json(&ClientEvent::RetryScheduled {
             retry: 2,
             max: 3,
             delay: Duration::from_millis(50),

@@ -21,26 +21,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin};
 use tokio::sync::watch;
 
-use crate::event::{Emitter, Event, Pipe};
+pub use crate::event::Exit;
+use crate::event::{Emitter, Pipe, ProgramEvent};
 pub use group::{Group, kill_all, live_groups};
-
-/// Says how a program ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Exit {
-    /// It exited with this code.
-    Code(i32),
-    /// A signal ended it (the name without `SIG`).
-    Signal(String),
-}
-
-impl std::fmt::Display for Exit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Exit::Code(code) => write!(f, "exited with code {code}"),
-            Exit::Signal(name) => write!(f, "killed by SIG{name}"),
-        }
-    }
-}
 
 /// Describes a program to start.
 #[derive(Debug, Clone)]
@@ -125,7 +108,7 @@ pub struct Program {
 
 impl Program {
     /// Starts `launch` in a new process group. Its stdout and stderr are
-    /// reported as `Output` events and its end as an `Exited` event.
+    /// reported as [`ProgramEvent::Output`] events and its end as [`ProgramEvent::Exited`].
     pub fn start(launch: &Launch, emitter: Emitter) -> Result<Self, ProcessError> {
         let name = launch.argv.first().cloned().unwrap_or_default();
         let mut command = match SUPERVISOR.get() {
@@ -278,7 +261,11 @@ fn pump(
                         };
                     }
                     let data = Bytes::copy_from_slice(&buf[..n]);
-                    if emitter.emit(Event::Output { pipe, data }).await.is_err() {
+                    if emitter
+                        .emit(ProgramEvent::Output { pipe, data })
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -318,6 +305,8 @@ async fn reap(
         },
         Err(_) => Exit::Code(-1),
     };
-    let _ = emitter.emit(Event::Exited { exit: exit.clone() }).await;
+    let _ = emitter
+        .emit(ProgramEvent::Exited { exit: exit.clone() })
+        .await;
     let _ = exit_tx.send(Some(exit));
 }

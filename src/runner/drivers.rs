@@ -5,7 +5,7 @@ use nix::sys::signal::Signal;
 use tokio::task::JoinHandle;
 
 use crate::client::{ClientGone, ClientHandle, Outcome};
-use crate::event::{Emitter, Event};
+use crate::event::{Emitter, ProgramEvent};
 use crate::process::{Launch, ProcessError, Program, signal_name};
 use crate::server::{FakeServer, ProgramServer};
 
@@ -58,7 +58,7 @@ impl ProgramClient {
         quit_word: String,
     ) -> Result<Self, ProcessError> {
         let command = launch.argv.first().cloned().unwrap_or_default();
-        let _ = emitter.emit(Event::Started { command }).await;
+        let _ = emitter.emit(ProgramEvent::Started { command }).await;
         let program = Program::start(&launch, emitter.clone())?;
         Ok(Self {
             program,
@@ -76,7 +76,7 @@ impl ProgramClient {
     pub async fn kill(&self, signal: Signal) -> Result<(), ProcessError> {
         let _ = self
             .emitter
-            .emit(Event::Signalled {
+            .emit(ProgramEvent::Signalled {
                 signal: signal_name(signal),
             })
             .await;
@@ -94,7 +94,7 @@ impl ClientDriver {
             ClientDriver::Program(client) => {
                 let _ = client
                     .emitter
-                    .emit(Event::Input { data: data.clone() })
+                    .emit(ProgramEvent::Input { data: data.clone() })
                     .await;
                 if client.program.write(&data).await {
                     Ok(())
@@ -117,7 +117,7 @@ impl ClientDriver {
                     return Err(Gone);
                 };
                 client.program.close_stdin();
-                let _ = client.emitter.emit(Event::Ended).await;
+                let _ = client.emitter.emit(ProgramEvent::StdinClosed).await;
                 Ok(())
             }
         }

@@ -6,8 +6,10 @@ use std::net::SocketAddr;
 use crate::client::encoding::{Decoder, Encoding};
 use std::collections::{BTreeSet, VecDeque};
 
-use crate::event::{CloseReason, Event, NetError, Pipe, Report, Source};
-use crate::process::Exit;
+use crate::event::{
+    ClientEvent, CloseReason, Event, Exit, NetError, Pipe, ProgramEvent, Report, ServerEvent,
+    Source,
+};
 use crate::scenario::{FakeKind, OutputStream};
 use crate::transcript::{Show, Stream, Track, Window};
 
@@ -472,17 +474,19 @@ impl Journal {
     /// Folds one report.
     pub fn apply(&mut self, report: &Report) {
         self.window.begin_batch();
-        match report.source {
-            Source::Client(index) => {
-                self.clients[index].woken = false;
-                for event in &report.events {
-                    self.client_event(index, event);
+        if let Source::Client(index) = report.source {
+            self.clients[index].woken = false;
+        }
+        for event in &report.events {
+            match (report.source, event) {
+                (Source::Client(index), Event::Client(event)) => self.client_event(index, event),
+                (Source::Client(index), Event::Program(event)) => {
+                    self.client_program_event(index, event)
                 }
-            }
-            Source::Server => {
-                for event in &report.events {
-                    self.server_event(event);
-                }
+                (Source::Server, Event::Server(event)) => self.server_event(event),
+                (Source::Server, Event::Program(event)) => self.server_program_event(event),
+                // Each actor reports only its own kind of event.
+                (Source::Client(_), Event::Server(_)) | (Source::Server, Event::Client(_)) => {}
             }
         }
     }
@@ -495,18 +499,18 @@ impl Journal {
             .map(|(_, side)| side)
     }
 
-    fn client_event(&mut self, index: usize, event: &Event) {
+    fn client_event(&mut self, index: usize, event: &ClientEvent) {
         let track = Track::Client(index);
         let conn = self.conn_of_client(index);
         match event {
-            Event::Connecting { attempt, target } => {
+            ClientEvent::Connecting { attempt, target } => {
                 let client = &mut self.clients[index];
                 client.connecting = true;
                 let text = format!("connecting to {target} (attempt {attempt})");
                 let clock = self.window.line(track, None, text);
                 self.marks.insert(Mark::Connecting, clock);
             }
-            Event::Connected { local, .. } => {
+            ClientEvent::Connected { local, .. } => {
                 let client = &mut self.clients[index];
                 client.connecting = false;
                 client.connected = true;
@@ -521,7 +525,7 @@ impl Journal {
                 }
                 self.window.line(track, None, "connected".into());
             }
-            Event::ConnectFailed { error } => {
+            ClientEvent::ConnectFailed { error } => {
                 let client = &mut self.clients[index];
                 client.connecting = false;
                 if client.retry_under_way > 0 {
@@ -531,7 +535,7 @@ impl Journal {
                 self.window
                     .line(track, None, format!("connect failed: {}", error.code));
             }
-            Event::Sent { data } => {
+            ClientEvent::Sent { data } => {
                 if let Some(side) = self.client_side(index) {
                     side.sent += data.len() as u64;
                 }
@@ -542,7 +546,7 @@ impl Journal {
                     Show::Text(self.clients[index].encoding),
                 );
             }
-            Event::Queued { data } => {
+            ClientEvent::Queued { data } => {
                 let n = data.len();
                 self.window.line(
                     track,
@@ -550,7 +554,7 @@ impl Journal {
                     format!("queued {n} {} while disconnected", bytes_word(n)),
                 );
             }
-            Event::Received { data } => {
+            ClientEvent::Received { data } => {
                 if let Some(side) = self.client_side(index) {
                     side.received += data.len() as u64;
                 }
@@ -565,26 +569,21 @@ impl Journal {
                     Show::Text(self.clients[index].encoding),
                 );
             }
-            Event::PeerEnded => {
+            ClientEvent::PeerEnded => {
                 if let Some(side) = self.client_side(index) {
                     side.fin_seen = true;
                 }
                 let cause = conn.and_then(|c| self.marks.get(&Mark::ConnEnded(c)).copied());
                 self.window.line(track, cause, "peer ended (FIN)".into());
             }
-            Event::Ended => {
+            ClientEvent::Ended => {
                 if let Some(side) = self.client_side(index) {
                     side.fin_sent = true;
                 }
-                let text = if self.clients[index].program {
-                    "stdin closed"
-                } else {
-                    "end (FIN)"
-                };
-                let clock = self.window.line(track, None, text.into());
+                let clock = self.window.line(track, None, "end (FIN)".into());
                 self.marks.insert(Mark::ClientEnded(index), clock);
             }
-            Event::Closed { reason, .. } => {
+            ClientEvent::Closed { reason, .. } => {
                 if let Some(side) = self.client_side(index) {
                     side.closed = true;
                 }
@@ -623,13 +622,13 @@ impl Journal {
                 self.window.line(track, cause, text);
                 self.forget_closed();
             }
-            Event::RetryScheduled { retry, max, delay } => {
+            ClientEvent::RetryScheduled { retry, max, delay } => {
                 self.clients[index].retry_under_way = *retry;
                 let delay = humantime::format_duration(*delay);
                 self.window
                     .line(track, None, format!("retry {retry}/{max} in {delay}"));
             }
-            Event::GaveUp {
+            ClientEvent::GaveUp {
                 retries,
                 last_error,
                 unsent,
@@ -655,18 +654,24 @@ impl Journal {
                 }
                 self.window.line(track, None, text);
             }
-            Event::Quit => {
+            ClientEvent::Quit => {
                 self.window.line(track, None, "quit".into());
             }
-            Event::Started { command } => {
+        }
+    }
+
+    fn client_program_event(&mut self, index: usize, event: &ProgramEvent) {
+        let track = Track::Client(index);
+        match event {
+            ProgramEvent::Started { command } => {
                 self.window.line(track, None, format!("started {command}"));
             }
-            Event::Input { data } => {
+            ProgramEvent::Input { data } => {
                 let show = Show::Text(self.clients[index].encoding);
                 self.window
                     .bytes(Stream::Program(track, Pipe::Stdin), None, data, show);
             }
-            Event::Output { pipe, data } => {
+            ProgramEvent::Output { pipe, data } => {
                 let client = &mut self.clients[index];
                 if *pipe == Pipe::Stdout {
                     let text = client.decoder.decode(data);
@@ -687,10 +692,10 @@ impl Journal {
                     self.show_program(track, pipe, &text);
                 }
             }
-            Event::Signalled { signal } => {
+            ProgramEvent::Signalled { signal } => {
                 self.window.line(track, None, format!("sent SIG{signal}"));
             }
-            Event::Exited { exit } => {
+            ProgramEvent::Exited { exit } => {
                 let client = &mut self.clients[index];
                 client.exit = Some(exit.clone());
                 let (out, err) = (client.decoder.finish(), client.stderr_decoder.finish());
@@ -710,7 +715,12 @@ impl Journal {
                 }
                 self.window.line(track, None, exit.to_string());
             }
-            _ => {}
+            ProgramEvent::StdinClosed => {
+                let clock = self.window.line(track, None, "stdin closed".into());
+                self.marks.insert(Mark::ClientEnded(index), clock);
+            }
+            // Only a server program becomes ready.
+            ProgramEvent::Ready => {}
         }
     }
 
@@ -722,14 +732,14 @@ impl Journal {
             .map(|(_, side)| side)
     }
 
-    fn server_event(&mut self, event: &Event) {
+    fn server_event(&mut self, event: &ServerEvent) {
         match event {
-            Event::Listening { addr } => {
+            ServerEvent::Listening { addr } => {
                 self.server.up = true;
                 let text = format!("listening on {addr}");
                 self.window.line(Track::Server, None, text);
             }
-            Event::ServerDown {
+            ServerEvent::Down {
                 killed,
                 connections,
             } => {
@@ -744,7 +754,7 @@ impl Journal {
                 let clock = self.window.line(Track::Server, None, text);
                 self.marks.insert(Mark::ServerDown, clock);
             }
-            Event::Accepted { conn, peer } => {
+            ServerEvent::Accepted { conn, peer } => {
                 self.server.accepted += 1;
                 self.server.open.insert(*conn);
                 self.server.conn_peer.insert(*conn, *peer);
@@ -760,7 +770,7 @@ impl Journal {
                     format!("accepted connection {conn}"),
                 );
             }
-            Event::ServerReceived { conn, data } => {
+            ServerEvent::Received { conn, data } => {
                 if let Some(side) = self.conn_side(*conn) {
                     side.received += data.len() as u64;
                 }
@@ -786,7 +796,7 @@ impl Journal {
                 };
                 self.window.bytes(Stream::ConnIn(*conn), cause, data, show);
             }
-            Event::ServerSent { conn, data } => {
+            ServerEvent::Sent { conn, data } => {
                 if let Some(side) = self.conn_side(*conn) {
                     side.sent += data.len() as u64;
                 }
@@ -799,7 +809,7 @@ impl Journal {
                 self.window
                     .bytes(Stream::ConnOut(*conn), None, data, Show::Text(encoding));
             }
-            Event::ServerPeerEnded { conn } => {
+            ServerEvent::PeerEnded { conn } => {
                 if let Some(side) = self.conn_side(*conn) {
                     side.fin_seen = true;
                 }
@@ -808,7 +818,7 @@ impl Journal {
                 self.window
                     .line(Track::Conn(*conn), cause, "peer ended (FIN)".into());
             }
-            Event::ServerEnded { conn } => {
+            ServerEvent::Ended { conn } => {
                 if let Some(side) = self.conn_side(*conn) {
                     side.fin_sent = true;
                 }
@@ -817,7 +827,7 @@ impl Journal {
                     .line(Track::Conn(*conn), None, "end (FIN)".into());
                 self.marks.insert(Mark::ConnEnded(*conn), clock);
             }
-            Event::ServerClosed { conn, reason } => {
+            ServerEvent::Closed { conn, reason } => {
                 if let Some(side) = self.conn_side(*conn) {
                     side.closed = true;
                 }
@@ -851,19 +861,24 @@ impl Journal {
                 }
                 self.forget_closed();
             }
-            Event::Started { command } => {
+        }
+    }
+
+    fn server_program_event(&mut self, event: &ProgramEvent) {
+        match event {
+            ProgramEvent::Started { command } => {
                 self.server.running = true;
                 self.window
                     .line(Track::Server, None, format!("started {command}"));
             }
-            Event::Ready => {
+            ProgramEvent::Ready => {
                 self.window.line(Track::Server, None, "ready".into());
             }
-            Event::Signalled { signal } => {
+            ProgramEvent::Signalled { signal } => {
                 self.window
                     .line(Track::Server, None, format!("sent SIG{signal}"));
             }
-            Event::Output { pipe, data } => {
+            ProgramEvent::Output { pipe, data } => {
                 let decoder = self
                     .server
                     .log_decoder
@@ -884,7 +899,7 @@ impl Journal {
                     }
                 }
             }
-            Event::Exited { exit } => {
+            ProgramEvent::Exited { exit } => {
                 self.server.running = false;
                 self.server.exit = Some(exit.clone());
                 for (pipe, text) in self.server.held.release_all() {
@@ -892,7 +907,8 @@ impl Journal {
                 }
                 self.window.line(Track::Server, None, exit.to_string());
             }
-            _ => {}
+            // A server program's stdin is not driven.
+            ProgramEvent::Input { .. } | ProgramEvent::StdinClosed => {}
         }
     }
 
@@ -932,19 +948,19 @@ mod tests {
         Journal::new(&[client], Some(FakeKind::Echo), false, PORT)
     }
 
-    fn report(journal: &mut Journal, source: Source, events: Vec<Event>) {
+    fn report<E: Into<Event>>(journal: &mut Journal, source: Source, events: Vec<E>) {
         journal.apply(&Report {
             source,
-            events,
+            events: events.into_iter().map(Into::into).collect(),
             timer: None,
         });
     }
 
-    fn client(journal: &mut Journal, events: Vec<Event>) {
+    fn client(journal: &mut Journal, events: Vec<ClientEvent>) {
         report(journal, Source::Client(0), events);
     }
 
-    fn server(journal: &mut Journal, events: Vec<Event>) {
+    fn server(journal: &mut Journal, events: Vec<ServerEvent>) {
         report(journal, Source::Server, events);
     }
 
@@ -953,7 +969,7 @@ mod tests {
         let mut j = journal();
         client(
             &mut j,
-            vec![Event::Connecting {
+            vec![ClientEvent::Connecting {
                 attempt: 1,
                 target: format!("127.0.0.1:{PORT}"),
             }],
@@ -961,7 +977,7 @@ mod tests {
         assert!(!j.settled(), "a connect attempt is under way");
         client(
             &mut j,
-            vec![Event::Connected {
+            vec![ClientEvent::Connected {
                 local: addr(5000),
                 peer: addr(PORT),
             }],
@@ -969,7 +985,7 @@ mod tests {
         assert!(!j.settled(), "the server has not accepted yet");
         server(
             &mut j,
-            vec![Event::Accepted {
+            vec![ServerEvent::Accepted {
                 conn: 1,
                 peer: addr(5000),
             }],
@@ -985,11 +1001,11 @@ mod tests {
     #[test]
     fn bytes_in_flight_keep_the_conversation_unsettled() {
         let mut j = connected();
-        client(&mut j, vec![Event::Sent { data: data("hi\n") }]);
+        client(&mut j, vec![ClientEvent::Sent { data: data("hi\n") }]);
         assert!(!j.settled(), "sent, not yet received");
         server(
             &mut j,
-            vec![Event::ServerReceived {
+            vec![ServerEvent::Received {
                 conn: 1,
                 data: data("hi"),
             }],
@@ -998,18 +1014,18 @@ mod tests {
         server(
             &mut j,
             vec![
-                Event::ServerReceived {
+                ServerEvent::Received {
                     conn: 1,
                     data: data("\n"),
                 },
-                Event::ServerSent {
+                ServerEvent::Sent {
                     conn: 1,
                     data: data("hi\n"),
                 },
             ],
         );
         assert!(!j.settled(), "the echo is in flight");
-        client(&mut j, vec![Event::Received { data: data("hi\n") }]);
+        client(&mut j, vec![ClientEvent::Received { data: data("hi\n") }]);
         assert!(j.settled());
         assert_eq!(j.client(0).output.unconsumed(), "hi\n");
     }
@@ -1017,9 +1033,9 @@ mod tests {
     #[test]
     fn a_fin_is_in_flight_until_the_peer_reports_it() {
         let mut j = connected();
-        client(&mut j, vec![Event::Ended]);
+        client(&mut j, vec![ClientEvent::Ended]);
         assert!(!j.settled());
-        server(&mut j, vec![Event::ServerPeerEnded { conn: 1 }]);
+        server(&mut j, vec![ServerEvent::PeerEnded { conn: 1 }]);
         assert!(j.settled(), "half-closed, nothing in flight");
     }
 
@@ -1029,11 +1045,11 @@ mod tests {
         server(
             &mut j,
             vec![
-                Event::ServerDown {
+                ServerEvent::Down {
                     killed: true,
                     connections: 1,
                 },
-                Event::ServerClosed {
+                ServerEvent::Closed {
                     conn: 1,
                     reason: CloseReason::Aborted,
                 },
@@ -1042,7 +1058,7 @@ mod tests {
         assert!(!j.settled(), "alice has not seen the reset yet");
         client(
             &mut j,
-            vec![Event::Closed {
+            vec![ClientEvent::Closed {
                 reason: CloseReason::Reset,
                 written: 0,
             }],
@@ -1061,7 +1077,7 @@ mod tests {
         assert!(!j.settled());
         client(
             &mut j,
-            vec![Event::Connecting {
+            vec![ClientEvent::Connecting {
                 attempt: 2,
                 target: String::new(),
             }],
@@ -1069,7 +1085,7 @@ mod tests {
         assert!(!j.settled(), "now the attempt is under way");
         client(
             &mut j,
-            vec![Event::ConnectFailed {
+            vec![ClientEvent::ConnectFailed {
                 error: NetError {
                     code: "ECONNREFUSED".into(),
                     message: String::new(),
@@ -1084,13 +1100,13 @@ mod tests {
         let mut j = connected();
         client(
             &mut j,
-            vec![Event::Sent {
+            vec![ClientEvent::Sent {
                 data: data("token 1234abcd\n"),
             }],
         );
         server(
             &mut j,
-            vec![Event::ServerReceived {
+            vec![ServerEvent::Received {
                 conn: 1,
                 data: data("token 1234abcd\n"),
             }],
@@ -1119,11 +1135,11 @@ mod tests {
             program: Some(true),
         };
         let mut j = Journal::new(&[program], Some(FakeKind::Echo), false, PORT);
-        let accepted = Event::Accepted {
+        let accepted = ServerEvent::Accepted {
             conn: 1,
             peer: addr(5000),
         };
-        let printed = Event::Output {
+        let printed = ProgramEvent::Output {
             pipe: Pipe::Stderr,
             data: data("connected\nmore\n"),
         };
@@ -1144,7 +1160,7 @@ mod tests {
         j.sync_programs();
         server(
             &mut j,
-            vec![Event::ServerSent {
+            vec![ServerEvent::Sent {
                 conn: 1,
                 data: data("hello\n"),
             }],
@@ -1172,13 +1188,13 @@ mod tests {
         let mut j = connected();
         client(
             &mut j,
-            vec![Event::Sent {
+            vec![ClientEvent::Sent {
                 data: Bytes::from_static(b"caf\xc3"),
             }],
         );
         server(
             &mut j,
-            vec![Event::ServerReceived {
+            vec![ServerEvent::Received {
                 conn: 1,
                 data: Bytes::from_static(b"caf\xc3"),
             }],
@@ -1186,7 +1202,7 @@ mod tests {
         j.close_window();
         client(
             &mut j,
-            vec![Event::Closed {
+            vec![ClientEvent::Closed {
                 reason: CloseReason::Reset,
                 written: 4,
             }],

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{FakeKind, FakeOptions, Shared};
 use crate::client::error::net_error;
-use crate::event::{CloseReason, Emitter, Event};
+use crate::event::{CloseReason, Emitter, ServerEvent};
 
 /// Size of each socket read.
 const READ_SIZE: usize = 64 * 1024;
@@ -41,7 +41,7 @@ pub(super) struct ConnTask {
     commands: mpsc::Receiver<ConnCommand>,
     /// Cancelled by a kill or a reset, or when the scenario ends.
     abort: CancellationToken,
-    batch: Vec<Event>,
+    batch: Vec<ServerEvent>,
     peer_ended: bool,
     we_ended: bool,
 }
@@ -134,13 +134,13 @@ impl ConnTask {
 
     /// Handles received bytes the way the server's kind does.
     async fn react(&mut self, data: Bytes) -> Flow {
-        self.batch.push(Event::ServerReceived {
+        self.batch.push(ServerEvent::Received {
             conn: self.conn,
             data: data.clone(),
         });
         match self.options.kind {
             FakeKind::Echo if !self.we_ended => {
-                self.batch.push(Event::ServerSent {
+                self.batch.push(ServerEvent::Sent {
                     conn: self.conn,
                     data: data.clone(),
                 });
@@ -158,7 +158,7 @@ impl ConnTask {
                         .collect()
                 };
                 for (conn, _) in &others {
-                    self.batch.push(Event::ServerSent {
+                    self.batch.push(ServerEvent::Sent {
                         conn: *conn,
                         data: data.clone(),
                     });
@@ -182,7 +182,7 @@ impl ConnTask {
     /// the server ends its side too, unless it is half-open or silent.
     async fn peer_end(&mut self) -> Flow {
         self.peer_ended = true;
-        self.batch.push(Event::ServerPeerEnded { conn: self.conn });
+        self.batch.push(ServerEvent::PeerEnded { conn: self.conn });
         let auto_end =
             !self.we_ended && !self.options.half_open && self.options.kind != FakeKind::Silent;
         if auto_end {
@@ -196,7 +196,7 @@ impl ConnTask {
             {
                 entry.writable = false;
             }
-            self.batch.push(Event::ServerEnded { conn: self.conn });
+            self.batch.push(ServerEvent::Ended { conn: self.conn });
         }
         if self.we_ended {
             self.closed(CloseReason::Fin);
@@ -252,7 +252,7 @@ impl ConnTask {
             .expect("registry lock")
             .conns
             .remove(&self.conn);
-        self.batch.push(Event::ServerClosed {
+        self.batch.push(ServerEvent::Closed {
             conn: self.conn,
             reason,
         });

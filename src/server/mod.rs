@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::event::{CloseReason, Emitter, Event, StreamClosed};
+use crate::event::{CloseReason, Emitter, ServerEvent, StreamClosed};
 pub use crate::scenario::types::FakeKind;
 use conn::{ConnCommand, ConnTask};
 pub use program::ProgramServer;
@@ -176,7 +176,7 @@ impl FakeServer {
             source,
         })?;
         self.emitter
-            .emit(Event::Listening { addr: self.addr })
+            .emit(ServerEvent::Listening { addr: self.addr })
             .await?;
         let stop = self.shutdown.child_token();
         let task = tokio::spawn(accept_loop(
@@ -206,7 +206,7 @@ impl FakeServer {
             let mut registry = self.registry.lock().expect("registry lock");
             std::mem::take(&mut registry.conns).into_iter().collect()
         };
-        let down = Event::ServerDown {
+        let down = ServerEvent::Down {
             killed: true,
             connections: conns.len(),
         };
@@ -218,11 +218,11 @@ impl FakeServer {
     /// does not read. Returns their numbers.
     async fn reset(
         &self,
-        first: Option<Event>,
+        first: Option<ServerEvent>,
         conns: Vec<(u32, ConnEntry)>,
     ) -> Result<Vec<u32>, ServerError> {
-        let mut events: Vec<Event> = first.into_iter().collect();
-        events.extend(conns.iter().map(|(conn, _)| Event::ServerClosed {
+        let mut events: Vec<ServerEvent> = first.into_iter().collect();
+        events.extend(conns.iter().map(|(conn, _)| ServerEvent::Closed {
             conn: *conn,
             reason: CloseReason::Aborted,
         }));
@@ -240,14 +240,14 @@ impl FakeServer {
     pub async fn stop(&mut self) -> Result<(), ServerError> {
         self.stop_listening().await;
         let conns = self.take_writable(&Targets::All);
-        let mut events = vec![Event::ServerDown {
+        let mut events = vec![ServerEvent::Down {
             killed: false,
             connections: conns.len(),
         }];
         events.extend(
             conns
                 .iter()
-                .map(|(conn, _)| Event::ServerEnded { conn: *conn }),
+                .map(|(conn, _)| ServerEvent::Ended { conn: *conn }),
         );
         self.emitter.emit_all(events).await?;
         for (_, commands) in conns {
@@ -261,7 +261,7 @@ impl FakeServer {
         let conns = self.select(targets, |entry| entry.writable);
         let events = conns
             .iter()
-            .map(|(conn, _)| Event::ServerSent {
+            .map(|(conn, _)| ServerEvent::Sent {
                 conn: *conn,
                 data: data.clone(),
             })
@@ -281,9 +281,9 @@ impl FakeServer {
     /// Shuts down the server's write side of the target connections (FIN).
     pub async fn half_close(&self, targets: &Targets) -> Result<Vec<u32>, ServerError> {
         let conns = self.take_writable(targets);
-        let events: Vec<Event> = conns
+        let events: Vec<ServerEvent> = conns
             .iter()
-            .map(|(conn, _)| Event::ServerEnded { conn: *conn })
+            .map(|(conn, _)| ServerEvent::Ended { conn: *conn })
             .collect();
         if !events.is_empty() {
             self.emitter.emit_all(events).await?;
@@ -439,9 +439,9 @@ async fn accept_loop(
             );
             conn
         };
-        let mut events = vec![Event::Accepted { conn, peer }];
+        let mut events = vec![ServerEvent::Accepted { conn, peer }];
         if let Some(banner) = &options.banner {
-            events.push(Event::ServerSent {
+            events.push(ServerEvent::Sent {
                 conn,
                 data: banner.clone(),
             });

@@ -6,7 +6,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use super::ServerError;
-use crate::event::{Emitter, Event};
+use crate::event::{Emitter, ProgramEvent};
 use crate::process::{Exit, Program, signal_name};
 use crate::scenario::{CommandServerSpec, OutputMode, Readiness};
 use crate::vars::Vars;
@@ -78,7 +78,7 @@ impl ProgramServer {
         let mut launch = self.vars.launch(&self.spec.program, false);
         launch.inherit = self.spec.output == OutputMode::Inherit;
         self.emitter
-            .emit(Event::Started {
+            .emit(ProgramEvent::Started {
                 command: launch.argv[0].clone(),
             })
             .await?;
@@ -90,7 +90,7 @@ impl ProgramServer {
 
     /// Reports that the program is ready.
     pub async fn ready(&self) -> Result<(), ServerError> {
-        Ok(self.emitter.emit(Event::Ready).await?)
+        Ok(self.emitter.emit(ProgramEvent::Ready).await?)
     }
 
     /// Sends `signal` to the program's group; for a signal that ends
@@ -100,7 +100,7 @@ impl ProgramServer {
             return Ok(None);
         };
         self.emitter
-            .emit(Event::Signalled {
+            .emit(ProgramEvent::Signalled {
                 signal: signal_name(signal),
             })
             .await?;
@@ -122,7 +122,7 @@ impl ProgramServer {
             return Ok(None);
         };
         self.emitter
-            .emit(Event::Signalled {
+            .emit(ProgramEvent::Signalled {
                 signal: "TERM".into(),
             })
             .await?;
