@@ -1,14 +1,8 @@
-//! Renders the event stream as the canonical transcript: one line per event, deterministic.
-//!
-//! Events are gathered in windows that end when the conversation is settled
-//! (no bytes, FINs or connection attempts in flight). Within a window each
-//! item gets a Lamport clock from its causes — the previous item of its actor,
-//! the event before it in the same batch, and the peer's item it answers — and
-//! items are written out ordered by (clock, actor). Bytes of one stream within
-//! one window form one block, so how TCP cut them into segments never shows.
+//! Orders the items of one window — lines and blocks of bytes — by cause, then by actor, and renders them as lines.
 
 use std::collections::HashMap;
 
+use super::text::{incomplete_tail, render};
 use crate::client::encoding::Encoding;
 use crate::event::Pipe;
 
@@ -255,100 +249,6 @@ impl Window {
     }
 }
 
-/// Returns how many bytes at the end of `bytes` start a UTF-8 character
-/// that is not complete yet (0 for other encodings).
-fn incomplete_tail(bytes: &[u8], encoding: Encoding) -> usize {
-    if encoding != Encoding::Utf8 {
-        return 0;
-    }
-    for back in 1..=3.min(bytes.len()) {
-        let byte = bytes[bytes.len() - back];
-        if byte & 0xC0 == 0x80 {
-            continue; // a continuation byte: look further back
-        }
-        let needed = match byte {
-            0xC2..=0xDF => 2,
-            0xE0..=0xEF => 3,
-            0xF0..=0xF4 => 4,
-            _ => return 0,
-        };
-        return if needed > back { back } else { 0 };
-    }
-    0
-}
-
-/// Renders bytes as quoted, escaped text pieces (one per line of data for
-/// text encodings; fixed-size pieces for hex and base64).
-pub fn render(bytes: &[u8], encoding: Encoding) -> Vec<String> {
-    match encoding {
-        Encoding::Hex => bytes.chunks(32).map(hex::encode).collect(),
-        Encoding::Base64 => {
-            use base64::Engine as _;
-            bytes
-                .chunks(48)
-                .map(|c| base64::engine::general_purpose::STANDARD.encode(c))
-                .collect()
-        }
-        Encoding::Utf8 | Encoding::Ascii | Encoding::Latin1 => bytes
-            .split_inclusive(|&b| b == b'\n')
-            .map(|line| quote(line, encoding))
-            .collect(),
-    }
-}
-
-/// Quotes one line of bytes, escaping quotes, backslashes, control
-/// characters and bytes the encoding cannot show.
-pub fn quote(bytes: &[u8], encoding: Encoding) -> String {
-    let mut out = String::with_capacity(bytes.len() + 2);
-    out.push('"');
-    match encoding {
-        Encoding::Utf8 => {
-            for chunk in bytes.utf8_chunks() {
-                for ch in chunk.valid().chars() {
-                    escape_char(ch, &mut out);
-                }
-                for byte in chunk.invalid() {
-                    out.push_str(&format!("\\x{byte:02x}"));
-                }
-            }
-        }
-        Encoding::Latin1 => bytes
-            .iter()
-            .for_each(|&b| escape_char(char::from(b), &mut out)),
-        _ => {
-            for &byte in bytes {
-                if byte.is_ascii() {
-                    escape_char(char::from(byte), &mut out);
-                } else {
-                    out.push_str(&format!("\\x{byte:02x}"));
-                }
-            }
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn escape_char(ch: char, out: &mut String) {
-    match ch {
-        '"' => out.push_str("\\\""),
-        '\\' => out.push_str("\\\\"),
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
-        '\0' => out.push_str("\\0"),
-        c if c.is_control() => {
-            let code = u32::from(c);
-            if code < 0x100 {
-                out.push_str(&format!("\\x{code:02x}"));
-            } else {
-                out.push_str(&format!("\\u{{{code:x}}}"));
-            }
-        }
-        c => out.push(c),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,21 +267,6 @@ mod tests {
             Track::Client(i) => (1, i as u32),
             Track::Conn(c) => (2, c),
         }
-    }
-
-    #[test]
-    fn escapes_controls_quotes_and_invalid_bytes() {
-        assert_eq!(quote(b"a\"b\\c\r\n", Encoding::Utf8), r#""a\"b\\c\r\n""#);
-        assert_eq!(quote(b"\x1b[0m\xff", Encoding::Utf8), r#""\x1b[0m\xff""#);
-        assert_eq!(quote("é".as_bytes(), Encoding::Utf8), "\"é\"");
-        assert_eq!(quote(b"caf\xe9", Encoding::Latin1), "\"café\"");
-        assert_eq!(quote(b"caf\xe9", Encoding::Ascii), r#""caf\xe9""#);
-    }
-
-    #[test]
-    fn splits_text_into_lines_and_binary_into_pieces() {
-        assert_eq!(render(b"a\nb", Encoding::Utf8), vec![r#""a\n""#, r#""b""#]);
-        assert_eq!(render(&[0xab; 40], Encoding::Hex).len(), 2);
     }
 
     /// The same conversation, cut into segments differently, gives the same lines.

@@ -1,0 +1,14 @@
+//! Renders the event stream as the canonical transcript: one line per event, deterministic.
+//!
+//! Events are gathered in windows that end when the conversation is settled
+//! (no bytes, FINs or connection attempts in flight). Within a window each
+//! item gets a Lamport clock from its causes — the previous item of its actor,
+//! the event before it in the same batch, and the peer's item it answers — and
+//! items are written out ordered by (clock, actor). Bytes of one stream within
+//! one window form one block, so how TCP cut them into segments never shows.
+
+mod text;
+mod window;
+
+pub use text::{quote, render};
+pub use window::{Show, Stream, Track, Window};
