@@ -1,7 +1,6 @@
 //! Runs one scenario: starts its server and clients, executes its steps over the event stream, and records the result.
 
 mod drivers;
-mod held;
 mod journal;
 mod output;
 mod scheduler;

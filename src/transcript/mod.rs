@@ -7,8 +7,11 @@
 //! items are written out ordered by (clock, actor). Bytes of one stream within
 //! one window form one block, so how TCP cut them into segments never shows.
 
+mod mask;
+mod record;
 mod text;
 mod window;
 
+pub use record::{Actor, Owners, Recorder};
 pub use text::{quote, render};
 pub use window::{Show, Stream, Track, Window};

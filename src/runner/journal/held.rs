@@ -10,14 +10,17 @@
 
 use std::collections::VecDeque;
 
-use crate::event::Pipe;
+use super::state::{Decoded, State};
+use crate::event::{Pipe, ProgramEvent};
+use crate::scenario::OutputStream;
+use crate::transcript::Track;
 
 /// Caps the text held per program stream; older text is released at once.
 pub const HELD_CAP: usize = 1 << 20;
 
 /// Holds one program's decoded output, in arrival order, with the pipe each
 /// piece came from. Positions count bytes of text from the program's start,
-/// the way [`super::output::OutputBuffer`] counts what it consumed.
+/// the way [`crate::runner::output::OutputBuffer`] counts what it consumed.
 #[derive(Debug, Default)]
 pub struct Held {
     pieces: VecDeque<(Pipe, String)>,
@@ -104,6 +107,141 @@ impl Held {
             released.push((*pipe, head));
             break;
         }
+        released
+    }
+}
+
+/// Lists released output: each program's track with its pieces, in order.
+pub type Released = Vec<(Track, Vec<(Pipe, String)>)>;
+
+/// Holds one client program's output back: what `expect` reads, and a
+/// separate stderr.
+#[derive(Debug, Default)]
+struct ClientHeld {
+    output: Held,
+    stderr: Held,
+}
+
+impl ClientHeld {
+    fn stream(&mut self, stream: OutputStream) -> &mut Held {
+        match stream {
+            OutputStream::Stdout => &mut self.output,
+            OutputStream::Stderr => &mut self.stderr,
+        }
+    }
+
+    fn release_overflow(&mut self) -> Vec<(Pipe, String)> {
+        let mut pieces = self.output.release_overflow();
+        pieces.extend(self.stderr.release_overflow());
+        pieces
+    }
+
+    fn release_all(&mut self) -> Vec<(Pipe, String)> {
+        let mut pieces = self.output.release_all();
+        pieces.extend(self.stderr.release_all());
+        pieces
+    }
+}
+
+/// Holds every program's output back from the transcript until a step
+/// consumes it, the program exits, or the scenario ends.
+#[derive(Debug)]
+pub struct HeldOutput {
+    clients: Vec<ClientHeld>,
+    server: Held,
+    /// A server program's output goes into the transcript.
+    server_shown: bool,
+}
+
+impl HeldOutput {
+    /// Creates the held output of `clients` clients and the server;
+    /// `server_shown`: a server program's output goes into the transcript.
+    pub fn new(clients: usize, server_shown: bool) -> Self {
+        Self {
+            clients: (0..clients).map(|_| ClientHeld::default()).collect(),
+            server: Held::default(),
+            server_shown,
+        }
+    }
+
+    /// Folds client program `index`'s event with the output it `decoded`;
+    /// returns what is released now: the oldest output beyond the cap, or
+    /// everything at its exit.
+    pub fn client_event(
+        &mut self,
+        index: usize,
+        event: &ProgramEvent,
+        decoded: Vec<Decoded>,
+    ) -> Vec<(Pipe, String)> {
+        let held = &mut self.clients[index];
+        for piece in decoded {
+            held.stream(piece.stream).push(piece.pipe, &piece.text);
+        }
+        match event {
+            ProgramEvent::Output { .. } => held.release_overflow(),
+            ProgramEvent::Exited { .. } => held.release_all(),
+            ProgramEvent::Started { .. }
+            | ProgramEvent::Input { .. }
+            | ProgramEvent::StdinClosed
+            | ProgramEvent::Signalled { .. }
+            | ProgramEvent::Ready => Vec::new(),
+        }
+    }
+
+    /// Folds the server program's event with the output it `decoded`;
+    /// returns what is released now, as [`Self::client_event`] does.
+    pub fn server_event(
+        &mut self,
+        event: &ProgramEvent,
+        decoded: Option<(Pipe, String)>,
+    ) -> Vec<(Pipe, String)> {
+        match event {
+            ProgramEvent::Output { .. } if self.server_shown => {
+                if let Some((pipe, text)) = decoded {
+                    self.server.push(pipe, &text);
+                }
+                self.server.release_overflow()
+            }
+            ProgramEvent::Exited { .. } => self.server.release_all(),
+            ProgramEvent::Output { .. }
+            | ProgramEvent::Started { .. }
+            | ProgramEvent::Input { .. }
+            | ProgramEvent::StdinClosed
+            | ProgramEvent::Signalled { .. }
+            | ProgramEvent::Ready => Vec::new(),
+        }
+    }
+
+    /// Releases the output steps consumed (as `state` says), through the
+    /// end of the line each consumption ended in.
+    pub fn release_consumed(&mut self, state: &State) -> Released {
+        let mut released = Vec::new();
+        for (index, held) in self.clients.iter_mut().enumerate() {
+            let client = state.client(index);
+            let mut pieces = held.output.release_consumed(client.output.consumed_total());
+            pieces.extend(held.stderr.release_consumed(client.stderr.consumed_total()));
+            released.push((Track::Client(index), pieces));
+        }
+        if self.server_shown {
+            let server = state.server();
+            let consumed = server
+                .log
+                .consumed_total()
+                .max(server.program_output.consumed_total());
+            released.push((Track::Server, self.server.release_consumed(consumed)));
+        }
+        released
+    }
+
+    /// Releases everything held (the scenario ends).
+    pub fn release_all(&mut self) -> Released {
+        let mut released: Released = self
+            .clients
+            .iter_mut()
+            .enumerate()
+            .map(|(index, held)| (Track::Client(index), held.release_all()))
+            .collect();
+        released.push((Track::Server, self.server.release_all()));
         released
     }
 }

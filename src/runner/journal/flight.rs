@@ -1,0 +1,246 @@
+//! Accounts for what is in flight — bytes, FINs, connect attempts, woken clients — to tell when the conversation is settled.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use crate::event::{ClientEvent, ServerEvent};
+
+/// Counts one side of a connection: what it sent and what it saw.
+#[derive(Debug, Default, Clone)]
+struct Side {
+    sent: u64,
+    received: u64,
+    fin_sent: bool,
+    fin_seen: bool,
+    closed: bool,
+}
+
+/// Pairs the two sides of one connection, keyed by the client's local address.
+#[derive(Debug, Default)]
+struct Link {
+    client: Option<(usize, Side)>,
+    conn: Option<(u32, Side)>,
+}
+
+impl Link {
+    /// Returns true when nothing is in flight between the two sides.
+    fn settled(&self) -> bool {
+        match (&self.client, &self.conn) {
+            (Some((_, c)), Some((_, s))) => {
+                (c.closed && s.closed)
+                    || (!c.closed
+                        && !s.closed
+                        && c.sent == s.received
+                        && s.sent == c.received
+                        && c.fin_sent == s.fin_seen
+                        && s.fin_sent == c.fin_seen)
+            }
+            // A connection the server never accepted is settled once the client saw it close.
+            (Some((_, c)), None) => c.closed,
+            // The client is a program (or not known yet, while its connect is
+            // under way — which keeps the scenario unsettled anyway).
+            (None, Some(_)) => true,
+            (None, None) => true,
+        }
+    }
+
+    /// Returns true when both sides are known and closed.
+    fn done(&self) -> bool {
+        matches!(
+            (&self.client, &self.conn),
+            (Some((_, c)), Some((_, s))) if c.closed && s.closed
+        )
+    }
+}
+
+/// Says what keeps one client busy.
+#[derive(Debug, Default)]
+struct Busy {
+    /// A connect attempt is under way.
+    connecting: bool,
+    /// Its timer fired and it has not reported since.
+    woken: bool,
+    /// The local address of its current connection.
+    local: Option<SocketAddr>,
+}
+
+/// Accounts for every client and connection of one scenario.
+#[derive(Debug)]
+pub struct Flight {
+    clients: Vec<Busy>,
+    links: HashMap<SocketAddr, Link>,
+    /// The peer address of each server connection, to find its link.
+    conn_peer: HashMap<u32, SocketAddr>,
+    /// tcprun sees both ends of every connection (a fake server), so
+    /// connections count; otherwise only the clients do.
+    both_ends: bool,
+}
+
+impl Flight {
+    /// Creates the accounts of `clients` clients; `both_ends`: the server is
+    /// a fake one, whose connections count too.
+    pub fn new(clients: usize, both_ends: bool) -> Self {
+        Self {
+            clients: (0..clients).map(|_| Busy::default()).collect(),
+            links: HashMap::new(),
+            conn_peer: HashMap::new(),
+            both_ends,
+        }
+    }
+
+    /// Notes that client `index`'s timer fired: it is busy until it reports.
+    pub fn wake(&mut self, index: usize) {
+        self.clients[index].woken = true;
+    }
+
+    /// Notes that client `index` reported (whatever it was, it is awake).
+    pub fn reported(&mut self, index: usize) {
+        self.clients[index].woken = false;
+    }
+
+    /// Returns the server connection of client `index`'s current connection.
+    pub fn conn_of_client(&self, index: usize) -> Option<u32> {
+        let local = self.clients[index].local?;
+        self.links.get(&local)?.conn.as_ref().map(|(conn, _)| *conn)
+    }
+
+    /// Folds built-in client `index`'s event; returns (connection, client)
+    /// when a connect meets the connection the server already accepted.
+    pub fn client_event(&mut self, index: usize, event: &ClientEvent) -> Option<(u32, usize)> {
+        match event {
+            ClientEvent::Connecting { .. } => self.clients[index].connecting = true,
+            ClientEvent::Connected { local, .. } => {
+                let busy = &mut self.clients[index];
+                busy.connecting = false;
+                busy.local = Some(*local);
+                let link = self.links.entry(*local).or_default();
+                link.client = Some((index, Side::default()));
+                return link.conn.as_ref().map(|(conn, _)| (*conn, index));
+            }
+            ClientEvent::ConnectFailed { .. } => self.clients[index].connecting = false,
+            ClientEvent::Sent { data } => {
+                if let Some(side) = self.client_side(index) {
+                    side.sent += data.len() as u64;
+                }
+            }
+            ClientEvent::Received { data } => {
+                if let Some(side) = self.client_side(index) {
+                    side.received += data.len() as u64;
+                }
+            }
+            ClientEvent::PeerEnded => {
+                if let Some(side) = self.client_side(index) {
+                    side.fin_seen = true;
+                }
+            }
+            ClientEvent::Ended => {
+                if let Some(side) = self.client_side(index) {
+                    side.fin_sent = true;
+                }
+            }
+            ClientEvent::Closed { .. } => {
+                if let Some(side) = self.client_side(index) {
+                    side.closed = true;
+                }
+                self.forget_closed();
+            }
+            ClientEvent::Queued { .. }
+            | ClientEvent::RetryScheduled { .. }
+            | ClientEvent::GaveUp { .. }
+            | ClientEvent::Quit => {}
+        }
+        None
+    }
+
+    /// Folds the fake server's event; returns (connection, client) when an
+    /// accepted connection meets the client's connect, already reported.
+    pub fn server_event(&mut self, event: &ServerEvent) -> Option<(u32, usize)> {
+        match event {
+            ServerEvent::Accepted { conn, peer } => {
+                self.conn_peer.insert(*conn, *peer);
+                let link = self.links.entry(*peer).or_default();
+                link.conn = Some((*conn, Side::default()));
+                return link.client.as_ref().map(|(client, _)| (*conn, *client));
+            }
+            ServerEvent::Received { conn, data } => {
+                if let Some(side) = self.conn_side(*conn) {
+                    side.received += data.len() as u64;
+                }
+            }
+            ServerEvent::Sent { conn, data } => {
+                if let Some(side) = self.conn_side(*conn) {
+                    side.sent += data.len() as u64;
+                }
+            }
+            ServerEvent::PeerEnded { conn } => {
+                if let Some(side) = self.conn_side(*conn) {
+                    side.fin_seen = true;
+                }
+            }
+            ServerEvent::Ended { conn } => {
+                if let Some(side) = self.conn_side(*conn) {
+                    side.fin_sent = true;
+                }
+            }
+            ServerEvent::Closed { conn, .. } => {
+                if let Some(side) = self.conn_side(*conn) {
+                    side.closed = true;
+                }
+                self.forget_closed();
+            }
+            ServerEvent::Listening { .. } | ServerEvent::Down { .. } => {}
+        }
+        None
+    }
+
+    /// Returns true when nothing is in flight: every connection settled, no
+    /// attempt under way, no woken client still to report.
+    pub fn settled(&self) -> bool {
+        self.clients.iter().all(|c| !c.connecting && !c.woken)
+            && (!self.both_ends || self.links.values().all(Link::settled))
+    }
+
+    /// Describes what keeps the conversation from settling, for timeouts;
+    /// `name` names client `index`.
+    pub fn unsettled<'a>(&self, name: impl Fn(usize) -> &'a str) -> Vec<String> {
+        let mut why = Vec::new();
+        for (index, client) in self.clients.iter().enumerate() {
+            if client.connecting {
+                why.push(format!("{} is still connecting", name(index)));
+            }
+            if client.woken {
+                why.push(format!("{} was woken and has not reported", name(index)));
+            }
+        }
+        if self.both_ends {
+            for link in self.links.values().filter(|l| !l.settled()) {
+                let who = link.client.as_ref().map_or("a client", |(i, _)| name(*i));
+                why.push(format!(
+                    "bytes or a close between {who} and the server are in flight"
+                ));
+            }
+        }
+        why
+    }
+
+    fn client_side(&mut self, index: usize) -> Option<&mut Side> {
+        let local = self.clients[index].local?;
+        self.links
+            .get_mut(&local)
+            .and_then(|link| link.client.as_mut())
+            .map(|(_, side)| side)
+    }
+
+    fn conn_side(&mut self, conn: u32) -> Option<&mut Side> {
+        let peer = self.conn_peer.get(&conn)?;
+        self.links
+            .get_mut(peer)
+            .and_then(|link| link.conn.as_mut())
+            .map(|(_, side)| side)
+    }
+
+    /// Forgets connections whose both sides are closed (bounded memory).
+    fn forget_closed(&mut self) {
+        self.links.retain(|_, link| !link.done());
+    }
+}

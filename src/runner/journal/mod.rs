@@ -1,0 +1,473 @@
+//! Folds the event stream into what steps wait on, what is in flight, held program output and the transcript: one part each, fed event by event.
+
+mod flight;
+mod held;
+mod state;
+
+use crate::client::encoding::Encoding;
+use crate::event::{ClientEvent, Event, ProgramEvent, Report, ServerEvent, Source};
+use crate::scenario::FakeKind;
+use crate::transcript::{Actor, Recorder, Track};
+use flight::Flight;
+use held::{HeldOutput, Released};
+use state::State;
+pub use state::{ClientState, ServerState};
+
+/// Describes a client for the journal: name, encoding, and whether it is a program.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    /// The client's name.
+    pub name: String,
+    /// How its received bytes (or stdout) are decoded.
+    pub encoding: Encoding,
+    /// A program client; `Some(true)` when its stderr joins its output.
+    pub program: Option<bool>,
+}
+
+/// Folds reports into state and transcript.
+#[derive(Debug)]
+pub struct Journal {
+    state: State,
+    flight: Flight,
+    held: HeldOutput,
+    record: Recorder,
+}
+
+impl Journal {
+    /// Creates a journal for these clients and server (`server_output`: a
+    /// server program's output goes into the transcript; `port` is shown
+    /// as `${port}`).
+    pub fn new(
+        clients: &[ClientInfo],
+        fake: Option<FakeKind>,
+        server_output: bool,
+        port: u16,
+    ) -> Self {
+        let actors = clients
+            .iter()
+            .map(|info| Actor {
+                name: info.name.clone(),
+                encoding: info.encoding,
+                program: info.program.is_some(),
+            })
+            .collect();
+        Self {
+            state: State::new(clients),
+            flight: Flight::new(clients.len(), fake.is_some()),
+            held: HeldOutput::new(clients.len(), server_output),
+            record: Recorder::new(actors, fake == Some(FakeKind::Sink), port),
+        }
+    }
+
+    /// Shows `value` as `${name}` in the transcript from now on, and in what
+    /// was already written: a captured value or `${tmp}` is masked like the port.
+    pub fn mask_value(&mut self, name: &str, value: &str) {
+        self.record.mask_value(name, value);
+    }
+
+    /// Returns client `index`'s state.
+    pub fn client(&self, index: usize) -> &ClientState {
+        self.state.client(index)
+    }
+
+    /// Returns client `index`'s state for `expect` to consume from.
+    pub fn client_mut(&mut self, index: usize) -> &mut ClientState {
+        self.state.client_mut(index)
+    }
+
+    /// Returns the server's state.
+    pub fn server(&self) -> &ServerState {
+        self.state.server()
+    }
+
+    /// Returns the server's state for `server_expect` to consume from.
+    pub fn server_mut(&mut self) -> &mut ServerState {
+        self.state.server_mut()
+    }
+
+    /// Returns the server connection of client `index`'s current connection.
+    pub fn conn_of_client(&self, index: usize) -> Option<u32> {
+        self.flight.conn_of_client(index)
+    }
+
+    /// Notes that client `index`'s timer fired: it is busy until it reports.
+    pub fn wake(&mut self, index: usize) {
+        self.flight.wake(index);
+    }
+
+    /// Returns true when nothing is in flight: every connection settled, no
+    /// attempt under way, no woken client still to report.
+    pub fn settled(&self) -> bool {
+        self.flight.settled()
+    }
+
+    /// Describes what keeps the conversation from settling, for timeouts.
+    pub fn unsettled(&self) -> Vec<String> {
+        let clients = self.state.clients();
+        self.flight.unsettled(|index| clients[index].name.as_str())
+    }
+
+    /// Returns the transcript so far (closed windows only).
+    pub fn transcript(&self) -> &[String] {
+        self.record.lines()
+    }
+
+    /// Returns the transcript lines not returned before, to stream them live.
+    pub fn unstreamed(&mut self) -> &[String] {
+        self.record.unstreamed()
+    }
+
+    /// Moves program output that steps consumed into the transcript: after
+    /// everything folded so far, and before anything folded later.
+    pub fn sync_programs(&mut self) {
+        let released = self.held.release_consumed(&self.state);
+        self.show(released);
+    }
+
+    /// Moves every program's held output into the transcript (the scenario ends).
+    pub fn release_programs(&mut self) {
+        let released = self.held.release_all();
+        self.show(released);
+    }
+
+    /// Writes released program output as windows of its own, after the current one.
+    fn show(&mut self, released: Released) {
+        let owners = &self.state.server().conn_client;
+        self.record.show_released(released, owners);
+    }
+
+    /// Closes the current window and appends its lines to the transcript.
+    pub fn close_window(&mut self) {
+        self.record.close_window(&self.state.server().conn_client);
+    }
+
+    /// Folds one report.
+    pub fn apply(&mut self, report: &Report) {
+        self.record.begin_batch();
+        if let Source::Client(index) = report.source {
+            self.flight.reported(index);
+        }
+        for event in &report.events {
+            match (report.source, event) {
+                (Source::Client(index), Event::Client(event)) => self.client_event(index, event),
+                (source, Event::Program(event)) => self.program_event(source, event),
+                (Source::Server, Event::Server(event)) => self.server_event(event),
+                // Each actor reports only its own kind of event.
+                (Source::Client(_), Event::Server(_)) | (Source::Server, Event::Client(_)) => {}
+            }
+        }
+    }
+
+    fn client_event(&mut self, index: usize, event: &ClientEvent) {
+        // Before the event: a close forgets the connection.
+        let conn = self.flight.conn_of_client(index);
+        self.record.client(index, conn, event);
+        if let Some((conn, index)) = self.flight.client_event(index, event) {
+            self.state.pair(conn, index);
+        }
+        self.state.client_event(index, event);
+    }
+
+    fn server_event(&mut self, event: &ServerEvent) {
+        if let Some((conn, index)) = self.flight.server_event(event) {
+            self.state.pair(conn, index);
+        }
+        self.state.server_event(event);
+        self.record.server(event, &self.state.server().conn_client);
+    }
+
+    /// Folds a program's event: its state, its held output (what is released
+    /// shows first), then its line.
+    fn program_event(&mut self, source: Source, event: &ProgramEvent) {
+        let (track, released) = match source {
+            Source::Client(index) => {
+                let decoded = self.state.client_program_event(index, event);
+                let released = self.held.client_event(index, event, decoded);
+                (Track::Client(index), released)
+            }
+            Source::Server => {
+                let decoded = self.state.server_program_event(event);
+                (Track::Server, self.held.server_event(event, decoded))
+            }
+        };
+        for (pipe, text) in released {
+            self.record.show_program(track, pipe, &text);
+        }
+        self.record.program(track, event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::event::{CloseReason, NetError, Pipe};
+
+    const PORT: u16 = 4000;
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    fn journal() -> Journal {
+        let client = ClientInfo {
+            name: "alice".into(),
+            encoding: Encoding::Utf8,
+            program: None,
+        };
+        Journal::new(&[client], Some(FakeKind::Echo), false, PORT)
+    }
+
+    fn report<E: Into<Event>>(journal: &mut Journal, source: Source, events: Vec<E>) {
+        journal.apply(&Report {
+            source,
+            events: events.into_iter().map(Into::into).collect(),
+            timer: None,
+        });
+    }
+
+    fn client(journal: &mut Journal, events: Vec<ClientEvent>) {
+        report(journal, Source::Client(0), events);
+    }
+
+    fn server(journal: &mut Journal, events: Vec<ServerEvent>) {
+        report(journal, Source::Server, events);
+    }
+
+    /// Connects alice (local port 5000) and has the server accept her.
+    fn connected() -> Journal {
+        let mut j = journal();
+        client(
+            &mut j,
+            vec![ClientEvent::Connecting {
+                attempt: 1,
+                target: format!("127.0.0.1:{PORT}"),
+            }],
+        );
+        assert!(!j.settled(), "a connect attempt is under way");
+        client(
+            &mut j,
+            vec![ClientEvent::Connected {
+                local: addr(5000),
+                peer: addr(PORT),
+            }],
+        );
+        assert!(!j.settled(), "the server has not accepted yet");
+        server(
+            &mut j,
+            vec![ServerEvent::Accepted {
+                conn: 1,
+                peer: addr(5000),
+            }],
+        );
+        assert!(j.settled());
+        j
+    }
+
+    fn data(text: &str) -> Bytes {
+        Bytes::copy_from_slice(text.as_bytes())
+    }
+
+    /// Has alice send `data` and the server receive it, in one window.
+    fn carry(j: &mut Journal, data: Bytes) {
+        client(j, vec![ClientEvent::Sent { data: data.clone() }]);
+        server(j, vec![ServerEvent::Received { conn: 1, data }]);
+        j.close_window();
+    }
+
+    #[test]
+    fn bytes_in_flight_keep_the_conversation_unsettled() {
+        let mut j = connected();
+        client(&mut j, vec![ClientEvent::Sent { data: data("hi\n") }]);
+        assert!(!j.settled(), "sent, not yet received");
+        server(
+            &mut j,
+            vec![ServerEvent::Received {
+                conn: 1,
+                data: data("hi"),
+            }],
+        );
+        assert!(!j.settled(), "partly received");
+        server(
+            &mut j,
+            vec![
+                ServerEvent::Received {
+                    conn: 1,
+                    data: data("\n"),
+                },
+                ServerEvent::Sent {
+                    conn: 1,
+                    data: data("hi\n"),
+                },
+            ],
+        );
+        assert!(!j.settled(), "the echo is in flight");
+        client(&mut j, vec![ClientEvent::Received { data: data("hi\n") }]);
+        assert!(j.settled());
+        assert_eq!(j.client(0).output.unconsumed(), "hi\n");
+    }
+
+    #[test]
+    fn a_fin_is_in_flight_until_the_peer_reports_it() {
+        let mut j = connected();
+        client(&mut j, vec![ClientEvent::Ended]);
+        assert!(!j.settled());
+        server(&mut j, vec![ServerEvent::PeerEnded { conn: 1 }]);
+        assert!(j.settled(), "half-closed, nothing in flight");
+    }
+
+    #[test]
+    fn a_reset_is_settled_once_both_sides_closed() {
+        let mut j = connected();
+        server(
+            &mut j,
+            vec![
+                ServerEvent::Down {
+                    killed: true,
+                    connections: 1,
+                },
+                ServerEvent::Closed {
+                    conn: 1,
+                    reason: CloseReason::Aborted,
+                },
+            ],
+        );
+        assert!(!j.settled(), "alice has not seen the reset yet");
+        client(
+            &mut j,
+            vec![ClientEvent::Closed {
+                reason: CloseReason::Reset,
+                written: 0,
+            }],
+        );
+        assert!(j.settled());
+        assert_eq!(
+            j.client(0).errors.last().map(|e| e.code.as_str()),
+            Some("ECONNRESET")
+        );
+    }
+
+    #[test]
+    fn a_woken_client_is_busy_until_it_reports() {
+        let mut j = connected();
+        j.wake(0);
+        assert!(!j.settled());
+        client(
+            &mut j,
+            vec![ClientEvent::Connecting {
+                attempt: 2,
+                target: String::new(),
+            }],
+        );
+        assert!(!j.settled(), "now the attempt is under way");
+        client(
+            &mut j,
+            vec![ClientEvent::ConnectFailed {
+                error: NetError {
+                    code: "ECONNREFUSED".into(),
+                    message: String::new(),
+                },
+            }],
+        );
+        assert!(j.settled());
+    }
+
+    #[test]
+    fn the_port_and_captured_values_are_masked() {
+        let mut j = connected();
+        carry(&mut j, data("token 1234abcd\n"));
+        j.mask_value("token", "1234abcd");
+        let transcript = j.transcript().join("\n");
+        assert!(
+            transcript.contains("connecting to 127.0.0.1:${port}"),
+            "{transcript}"
+        );
+        assert!(
+            transcript.contains(r#"alice > "token ${token}\n""#),
+            "{transcript}"
+        );
+        assert!(!transcript.contains("1234abcd"), "{transcript}");
+    }
+
+    /// Folds a client program's connect seen from the fake server, and the
+    /// line the program prints when it connects, in the order given; then
+    /// the runner's `wait_connected` and `expect` as the runner does them.
+    fn program_connects(line_first: bool) -> String {
+        let program = ClientInfo {
+            name: "prog".into(),
+            encoding: Encoding::Utf8,
+            program: Some(true),
+        };
+        let mut j = Journal::new(&[program], Some(FakeKind::Echo), false, PORT);
+        let accepted = ServerEvent::Accepted {
+            conn: 1,
+            peer: addr(5000),
+        };
+        let printed = ProgramEvent::Output {
+            pipe: Pipe::Stderr,
+            data: data("connected\nmore\n"),
+        };
+        if line_first {
+            report(&mut j, Source::Client(0), vec![printed]);
+            server(&mut j, vec![accepted]);
+        } else {
+            server(&mut j, vec![accepted]);
+            // `expect` found nothing yet: the conversation settled meanwhile.
+            j.close_window();
+            report(&mut j, Source::Client(0), vec![printed]);
+        }
+        let regex = regex::RegexBuilder::new("^connected$")
+            .multi_line(true)
+            .build()
+            .unwrap();
+        assert!(j.client_mut(0).output.take(&regex).is_some());
+        j.sync_programs();
+        server(
+            &mut j,
+            vec![ServerEvent::Sent {
+                conn: 1,
+                data: data("hello\n"),
+            }],
+        );
+        j.close_window();
+        j.release_programs();
+        j.transcript().join("\n")
+    }
+
+    #[test]
+    fn program_output_shows_where_it_was_consumed_not_when_it_arrived() {
+        let expected = [
+            r#"server[prog]: accepted connection 1"#,
+            r#"prog stderr "connected\n""#,
+            r#"server[prog] > "hello\n""#,
+            r#"prog stderr "more\n""#,
+        ]
+        .join("\n");
+        assert_eq!(program_connects(true), expected);
+        assert_eq!(program_connects(false), expected);
+    }
+
+    #[test]
+    fn a_character_cut_short_by_a_close_is_shown_with_its_connection() {
+        let mut j = connected();
+        carry(&mut j, Bytes::from_static(b"caf\xc3"));
+        client(
+            &mut j,
+            vec![ClientEvent::Closed {
+                reason: CloseReason::Reset,
+                written: 4,
+            }],
+        );
+        j.close_window();
+        let transcript = j.transcript().join("\n");
+        let sent: Vec<&str> = transcript
+            .lines()
+            .filter(|l| l.starts_with("alice > "))
+            .collect();
+        assert_eq!(sent.len(), 2, "{transcript}");
+        assert_eq!(sent[1], r#"alice > "\xc3""#, "{transcript}");
+    }
+}

@@ -1,0 +1,354 @@
+//! Words each event as a transcript line or block, with the peer's item it answers as its cause, and closes windows into masked lines.
+
+use std::collections::HashMap;
+
+use super::mask::Masks;
+use super::window::{Show, Stream, Track, Window};
+use crate::client::encoding::Encoding;
+use crate::event::{ClientEvent, CloseReason, Pipe, ProgramEvent, ServerEvent};
+
+/// Describes a client as the transcript shows it.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The name its lines start with.
+    pub name: String,
+    /// How the bytes it sends and receives are shown.
+    pub encoding: Encoding,
+    /// A program stands in for the built-in client.
+    pub program: bool,
+}
+
+/// Marks the clocks of items that peers' items answer, within one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Mark {
+    ClientEnded(usize),
+    ConnEnded(u32),
+    ConnAborted(u32),
+    ServerDown,
+    Connecting,
+}
+
+/// Maps a server connection to the built-in client at its other end, once known.
+pub type Owners = HashMap<u32, usize>;
+
+/// Folds events into the current window and closed windows into the transcript.
+#[derive(Debug)]
+pub struct Recorder {
+    clients: Vec<Actor>,
+    /// The only client program, if there is exactly one: the connections
+    /// no built-in client owns are its.
+    lone_program: Option<usize>,
+    /// The server shows what it receives as byte counts (the sink server).
+    counts: bool,
+    window: Window,
+    marks: HashMap<Mark, u32>,
+    lines: Vec<String>,
+    /// How many lines were streamed live.
+    streamed: usize,
+    masks: Masks,
+}
+
+impl Recorder {
+    /// Creates the recorder of a scenario with these clients, whose server
+    /// listens on `port` (shown as `${port}`); `counts`: the server's
+    /// received bytes are shown as counts.
+    pub fn new(clients: Vec<Actor>, counts: bool, port: u16) -> Self {
+        let mut programs = clients
+            .iter()
+            .enumerate()
+            .filter(|(_, client)| client.program);
+        let lone_program = match (programs.next(), programs.next()) {
+            (Some((only, _)), None) => Some(only),
+            _ => None,
+        };
+        Self {
+            clients,
+            lone_program,
+            counts,
+            window: Window::default(),
+            marks: HashMap::new(),
+            lines: Vec::new(),
+            streamed: 0,
+            masks: Masks::new(port),
+        }
+    }
+
+    /// Starts a new batch: what is added until the next call follows one another.
+    pub fn begin_batch(&mut self) {
+        self.window.begin_batch();
+    }
+
+    /// Adds built-in client `index`'s event; `conn` is the server connection
+    /// of its current connection, as known before this event.
+    pub fn client(&mut self, index: usize, conn: Option<u32>, event: &ClientEvent) {
+        let track = Track::Client(index);
+        let show = Show::Text(self.clients[index].encoding);
+        match event {
+            ClientEvent::Connecting { attempt, target } => {
+                let text = format!("connecting to {target} (attempt {attempt})");
+                let clock = self.window.line(track, None, text);
+                self.marks.insert(Mark::Connecting, clock);
+            }
+            ClientEvent::Connected { .. } => {
+                self.window.line(track, None, "connected".into());
+            }
+            ClientEvent::ConnectFailed { error } => {
+                self.window
+                    .line(track, None, format!("connect failed: {}", error.code));
+            }
+            ClientEvent::Sent { data } => {
+                self.window
+                    .bytes(Stream::ClientOut(index), None, data, show);
+            }
+            ClientEvent::Queued { data } => {
+                let n = data.len();
+                let text = format!("queued {n} {} while disconnected", bytes_word(n));
+                self.window.line(track, None, text);
+            }
+            ClientEvent::Received { data } => {
+                let cause = conn.and_then(|c| self.window.block_clock(Stream::ConnOut(c)));
+                self.window
+                    .bytes(Stream::ClientIn(index), cause, data, show);
+            }
+            ClientEvent::PeerEnded => {
+                let cause = conn.and_then(|c| self.marks.get(&Mark::ConnEnded(c)).copied());
+                self.window.line(track, cause, "peer ended (FIN)".into());
+            }
+            ClientEvent::Ended => {
+                let clock = self.window.line(track, None, "end (FIN)".into());
+                self.marks.insert(Mark::ClientEnded(index), clock);
+            }
+            ClientEvent::Closed { reason, .. } => {
+                let text = match reason {
+                    CloseReason::Fin => "closed (FIN)".to_owned(),
+                    CloseReason::Reset => "closed (reset: ECONNRESET)".to_owned(),
+                    CloseReason::Aborted => "closed (aborted)".to_owned(),
+                    CloseReason::Error(error) => format!("closed (error: {})", error.code),
+                };
+                // Both directions end with the connection: a character cut
+                // short is shown as it is, not carried to the next one.
+                for stream in [Stream::ClientIn(index), Stream::ClientOut(index)] {
+                    self.window.end_stream(stream, show);
+                }
+                let cause = conn.and_then(|c| {
+                    self.marks
+                        .get(&Mark::ConnAborted(c))
+                        .or(self.marks.get(&Mark::ServerDown))
+                        .copied()
+                });
+                self.window.line(track, cause, text);
+            }
+            ClientEvent::RetryScheduled { retry, max, delay } => {
+                let delay = humantime::format_duration(*delay);
+                self.window
+                    .line(track, None, format!("retry {retry}/{max} in {delay}"));
+            }
+            ClientEvent::GaveUp {
+                retries,
+                last_error,
+                unsent,
+            } => {
+                let mut text = format!(
+                    "gave up after {retries} {}",
+                    if *retries == 1 { "retry" } else { "retries" }
+                );
+                if let Some(error) = last_error {
+                    text.push_str(&format!(" (last error: {})", error.code));
+                }
+                if *unsent > 0 {
+                    text.push_str(&format!(
+                        "; {unsent} {} never sent",
+                        bytes_word(*unsent as usize)
+                    ));
+                }
+                self.window.line(track, None, text);
+            }
+            ClientEvent::Quit => {
+                self.window.line(track, None, "quit".into());
+            }
+        }
+    }
+
+    /// Adds the fake server's event; `owners` says which built-in client
+    /// is at the other end of each connection.
+    pub fn server(&mut self, event: &ServerEvent, owners: &Owners) {
+        let owner = |conn: &u32| owners.get(conn).copied();
+        match event {
+            ServerEvent::Listening { addr } => {
+                let text = format!("listening on {addr}");
+                self.window.line(Track::Server, None, text);
+            }
+            ServerEvent::Down {
+                killed,
+                connections,
+            } => {
+                let n = *connections;
+                let conns = if n == 1 { "connection" } else { "connections" };
+                let text = if *killed {
+                    format!("killed ({n} {conns} reset)")
+                } else {
+                    format!("stopped ({n} {conns} ended)")
+                };
+                let clock = self.window.line(Track::Server, None, text);
+                self.marks.insert(Mark::ServerDown, clock);
+            }
+            ServerEvent::Accepted { conn, .. } => {
+                let cause = self.marks.get(&Mark::Connecting).copied();
+                let text = format!("accepted connection {conn}");
+                self.window.line(Track::Conn(*conn), cause, text);
+            }
+            ServerEvent::Received { conn, data } => {
+                let cause = owner(conn).and_then(|i| self.window.block_clock(Stream::ClientOut(i)));
+                let show = if self.counts {
+                    Show::Count
+                } else {
+                    Show::Text(Encoding::Utf8)
+                };
+                self.window.bytes(Stream::ConnIn(*conn), cause, data, show);
+            }
+            ServerEvent::Sent { conn, data } => {
+                let show = Show::Text(self.encoding_of(owner(conn)));
+                self.window.bytes(Stream::ConnOut(*conn), None, data, show);
+            }
+            ServerEvent::PeerEnded { conn } => {
+                let cause =
+                    owner(conn).and_then(|i| self.marks.get(&Mark::ClientEnded(i)).copied());
+                self.window
+                    .line(Track::Conn(*conn), cause, "peer ended (FIN)".into());
+            }
+            ServerEvent::Ended { conn } => {
+                let clock = self
+                    .window
+                    .line(Track::Conn(*conn), None, "end (FIN)".into());
+                self.marks.insert(Mark::ConnEnded(*conn), clock);
+            }
+            ServerEvent::Closed { conn, reason } => {
+                let sent_as = self.encoding_of(owner(conn));
+                self.window
+                    .end_stream(Stream::ConnIn(*conn), Show::Text(Encoding::Utf8));
+                self.window
+                    .end_stream(Stream::ConnOut(*conn), Show::Text(sent_as));
+                let text = match reason {
+                    CloseReason::Fin => "closed (FIN)".to_owned(),
+                    CloseReason::Reset => "closed (reset by peer)".to_owned(),
+                    CloseReason::Aborted => "closed (reset)".to_owned(),
+                    CloseReason::Error(error) => format!("closed (error: {})", error.code),
+                };
+                let clock = self.window.line(Track::Conn(*conn), None, text);
+                if *reason == CloseReason::Aborted {
+                    self.marks.insert(Mark::ConnAborted(*conn), clock);
+                }
+            }
+        }
+    }
+
+    /// Adds a program's event on `track` (a client's, or the server's).
+    /// Its output is not shown here: [`Self::show_program`] shows it when
+    /// it is released.
+    pub fn program(&mut self, track: Track, event: &ProgramEvent) {
+        let text = match event {
+            ProgramEvent::Started { command } => format!("started {command}"),
+            ProgramEvent::Input { data } => {
+                let show = Show::Text(self.encoding_of_track(track));
+                let stream = Stream::Program(track, Pipe::Stdin);
+                self.window.bytes(stream, None, data, show);
+                return;
+            }
+            ProgramEvent::StdinClosed => "stdin closed".to_owned(),
+            ProgramEvent::Output { .. } => return,
+            ProgramEvent::Signalled { signal } => format!("sent SIG{signal}"),
+            ProgramEvent::Ready => "ready".to_owned(),
+            ProgramEvent::Exited { exit } => exit.to_string(),
+        };
+        self.window.line(track, None, text);
+    }
+
+    /// Adds released program output on `track` to the current window.
+    pub fn show_program(&mut self, track: Track, pipe: Pipe, text: &str) {
+        let show = Show::Text(Encoding::Utf8);
+        self.window
+            .bytes(Stream::Program(track, pipe), None, text.as_bytes(), show);
+    }
+
+    /// Writes released program output as windows of its own, after the
+    /// current one, one per piece so stdout and stderr keep their order.
+    pub fn show_released(&mut self, released: Vec<(Track, Vec<(Pipe, String)>)>, owners: &Owners) {
+        if released.iter().all(|(_, pieces)| pieces.is_empty()) {
+            return;
+        }
+        self.close_window(owners);
+        for (track, pieces) in released {
+            for (pipe, text) in pieces {
+                self.window.begin_batch();
+                self.show_program(track, pipe, &text);
+                self.close_window(owners);
+            }
+        }
+    }
+
+    /// Closes the current window and appends its lines, masked, to the transcript.
+    pub fn close_window(&mut self, owners: &Owners) {
+        if !self.window.is_empty() {
+            let clients = &self.clients;
+            let program = self.lone_program.map(|i| &clients[i].name);
+            let lines = self.window.close(
+                |track| match track {
+                    Track::Server => "server".to_owned(),
+                    Track::Client(i) => clients[i].name.clone(),
+                    Track::Conn(c) => match (owners.get(&c), program) {
+                        (Some(&i), _) => format!("server[{}]", clients[i].name),
+                        (None, Some(name)) => format!("server[{name}]"),
+                        (None, None) => format!("server[#{c}]"),
+                    },
+                },
+                |track| match track {
+                    Track::Server => (0, 0),
+                    Track::Client(i) => (1, i as u32),
+                    Track::Conn(c) => match owners.get(&c) {
+                        Some(&i) => (2, i as u32),
+                        None => (3, c),
+                    },
+                },
+            );
+            let masks = &self.masks;
+            self.lines
+                .extend(lines.into_iter().map(|line| masks.apply(&line)));
+        }
+        self.marks.clear();
+    }
+
+    /// Shows `value` as `${name}` in the transcript from now on, and in what
+    /// was already written: a captured value or `${tmp}` is masked like the port.
+    pub fn mask_value(&mut self, name: &str, value: &str) {
+        self.masks.add(name, value, &mut self.lines);
+    }
+
+    /// Returns the transcript so far (closed windows only).
+    pub fn lines(&self) -> &[String] {
+        &self.lines
+    }
+
+    /// Returns the lines not returned before, to stream them live.
+    pub fn unstreamed(&mut self) -> &[String] {
+        let start = self.streamed;
+        self.streamed = self.lines.len();
+        &self.lines[start..]
+    }
+
+    /// Returns how a connection's bytes are shown: in its client's encoding, else as UTF-8.
+    fn encoding_of(&self, owner: Option<usize>) -> Encoding {
+        owner.map_or(Encoding::Utf8, |i| self.clients[i].encoding)
+    }
+
+    /// Returns how a program's stdin is shown: in its client's encoding, else as UTF-8.
+    fn encoding_of_track(&self, track: Track) -> Encoding {
+        match track {
+            Track::Client(i) => self.clients[i].encoding,
+            Track::Server | Track::Conn(_) => Encoding::Utf8,
+        }
+    }
+}
+
+fn bytes_word(n: usize) -> &'static str {
+    if n == 1 { "byte" } else { "bytes" }
+}
