@@ -6,20 +6,21 @@ use anstyle::{AnsiColor, Color, Style};
 use std::time::Duration;
 
 use crate::golden::Golden;
-use crate::runner::{ScenarioResult, Verdict};
+use crate::outcome::{Finished, Outcome, Problem};
 
 /// Caps the transcript lines shown with a failure (the last ones).
 const TRANSCRIPT_TAIL: usize = 60;
 
-/// Returns the report of one scenario: its result line and, on failure, the
-/// details; `flaky` describes repeated runs that disagreed.
-pub fn scenario(result: &ScenarioResult, golden: Option<&Golden>, flaky: Option<&str>) -> String {
+/// Returns the report of one scenario: its result line, then what it has of
+/// the error or the failed step (with the transcript so far), how `--repeat`
+/// runs disagreed, and the golden comparison.
+pub fn scenario(finished: &Finished) -> String {
     let mut out = String::new();
-    let passed = passed(result, golden, flaky);
+    let result = &finished.result;
     let _ = writeln!(
         out,
         "{} {} ({}; {} {}, {})",
-        if passed {
+        if result.outcome.passed() {
             paint(PASS, "PASS")
         } else {
             paint(FAIL, "FAIL")
@@ -34,12 +35,11 @@ pub fn scenario(result: &ScenarioResult, golden: Option<&Golden>, flaky: Option<
         },
         millis(result.duration),
     );
-    match &result.verdict {
-        Verdict::Passed => {}
-        Verdict::Error(message) => {
+    match &result.outcome {
+        Outcome::Error(Problem::NotRun(message)) => {
             let _ = writeln!(out, "  error: {message}");
         }
-        Verdict::Failed(failure) => {
+        Outcome::Failed(failure) => {
             let _ = writeln!(
                 out,
                 "  step failed at {}:{}:{}: {}",
@@ -54,13 +54,19 @@ pub fn scenario(result: &ScenarioResult, golden: Option<&Golden>, flaky: Option<
             }
             transcript(&mut out, &result.transcript);
         }
+        // Said below, with the repeats' report and the golden comparison.
+        Outcome::Passed
+        | Outcome::Error(Problem::Golden(_))
+        | Outcome::GoldenMismatch(_)
+        | Outcome::Flaky(_)
+        | Outcome::Skipped => {}
     }
-    if let Some(flaky) = flaky {
+    if let Some(flaky) = &finished.flaky {
         for line in flaky.lines() {
             let _ = writeln!(out, "  {line}");
         }
     }
-    match golden {
+    match &finished.golden {
         Some(Golden::Created(path)) => {
             let _ = writeln!(out, "  wrote golden transcript {}", path.display());
         }
@@ -114,12 +120,6 @@ const SKIP: Style = Style::new().fg_color(Some(Color::Ansi(AnsiColor::Yellow)));
 /// terminal or `NO_COLOR` is set.
 fn paint(style: Style, text: &str) -> String {
     format!("{style}{text}{style:#}")
-}
-
-/// Returns true when a scenario counts as passed: its steps, its golden
-/// file and its repeated runs all fine.
-pub fn passed(result: &ScenarioResult, golden: Option<&Golden>, flaky: Option<&str>) -> bool {
-    result.verdict == Verdict::Passed && golden.is_none_or(Golden::is_ok) && flaky.is_none()
 }
 
 /// Returns the line of a scenario that did not run.

@@ -5,8 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::golden::{self, Golden};
-use crate::runner::{ScenarioResult, StepRecord, Verdict};
-use crate::suite::Finished;
+use crate::outcome::{Finished, Outcome, Problem, ScenarioResult, StepRecord};
 
 /// Versions the report's shape; bumped when a field changes meaning or goes away.
 pub const VERSION: u32 = 1;
@@ -21,8 +20,11 @@ pub const VERSION: u32 = 1;
 /// always there, `null` when they do not apply. `failed` in the summary
 /// counts errors too, as the `N passed, N failed` line does.
 pub fn json(finished: &[Finished]) -> Value {
-    let passed = finished.iter().filter(|one| one.passed).count();
-    let skipped = finished.iter().filter(|one| one.skipped).count();
+    let passed = finished.iter().filter(|one| one.outcome().passed()).count();
+    let skipped = finished
+        .iter()
+        .filter(|one| *one.outcome() == Outcome::Skipped)
+        .count();
     let duration: Duration = finished.iter().map(|one| one.result.duration).sum();
     json!({
         "version": VERSION,
@@ -38,9 +40,8 @@ pub fn json(finished: &[Finished]) -> Value {
 
 fn scenario(finished: &Finished) -> Value {
     let result = &finished.result;
-    let (failure, error) = match &result.verdict {
-        Verdict::Passed => (Value::Null, Value::Null),
-        Verdict::Failed(failure) => (
+    let (failure, error) = match &result.outcome {
+        Outcome::Failed(failure) => (
             json!({
                 "line": failure.line,
                 "col": failure.col,
@@ -50,7 +51,13 @@ fn scenario(finished: &Finished) -> Value {
             }),
             Value::Null,
         ),
-        Verdict::Error(message) => (Value::Null, json!(message)),
+        Outcome::Error(Problem::NotRun(message)) => (Value::Null, json!(message)),
+        // A golden file's problem is under `golden`, a disagreement of repeats under `flaky`.
+        Outcome::Passed
+        | Outcome::Error(Problem::Golden(_))
+        | Outcome::GoldenMismatch(_)
+        | Outcome::Flaky(_)
+        | Outcome::Skipped => (Value::Null, Value::Null),
     };
     json!({
         "path": result.path.display().to_string(),
@@ -66,19 +73,15 @@ fn scenario(finished: &Finished) -> Value {
     })
 }
 
-/// Says how a scenario ended: `passed`; `skipped`; `error` when it could not
-/// run or its golden file could not be read or written; `failed` otherwise.
+/// Names a scenario's outcome: `passed`; `skipped`; `error` when it could
+/// not run or its golden file could not be read or written; `failed` for a
+/// failed step, a golden mismatch and disagreeing repeats.
 fn status(finished: &Finished) -> &'static str {
-    if finished.passed {
-        "passed"
-    } else if finished.skipped {
-        "skipped"
-    } else if matches!(finished.result.verdict, Verdict::Error(_))
-        || matches!(finished.golden, Some(Golden::Failed(_)))
-    {
-        "error"
-    } else {
-        "failed"
+    match finished.outcome() {
+        Outcome::Passed => "passed",
+        Outcome::Skipped => "skipped",
+        Outcome::Error(_) => "error",
+        Outcome::Failed(_) | Outcome::GoldenMismatch(_) | Outcome::Flaky(_) => "failed",
     }
 }
 
@@ -123,17 +126,17 @@ mod tests {
 
     use super::super::sample::{self, finished};
     use super::*;
-    use crate::runner::Failure;
+    use crate::outcome::Failure;
 
-    fn result(path: &str, verdict: Verdict, transcript: &[&str]) -> ScenarioResult {
-        sample::result(path, &format!("{path} runs"), verdict, transcript)
+    fn result(path: &str, outcome: Outcome, transcript: &[&str]) -> ScenarioResult {
+        sample::result(path, &format!("{path} runs"), outcome, transcript)
     }
 
     fn run() -> Vec<Finished> {
-        let passed = result("echo.yaml", Verdict::Passed, &["client: connected"]);
+        let passed = result("echo.yaml", Outcome::Passed, &["client: connected"]);
         let failed = result(
             "mismatch.yaml",
-            Verdict::Failed(Failure {
+            Outcome::Failed(Failure {
                 line: 10,
                 col: 5,
                 step: "expect: goodbye".into(),
@@ -144,15 +147,19 @@ mod tests {
         );
         let mut error = result(
             "taken.yaml",
-            Verdict::Error("cannot start the fake server: address in use".into()),
+            Outcome::Error(Problem::NotRun(
+                "cannot start the fake server: address in use".into(),
+            )),
             &[],
         );
         error.steps.clear();
         error.duration = Duration::from_millis(2);
-        let differs = result("golden.yaml", Verdict::Passed, &["alice: closed"]);
-        let mut flaky = finished(result("flaky.yaml", Verdict::Passed, &["a"]), None);
-        flaky.flaky = Some("flaky: 2 distinct transcripts in 3 runs (2×, 1×)\n".into());
-        flaky.passed = false;
+        let differs = result("golden.yaml", Outcome::Passed, &["alice: closed"]);
+        let flaky = Finished::new(
+            result("flaky.yaml", Outcome::Passed, &["a"]),
+            None,
+            Some("flaky: 2 distinct transcripts in 3 runs (2×, 1×)\n".into()),
+        );
         vec![
             finished(passed, Some(Golden::Same)),
             finished(failed, None),
@@ -280,7 +287,7 @@ mod tests {
         for (golden, named, status) in cases {
             let ok = golden.is_ok();
             let report = json(&[finished(
-                result("a.yaml", Verdict::Passed, &[]),
+                result("a.yaml", Outcome::Passed, &[]),
                 Some(golden),
             )]);
             let scenario = &report["scenarios"][0];
@@ -289,7 +296,7 @@ mod tests {
             assert_eq!(scenario["status"], if ok { "passed" } else { status });
         }
         let report = json(&[finished(
-            result("a.yaml", Verdict::Passed, &[]),
+            result("a.yaml", Outcome::Passed, &[]),
             Some(Golden::Failed("cannot read a.transcript: denied".into())),
         )]);
         assert_eq!(

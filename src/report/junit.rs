@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::golden::Golden;
-use crate::runner::{Failure, ScenarioResult, Verdict};
-use crate::suite::Finished;
+use crate::outcome::{Failure, Finished, Mismatch, Outcome, Problem, ScenarioResult};
 
 /// Caps the transcript lines quoted in a failure's text (the last ones);
 /// `<system-out>` always holds the whole transcript.
@@ -47,46 +45,43 @@ fn test_case(finished: &Finished) -> TestCase {
         .set_time(result.duration)
         .set_system_out(result.transcript.join("\n"));
     case.extra.insert("file".into(), path.into());
-    if let (false, Verdict::Failed(failure)) = (finished.passed, &result.verdict) {
-        if failure.line > 0 {
-            case.extra
-                .insert("line".into(), failure.line.to_string().into());
-        }
+    if let Outcome::Failed(failure) = &result.outcome
+        && failure.line > 0
+    {
+        case.extra
+            .insert("line".into(), failure.line.to_string().into());
     }
     case
 }
 
-/// Says how a test case ended: `finished.passed` decides success, the
-/// verdict (then the golden comparison) decides failure or error.
+/// Says how a test case ended, by the scenario's outcome.
 fn status(finished: &Finished) -> TestCaseStatus {
-    if finished.passed {
-        return TestCaseStatus::success();
-    }
-    if finished.skipped {
-        let mut status = TestCaseStatus::skipped();
-        status.set_message("not run: --fail-fast stopped the run first");
-        return status;
-    }
     let result = &finished.result;
     let path = result.path.display();
-    let (kind, message, ty, text) = match (&result.verdict, &finished.golden) {
-        (Verdict::Error(message), _) => {
+    let (kind, message, ty, text) = match &result.outcome {
+        Outcome::Passed => return TestCaseStatus::success(),
+        Outcome::Skipped => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message("not run: --fail-fast stopped the run first");
+            return status;
+        }
+        Outcome::Error(Problem::NotRun(message)) => {
             let mut text = format!("{path}: {message}\n");
             tail(&mut text, &result.transcript);
             (NonSuccessKind::Error, message.clone(), "error".into(), text)
         }
-        (Verdict::Failed(failure), _) => (
+        Outcome::Failed(failure) => (
             NonSuccessKind::Failure,
             failure.message.clone(),
             step_name(failure, result),
             failed_step(result, failure),
         ),
-        (Verdict::Passed, Some(Golden::Differs { path: file, diff })) => {
+        Outcome::GoldenMismatch(Mismatch::Differs { path: file, diff }) => {
             let message = format!("transcript differs from its golden file {}", file.display());
             let text = format!("{path}: {message} (run with --update to accept):\n{diff}");
             (NonSuccessKind::Failure, message, "golden".into(), text)
         }
-        (Verdict::Passed, Some(Golden::Missing(file))) => {
+        Outcome::GoldenMismatch(Mismatch::Missing(file)) => {
             let message = format!("golden transcript {} is missing", file.display());
             let mut text = format!(
                 "{path}: {message} (CI is set, so it is not created; run with --update and commit it)\n"
@@ -94,22 +89,16 @@ fn status(finished: &Finished) -> TestCaseStatus {
             tail(&mut text, &result.transcript);
             (NonSuccessKind::Failure, message, "golden".into(), text)
         }
-        (Verdict::Passed, Some(Golden::Failed(message))) => (
+        Outcome::Error(Problem::Golden(message)) => (
             NonSuccessKind::Error,
             message.clone(),
             "golden".into(),
             format!("{path}: {message}\n"),
         ),
-        (Verdict::Passed, _) if finished.flaky.is_some() => {
-            let flaky = finished.flaky.as_deref().unwrap_or_default();
+        Outcome::Flaky(flaky) => {
             let message = first_line(flaky).to_owned();
             let text = format!("{path}: {flaky}");
             (NonSuccessKind::Failure, message, "flaky".into(), text)
-        }
-        (Verdict::Passed, _) => {
-            let message = "the scenario did not pass".to_owned();
-            let text = format!("{path}: {message}\n");
-            (NonSuccessKind::Failure, message, "scenario".into(), text)
         }
     };
     let mut status = TestCaseStatus::non_success(kind);
@@ -196,20 +185,21 @@ mod tests {
 
     use super::super::sample::{finished, result};
     use super::*;
+    use crate::golden::Golden;
 
     /// Builds one run of each kind: passed, failed, error, golden differs.
     fn run() -> Vec<Finished> {
         let mut passed = result(
             "scenarios/echo.yaml",
             "echo answers",
-            Verdict::Passed,
+            Outcome::Passed,
             &["client: connected", "client > \"hi\\n\""],
         );
         passed.duration = Duration::from_millis(250);
         let mut failed = result(
             "scenarios/mismatch.yaml",
             "expect sees other output",
-            Verdict::Failed(Failure {
+            Outcome::Failed(Failure {
                 line: 10,
                 col: 5,
                 step: "expect: {regex: \"^goodbye$\", timeout: 1s}".into(),
@@ -222,7 +212,9 @@ mod tests {
         let mut error = result(
             "scenarios/taken.yaml",
             "port taken",
-            Verdict::Error("cannot start the fake server: address in use".into()),
+            Outcome::Error(Problem::NotRun(
+                "cannot start the fake server: address in use".into(),
+            )),
             &[],
         );
         error.steps.clear();
@@ -230,7 +222,7 @@ mod tests {
         let mut differs = result(
             "scenarios/golden.yaml",
             "golden differs",
-            Verdict::Passed,
+            Outcome::Passed,
             &["server: up", "alice: closed"],
         );
         differs.duration = Duration::from_millis(40);
@@ -357,7 +349,7 @@ mod tests {
         let failed = result(
             "a.yaml",
             "a",
-            Verdict::Failed(Failure {
+            Outcome::Failed(Failure {
                 line: 0,
                 col: 0,
                 step: String::new(),
@@ -389,7 +381,7 @@ mod tests {
         let mut timed_out = result(
             "a.yaml",
             "a",
-            Verdict::Failed(Failure {
+            Outcome::Failed(Failure {
                 line: 12,
                 col: 5,
                 step: "{server_expect: {text: hi}}".into(),
@@ -406,9 +398,11 @@ mod tests {
 
     #[test]
     fn skipped_scenarios_are_skipped_and_disagreeing_repeats_fail() {
-        let mut flaky = finished(result("f.yaml", "f", Verdict::Passed, &["a"]), None);
-        flaky.flaky = Some("flaky: 2 distinct transcripts in 3 runs (2×, 1×)\n".into());
-        flaky.passed = false;
+        let flaky = Finished::new(
+            result("f.yaml", "f", Outcome::Passed, &["a"]),
+            None,
+            Some("flaky: 2 distinct transcripts in 3 runs (2×, 1×)\n".into()),
+        );
         let skipped = Finished::skipped(std::path::Path::new("s.yaml"), "s");
         let xml = junit(&[flaky, skipped], "tcprun");
         let report = Report::deserialize_from_str(&xml).expect("the report parses");
@@ -432,21 +426,21 @@ mod tests {
 
     #[test]
     fn fails_a_missing_golden_and_errs_on_an_unreadable_one() {
-        let ok = |verdict| {
-            let mut one = result("a.yaml", "a", verdict, &["server: up"]);
+        let ok = |outcome| {
+            let mut one = result("a.yaml", "a", outcome, &["server: up"]);
             one.steps[1].passed = true;
             one
         };
         let missing = finished(
-            ok(Verdict::Passed),
+            ok(Outcome::Passed),
             Some(Golden::Missing("a.transcript".into())),
         );
         let unreadable = finished(
-            ok(Verdict::Passed),
+            ok(Outcome::Passed),
             Some(Golden::Failed("cannot read a.transcript: denied".into())),
         );
         let created = finished(
-            ok(Verdict::Passed),
+            ok(Outcome::Passed),
             Some(Golden::Created("a.transcript".into())),
         );
         let xml = junit(&[missing, unreadable, created], "tcprun");

@@ -4,17 +4,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::golden::Golden;
-use crate::runner::{ScenarioResult, StepRecord, Verdict};
-use crate::suite::Finished;
+use crate::outcome::{Finished, Outcome, ScenarioResult, StepRecord};
 
 /// Returns a result of two steps (the second passed only if the scenario
 /// passed) that took 1.5009 s.
-pub fn result(path: &str, name: &str, verdict: Verdict, transcript: &[&str]) -> ScenarioResult {
-    let passed = verdict == Verdict::Passed;
+pub fn result(path: &str, name: &str, outcome: Outcome, transcript: &[&str]) -> ScenarioResult {
+    let passed = outcome.passed();
     ScenarioResult {
         path: PathBuf::from(path),
         name: name.into(),
-        verdict,
+        outcome,
         transcript: transcript.iter().map(|line| line.to_string()).collect(),
         steps: vec![
             StepRecord {
@@ -34,13 +33,7 @@ pub fn result(path: &str, name: &str, verdict: Verdict, transcript: &[&str]) -> 
     }
 }
 
-/// Returns `result` as the suite hands it to the reports.
+/// Returns `result` as the suite hands it to the reports, judged by `golden`.
 pub fn finished(result: ScenarioResult, golden: Option<Golden>) -> Finished {
-    Finished {
-        passed: crate::report::human::passed(&result, golden.as_ref(), None),
-        result,
-        golden,
-        flaky: None,
-        skipped: false,
-    }
+    Finished::new(result, golden, None)
 }

@@ -1,13 +1,13 @@
 //! Runs one scenario: starts its server and clients, executes its steps over the event stream, and records the result.
 
 mod drivers;
+mod failure;
 mod journal;
 mod output;
 mod scheduler;
 mod steps;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,72 +17,18 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::{self, ClientOptions, ReconnectPolicy};
 use crate::event::{Clock, Emitter, Report, Source};
+use crate::outcome::{Failure, Outcome, Problem, ScenarioResult, StepRecord};
 use crate::scenario::{self, OutputMode, Scenario, ServerSpec};
 use crate::server::{FakeOptions, FakeServer, ProgramServer};
 use crate::vars::Vars;
 use drivers::{ClientDriver, ProgramClient, ServerDriver};
+pub use failure::{StartError, StepFailure};
 use journal::{ClientInfo, Journal};
 pub use output::OUTPUT_CAP;
 use scheduler::{Fired, Pace, Scheduler};
 
 /// Caps the reports waiting to be folded; reporters wait beyond it.
 const REPORT_QUEUE: usize = 1024;
-
-/// Says how a scenario ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// Every step passed.
-    Passed,
-    /// A step failed.
-    Failed(Failure),
-    /// The scenario could not run (e.g. the port is taken).
-    Error(String),
-}
-
-/// Describes a failed step: where it is, what it expected, what it got.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    /// 1-based line of the step (0: not tied to a step).
-    pub line: usize,
-    /// 1-based column of the step.
-    pub col: usize,
-    /// The step as written.
-    pub step: String,
-    /// What went wrong, in one sentence.
-    pub message: String,
-    /// What had arrived but did not match (its tail), if anything.
-    pub received: Option<String>,
-}
-
-/// Records one executed step.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepRecord {
-    /// 1-based line of the step.
-    pub line: usize,
-    /// The step's name.
-    pub name: &'static str,
-    /// Wall-clock time it took.
-    pub duration: Duration,
-    /// Whether it passed.
-    pub passed: bool,
-}
-
-/// Holds the result of one scenario run.
-#[derive(Debug, Clone)]
-pub struct ScenarioResult {
-    /// The scenario's file.
-    pub path: PathBuf,
-    /// The scenario's name.
-    pub name: String,
-    /// How it ended.
-    pub verdict: Verdict,
-    /// The transcript, one line per event.
-    pub transcript: Vec<String>,
-    /// The executed steps, in order.
-    pub steps: Vec<StepRecord>,
-    /// Wall-clock time of the whole run.
-    pub duration: Duration,
-}
 
 /// Receives transcript lines as they are settled (for `--verbose`).
 pub type LineSink = Box<dyn FnMut(&str) + Send>;
@@ -97,45 +43,35 @@ pub async fn run(
     let started = Instant::now();
     let mut steps = Vec::new();
     let mut transcript = Vec::new();
-    let verdict = match Conductor::start(scenario, live, given).await {
-        Err(message) => Verdict::Error(message),
+    let outcome = match Conductor::start(scenario, live, given).await {
+        Err(error) => Outcome::Error(Problem::NotRun(error.to_string())),
         Ok(mut conductor) => {
-            let outcome =
+            let run =
                 tokio::time::timeout(scenario.timeout, conductor.run_steps(scenario, &mut steps))
                     .await;
-            let verdict = match outcome {
-                Ok(Ok(())) => Verdict::Passed,
-                Ok(Err(failure)) => Verdict::Failed(failure),
+            let outcome = match run {
+                Ok(Ok(())) => Outcome::Passed,
+                Ok(Err(failure)) => Outcome::Failed(failure),
                 Err(_) => {
                     let index = steps.len().min(scenario.steps.len().saturating_sub(1));
-                    let step = &scenario.steps[index];
-                    let mut still = conductor.journal.unsettled();
-                    still.extend(conductor.running_programs());
-                    if still.is_empty() {
-                        still.push("waiting for the step's condition".into());
-                    }
-                    Verdict::Failed(Failure {
-                        line: step.line,
-                        col: step.col,
-                        step: step.text.clone(),
-                        message: format!(
-                            "the scenario timed out after {} (its `timeout:`); still running: {}",
-                            humantime::format_duration(scenario.timeout),
-                            still.join("; ")
-                        ),
-                        received: None,
-                    })
+                    let mut running = conductor.journal.unsettled();
+                    running.extend(conductor.running_programs());
+                    let timed_out = StepFailure::ScenarioTimedOut {
+                        timeout: scenario.timeout,
+                        running,
+                    };
+                    Outcome::Failed(timed_out.at(&scenario.steps[index]))
                 }
             };
             conductor.finish().await;
             transcript = conductor.journal.transcript().to_vec();
-            verdict
+            outcome
         }
     };
     ScenarioResult {
         path: scenario.path.clone(),
         name: scenario.name.clone(),
-        verdict,
+        outcome,
         transcript,
         steps,
         duration: started.elapsed(),
@@ -184,13 +120,13 @@ impl Conductor {
         scenario: &Scenario,
         live: Option<LineSink>,
         given: &BTreeMap<String, String>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StartError> {
         let (tx, reports) = mpsc::channel(REPORT_QUEUE);
         let shutdown = CancellationToken::new();
         let tmp = tempfile::Builder::new()
             .prefix("tcprun-")
             .tempdir()
-            .map_err(|error| format!("cannot create the scenario's temporary folder: {error}"))?;
+            .map_err(StartError::TempFolder)?;
         let server_emitter = Emitter::new(tx.clone(), Source::Server, Clock::Scheduled);
         let (server, host, port, fake, server_output) = match &scenario.server {
             ServerSpec::Fake(spec) => {
@@ -206,7 +142,7 @@ impl Conductor {
                     server_emitter,
                     shutdown.clone(),
                 )
-                .map_err(|error| format!("cannot start the fake server: {error}"))?;
+                .map_err(StartError::FakeServer)?;
                 let port = server.addr().port();
                 (
                     Some(ServerDriver::Fake(server)),
@@ -223,7 +159,7 @@ impl Conductor {
                     ..Vars::default()
                 };
                 let server = ProgramServer::new(spec.clone(), server_emitter, vars)
-                    .map_err(|error| format!("cannot start the server program: {error}"))?;
+                    .map_err(StartError::ServerProgram)?;
                 let (host, port) = (server.host().to_owned(), server.port());
                 let transcript = spec.output == OutputMode::Transcript;
                 (
@@ -279,18 +215,11 @@ impl Conductor {
             conductor
                 .start_server()
                 .await
-                .map_err(|error| match error.received {
-                    Some(output) => format!(
-                        "{}; its last output:\n    | {}",
-                        error.message,
-                        output.lines().collect::<Vec<_>>().join("\n    | ")
-                    ),
-                    None => error.message,
-                })?;
+                .map_err(|failure| StartError::ServerNotStarted { failure })?;
             conductor
                 .settle()
                 .await
-                .map_err(|_| "the server did not settle after starting".to_owned())?;
+                .map_err(|_| StartError::ServerUnsettled)?;
         }
         // Clients start one at a time, each settled before the next, so that
         // connection order is the declaration order.
@@ -312,7 +241,10 @@ impl Conductor {
                     let launch = conductor.vars.launch(&command.program, true);
                     let client = ProgramClient::start(launch, emitter, spec.quit_word.clone())
                         .await
-                        .map_err(|error| format!("cannot start client {}: {error}", spec.name))?;
+                        .map_err(|source| StartError::Client {
+                            name: spec.name.clone(),
+                            source,
+                        })?;
                     ClientDriver::Program(client)
                 }
             };
@@ -326,7 +258,9 @@ impl Conductor {
             conductor
                 .settle()
                 .await
-                .map_err(|_| format!("client {} did not settle after starting", spec.name))?;
+                .map_err(|_| StartError::ClientUnsettled {
+                    name: spec.name.clone(),
+                })?;
         }
         // For the leak tests: a panic while programs run must not leave them
         // behind. Debug builds only: `cargo install` and release builds have no hook.
@@ -346,13 +280,9 @@ impl Conductor {
             let began = Instant::now();
             let result = self.step(&step.value).await;
             let result = match result {
-                Ok(()) => self.settle().await.map_err(|_| steps::StepError {
-                    message: format!(
-                        "the conversation did not settle within {}: {}",
-                        humantime::format_duration(self.default_timeout),
-                        self.journal.unsettled().join("; ")
-                    ),
-                    received: None,
+                Ok(()) => self.settle().await.map_err(|_| StepFailure::Unsettled {
+                    within: self.default_timeout,
+                    unsettled: self.journal.unsettled(),
                 }),
                 Err(error) => Err(error),
             };
@@ -364,13 +294,7 @@ impl Conductor {
             });
             if let Err(error) = result {
                 let _ = self.settle().await;
-                return Err(Failure {
-                    line: step.line,
-                    col: step.col,
-                    step: step.text.clone(),
-                    message: error.message,
-                    received: error.received,
-                });
+                return Err(error.at(step));
             }
         }
         Ok(())

@@ -10,7 +10,8 @@ use regex::Regex;
 use nix::sys::signal::Signal;
 
 use super::drivers::{ClientDriver, ServerDriver};
-use super::journal::Journal;
+use super::failure::{Awaited, GaveUp, LastNews, ServerAction, StepFailure};
+use super::journal::{ClientState, Journal};
 use super::output::Matched;
 use super::{Conductor, Waited, folding};
 use crate::event::CloseReason;
@@ -21,23 +22,7 @@ use crate::server::{FakeServer, Targets};
 /// How much unmatched output a failure shows.
 const TAIL: usize = 400;
 
-/// Describes why a step failed.
-#[derive(Debug)]
-pub(super) struct StepError {
-    pub message: String,
-    pub received: Option<String>,
-}
-
-impl StepError {
-    fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            received: None,
-        }
-    }
-}
-
-type StepResult = Result<(), StepError>;
+type StepResult = Result<(), StepFailure>;
 
 impl Conductor {
     /// Executes one step (the caller settles the conversation afterwards).
@@ -53,20 +38,17 @@ impl Conductor {
                 let exit = self
                     .wait_for(self.timeout(*timeout), |j| j.client(index).exit.clone())
                     .await
-                    .map_err(|why| self.waited(why, "the program to exit", *timeout, index))?;
+                    .map_err(|why| self.waited(why, Awaited::Exit, *timeout, index))?;
                 let expected = match (code, signal) {
                     (Some(code), _) => Some(Exit::Code(*code)),
                     (None, Some(signal)) => Some(Exit::Signal(signal.clone())),
                     (None, None) => None,
                 };
                 match expected {
-                    Some(expected) if expected != exit => Err(StepError::new(format!(
-                        "expected the program to end with {}, it {exit}",
-                        match &expected {
-                            Exit::Code(code) => format!("exit code {code}"),
-                            Exit::Signal(name) => format!("SIG{name}"),
-                        }
-                    ))),
+                    Some(expected) if expected != exit => Err(StepFailure::ExitMismatch {
+                        expected,
+                        actual: exit,
+                    }),
                     _ => Ok(()),
                 }
             }
@@ -74,13 +56,10 @@ impl Conductor {
                 let index = self.client_index(client);
                 let signal = step_signal(signal.as_deref())?;
                 match &self.clients[index].driver {
-                    ClientDriver::Program(program) => program
-                        .kill(signal)
-                        .await
-                        .map_err(|e| StepError::new(e.to_string())),
-                    ClientDriver::BuiltIn { .. } => {
-                        Err(StepError::new("kill_client needs a client program"))
+                    ClientDriver::Program(program) => {
+                        program.kill(signal).await.map_err(StepFailure::Process)
                     }
+                    ClientDriver::BuiltIn { .. } => Err(StepFailure::NeedsClientProgram),
                 }
             }
             Step::Send { client, data } => {
@@ -152,15 +131,14 @@ impl Conductor {
                 match waited {
                     Err(Waited::TimedOut) => Ok(()),
                     Err(Waited::Stuck) => Err(self.stuck()),
-                    Ok(()) => Err(StepError {
-                        message: format!("output matched /{}/, which it must not", pattern.source),
-                        received: Some(
-                            self.journal
-                                .client(index)
-                                .read(*stream)
-                                .tail(TAIL)
-                                .to_owned(),
-                        ),
+                    Ok(()) => Err(StepFailure::Matched {
+                        pattern: pattern.source.clone(),
+                        tail: self
+                            .journal
+                            .client(index)
+                            .read(*stream)
+                            .tail(TAIL)
+                            .to_owned(),
                     }),
                 }
             }
@@ -176,7 +154,7 @@ impl Conductor {
                         c.connected.then_some(c.connects)
                     })
                     .await
-                    .map_err(|why| self.waited(why, "a connection", *timeout, index))?;
+                    .map_err(|why| self.waited(why, Awaited::Connection, *timeout, index))?;
                 self.clients[index].connects_seen = connects;
                 Ok(())
             }
@@ -194,7 +172,7 @@ impl Conductor {
                         (connects > seen && connects >= 2).then_some(connects)
                     })
                     .await
-                    .map_err(|why| self.waited(why, "a reconnect", *timeout, index))?;
+                    .map_err(|why| self.waited(why, Awaited::Reconnect, *timeout, index))?;
                 self.clients[index].connects_seen = connects;
                 Ok(())
             }
@@ -209,7 +187,7 @@ impl Conductor {
                     (j.client(index).failed_retries >= retry).then_some(())
                 })
                 .await
-                .map_err(|why| self.waited(why, &format!("failed retry {retry}"), *timeout, index))
+                .map_err(|why| self.waited(why, Awaited::FailedRetry(retry), *timeout, index))
             }
             Step::ExpectError {
                 client,
@@ -226,7 +204,9 @@ impl Conductor {
                             .map(|at| from + at + 1)
                     })
                     .await
-                    .map_err(|why| self.waited(why, &format!("error {code}"), *timeout, index))?;
+                    .map_err(|why| {
+                        self.waited(why, Awaited::Error(code.clone()), *timeout, index)
+                    })?;
                 self.clients[index].errors_seen = found;
                 Ok(())
             }
@@ -236,7 +216,7 @@ impl Conductor {
                     j.client(index).gave_up.as_ref().map(drop)
                 })
                 .await
-                .map_err(|why| self.waited(why, "the client to give up", *timeout, index))
+                .map_err(|why| self.waited(why, Awaited::GiveUp, *timeout, index))
             }
             Step::ExpectClosed {
                 client,
@@ -259,14 +239,7 @@ impl Conductor {
                             .map(|at| from + at + 1)
                     })
                     .await
-                    .map_err(|why| {
-                        let what = match how {
-                            CloseKind::Fin => "the connection to close with FIN",
-                            CloseKind::Reset => "the connection to be reset",
-                            CloseKind::Any => "the connection to close",
-                        };
-                        self.waited(why, what, *timeout, index)
-                    })?;
+                    .map_err(|why| self.waited(why, Awaited::Close(how), *timeout, index))?;
                 self.clients[index].closes_seen = found;
                 Ok(())
             }
@@ -277,26 +250,32 @@ impl Conductor {
             Step::KillServer { signal } => {
                 let signal = step_signal(signal.as_deref())?;
                 match self.server.as_mut() {
-                    Some(ServerDriver::Fake(server)) => server.kill().await.map_err(server_error),
-                    Some(ServerDriver::Program(server)) => {
-                        server.kill(signal).await.map(drop).map_err(server_error)
+                    Some(ServerDriver::Fake(server)) => {
+                        server.kill().await.map_err(StepFailure::Server)
                     }
-                    None => Err(no_server()),
+                    Some(ServerDriver::Program(server)) => server
+                        .kill(signal)
+                        .await
+                        .map(drop)
+                        .map_err(StepFailure::Server),
+                    None => Err(StepFailure::NoServer),
                 }
             }
             Step::StopServer => match self.server.as_mut() {
-                Some(ServerDriver::Fake(server)) => server.stop().await.map_err(server_error),
-                Some(ServerDriver::Program(server)) => {
-                    server.stop().await.map(drop).map_err(server_error)
+                Some(ServerDriver::Fake(server)) => {
+                    server.stop().await.map_err(StepFailure::Server)
                 }
-                None => Err(no_server()),
+                Some(ServerDriver::Program(server)) => {
+                    server.stop().await.map(drop).map_err(StepFailure::Server)
+                }
+                None => Err(StepFailure::NoServer),
             },
             Step::StartServer => self.start_server().await,
             Step::ServerSend { connection, data } => {
                 let targets = self.targets(connection)?;
                 let data = self.bytes(data, false)?;
                 let Some(ServerDriver::Fake(server)) = &self.server else {
-                    return Err(self.fake_server().err().unwrap_or_else(no_server));
+                    return Err(StepFailure::NeedsFakeServer);
                 };
                 let send = server.send(&targets, data);
                 let written = folding(
@@ -306,11 +285,9 @@ impl Conductor {
                     &mut self.journal,
                 )
                 .await
-                .map_err(server_error)?;
+                .map_err(StepFailure::Server)?;
                 if written.is_empty() {
-                    return Err(StepError::new(
-                        "the server has no open connection to send to",
-                    ));
+                    return Err(StepFailure::NoOpenConnection(ServerAction::Send));
                 }
                 Ok(())
             }
@@ -347,20 +324,21 @@ impl Conductor {
                 let closed = server
                     .close(&targets, *how == CloseKind::Reset)
                     .await
-                    .map_err(server_error)?;
+                    .map_err(StepFailure::Server)?;
                 if closed.is_empty() {
-                    return Err(StepError::new("the server has no open connection to close"));
+                    return Err(StepFailure::NoOpenConnection(ServerAction::Close));
                 }
                 Ok(())
             }
             Step::ServerHalfClose { connection } => {
                 let targets = self.targets(connection)?;
                 let server = self.fake_server()?;
-                let ended = server.half_close(&targets).await.map_err(server_error)?;
+                let ended = server
+                    .half_close(&targets)
+                    .await
+                    .map_err(StepFailure::Server)?;
                 if ended.is_empty() {
-                    return Err(StepError::new(
-                        "the server has no open connection to half-close",
-                    ));
+                    return Err(StepFailure::NoOpenConnection(ServerAction::HalfClose));
                 }
                 Ok(())
             }
@@ -372,19 +350,18 @@ impl Conductor {
                     })
                     .await
                     .map_err(|why| match why {
-                        Waited::TimedOut => StepError::new(format!(
-                            "expected {} within {}, the server accepted {}",
-                            connections(count),
-                            humantime::format_duration(self.timeout(*timeout)),
-                            self.journal.server().accepted
-                        )),
+                        Waited::TimedOut => StepFailure::TooFewConnections {
+                            expected: count,
+                            within: self.timeout(*timeout),
+                            accepted: self.journal.server().accepted,
+                        },
                         Waited::Stuck => self.stuck(),
                     })?;
                 if accepted > count {
-                    return Err(StepError::new(format!(
-                        "expected {}, the server accepted {accepted}",
-                        connections(count)
-                    )));
+                    return Err(StepFailure::TooManyConnections {
+                        expected: count,
+                        accepted,
+                    });
                 }
                 Ok(())
             }
@@ -392,11 +369,11 @@ impl Conductor {
     }
 
     /// Returns the bytes of `data` (text with its variables replaced), and a newline if asked.
-    fn bytes(&self, data: &Data, newline: bool) -> Result<Bytes, StepError> {
+    fn bytes(&self, data: &Data, newline: bool) -> Result<Bytes, StepFailure> {
         let mut bytes = if data.encoding.is_text() {
             self.vars
                 .apply_bytes(&data.bytes)
-                .map_err(|error| StepError::new(error.to_string()))?
+                .map_err(StepFailure::UnknownVariable)?
         } else {
             data.bytes.clone()
         };
@@ -407,17 +384,17 @@ impl Conductor {
     }
 
     /// Returns the pattern's regex, compiled with the values of its variables.
-    fn regex<'p>(&self, pattern: &'p Pattern) -> Result<Cow<'p, Regex>, StepError> {
+    fn regex<'p>(&self, pattern: &'p Pattern) -> Result<Cow<'p, Regex>, StepFailure> {
         if !pattern.vars {
             return Ok(Cow::Borrowed(&pattern.regex));
         }
         let source = self
             .vars
             .apply_regex(&pattern.source)
-            .map_err(|error| StepError::new(error.to_string()))?;
-        Pattern::compile(&source).map(Cow::Owned).map_err(|error| {
-            StepError::new(format!("the regex with its variables is invalid: {error}"))
-        })
+            .map_err(StepFailure::UnknownVariable)?;
+        Pattern::compile(&source)
+            .map(Cow::Owned)
+            .map_err(StepFailure::InvalidRegex)
     }
 
     /// Keeps a match's named groups as variables, masked in the transcript.
@@ -444,12 +421,12 @@ impl Conductor {
     /// Starts the server; a program must then become ready.
     pub(super) async fn start_server(&mut self) -> StepResult {
         match self.server.as_mut() {
-            Some(ServerDriver::Fake(server)) => server.start().await.map_err(server_error),
+            Some(ServerDriver::Fake(server)) => server.start().await.map_err(StepFailure::Server),
             Some(ServerDriver::Program(server)) => {
-                server.start().await.map_err(server_error)?;
+                server.start().await.map_err(StepFailure::Server)?;
                 self.await_ready().await
             }
-            None => Err(no_server()),
+            None => Err(StepFailure::NoServer),
         }
     }
 
@@ -466,28 +443,21 @@ impl Conductor {
             Readiness::Port => self.probe_port(&host, port, timeout).await,
         };
         let tail: Vec<String> = self.journal.server().tail.iter().cloned().collect();
-        let received = (!tail.is_empty()).then(|| tail.join("\n"));
+        let output = (!tail.is_empty()).then(|| tail.join("\n"));
         match ready {
             Some(true) => match &self.server {
-                Some(ServerDriver::Program(server)) => server.ready().await.map_err(server_error),
+                Some(ServerDriver::Program(server)) => {
+                    server.ready().await.map_err(StepFailure::Server)
+                }
                 _ => Ok(()),
             },
-            Some(false) => {
-                let exit = self.journal.server().exit.as_ref().map(Exit::to_string);
-                Err(StepError {
-                    message: format!(
-                        "the server program {} before it was ready",
-                        exit.unwrap_or_else(|| "ended".into())
-                    ),
-                    received,
-                })
-            }
-            None => Err(StepError {
-                message: format!(
-                    "the server program was not ready within {}",
-                    humantime::format_duration(timeout)
-                ),
-                received,
+            Some(false) => Err(StepFailure::EndedBeforeReady {
+                exit: self.journal.server().exit.clone(),
+                output,
+            }),
+            None => Err(StepFailure::NotReady {
+                within: timeout,
+                output,
             }),
         }
     }
@@ -549,10 +519,10 @@ impl Conductor {
         }
     }
 
-    fn fake_server(&self) -> Result<&FakeServer, StepError> {
+    fn fake_server(&self) -> Result<&FakeServer, StepFailure> {
         match &self.server {
             Some(ServerDriver::Fake(server)) => Ok(server),
-            _ => Err(StepError::new("this step needs a fake server")),
+            Some(ServerDriver::Program(_)) | None => Err(StepFailure::NeedsFakeServer),
         }
     }
 
@@ -568,7 +538,7 @@ impl Conductor {
         }
     }
 
-    fn targets(&self, connection: &ConnectionRef) -> Result<Targets, StepError> {
+    fn targets(&self, connection: &ConnectionRef) -> Result<Targets, StepFailure> {
         Ok(match connection {
             ConnectionRef::All => Targets::All,
             ConnectionRef::Index(n) => Targets::Some(vec![*n]),
@@ -577,9 +547,9 @@ impl Conductor {
                 match self.journal.conn_of_client(index) {
                     Some(conn) => Targets::Some(vec![conn]),
                     None => {
-                        return Err(StepError::new(format!(
-                            "{name} has no connection to the server"
-                        )));
+                        return Err(StepFailure::NoConnection {
+                            client: name.clone(),
+                        });
                     }
                 }
             }
@@ -590,52 +560,42 @@ impl Conductor {
         timeout.unwrap_or(self.default_timeout)
     }
 
-    fn stopped(&self, index: usize) -> StepError {
+    fn stopped(&self, index: usize) -> StepFailure {
         let client = self.journal.client(index);
-        let why = match &client.gave_up {
-            Some((retries, code, _)) => format!(
-                "it gave up after {retries} {}{}",
-                retries_word(*retries),
-                code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()
-            ),
-            None => "it quit or ended".to_owned(),
-        };
-        StepError::new(format!("{} has stopped: {why}", client.name))
+        StepFailure::Stopped {
+            client: client.name.clone(),
+            gave_up: gave_up(client),
+        }
     }
 
-    fn stuck(&self) -> StepError {
-        StepError::new(format!(
-            "the conversation did not settle: {}",
-            self.journal.unsettled().join("; ")
-        ))
+    fn stuck(&self) -> StepFailure {
+        StepFailure::Stuck {
+            unsettled: self.journal.unsettled(),
+        }
     }
 
     fn waited(
         &self,
         why: Waited,
-        what: &str,
+        awaited: Awaited,
         timeout: Option<Duration>,
         index: usize,
-    ) -> StepError {
+    ) -> StepFailure {
         match why {
             Waited::Stuck => self.stuck(),
             Waited::TimedOut => {
                 let client = self.journal.client(index);
-                let mut message = format!(
-                    "expected {what} within {}",
-                    humantime::format_duration(self.timeout(timeout))
-                );
-                if let Some((retries, code, _)) = &client.gave_up {
-                    message.push_str(&format!(
-                        ", but {} gave up after {retries} {}{}",
-                        client.name,
-                        retries_word(*retries),
-                        code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()
-                    ));
-                } else if let Some(error) = client.errors.last() {
-                    message.push_str(&format!("; last error of {}: {}", client.name, error.code));
+                let news = match (gave_up(client), client.errors.last()) {
+                    (Some(gave_up), _) => LastNews::GaveUp(gave_up),
+                    (None, Some(error)) => LastNews::Error(error.code.clone()),
+                    (None, None) => LastNews::Nothing,
+                };
+                StepFailure::TimedOut {
+                    awaited,
+                    within: self.timeout(timeout),
+                    client: client.name.clone(),
+                    news,
                 }
-                StepError::new(message)
             }
         }
     }
@@ -647,28 +607,25 @@ impl Conductor {
         timeout: Option<Duration>,
         tail: &str,
         dropped: u64,
-    ) -> StepError {
+    ) -> StepFailure {
         match why {
             Waited::Stuck => self.stuck(),
-            Waited::TimedOut => {
-                let mut message = format!(
-                    "expected output matching /{}/ within {}",
-                    pattern.source,
-                    humantime::format_duration(self.timeout(timeout))
-                );
-                if tail.is_empty() {
-                    message.push_str(", but nothing unmatched arrived");
-                }
-                if dropped > 0 {
-                    message.push_str(&format!(" ({dropped} older bytes were dropped unread)"));
-                }
-                StepError {
-                    message,
-                    received: (!tail.is_empty()).then(|| tail.to_owned()),
-                }
-            }
+            Waited::TimedOut => StepFailure::Unmatched {
+                pattern: pattern.source.clone(),
+                within: self.timeout(timeout),
+                tail: tail.to_owned(),
+                dropped,
+            },
         }
     }
+}
+
+/// Returns how a client gave up, if it did.
+fn gave_up(client: &ClientState) -> Option<GaveUp> {
+    client.gave_up.as_ref().map(|(retries, code, _)| GaveUp {
+        retries: *retries,
+        code: code.clone(),
+    })
 }
 
 fn close_matches(how: CloseKind, reason: &CloseReason) -> bool {
@@ -707,31 +664,10 @@ fn server_output_ref(
     }
 }
 
-fn no_server() -> StepError {
-    StepError::new("this scenario has no server to control")
-}
-
 /// Resolves a step's signal name (validated at load time; default KILL).
-fn step_signal(name: Option<&str>) -> Result<Signal, StepError> {
+fn step_signal(name: Option<&str>) -> Result<Signal, StepFailure> {
     match name {
         None => Ok(Signal::SIGKILL),
-        Some(name) => {
-            parse_signal(name).ok_or_else(|| StepError::new(format!("unknown signal {name}")))
-        }
+        Some(name) => parse_signal(name).ok_or_else(|| StepFailure::UnknownSignal(name.to_owned())),
     }
-}
-
-fn server_error(error: crate::server::ServerError) -> StepError {
-    StepError::new(error.to_string())
-}
-
-fn retries_word(n: u32) -> &'static str {
-    if n == 1 { "retry" } else { "retries" }
-}
-
-fn connections(n: u32) -> String {
-    format!(
-        "{n} accepted {}",
-        if n == 1 { "connection" } else { "connections" }
-    )
 }

@@ -12,44 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::RunArgs;
 use crate::golden;
+use crate::outcome::{Finished, ScenarioResult};
 use crate::report::human;
-use crate::runner::{self, ScenarioResult, Verdict};
 use crate::scenario::{self, LoadError, Scenario};
-
-/// Holds one scenario of a run as the reports see it.
-#[derive(Debug, Clone)]
-pub struct Finished {
-    /// What the runner recorded (nothing, for a skipped scenario).
-    pub result: runner::ScenarioResult,
-    /// The golden-file comparison, when snapshots were on and the run passed.
-    pub golden: Option<golden::Golden>,
-    /// The report of `--repeat` runs whose transcripts disagreed.
-    pub flaky: Option<String>,
-    /// Whether it counts as passed (verdict, golden file and repeats all fine).
-    pub passed: bool,
-    /// It did not run: `--fail-fast` stopped the run first.
-    pub skipped: bool,
-}
-
-impl Finished {
-    /// Returns the entry of a scenario that did not run: no steps, no transcript.
-    pub(crate) fn skipped(path: &std::path::Path, name: &str) -> Self {
-        Finished {
-            result: ScenarioResult {
-                path: path.to_owned(),
-                name: name.to_owned(),
-                verdict: Verdict::Passed,
-                transcript: Vec::new(),
-                steps: Vec::new(),
-                duration: std::time::Duration::ZERO,
-            },
-            golden: None,
-            flaky: None,
-            passed: false,
-            skipped: true,
-        }
-    }
-}
 
 /// Counts the results of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -130,7 +95,7 @@ pub async fn run(scenarios: Vec<Scenario>, args: &RunArgs) -> Summary {
         .collect();
     let stop = Arc::new(AtomicBool::new(false));
     let mut done = pool::start(jobs, workers, stop.clone(), args.fail_fast, live);
-    let mut rounds: Vec<Vec<Option<ScenarioResult>>> = vec![Vec::new(); units.len()];
+    let mut rounds: Vec<Vec<Option<ScenarioResult>>> = units.iter().map(|_| Vec::new()).collect();
     let mut finished = Vec::new();
     let mut summary = Summary::default();
     let mut next = 0;
@@ -144,13 +109,13 @@ pub async fn run(scenarios: Vec<Scenario>, args: &RunArgs) -> Summary {
                 .flatten()
                 .collect();
             next += 1;
-            let Some(outcome) = conclude(scenario, ran, args, ci, live) else {
+            let Some(judged) = conclude(scenario, ran, args, ci, live) else {
                 summary.skipped += 1;
                 say(&human::skipped(&scenario.path, &scenario.name));
                 finished.push(Finished::skipped(&scenario.path, &scenario.name));
                 continue;
             };
-            if outcome.passed {
+            if judged.outcome().passed() {
                 summary.passed += 1;
             } else {
                 summary.failed += 1;
@@ -158,7 +123,7 @@ pub async fn run(scenarios: Vec<Scenario>, args: &RunArgs) -> Summary {
                     stop.store(true, Ordering::SeqCst);
                 }
             }
-            finished.push(outcome);
+            finished.push(judged);
         }
         progress::show(next, units.len());
         // The worker may take its next job now that this one is judged.
@@ -183,7 +148,7 @@ fn conclude(
     live: bool,
 ) -> Option<Finished> {
     let runs = ran.len();
-    let failing = ran.iter().position(|r| r.verdict != Verdict::Passed);
+    let failing = ran.iter().position(|r| !r.outcome.passed());
     let flaky = (runs > 1).then(|| {
         let transcripts: Vec<Vec<String>> = ran.iter().map(|r| r.transcript.clone()).collect();
         repeat::variants(&transcripts)
@@ -191,7 +156,9 @@ fn conclude(
     let result = ran.into_iter().nth(failing.unwrap_or(0))?;
     let golden = (scenario.snapshot || args.snapshot || args.update)
         .then(|| {
-            (result.verdict == Verdict::Passed)
+            result
+                .outcome
+                .passed()
                 .then(|| golden::check(&scenario.path, &result.transcript, args.update, ci))
         })
         .flatten();
@@ -204,15 +171,9 @@ fn conclude(
             say(&format!("  | {line}\n"));
         }
     }
-    let passed = human::passed(&result, golden.as_ref(), flaky.as_deref());
-    say(&human::scenario(&result, golden.as_ref(), flaky.as_deref()));
-    Some(Finished {
-        result,
-        golden,
-        flaky,
-        passed,
-        skipped: false,
-    })
+    let finished = Finished::new(result, golden, flaky);
+    say(&human::scenario(&finished));
+    Some(finished)
 }
 
 /// Writes the `--junit` and `--json` reports; a file that cannot be written is said on stderr.

@@ -8,7 +8,8 @@ use std::thread;
 use tokio::sync::{mpsc, oneshot};
 
 use super::say;
-use crate::runner::{self, LineSink, ScenarioResult, Verdict};
+use crate::outcome::ScenarioResult;
+use crate::runner::{self, LineSink};
 use crate::scenario::Scenario;
 
 /// Names one run of one scenario.
@@ -76,7 +77,7 @@ pub fn start(
                         Box::new(|line: &str| say(&format!("  | {line}\n"))) as LineSink
                     });
                     let result = runtime.block_on(runner::run(&job.scenario, sink, &job.vars));
-                    if fail_fast && result.verdict != Verdict::Passed {
+                    if fail_fast && !result.outcome.passed() {
                         stop.store(true, Ordering::SeqCst);
                     }
                     Some(result)

@@ -1,0 +1,534 @@
+//! Names why a step failed and why a scenario could not start, and renders each as the one sentence the reports show.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::event::Exit;
+use crate::outcome::Failure;
+use crate::process::ProcessError;
+use crate::scenario::{CloseKind, Located, Step};
+use crate::server::ServerError;
+use crate::vars::Unknown;
+
+/// Names what a wait was for, as in "expected {what} within 2s".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Awaited {
+    /// `expect_exit`: the program's exit.
+    Exit,
+    /// `wait_connected`: a connection.
+    Connection,
+    /// `wait_reconnect`: a connection after the first.
+    Reconnect,
+    /// `wait_retry`: the failure of this retry.
+    FailedRetry(u32),
+    /// `expect_error`: an error with this code.
+    Error(String),
+    /// `expect_gave_up`: the client giving up.
+    GiveUp,
+    /// `expect_closed`: a close of this kind.
+    Close(CloseKind),
+}
+
+impl fmt::Display for Awaited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Awaited::Exit => f.write_str("the program to exit"),
+            Awaited::Connection => f.write_str("a connection"),
+            Awaited::Reconnect => f.write_str("a reconnect"),
+            Awaited::FailedRetry(retry) => write!(f, "failed retry {retry}"),
+            Awaited::Error(code) => write!(f, "error {code}"),
+            Awaited::GiveUp => f.write_str("the client to give up"),
+            Awaited::Close(CloseKind::Fin) => f.write_str("the connection to close with FIN"),
+            Awaited::Close(CloseKind::Reset) => f.write_str("the connection to be reset"),
+            Awaited::Close(CloseKind::Any) => f.write_str("the connection to close"),
+        }
+    }
+}
+
+/// Describes a client that gave up: its retries and its last error's code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GaveUp {
+    /// Retries it made.
+    pub retries: u32,
+    /// The code of its last error, if any.
+    pub code: Option<String>,
+}
+
+impl fmt::Display for GaveUp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let retries = self.retries;
+        write!(
+            f,
+            "gave up after {retries} {}",
+            plural(retries, "retry", "retries")
+        )?;
+        match &self.code {
+            Some(code) => write!(f, " ({code})"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Tells the last thing a client reported, when a wait on it timed out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LastNews {
+    /// Nothing worth saying.
+    Nothing,
+    /// It gave up.
+    GaveUp(GaveUp),
+    /// Its last error, by code.
+    Error(String),
+}
+
+/// Names what the server had no open connection for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerAction {
+    /// `server_send`.
+    Send,
+    /// `server_close`.
+    Close,
+    /// `server_half_close`.
+    HalfClose,
+}
+
+/// Says why a step failed.
+///
+/// [`fmt::Display`] gives the message the reports show, and
+/// [`StepFailure::received`] the output that had arrived but not matched.
+#[derive(Debug, thiserror::Error)]
+pub enum StepFailure {
+    /// A wait's timeout passed before what it waited for; `news` is the
+    /// last thing `client` reported.
+    TimedOut {
+        /// What it waited for.
+        awaited: Awaited,
+        /// Its timeout.
+        within: Duration,
+        /// The client it waited on.
+        client: String,
+        /// What that client last reported.
+        news: LastNews,
+    },
+    /// No output matched `pattern` within the timeout; `tail` is the end of
+    /// what arrived unmatched, `dropped` the older bytes dropped unread.
+    Unmatched {
+        /// The regex as written.
+        pattern: String,
+        /// The step's timeout.
+        within: Duration,
+        /// The end of the unmatched output.
+        tail: String,
+        /// Bytes dropped for the output cap before they were matched.
+        dropped: u64,
+    },
+    /// `expect_no`: the output matched `pattern`; `tail` is the end of it.
+    Matched {
+        /// The regex as written.
+        pattern: String,
+        /// The end of the unconsumed output.
+        tail: String,
+    },
+    /// The conversation stopped settling while a step waited.
+    Stuck {
+        /// What kept it from settling.
+        unsettled: Vec<String>,
+    },
+    /// The conversation did not settle after a step within the default timeout.
+    Unsettled {
+        /// The default timeout.
+        within: Duration,
+        /// What kept it from settling.
+        unsettled: Vec<String>,
+    },
+    /// The client takes no more input: it gave up, or (`None`) it quit or ended.
+    Stopped {
+        /// The client's name.
+        client: String,
+        /// How it gave up, if it did.
+        gave_up: Option<GaveUp>,
+    },
+    /// `connection: NAME` names a client with no connection to the server.
+    NoConnection {
+        /// The client's name.
+        client: String,
+    },
+    /// The fake server had no open connection to act on.
+    NoOpenConnection(ServerAction),
+    /// The scenario has no server to control (`server: {address: ...}`).
+    NoServer,
+    /// The step needs a fake server.
+    NeedsFakeServer,
+    /// `kill_client` needs a client program.
+    NeedsClientProgram,
+    /// The server could not do what the step asked.
+    Server(#[source] ServerError),
+    /// A client program could not be signalled.
+    Process(#[source] ProcessError),
+    /// Data or a pattern names a variable with no value.
+    UnknownVariable(#[source] Unknown),
+    /// A pattern is no valid regex once its variables are replaced.
+    InvalidRegex(#[source] regex::Error),
+    /// A signal name is unknown.
+    UnknownSignal(String),
+    /// `expect_exit`: the program ended otherwise.
+    ExitMismatch {
+        /// The exit the step expected.
+        expected: Exit,
+        /// How the program ended.
+        actual: Exit,
+    },
+    /// `expect_connections`: fewer connections within the timeout.
+    TooFewConnections {
+        /// The count expected.
+        expected: u32,
+        /// The step's timeout.
+        within: Duration,
+        /// The connections accepted.
+        accepted: u32,
+    },
+    /// `expect_connections`: more connections than expected.
+    TooManyConnections {
+        /// The count expected.
+        expected: u32,
+        /// The connections accepted.
+        accepted: u32,
+    },
+    /// The server program exited (`None`: ended) before it was ready.
+    EndedBeforeReady {
+        /// How it ended.
+        exit: Option<Exit>,
+        /// Its last output lines.
+        output: Option<String>,
+    },
+    /// The server program was not ready within its `ready_timeout`.
+    NotReady {
+        /// Its `ready_timeout`.
+        within: Duration,
+        /// Its last output lines.
+        output: Option<String>,
+    },
+    /// The scenario's `timeout:` passed during the step.
+    ScenarioTimedOut {
+        /// The scenario's timeout.
+        timeout: Duration,
+        /// What was still running or in flight.
+        running: Vec<String>,
+    },
+}
+
+impl StepFailure {
+    /// Returns what had arrived but did not match (its end), if the failure has it.
+    pub fn received(&self) -> Option<&str> {
+        match self {
+            StepFailure::Unmatched { tail, .. } => (!tail.is_empty()).then_some(tail.as_str()),
+            StepFailure::Matched { tail, .. } => Some(tail),
+            StepFailure::EndedBeforeReady { output, .. } | StepFailure::NotReady { output, .. } => {
+                output.as_deref()
+            }
+            StepFailure::TimedOut { .. }
+            | StepFailure::Stuck { .. }
+            | StepFailure::Unsettled { .. }
+            | StepFailure::Stopped { .. }
+            | StepFailure::NoConnection { .. }
+            | StepFailure::NoOpenConnection(_)
+            | StepFailure::NoServer
+            | StepFailure::NeedsFakeServer
+            | StepFailure::NeedsClientProgram
+            | StepFailure::Server(_)
+            | StepFailure::Process(_)
+            | StepFailure::UnknownVariable(_)
+            | StepFailure::InvalidRegex(_)
+            | StepFailure::UnknownSignal(_)
+            | StepFailure::ExitMismatch { .. }
+            | StepFailure::TooFewConnections { .. }
+            | StepFailure::TooManyConnections { .. }
+            | StepFailure::ScenarioTimedOut { .. } => None,
+        }
+    }
+
+    /// Returns the failure as the reports show it, at `step`.
+    pub fn at(&self, step: &Located<Step>) -> Failure {
+        Failure {
+            line: step.line,
+            col: step.col,
+            step: step.text.clone(),
+            message: self.to_string(),
+            received: self.received().map(str::to_owned),
+        }
+    }
+}
+
+impl fmt::Display for StepFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StepFailure::TimedOut {
+                awaited,
+                within,
+                client,
+                news,
+            } => {
+                write!(f, "expected {awaited} within {}", duration(*within))?;
+                match news {
+                    LastNews::Nothing => Ok(()),
+                    LastNews::GaveUp(gave_up) => write!(f, ", but {client} {gave_up}"),
+                    LastNews::Error(code) => write!(f, "; last error of {client}: {code}"),
+                }
+            }
+            StepFailure::Unmatched {
+                pattern,
+                within,
+                tail,
+                dropped,
+            } => {
+                write!(
+                    f,
+                    "expected output matching /{pattern}/ within {}",
+                    duration(*within)
+                )?;
+                if tail.is_empty() {
+                    f.write_str(", but nothing unmatched arrived")?;
+                }
+                if *dropped > 0 {
+                    write!(f, " ({dropped} older bytes were dropped unread)")?;
+                }
+                Ok(())
+            }
+            StepFailure::Matched { pattern, .. } => {
+                write!(f, "output matched /{pattern}/, which it must not")
+            }
+            StepFailure::Stuck { unsettled } => {
+                write!(
+                    f,
+                    "the conversation did not settle: {}",
+                    unsettled.join("; ")
+                )
+            }
+            StepFailure::Unsettled { within, unsettled } => write!(
+                f,
+                "the conversation did not settle within {}: {}",
+                duration(*within),
+                unsettled.join("; ")
+            ),
+            StepFailure::Stopped { client, gave_up } => match gave_up {
+                Some(gave_up) => write!(f, "{client} has stopped: it {gave_up}"),
+                None => write!(f, "{client} has stopped: it quit or ended"),
+            },
+            StepFailure::NoConnection { client } => {
+                write!(f, "{client} has no connection to the server")
+            }
+            StepFailure::NoOpenConnection(action) => {
+                let to = match action {
+                    ServerAction::Send => "send to",
+                    ServerAction::Close => "close",
+                    ServerAction::HalfClose => "half-close",
+                };
+                write!(f, "the server has no open connection to {to}")
+            }
+            StepFailure::NoServer => f.write_str("this scenario has no server to control"),
+            StepFailure::NeedsFakeServer => f.write_str("this step needs a fake server"),
+            StepFailure::NeedsClientProgram => f.write_str("kill_client needs a client program"),
+            StepFailure::Server(error) => write!(f, "{error}"),
+            StepFailure::Process(error) => write!(f, "{error}"),
+            StepFailure::UnknownVariable(error) => write!(f, "{error}"),
+            StepFailure::InvalidRegex(error) => {
+                write!(f, "the regex with its variables is invalid: {error}")
+            }
+            StepFailure::UnknownSignal(name) => write!(f, "unknown signal {name}"),
+            StepFailure::ExitMismatch { expected, actual } => {
+                f.write_str("expected the program to end with ")?;
+                match expected {
+                    Exit::Code(code) => write!(f, "exit code {code}")?,
+                    Exit::Signal(name) => write!(f, "SIG{name}")?,
+                }
+                write!(f, ", it {actual}")
+            }
+            StepFailure::TooFewConnections {
+                expected,
+                within,
+                accepted,
+            } => write!(
+                f,
+                "expected {} within {}, the server accepted {accepted}",
+                connections(*expected),
+                duration(*within)
+            ),
+            StepFailure::TooManyConnections { expected, accepted } => write!(
+                f,
+                "expected {}, the server accepted {accepted}",
+                connections(*expected)
+            ),
+            StepFailure::EndedBeforeReady { exit, .. } => match exit {
+                Some(exit) => write!(f, "the server program {exit} before it was ready"),
+                None => f.write_str("the server program ended before it was ready"),
+            },
+            StepFailure::NotReady { within, .. } => write!(
+                f,
+                "the server program was not ready within {}",
+                duration(*within)
+            ),
+            StepFailure::ScenarioTimedOut { timeout, running } => {
+                write!(
+                    f,
+                    "the scenario timed out after {} (its `timeout:`); still running: ",
+                    duration(*timeout)
+                )?;
+                if running.is_empty() {
+                    f.write_str("waiting for the step's condition")
+                } else {
+                    f.write_str(&running.join("; "))
+                }
+            }
+        }
+    }
+}
+
+/// Says why a scenario could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The scenario's own folder (`${tmp}`) could not be created.
+    #[error("cannot create the scenario's temporary folder: {0}")]
+    TempFolder(#[source] std::io::Error),
+    /// The fake server could not bind its address.
+    #[error("cannot start the fake server: {0}")]
+    FakeServer(#[source] ServerError),
+    /// The server program's port could not be had.
+    #[error("cannot start the server program: {0}")]
+    ServerProgram(#[source] ServerError),
+    /// The server did not start: it could not listen, or its program
+    /// failed to become ready (then with its last output lines).
+    #[error("{failure}{}", last_output(.failure))]
+    ServerNotStarted {
+        /// Why the `start_server` it ran failed.
+        #[source]
+        failure: StepFailure,
+    },
+    /// The server's start did not settle in the default timeout.
+    #[error("the server did not settle after starting")]
+    ServerUnsettled,
+    /// A client program could not be started.
+    #[error("cannot start client {name}: {source}")]
+    Client {
+        /// The client's name.
+        name: String,
+        /// Why.
+        source: ProcessError,
+    },
+    /// A client's start did not settle in the default timeout.
+    #[error("client {name} did not settle after starting")]
+    ClientUnsettled {
+        /// The client's name.
+        name: String,
+    },
+}
+
+/// Returns `; its last output:` and the failure's output lines, quoted, if it has any.
+fn last_output(failure: &StepFailure) -> String {
+    match failure.received() {
+        Some(output) => format!(
+            "; its last output:\n    | {}",
+            output.lines().collect::<Vec<_>>().join("\n    | ")
+        ),
+        None => String::new(),
+    }
+}
+
+fn duration(duration: Duration) -> humantime::FormattedDuration {
+    humantime::format_duration(duration)
+}
+
+fn plural(n: u32, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
+fn connections(n: u32) -> String {
+    format!("{n} accepted {}", plural(n, "connection", "connections"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_say_what_the_client_last_reported() {
+        let timed_out = |news| StepFailure::TimedOut {
+            awaited: Awaited::FailedRetry(2),
+            within: Duration::from_secs(2),
+            client: "alice".into(),
+            news,
+        };
+        assert_eq!(
+            timed_out(LastNews::Nothing).to_string(),
+            "expected failed retry 2 within 2s"
+        );
+        let gave_up = LastNews::GaveUp(GaveUp {
+            retries: 1,
+            code: Some("ECONNREFUSED".into()),
+        });
+        assert_eq!(
+            timed_out(gave_up).to_string(),
+            "expected failed retry 2 within 2s, but alice gave up after 1 retry (ECONNREFUSED)"
+        );
+        assert_eq!(
+            timed_out(LastNews::Error("ECONNRESET".into())).to_string(),
+            "expected failed retry 2 within 2s; last error of alice: ECONNRESET"
+        );
+    }
+
+    #[test]
+    fn an_unmatched_pattern_shows_its_tail_only_when_something_arrived() {
+        let unmatched = |tail: &str, dropped| StepFailure::Unmatched {
+            pattern: "^bye$".into(),
+            within: Duration::from_millis(500),
+            tail: tail.into(),
+            dropped,
+        };
+        let nothing = unmatched("", 0);
+        assert_eq!(
+            nothing.to_string(),
+            "expected output matching /^bye$/ within 500ms, but nothing unmatched arrived"
+        );
+        assert_eq!(nothing.received(), None);
+        let some = unmatched("hello\n", 3);
+        assert_eq!(
+            some.to_string(),
+            "expected output matching /^bye$/ within 500ms (3 older bytes were dropped unread)"
+        );
+        assert_eq!(some.received(), Some("hello\n"));
+    }
+
+    #[test]
+    fn a_server_that_never_got_ready_shows_its_last_output() {
+        let failure = StepFailure::EndedBeforeReady {
+            exit: Some(Exit::Code(1)),
+            output: Some("starting\nport in use".into()),
+        };
+        assert_eq!(
+            StartError::ServerNotStarted { failure }.to_string(),
+            "the server program exited with code 1 before it was ready; its last output:\n    | starting\n    | port in use"
+        );
+        let quiet = StepFailure::NotReady {
+            within: Duration::from_secs(5),
+            output: None,
+        };
+        assert_eq!(
+            StartError::ServerNotStarted { failure: quiet }.to_string(),
+            "the server program was not ready within 5s"
+        );
+    }
+
+    #[test]
+    fn a_scenario_timeout_names_what_still_ran() {
+        let timed_out = |running: Vec<String>| StepFailure::ScenarioTimedOut {
+            timeout: Duration::from_secs(1),
+            running,
+        };
+        assert_eq!(
+            timed_out(Vec::new()).to_string(),
+            "the scenario timed out after 1s (its `timeout:`); still running: waiting for the step's condition"
+        );
+        assert_eq!(
+            timed_out(vec!["a".into(), "b".into()]).to_string(),
+            "the scenario timed out after 1s (its `timeout:`); still running: a; b"
+        );
+    }
+}
