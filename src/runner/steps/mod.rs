@@ -1,0 +1,197 @@
+//! Executes each kind of step against the clients, the server and the journal: the dispatch, and what client and server steps share.
+
+mod client;
+mod server;
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use bytes::Bytes;
+use nix::sys::signal::Signal;
+use regex::Regex;
+
+use super::failure::StepFailure;
+use super::output::Matched;
+use super::{Conductor, Waited};
+use crate::process::parse_signal;
+use crate::scenario::{Data, Pattern, Step};
+
+/// How much unmatched output a failure shows.
+const TAIL: usize = 400;
+
+type StepResult = Result<(), StepFailure>;
+
+impl Conductor {
+    /// Executes one step (the caller settles the conversation afterwards).
+    pub(super) async fn step(&mut self, step: &Step) -> StepResult {
+        match step {
+            Step::ExpectExit {
+                client,
+                code,
+                signal,
+                timeout,
+            } => {
+                let signal = signal.as_deref();
+                self.expect_exit(client, *code, signal, *timeout).await
+            }
+            Step::KillClient { client, signal } => {
+                self.kill_client(client, signal.as_deref()).await
+            }
+            Step::Send { client, data } => {
+                let data = self.bytes(data, false)?;
+                self.send(client, data).await
+            }
+            Step::SendLine { client, data } => {
+                let data = self.bytes(data, true)?;
+                self.send(client, data).await
+            }
+            Step::End { client, data } => {
+                let data = data.as_ref().map(|d| self.bytes(d, false)).transpose()?;
+                self.end(client, data).await
+            }
+            Step::SendQuit { client } => self.send_quit(client).await,
+            Step::Expect {
+                client,
+                pattern,
+                timeout,
+                stream,
+            } => self.expect(client, pattern, *timeout, *stream).await,
+            Step::ExpectNo {
+                client,
+                pattern,
+                window,
+                stream,
+            } => self.expect_no(client, pattern, *window, *stream).await,
+            Step::WaitConnected { client, timeout } => self.wait_connected(client, *timeout).await,
+            Step::WaitReconnect { client, timeout } => self.wait_reconnect(client, *timeout).await,
+            Step::WaitRetry {
+                client,
+                retry,
+                timeout,
+            } => self.wait_retry(client, *retry, *timeout).await,
+            Step::ExpectError {
+                client,
+                code,
+                timeout,
+            } => self.expect_error(client, code, *timeout).await,
+            Step::ExpectGaveUp { client, timeout } => self.expect_gave_up(client, *timeout).await,
+            Step::ExpectClosed {
+                client,
+                how,
+                timeout,
+            } => self.expect_closed(client, *how, *timeout).await,
+            Step::Sleep { duration } => match self.wait_for(*duration, |_| None::<()>).await {
+                Err(Waited::TimedOut) => Ok(()),
+                Ok(()) | Err(Waited::Stuck) => Err(self.stuck()),
+            },
+            Step::KillServer { signal } => self.kill_server(signal.as_deref()).await,
+            Step::StopServer => self.stop_server().await,
+            Step::StartServer => self.start_server().await,
+            Step::ServerSend { connection, data } => {
+                let targets = self.targets(connection)?;
+                let data = self.bytes(data, false)?;
+                self.server_send(targets, data).await
+            }
+            Step::ServerExpect {
+                connection,
+                pattern,
+                timeout,
+            } => self.server_expect(connection, pattern, *timeout).await,
+            Step::ServerClose { connection, how } => self.server_close(connection, *how).await,
+            Step::ServerHalfClose { connection } => self.server_half_close(connection).await,
+            Step::ExpectConnections { count, timeout } => {
+                self.expect_connections(*count, *timeout).await
+            }
+        }
+    }
+
+    /// Returns the bytes of `data` (text with its variables replaced), and a newline if asked.
+    fn bytes(&self, data: &Data, newline: bool) -> Result<Bytes, StepFailure> {
+        let mut bytes = if data.encoding.is_text() {
+            self.vars
+                .apply_bytes(&data.bytes)
+                .map_err(StepFailure::UnknownVariable)?
+        } else {
+            data.bytes.clone()
+        };
+        if newline {
+            bytes.push(b'\n');
+        }
+        Ok(Bytes::from(bytes))
+    }
+
+    /// Returns the pattern's regex, compiled with the values of its variables.
+    fn regex<'p>(&self, pattern: &'p Pattern) -> Result<Cow<'p, Regex>, StepFailure> {
+        if !pattern.vars {
+            return Ok(Cow::Borrowed(&pattern.regex));
+        }
+        let source = self
+            .vars
+            .apply_regex(&pattern.source)
+            .map_err(StepFailure::UnknownVariable)?;
+        Pattern::compile(&source)
+            .map(Cow::Owned)
+            .map_err(StepFailure::InvalidRegex)
+    }
+
+    /// Keeps a match's named groups as variables, masked in the transcript.
+    fn capture(&mut self, matched: Matched) {
+        for (name, value) in matched.captures {
+            self.journal.mask_value(&name, &value);
+            self.vars.values.insert(name, value);
+        }
+    }
+
+    /// Resolves `client:` (validated at load time) to an index.
+    fn client_index(&self, client: &Option<String>) -> usize {
+        match client {
+            Some(name) => self
+                .clients
+                .iter()
+                .position(|slot| &slot.name == name)
+                .unwrap_or(0),
+            None => 0,
+        }
+    }
+
+    /// Returns a step's timeout, or the scenario's default.
+    fn timeout(&self, timeout: Option<Duration>) -> Duration {
+        timeout.unwrap_or(self.default_timeout)
+    }
+
+    /// Says what keeps the conversation from settling.
+    fn stuck(&self) -> StepFailure {
+        StepFailure::Stuck {
+            unsettled: self.journal.unsettled(),
+        }
+    }
+
+    /// Says why no output matched `pattern`: the wait timed out with `tail`
+    /// unmatched (and `dropped` bytes dropped unread), or it got stuck.
+    fn unmatched(
+        &self,
+        why: Waited,
+        pattern: &Pattern,
+        timeout: Option<Duration>,
+        tail: &str,
+        dropped: u64,
+    ) -> StepFailure {
+        match why {
+            Waited::Stuck => self.stuck(),
+            Waited::TimedOut => StepFailure::Unmatched {
+                pattern: pattern.source.clone(),
+                within: self.timeout(timeout),
+                tail: tail.to_owned(),
+                dropped,
+            },
+        }
+    }
+}
+
+/// Resolves a step's signal name (validated at load time; default KILL).
+fn step_signal(name: Option<&str>) -> Result<Signal, StepFailure> {
+    match name {
+        None => Ok(Signal::SIGKILL),
+        Some(name) => parse_signal(name).ok_or_else(|| StepFailure::UnknownSignal(name.to_owned())),
+    }
+}
