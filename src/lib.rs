@@ -8,7 +8,7 @@
 //!
 //! # Layout
 //! - [`cli`]: the command line (clap types only).
-//! - [`event`]: the typed events and the emitter every actor reports through.
+//! - [`event`]: the typed events, by actor (client, server, program), and the emitter every actor reports through.
 //! - [`client`]: the reconnecting client: connection, reconnect policy, encodings.
 //! - [`connect`]: `tcprun connect`, the client on stdin and stdout.
 //! - [`serve`]: `tcprun serve`, a fake server on its own.
@@ -16,8 +16,8 @@
 //! - [`process`]: programs in their own process groups, each under a supervisor; none outlives tcprun.
 //! - [`scenario`]: the scenario file format, and loading it with located errors.
 //! - [`schema`]: the JSON Schema of scenario files (`tcprun schema`), for editors.
-//! - [`runner`]: runs one scenario: steps over the event stream, settling, virtual time.
-//! - [`transcript`]: the canonical, deterministic rendering of the event stream.
+//! - [`runner`]: runs one scenario: steps over the event stream, the journal that folds it, settling, virtual time, typed step failures.
+//! - [`transcript`]: the canonical, deterministic rendering of the event stream: wording, causal order, masks.
 //! - [`vars`]: `${port}`, `${tmp}`, `${env.NAME}`, `--var` values and captures.
 //! - [`golden`]: golden transcript files: compare, create, update.
 //! - [`outcome`]: how each scenario ended (passed, failed, error, golden mismatch, flaky, skipped), as the reports read it.

@@ -1,4 +1,13 @@
 //! Runs one scenario: starts its server and clients, executes its steps over the event stream, and records the result.
+//!
+//! # Parts
+//! - `drivers`: the server (fake or program) and each client (built-in or program) behind one interface each.
+//! - `journal`: the fold of the event stream, in parts: the state steps wait on, settle accounting, held program output.
+//! - `output`: received text for `expect`, consumed as patterns match.
+//! - `scheduler`: every timer of the scenario on one clock, virtual or real.
+//! - `wait`: folding reports, settling, and waiting while timers fire.
+//! - `steps`: each kind of step: the dispatch, client steps, server steps.
+//! - `failure`: why a step failed or a scenario could not start, rendered as the reports say it.
 
 mod drivers;
 mod failure;
@@ -23,7 +32,7 @@ use crate::scenario::{self, OutputMode, Scenario, ServerSpec};
 use crate::server::{FakeOptions, FakeServer, ProgramServer};
 use crate::vars::Vars;
 use drivers::{ClientDriver, ProgramClient, ServerDriver};
-pub use failure::{StartError, StepFailure};
+use failure::{StartError, StepFailure};
 use journal::{ClientInfo, Journal};
 pub use output::OUTPUT_CAP;
 use scheduler::{Pace, Scheduler};

@@ -6,6 +6,12 @@
 //! the event before it in the same batch, and the peer's item it answers — and
 //! items are written out ordered by (clock, actor). Bytes of one stream within
 //! one window form one block, so how TCP cut them into segments never shows.
+//!
+//! # Parts
+//! - `record`: each event worded as a line or a block, with its cause; closed windows become lines.
+//! - `window`: the items of one window, ordered by cause and actor, rendered.
+//! - `text`: bytes as quoted, escaped text, or hex and base64 pieces.
+//! - `mask`: the port, `${tmp}` and captured values masked as `${name}`.
 
 mod mask;
 mod record;
