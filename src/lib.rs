@@ -20,6 +20,7 @@
 //! - [`transcript`]: the canonical, deterministic rendering of the event stream.
 //! - [`vars`]: `${port}`, `${tmp}`, `${env.NAME}`, `--var` values and captures.
 //! - [`golden`]: golden transcript files: compare, create, update.
+//! - [`matcher`]: regex matches over text still arriving: final only when more input cannot change them.
 //! - [`suite`]: runs many scenario files and sums up.
 //! - [`report`]: the reports: human, JUnit XML, JSON.
 
@@ -30,6 +31,7 @@ pub mod client;
 pub mod connect;
 pub mod event;
 pub mod golden;
+pub mod matcher;
 pub mod process;
 pub mod report;
 pub mod runner;
