@@ -1,10 +1,19 @@
 //! Reads the data (`text`/`hex`/`base64`) and regex pattern arguments of steps.
 
 use super::diagnostic::sentence_case;
-use super::loader::{Fields, Loader};
+use super::reader::{Fields, Reader};
+use super::step_defs::DATA_OPTIONS;
 use super::types::{Data, Pattern};
 use super::yaml::Node;
 use crate::client::encoding::{EncodeError, Encoding};
+
+/// Lists the keys of a data map (`send: {...}`, `banner: {...}`), from the registry's data options.
+pub(crate) const DATA_KEYS: [&str; 4] = [
+    DATA_OPTIONS[0].key,
+    DATA_OPTIONS[1].key,
+    DATA_OPTIONS[2].key,
+    DATA_OPTIONS[3].key,
+];
 
 const SOURCES: [(&str, Encoding); 3] = [
     ("text", Encoding::Utf8),
@@ -28,7 +37,7 @@ fn regex_reason(error: &regex::Error) -> String {
     }
 }
 
-impl Loader<'_> {
+impl Reader<'_> {
     /// Reads data given as `text` (with optional `encoding`), `hex` or `base64`.
     ///
     /// Returns none when no data is given (an error when `required` names the step) or on error.

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use super::loader::{Fields, Loader};
+use super::diagnostic::{describe, quote};
+use super::reader::{Fields, Reader};
 use super::suggest;
 use super::types::{OutputMode, ProgramSpec, Readiness};
-use super::values::{describe, quote};
 use super::yaml::{Kind, Node};
 
 /// Lists the keys that say what program to run.
@@ -48,7 +48,7 @@ fn portable_signal(number: &str) -> Option<&'static str> {
 pub(crate) const COMMAND_OR_SHELL: &str =
     "give one: `command:` runs a list of arguments directly, `shell:` runs one line with /bin/sh";
 
-impl Loader<'_> {
+impl Reader<'_> {
     /// Reads `command:` or `shell:` (the caller checked that exactly one is given), `env:` and `cwd:`.
     pub(crate) fn program(&mut self, fields: &Fields<'_>) -> Option<ProgramSpec> {
         let argv = match (fields.get("command"), fields.get("shell")) {
@@ -388,7 +388,7 @@ mod tests {
     fn client(name: &str, command: Option<CommandClientSpec>) -> ClientSpec {
         ClientSpec {
             command,
-            ..crate::scenario::load::default_client(name)
+            ..crate::scenario::read_client::default_client(name)
         }
     }
 
