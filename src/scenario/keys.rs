@@ -597,6 +597,28 @@ mod tests {
     }
 
     #[test]
+    fn the_loader_names_choices_and_program_keys_as_the_table_does() {
+        let fakes: Vec<&str> = super::super::read_server::FAKE_KINDS
+            .iter()
+            .map(|p| p.0)
+            .collect();
+        assert_eq!(fakes, FAKE_KINDS.to_vec());
+        let outputs: Vec<&str> = super::super::read_program::OUTPUT_MODES
+            .iter()
+            .map(|p| p.0)
+            .collect();
+        assert_eq!(outputs, OUTPUT_MODES.to_vec());
+        let program_keys = super::super::read_program::PROGRAM_KEYS;
+        assert_eq!(
+            names(SERVER, |k| says_kind(k)
+                && k.name != "fake"
+                && k.name != "address"),
+            program_keys
+        );
+        assert_eq!(names(CLIENT, says_kind), program_keys);
+    }
+
+    #[test]
     fn key_names_are_unique_in_each_map() {
         for keys in [TOP, SERVER, CLIENT, DEFAULTS_KEYS] {
             let mut names = all(keys);

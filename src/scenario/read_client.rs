@@ -8,6 +8,18 @@ use super::types::{Backoff, ClientSpec, CommandClientSpec};
 use super::yaml::Node;
 use crate::client::encoding::Encoding;
 
+/// Lists the `backoff:` kinds, as the key table names them.
+pub(crate) const BACKOFFS: [(&str, Backoff); 2] = [
+    (keys::BACKOFFS[0], Backoff::Fixed),
+    (keys::BACKOFFS[1], Backoff::Exponential),
+];
+
+/// Lists the `stderr:` modes of a client program (merged or not), as the key table names them.
+pub(crate) const STDERR_MODES: [(&str, bool); 2] = [
+    (keys::STDERR_MODES[0], false),
+    (keys::STDERR_MODES[1], true),
+];
+
 impl Reader<'_> {
     pub(super) fn clients(&mut self, root: &Node, top: &Fields<'_>) -> Option<Vec<ClientSpec>> {
         match (top.key("client"), top.key("clients")) {
@@ -143,11 +155,7 @@ impl Reader<'_> {
             get("max_retries").and_then(|n| self.number(n, "`max_retries`", 0, u32::MAX.into()));
         let reconnect = get("reconnect").and_then(|n| self.boolean(n, "`reconnect`"));
         let connect_timeout = self.opt_duration(fields, "connect_timeout");
-        let backoffs = [
-            ("fixed", Backoff::Fixed),
-            ("exponential", Backoff::Exponential),
-        ];
-        let backoff = get("backoff").and_then(|n| self.choice(n, "backoff", &backoffs));
+        let backoff = get("backoff").and_then(|n| self.choice(n, "backoff", &BACKOFFS));
         let max_interval = self.opt_duration(fields, "max_interval");
         let defaults = default_client(name);
         ClientSpec {
@@ -188,10 +196,9 @@ impl Reader<'_> {
             return None;
         }
         let program = self.program(fields);
-        let modes = [("separate", false), ("merge", true)];
         let merge_stderr = fields
             .get("stderr")
-            .map(|n| self.choice(n, "stderr mode", &modes));
+            .map(|n| self.choice(n, "stderr mode", &STDERR_MODES));
         Some(CommandClientSpec {
             program: program?,
             merge_stderr: merge_stderr.unwrap_or(Some(false))?,

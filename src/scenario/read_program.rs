@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::diagnostic::{describe, quote};
+use super::keys;
 use super::reader::{Fields, Reader};
 use super::suggest;
 use super::types::{OutputMode, ProgramSpec, Readiness};
@@ -17,10 +18,10 @@ pub(crate) const SIGNALS: &[&str] = &[
 ];
 
 /// Lists the `output:` modes of a server program.
-pub(crate) const OUTPUT_MODES: &[(&str, OutputMode)] = &[
-    ("transcript", OutputMode::Transcript),
-    ("discard", OutputMode::Discard),
-    ("inherit", OutputMode::Inherit),
+pub(crate) const OUTPUT_MODES: [(&str, OutputMode); 3] = [
+    (keys::OUTPUT_MODES[0], OutputMode::Transcript),
+    (keys::OUTPUT_MODES[1], OutputMode::Discard),
+    (keys::OUTPUT_MODES[2], OutputMode::Inherit),
 ];
 
 const ARGV_EXAMPLE: &str = "for example `command: [redis-server, --port, \"${port}\"]`";

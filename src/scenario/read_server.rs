@@ -12,11 +12,11 @@ use super::types::{
 use super::yaml::Node;
 
 /// Lists the fake server kinds (`fake:`), with their names in the key table.
-pub(crate) const FAKE_KINDS: &[(&str, FakeKind)] = &[
-    ("echo", FakeKind::Echo),
-    ("chat", FakeKind::Chat),
-    ("sink", FakeKind::Sink),
-    ("silent", FakeKind::Silent),
+pub(crate) const FAKE_KINDS: [(&str, FakeKind); 4] = [
+    (keys::FAKE_KINDS[0], FakeKind::Echo),
+    (keys::FAKE_KINDS[1], FakeKind::Chat),
+    (keys::FAKE_KINDS[2], FakeKind::Sink),
+    (keys::FAKE_KINDS[3], FakeKind::Silent),
 ];
 pub(super) const SERVER_HINT: &str = "write `server: {fake: echo}` for a built-in server, `server: {command: [...]}` for a server program, or `server: {address: \"host:port\"}` for one already running";
 const SERVER_KINDS_HINT: &str = "give exactly one of `fake:` (a built-in server), `command:` or `shell:` (a server program), or `address:` (a server already running)";
@@ -98,7 +98,7 @@ impl Reader<'_> {
             let hint = format!("a fake server runs inside tcprun; remove `{other}`");
             self.error(at, message, Some(hint));
         }
-        let kind = self.choice(fields.get("fake")?, "fake server", FAKE_KINDS);
+        let kind = self.choice(fields.get("fake")?, "fake server", &FAKE_KINDS);
         let (host, port) = self.listen_address(fields);
         let banner = fields.get("banner").map(|n| self.banner(n));
         let start = fields.get("start").map(|n| self.boolean(n, "`start`"));
@@ -146,7 +146,7 @@ impl Reader<'_> {
             .map(|n| self.duration(n, "`stop_timeout`"));
         let output = fields
             .get("output")
-            .map(|n| self.choice(n, "output mode", OUTPUT_MODES));
+            .map(|n| self.choice(n, "output mode", &OUTPUT_MODES));
         let start = fields.get("start").map(|n| self.boolean(n, "`start`"));
         Some(ServerSpec::Command(CommandServerSpec {
             program: program?,
