@@ -393,13 +393,9 @@ impl Conductor {
 
     /// Returns the bytes of `data` (text with its variables replaced), and a newline if asked.
     fn bytes(&self, data: &Data, newline: bool) -> Result<Bytes, StepError> {
-        let mut bytes = if data.encoding.is_text() {
-            self.vars
-                .apply_bytes(&data.bytes)
-                .map_err(|error| StepError::new(error.to_string()))?
-        } else {
-            data.bytes.clone()
-        };
+        let mut bytes = data
+            .render(&self.vars)
+            .map_err(|error| StepError::new(error.to_string()))?;
         if newline {
             bytes.push(b'\n');
         }

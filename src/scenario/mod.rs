@@ -1,5 +1,6 @@
 //! Loads scenario files: finds them, parses the YAML, validates it, and explains every problem.
 
+mod data;
 mod diagnostic;
 mod discover;
 pub mod keys;
@@ -19,6 +20,7 @@ mod yaml;
 
 use std::path::Path;
 
+pub use data::{Data, RenderError};
 pub use diagnostic::{Diagnostic, LoadError};
 pub use discover::discover;
 pub use types::*;

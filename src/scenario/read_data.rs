@@ -1,9 +1,10 @@
 //! Reads the data (`text`/`hex`/`base64`) and regex pattern arguments of steps.
 
+use super::data::Data;
 use super::diagnostic::sentence_case;
 use super::reader::{Fields, Reader};
 use super::step_defs::DATA_OPTIONS;
-use super::types::{Data, Pattern};
+use super::types::Pattern;
 use super::yaml::Node;
 use crate::client::encoding::{EncodeError, Encoding};
 
@@ -96,8 +97,11 @@ impl Reader<'_> {
             ("text", Some(name)) => self.encoding(name, true)?,
             _ => encoding,
         };
+        // Text is encoded when it is sent, after its variables are replaced;
+        // here it only has to fit its encoding as written.
         match encoding.encode(&text) {
-            Ok(bytes) => Some(Data { bytes, encoding }),
+            Ok(_) if encoding.is_text() => Some(Data::Text { text, encoding }),
+            Ok(bytes) => Some(Data::Bytes { bytes, encoding }),
             Err(error) => {
                 let (message, hint) = match &error {
                     EncodeError::Hex(reason) => (

@@ -130,9 +130,8 @@ mod tests {
 
     use super::*;
     use crate::client::encoding::Encoding;
-    use crate::scenario::types::{
-        Backoff, ClientSpec, Data, FakeKind, FakeServerSpec, ServerSpec, Step,
-    };
+    use crate::scenario::Data;
+    use crate::scenario::types::{Backoff, ClientSpec, FakeKind, FakeServerSpec, ServerSpec, Step};
 
     fn load_test(source: &str) -> Result<Scenario, LoadError> {
         load(Path::new("scenarios/test.yaml"), source)
@@ -202,8 +201,8 @@ steps:
                 kind: FakeKind::Chat,
                 host: "0.0.0.0".into(),
                 port: 4000,
-                banner: Some(Data {
-                    bytes: b"welcome\n".to_vec(),
+                banner: Some(Data::Text {
+                    text: "welcome\n".into(),
                     encoding: Encoding::Utf8
                 }),
                 start: false,

@@ -1,5 +1,6 @@
 //! Reads `server:`: a fake server, a server program, or the address of one already running.
 
+use super::data::Data;
 use super::diagnostic::describe;
 use super::keys;
 use super::read_data::DATA_KEYS;
@@ -7,7 +8,7 @@ use super::read_program::{COMMAND_OR_SHELL, OUTPUT_MODES, PROGRAM_KEYS};
 use super::reader::{Fields, Reader, ServerKind};
 use super::step_defs::DATA;
 use super::types::{
-    CommandServerSpec, Data, FakeKind, FakeServerSpec, OutputMode, Readiness, ServerSpec,
+    CommandServerSpec, FakeKind, FakeServerSpec, OutputMode, Readiness, ServerSpec,
 };
 use super::yaml::Node;
 

@@ -486,7 +486,8 @@ mod tests {
 
     use super::*;
     use crate::client::encoding::Encoding;
-    use crate::scenario::types::{Data, Pattern};
+    use crate::scenario::Data;
+    use crate::scenario::types::Pattern;
     use crate::scenario::{LoadError, Scenario, load_str};
 
     const ONE: &str = "server: {fake: echo}\nclient: {}\nsteps:\n";
@@ -524,14 +525,14 @@ mod tests {
     }
 
     fn text(text: &str) -> Data {
-        Data {
-            bytes: text.as_bytes().to_vec(),
+        Data::Text {
+            text: text.into(),
             encoding: Encoding::Utf8,
         }
     }
 
     fn bytes(bytes: &[u8], encoding: Encoding) -> Data {
-        Data {
+        Data::Bytes {
             bytes: bytes.to_vec(),
             encoding,
         }
@@ -613,7 +614,10 @@ mod tests {
             },
             Step::Send {
                 client: None,
-                data: bytes(b"caf\xe9", Encoding::Latin1),
+                data: Data::Text {
+                    text: "café".into(),
+                    encoding: Encoding::Latin1,
+                },
             },
             Step::Send {
                 client: None,
@@ -798,6 +802,11 @@ mod tests {
         for (index, (got, want)) in loaded.iter().zip(&expected).enumerate() {
             assert_eq!(got, want, "step {index}");
         }
+        // Latin-1 text goes out as Latin-1 bytes.
+        let Step::Send { data, .. } = &loaded[2] else {
+            panic!("expected a send, found {:?}", loaded[2]);
+        };
+        assert_eq!(data.literal().unwrap(), b"caf\xe9");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use regex::Regex;
 
+use super::data::Data;
 use super::registry::StepDef;
 use super::step_defs;
 use crate::client::encoding::Encoding;
@@ -194,15 +195,6 @@ pub enum Backoff {
     Fixed,
     /// The interval doubles after each failed retry, up to the cap.
     Exponential,
-}
-
-/// Holds bytes to send, and how they were written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Data {
-    /// The bytes.
-    pub bytes: Vec<u8>,
-    /// The encoding the author wrote them in (`text` forms: utf8, latin1 or ascii; or hex, base64).
-    pub encoding: Encoding,
 }
 
 /// Holds a compiled `expect` pattern (multi-line, CRLF-aware).
