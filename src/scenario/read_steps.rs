@@ -1158,6 +1158,86 @@ mod tests {
         );
     }
 
+    #[test]
+    fn server_expect_no_mirrors_server_expect() {
+        let loaded = steps(
+            TWO,
+            "  - server_expect_no: ERROR\n  - server_expect_no: {regex: \"^x$\", timeout: 500ms, connection: bob}\n  - server_expect_no: {regex: y, connection: 2}\n",
+        );
+        assert_eq!(
+            loaded,
+            [
+                Step::ServerExpectNo {
+                    connection: ConnectionRef::All,
+                    pattern: pattern("ERROR"),
+                    window: None,
+                },
+                Step::ServerExpectNo {
+                    connection: ConnectionRef::Client("bob".into()),
+                    pattern: pattern("^x$"),
+                    window: Some(Duration::from_millis(500)),
+                },
+                Step::ServerExpectNo {
+                    connection: ConnectionRef::Index(2),
+                    pattern: pattern("y"),
+                    window: None,
+                },
+            ]
+        );
+        assert_eq!(loaded[0].name(), "server_expect_no");
+        // A server program's output, as with server_expect: no connection.
+        let loaded = steps(
+            PROGRAMS,
+            "  - server_expect_no: {regex: panic, timeout: 1s}\n",
+        );
+        assert_eq!(loaded.len(), 1);
+        let cases: &[(&str, &str, usize, &str, &str)] = &[
+            (
+                PROGRAMS,
+                "  - server_expect_no: {regex: x, connection: 1}\n",
+                34,
+                "`connection` needs a fake server; with a server program, `server_expect_no` matches the program's output",
+                "remove `connection:`",
+            ),
+            (
+                EXTERNAL,
+                "  - server_expect_no: x\n",
+                5,
+                "server steps need a fake server; this scenario targets an external server at 127.0.0.1:6379",
+                "remove `server_expect_no`, or use `server: {fake: echo}` instead of `address:`",
+            ),
+            (
+                ONE,
+                "  - server_expect_no: {timeout: 1s}\n",
+                5,
+                "`server_expect_no` needs a regex",
+                "for example `- server_expect_no: \"^hello$\"` or `- server_expect_no: {regex: \"^hello$\", timeout: 2s}`",
+            ),
+            (
+                ONE,
+                "  - server_expect_no: {regex: x, client: client}\n",
+                34,
+                "unknown key `client` in `server_expect_no`",
+                "valid keys here: `regex`, `timeout` or `connection`",
+            ),
+            (
+                ONE,
+                "  - server_expect_no\n",
+                5,
+                "`server_expect_no` needs a regex",
+                "for example `- server_expect_no: \"^hello$\"` or `- server_expect_no: {regex: \"^hello$\", timeout: 2s}`",
+            ),
+        ];
+        for (header, source, col, message, hint) in cases {
+            let found = error(header, source);
+            assert_eq!(
+                (found.0, found.1, found.2.as_str(), found.3.as_str()),
+                (4, *col, *message, *hint),
+                "{source}"
+            );
+        }
+    }
+
     fn signal(name: &str) -> Option<String> {
         Some(name.to_owned())
     }

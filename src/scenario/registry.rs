@@ -17,7 +17,7 @@ use super::types::{ConnectionRef, Step};
 use super::yaml::Node;
 
 /// Lists every step, in the order of hints, the schema and the README tables.
-pub(crate) const STEPS: [&StepDef; 23] = [
+pub(crate) const STEPS: [&StepDef; 24] = [
     &SEND,
     &SEND_LINE,
     &EXPECT,
@@ -36,6 +36,7 @@ pub(crate) const STEPS: [&StepDef; 23] = [
     &START_SERVER,
     &SERVER_SEND,
     &SERVER_EXPECT,
+    &SERVER_EXPECT_NO,
     &SERVER_CLOSE,
     &SERVER_HALF_CLOSE,
     &EXPECT_CONNECTIONS,

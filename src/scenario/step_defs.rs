@@ -459,6 +459,29 @@ pub(crate) const SERVER_EXPECT: StepDef = StepDef {
     },
 };
 
+pub(crate) const SERVER_EXPECT_NO: StepDef = StepDef {
+    name: "server_expect_no",
+    doc: "Fail if what the server received matches within the window (`timeout`): all connections together, or one; with a server program, its output.",
+    meaning: Some(
+        "fail if what the server received matches within the window (all connections together, or one); with a server program, its output",
+    ),
+    examples: &["- server_expect_no: {regex: ERROR, timeout: 500ms}"],
+    options: &[SERVER_REGEX, SERVER_WINDOW, CONNECTION],
+    read: |r, a| {
+        Some(Step::ServerExpectNo {
+            connection: a.connection.clone()?,
+            pattern: r.pattern(&a.fields, a.item, a.name)?,
+            window: a.timeout,
+        })
+    },
+    ..SERVER_EXPECT
+};
+const SERVER_WINDOW: Opt = opt(
+    "timeout",
+    Value::Def("duration"),
+    "The window in which what the server received must not match (default: `defaults.timeout`).",
+);
+
 pub(crate) const SERVER_CLOSE: StepDef = StepDef {
     name: "server_close",
     doc: "Close every connection, or one, with `fin` (default) or `reset` (fake servers only).",

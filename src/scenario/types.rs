@@ -339,6 +339,12 @@ pub enum Step {
         pattern: Pattern,
         timeout: Option<Duration>,
     },
+    /// `server_expect_no`: fail if what the server received matches within the window.
+    ServerExpectNo {
+        connection: ConnectionRef,
+        pattern: Pattern,
+        window: Option<Duration>,
+    },
     /// `server_close`: close one or every connection with FIN or RST.
     ServerClose {
         connection: ConnectionRef,
@@ -387,6 +393,7 @@ impl Step {
             Step::StartServer => &step_defs::START_SERVER,
             Step::ServerSend { .. } => &step_defs::SERVER_SEND,
             Step::ServerExpect { .. } => &step_defs::SERVER_EXPECT,
+            Step::ServerExpectNo { .. } => &step_defs::SERVER_EXPECT_NO,
             Step::ServerClose { .. } => &step_defs::SERVER_CLOSE,
             Step::ServerHalfClose { .. } => &step_defs::SERVER_HALF_CLOSE,
             Step::ExpectConnections { .. } => &step_defs::EXPECT_CONNECTIONS,
