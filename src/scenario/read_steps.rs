@@ -1158,6 +1158,18 @@ mod tests {
         );
     }
 
+    /// Checks that each (header, steps) case has one error on line 4, at that column, with that message and hint.
+    fn expect_errors(cases: &[(&str, &str, usize, &str, &str)]) {
+        for (header, source, col, message, hint) in cases {
+            let found = error(header, source);
+            assert_eq!(
+                (found.0, found.1, found.2.as_str(), found.3.as_str()),
+                (4, *col, *message, *hint),
+                "{source}"
+            );
+        }
+    }
+
     #[test]
     fn server_expect_no_mirrors_server_expect() {
         let loaded = steps(
@@ -1228,14 +1240,7 @@ mod tests {
                 "for example `- server_expect_no: \"^hello$\"` or `- server_expect_no: {regex: \"^hello$\", timeout: 2s}`",
             ),
         ];
-        for (header, source, col, message, hint) in cases {
-            let found = error(header, source);
-            assert_eq!(
-                (found.0, found.1, found.2.as_str(), found.3.as_str()),
-                (4, *col, *message, *hint),
-                "{source}"
-            );
-        }
+        expect_errors(cases);
     }
 
     fn signal(name: &str) -> Option<String> {
@@ -1596,14 +1601,7 @@ mod tests {
                 "did you mean `stderr`?",
             ),
         ];
-        for (header, source, col, message, hint) in cases {
-            let found = error(header, source);
-            assert_eq!(
-                (found.0, found.1, found.2.as_str(), found.3.as_str()),
-                (4, *col, *message, *hint),
-                "{source}"
-            );
-        }
+        expect_errors(cases);
         // wait_connected through an external server cannot be seen either.
         let (_, _, message, _) = error(
             "server: {address: \"h:1\"}\nclient: {command: [cli]}\nsteps:\n",
