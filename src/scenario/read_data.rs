@@ -3,7 +3,7 @@
 use super::data::Data;
 use super::diagnostic::sentence_case;
 use super::reader::{Fields, Reader};
-use super::step_defs::DATA_OPTIONS;
+use super::registry::DATA_OPTIONS;
 use super::types::Pattern;
 use super::yaml::Node;
 use crate::client::encoding::{EncodeError, Encoding};

@@ -6,7 +6,7 @@ use super::keys;
 use super::read_data::DATA_KEYS;
 use super::read_program::{COMMAND_OR_SHELL, OUTPUT_MODES, PROGRAM_KEYS};
 use super::reader::{Fields, Reader, ServerKind};
-use super::step_defs::DATA;
+use super::registry::DATA;
 use super::types::{
     CommandServerSpec, FakeKind, FakeServerSpec, OutputMode, Readiness, ServerSpec,
 };

@@ -44,6 +44,112 @@ pub(crate) const STEPS: [&StepDef; 24] = [
     &KILL_CLIENT,
 ];
 
+// The options several steps share, and the helpers that write options.
+
+/// Says what data may be, for "expected ..." messages.
+pub(crate) const DATA: &str = "text, or a map with `text:`, `hex:` or `base64:`";
+
+/// Returns an option with no default.
+pub(crate) const fn opt(key: &'static str, value: Value, doc: &'static str) -> Opt {
+    Opt {
+        key,
+        doc,
+        value,
+        default: None,
+        excludes: None,
+    }
+}
+
+/// Returns an option that takes one of `names`, `default` when absent.
+pub(crate) const fn choice(
+    key: &'static str,
+    names: &'static [&'static str],
+    default: &'static str,
+    doc: &'static str,
+) -> Opt {
+    Opt {
+        key,
+        doc,
+        value: Value::Choice(names),
+        default: Some(Default::Text(default)),
+        excludes: None,
+    }
+}
+
+/// `text:` of data.
+pub(crate) const TEXT: Opt = opt(
+    "text",
+    Value::Def("text"),
+    "Text, encoded as `encoding` says (default utf8).",
+);
+/// `encoding:` of `text:` data.
+pub(crate) const ENCODING: Opt = Opt {
+    default: Some(Default::Text("utf8")),
+    ..opt(
+        "encoding",
+        Value::Def("textEncoding"),
+        "How `text` becomes bytes: utf8, latin1 (one byte per character) or ascii.",
+    )
+};
+/// `hex:` data.
+pub(crate) const HEX: Opt = opt(
+    "hex",
+    Value::Def("hex"),
+    "Bytes as pairs of hex digits, e.g. `de ad be ef`.",
+);
+/// `base64:` data.
+pub(crate) const BASE64: Opt = opt(
+    "base64",
+    Value::Def("base64"),
+    "Bytes in base64, e.g. `SGVsbG8gV29ybGQh`.",
+);
+/// Lists the options of data (`send: {...}`, `banner: {...}`).
+pub(crate) const DATA_OPTIONS: [Opt; 4] = [TEXT, ENCODING, HEX, BASE64];
+
+/// `client:` of a client step.
+pub(crate) const CLIENT: Opt = opt(
+    "client",
+    Value::Def("clientName"),
+    "The client this step is for; required when the scenario has several clients.",
+);
+/// `connection:` of a server step.
+pub(crate) const CONNECTION: Opt = opt(
+    "connection",
+    Value::Def("connection"),
+    "The connection to address: N, the N-th accepted connection (from 1), or a client's name, the server side of that client's current connection. Default: every connection.",
+);
+/// `timeout:` of a wait.
+pub(crate) const TIMEOUT: Opt = opt(
+    "timeout",
+    Value::Def("duration"),
+    "Bound on the wait (default: `defaults.timeout`); it ends the moment its condition holds.",
+);
+/// `timeout:` of `expect_no`: the window.
+pub(crate) const WINDOW: Opt = opt(
+    "timeout",
+    Value::Def("duration"),
+    "The window in which the output must not match (default: `defaults.timeout`).",
+);
+/// `regex:` over a client's output.
+pub(crate) const REGEX: Opt = opt(
+    "regex",
+    Value::Def("pattern"),
+    "A regex over the client's output not consumed yet.",
+);
+/// `regex:` over what the server received.
+pub(crate) const SERVER_REGEX: Opt = opt(
+    "regex",
+    Value::Def("pattern"),
+    "A regex over what the server received and has not consumed yet.",
+);
+/// `stream:` of `expect` and `expect_no`.
+pub(crate) const STREAM: Opt = choice(
+    "stream",
+    &["stdout", "stderr"],
+    "stdout",
+    "What to read: `stdout`, what the client received (for a client program its stdout, with its stderr under `stderr: merge`), or `stderr`, a client program's separate stderr.",
+);
+
 /// Describes one kind of step.
 pub(crate) struct StepDef {
     /// The name as written in a file.

@@ -3,8 +3,9 @@
 use serde_json::{Map, Value, json};
 
 use super::{closed, keys, value_schema};
+use crate::scenario::registry::DATA_OPTIONS;
 use crate::scenario::registry::{self, Clients, Opt, STEPS, Servers, StepDef};
-use crate::scenario::step_defs::{DATA_OPTIONS, KILL_SERVER};
+use crate::scenario::step_defs::KILL_SERVER;
 
 /// Returns the schema of one option of a step's map form (also its short form).
 fn option_schema(option: &Opt) -> Value {
