@@ -17,7 +17,7 @@ use super::types::{ConnectionRef, Step};
 use super::yaml::Node;
 
 /// Lists every step, in the order of hints, the schema and the README tables.
-pub(crate) const STEPS: [&StepDef; 24] = [
+pub(crate) const STEPS: &[&StepDef] = &[
     &SEND,
     &SEND_LINE,
     &EXPECT,
