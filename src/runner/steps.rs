@@ -341,6 +341,35 @@ impl Conductor {
                 self.capture(matched);
                 Ok(())
             }
+            Step::ServerExpectNo {
+                connection,
+                pattern,
+                window,
+            } => {
+                let conn = self.expected_conn(connection)?;
+                let regex = self.regex(pattern)?;
+                let program = matches!(self.server, Some(ServerDriver::Program(_)));
+                let seen = self
+                    .wait_for(self.timeout(*window), |j| {
+                        server_output(j, conn, program)
+                            .matches(&regex)
+                            .then_some(())
+                    })
+                    .await;
+                match seen {
+                    Err(Waited::TimedOut) => Ok(()),
+                    Err(Waited::Stuck) => Err(self.stuck()),
+                    Ok(()) => Err(StepError {
+                        message: format!(
+                            "what the server {} matched /{}/, which it must not",
+                            if program { "printed" } else { "received" },
+                            pattern.source
+                        ),
+                        received: server_output_ref(&self.journal, conn, program)
+                            .map(|output| output.tail(TAIL).to_owned()),
+                    }),
+                }
+            }
             Step::ServerClose { connection, how } => {
                 let targets = self.targets(connection)?;
                 let server = self.fake_server()?;
@@ -393,17 +422,24 @@ impl Conductor {
 
     /// Returns the bytes of `data` (text with its variables replaced), and a newline if asked.
     fn bytes(&self, data: &Data, newline: bool) -> Result<Bytes, StepError> {
-        let mut bytes = if data.encoding.is_text() {
-            self.vars
-                .apply_bytes(&data.bytes)
-                .map_err(|error| StepError::new(error.to_string()))?
-        } else {
-            data.bytes.clone()
-        };
+        let mut bytes = data
+            .render(&self.vars)
+            .map_err(|error| StepError::new(error.to_string()))?;
         if newline {
             bytes.push(b'\n');
         }
         Ok(Bytes::from(bytes))
+    }
+
+    /// Returns the one connection a server expectation reads, or none for all of them.
+    fn expected_conn(&self, connection: &ConnectionRef) -> Result<Option<u32>, StepError> {
+        if *connection == ConnectionRef::All {
+            return Ok(None);
+        }
+        Ok(match self.targets(connection)? {
+            Targets::Some(ids) => ids.first().copied(),
+            Targets::All => None,
+        })
     }
 
     /// Returns the pattern's regex, compiled with the values of its variables.
