@@ -60,6 +60,14 @@ pub(crate) fn show_size(size: usize) -> String {
     }
 }
 
+/// Writes a size for messages: `8MiB (8388608 bytes)`, or `64 bytes`.
+pub(crate) fn show_bytes(size: usize) -> String {
+    match show_size(size) {
+        shown if shown == size.to_string() => format!("{size} bytes"),
+        shown => format!("{shown} ({size} bytes)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +101,8 @@ mod tests {
         assert_eq!(show_size(1536), "1536");
         assert_eq!(show_size(2048), "2KiB");
         assert_eq!(show_size(1000), "1000");
+        assert_eq!(show_bytes(1000), "1000 bytes");
+        assert_eq!(show_bytes(2048), "2KiB (2048 bytes)");
         for size in [1, 1000, 1024, 1 << 20, 3 << 30] {
             assert_eq!(parse_size(&show_size(size)), Ok(size as u64));
         }

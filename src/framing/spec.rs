@@ -139,6 +139,14 @@ impl LengthField {
             _ => u64::MAX,
         }
     }
+
+    /// Returns true when the most significant byte comes first.
+    pub(super) fn big_endian(self) -> bool {
+        matches!(
+            self,
+            LengthField::U16Be | LengthField::U24Be | LengthField::U32Be | LengthField::U64Be
+        )
+    }
 }
 
 impl fmt::Display for LengthField {
