@@ -3,7 +3,8 @@
 //! A [`FramingSpec`] is built from what a scenario writes
 //! ([`FramingSpec::parse`]); a [`FrameDecoder`] cuts a stream into
 //! [`Frame`]s however its bytes arrive; [`FramingSpec::encode`] wraps a
-//! payload (`send_frame`).
+//! payload (`send_frame`); a [`FramePattern`] matches one frame's payload
+//! (`expect_frame`).
 //!
 //! tokio-util's codecs were the starting point, and are not used: its
 //! `LinesCodec` refuses bytes that are not UTF-8, `AnyDelimiterCodec` ends
@@ -20,11 +21,13 @@
 //! - `parse`: the one checked constructor from scenario text, and [`SpecError`].
 //! - `decode`: [`FrameDecoder`]: frames, junk, the partial frame at the end, [`DecodeError`].
 //! - `encode`: [`FramingSpec::encode`] and [`EncodeError`].
+//! - `pattern`: [`FramePattern`], [`FrameRegex`], [`HexPattern`], [`Captures`].
 //! - `varint`: protobuf varints; `size`: sizes such as `1MiB`.
 
 mod decode;
 mod encode;
 mod parse;
+mod pattern;
 mod size;
 mod spec;
 mod varint;
@@ -32,4 +35,5 @@ mod varint;
 pub use decode::{DecodeError, Frame, FrameDecoder, Item, Junk, Leftover, Partial};
 pub use encode::EncodeError;
 pub use parse::{Location, SpecError, Written};
+pub use pattern::{Captures, FramePattern, FrameRegex, HexPattern, PatternError};
 pub use spec::{DEFAULT_MAX, FramingKind, FramingSpec, LengthField, LengthSpec};
