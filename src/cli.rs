@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::client::encoding::Encoding;
+use crate::scenario::keys;
 
 /// A scriptable TCP test harness and scenario runner.
 #[derive(Debug, Parser)]
@@ -138,11 +139,11 @@ pub struct ServeArgs {
     pub fake: FakeArg,
 
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
+    #[arg(long, default_value = keys::HOST)]
     pub host: String,
 
     /// Port to listen on; 0 picks a free one and prints it on stdout.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = keys::PORT)]
     pub port: u16,
 
     /// Text sent to every connection on accept.
@@ -182,11 +183,11 @@ pub struct ConnectArgs {
     pub target: Vec<String>,
 
     /// Delay before each retry, e.g. `500ms`, `3s`.
-    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = keys::RETRY_INTERVAL_TEXT, value_parser = parse_duration)]
     pub retry_interval: Duration,
 
     /// Retries after a lost or refused connection before giving up.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(long, value_name = "N", default_value_t = keys::MAX_RETRIES)]
     pub max_retries: u32,
 
     /// Do not reconnect: one connection, then exit.
@@ -194,7 +195,7 @@ pub struct ConnectArgs {
     pub no_reconnect: bool,
 
     /// Bound on each connect attempt.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = keys::CONNECT_TIMEOUT_TEXT, value_parser = parse_duration)]
     pub connect_timeout: Duration,
 
     /// How the delay grows between retries.
@@ -202,7 +203,7 @@ pub struct ConnectArgs {
     pub backoff: BackoffArg,
 
     /// Cap on the delay with exponential backoff.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = keys::MAX_INTERVAL_TEXT, value_parser = parse_duration)]
     pub max_interval: Duration,
 
     /// Randomise each retry delay within its upper half.
@@ -218,7 +219,7 @@ pub struct ConnectArgs {
     pub send_encoding: Encoding,
 
     /// The line that quits (trimmed, case-insensitive; never sent).
-    #[arg(long, value_name = "WORD", default_value = "quit")]
+    #[arg(long, value_name = "WORD", default_value = keys::QUIT_WORD)]
     pub quit_word: String,
 
     /// After quit, how long to wait for the server to close before closing anyway.

@@ -20,6 +20,9 @@
 //! - [`transcript`]: the canonical, deterministic rendering of the event stream: wording, causal order, masks.
 //! - [`vars`]: `${port}`, `${tmp}`, `${env.NAME}`, `--var` values and captures.
 //! - [`golden`]: golden transcript files: compare, create, update.
+//! - [`matcher`]: regex matches over text still arriving: final only when more input cannot change them.
+//! - [`framing`]: frames in byte streams: the spec, the decoder, the encoder, frame patterns.
+//! - [`rules`]: the rule engine of a rule-based fake server, over frames, without sockets.
 //! - [`outcome`]: how each scenario ended (passed, failed, error, golden mismatch, flaky, skipped), as the reports read it.
 //! - [`suite`]: runs many scenario files and sums up.
 //! - [`report`]: the reports: human, JUnit XML, JSON.
@@ -30,10 +33,13 @@ pub mod cli;
 pub mod client;
 pub mod connect;
 pub mod event;
+pub mod framing;
 pub mod golden;
+pub mod matcher;
 pub mod outcome;
 pub mod process;
 pub mod report;
+pub mod rules;
 pub mod runner;
 pub mod scenario;
 pub mod schema;

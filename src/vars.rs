@@ -59,14 +59,6 @@ impl Vars {
         replace(text, |name| Ok(self.get(name).ok())).unwrap_or_else(|_| text.to_owned())
     }
 
-    /// Replaces variables in bytes that are UTF-8 text; other bytes are kept as they are.
-    pub fn apply_bytes(&self, bytes: &[u8]) -> Result<Vec<u8>, Unknown> {
-        match std::str::from_utf8(bytes) {
-            Ok(text) if text.contains("${") => self.apply(text).map(String::into_bytes),
-            _ => Ok(bytes.to_vec()),
-        }
-    }
-
     /// Describes `program` as a launch, with the variables replaced.
     pub fn launch(
         &self,

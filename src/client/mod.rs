@@ -45,7 +45,7 @@ impl ClientOptions {
             host: host.into(),
             port,
             policy: ReconnectPolicy::default(),
-            connect_timeout: Duration::from_secs(10),
+            connect_timeout: crate::scenario::keys::CONNECT_TIMEOUT,
             buffer_limit: 1 << 20,
             read_size: 64 * 1024,
         }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::scenario::keys;
+
 /// Names how the delay between retries grows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backoff {
@@ -34,8 +36,8 @@ impl Default for ReconnectPolicy {
     fn default() -> Self {
         Self {
             enabled: true,
-            interval: Duration::from_secs(3),
-            max_retries: 10,
+            interval: keys::RETRY_INTERVAL,
+            max_retries: keys::MAX_RETRIES,
             backoff: Backoff::Fixed,
             jitter: false,
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::event::Exit;
 use crate::outcome::Failure;
 use crate::process::ProcessError;
-use crate::scenario::{CloseKind, Located, Step};
+use crate::scenario::{CloseKind, Located, RenderError, Step};
 use crate::server::ServerError;
 use crate::vars::Unknown;
 
@@ -128,6 +128,16 @@ pub enum StepFailure {
         /// The end of the unconsumed output.
         tail: String,
     },
+    /// `server_expect_no`: what the server received (a program: printed)
+    /// matched `pattern`; `tail` is the end of it.
+    ServerMatched {
+        /// The regex as written.
+        pattern: String,
+        /// A server program printed it (else the fake server received it).
+        printed: bool,
+        /// The end of the unconsumed output.
+        tail: Option<String>,
+    },
     /// The conversation stopped settling while a step waited.
     Stuck {
         /// What kept it from settling.
@@ -164,8 +174,11 @@ pub enum StepFailure {
     Server(#[source] ServerError),
     /// A client program could not be signalled.
     Process(#[source] ProcessError),
-    /// Data or a pattern names a variable with no value.
+    /// A pattern names a variable with no value.
     UnknownVariable(#[source] Unknown),
+    /// Data cannot become bytes: a variable has no value, or the text does
+    /// not fit its encoding.
+    Data(#[source] RenderError),
     /// A pattern is no valid regex once its variables are replaced.
     InvalidRegex(#[source] regex::Error),
     /// A signal name is unknown.
@@ -222,6 +235,7 @@ impl StepFailure {
         match self {
             StepFailure::Unmatched { tail, .. } => (!tail.is_empty()).then_some(tail.as_str()),
             StepFailure::Matched { tail, .. } => Some(tail),
+            StepFailure::ServerMatched { tail, .. } => tail.as_deref(),
             StepFailure::EndedBeforeReady { output, .. } | StepFailure::NotReady { output, .. } => {
                 output.as_deref()
             }
@@ -237,6 +251,7 @@ impl StepFailure {
             | StepFailure::Server(_)
             | StepFailure::Process(_)
             | StepFailure::UnknownVariable(_)
+            | StepFailure::Data(_)
             | StepFailure::InvalidRegex(_)
             | StepFailure::UnknownSignal(_)
             | StepFailure::ExitMismatch { .. }
@@ -296,6 +311,15 @@ impl fmt::Display for StepFailure {
             StepFailure::Matched { pattern, .. } => {
                 write!(f, "output matched /{pattern}/, which it must not")
             }
+            StepFailure::ServerMatched {
+                pattern, printed, ..
+            } => {
+                let what = if *printed { "printed" } else { "received" };
+                write!(
+                    f,
+                    "what the server {what} matched /{pattern}/, which it must not"
+                )
+            }
             StepFailure::Stuck { unsettled } => {
                 write!(
                     f,
@@ -330,6 +354,7 @@ impl fmt::Display for StepFailure {
             StepFailure::Server(error) => write!(f, "{error}"),
             StepFailure::Process(error) => write!(f, "{error}"),
             StepFailure::UnknownVariable(error) => write!(f, "{error}"),
+            StepFailure::Data(error) => write!(f, "{error}"),
             StepFailure::InvalidRegex(error) => {
                 write!(f, "the regex with its variables is invalid: {error}")
             }
@@ -388,6 +413,9 @@ pub enum StartError {
     /// The scenario's own folder (`${tmp}`) could not be created.
     #[error("cannot create the scenario's temporary folder: {0}")]
     TempFolder(#[source] std::io::Error),
+    /// The fake server's banner cannot become bytes in its encoding.
+    #[error("cannot send the banner: {0}")]
+    Banner(#[source] RenderError),
     /// The fake server could not bind its address.
     #[error("cannot start the fake server: {0}")]
     FakeServer(#[source] ServerError),

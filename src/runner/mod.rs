@@ -132,9 +132,11 @@ impl Conductor {
         let server_emitter = Emitter::new(tx.clone(), Source::Server, Clock::Scheduled);
         let (server, host, port, fake, server_output) = match &scenario.server {
             ServerSpec::Fake(spec) => {
+                let banner = spec.banner.as_ref().map(|d| d.literal()).transpose();
+                let banner = banner.map_err(StartError::Banner)?;
                 let options = FakeOptions {
                     kind: spec.kind,
-                    banner: spec.banner.as_ref().map(|d| Bytes::from(d.bytes.clone())),
+                    banner: banner.map(Bytes::from),
                     half_open: spec.half_open,
                 };
                 let server = FakeServer::bind(

@@ -1,178 +1,138 @@
-//! Reads the data (`text`/`hex`/`base64`) and regex pattern arguments of steps.
+//! Holds the data steps send: text kept as written until it is sent, or bytes.
 
-use super::diagnostic::sentence_case;
-use super::loader::{Fields, Loader};
-use super::types::{Data, Pattern};
-use super::yaml::Node;
 use crate::client::encoding::{EncodeError, Encoding};
+use crate::vars::{Unknown, Vars};
 
-const SOURCES: [(&str, Encoding); 3] = [
-    ("text", Encoding::Utf8),
-    ("hex", Encoding::Hex),
-    ("base64", Encoding::Base64),
-];
-
-/// Flattens a regex compile error into one lowercase line.
-fn regex_reason(error: &regex::Error) -> String {
-    match error {
-        regex::Error::Syntax(text) => {
-            let reason = text
-                .lines()
-                .rev()
-                .find_map(|line| line.trim().strip_prefix("error: "))
-                .unwrap_or_else(|| text.lines().last().unwrap_or("syntax error"));
-            sentence_case(reason)
-        }
-        regex::Error::CompiledTooBig(limit) => format!("the compiled regex exceeds {limit} bytes"),
-        other => sentence_case(&other.to_string()),
-    }
+/// Holds data to send, as the author wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Data {
+    /// `text:` (or a plain string): text that may name variables (`${name}`),
+    /// encoded in its encoding when it is sent.
+    Text {
+        /// The text as written.
+        text: String,
+        /// The encoding it is sent in: utf8, latin1 or ascii.
+        encoding: Encoding,
+    },
+    /// `hex:` or `base64:`: bytes, decoded when the file was loaded.
+    Bytes {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// The notation they were written in: hex or base64.
+        encoding: Encoding,
+    },
 }
 
-impl Loader<'_> {
-    /// Reads data given as `text` (with optional `encoding`), `hex` or `base64`.
-    ///
-    /// Returns none when no data is given (an error when `required` names the step) or on error.
-    pub(crate) fn data(
-        &mut self,
-        fields: &Fields<'_>,
-        at: &Node,
-        required: Option<&str>,
-    ) -> Option<Data> {
-        let given: Vec<(&str, Encoding)> = SOURCES
-            .iter()
-            .copied()
-            .filter(|(key, _)| fields.get(key).is_some())
-            .collect();
-        if let Some(encoding) = fields.get("encoding") {
-            if given.first().is_some_and(|(key, _)| *key == "text") {
-                // Checked below, with the text.
-            } else {
-                let hint =
-                    "`hex:` and `base64:` data need no encoding; use `text:` for encoded text";
-                let key = fields.key("encoding").unwrap_or(encoding);
-                self.error(
-                    key,
-                    "`encoding:` only applies to `text:`",
-                    Some(hint.into()),
-                );
-            }
-        }
-        let (key, encoding) = match given.as_slice() {
-            [] => {
-                if let Some(step) = required {
-                    let message = format!(
-                        "`{step}` needs data: text, or a map with `text:`, `hex:` or `base64:`"
-                    );
-                    let hint =
-                        format!("for example `- {step}: hello` or `- {step}: {{hex: 68 69}}`");
-                    self.error(at, message, Some(hint));
-                }
-                return None;
-            }
-            [one] => *one,
-            [first, second, ..] => {
-                let node = fields.key(second.0).or(fields.get(second.0)).unwrap_or(at);
-                let message = format!("`{}:` cannot be combined with `{}:`", second.0, first.0);
-                self.error(
-                    node,
-                    message,
-                    Some("give exactly one of `text:`, `hex:` or `base64:`".into()),
-                );
-                return None;
-            }
-        };
-        let node = fields.get(key)?;
-        let text = self.text(node, &format!("`{key}`"))?;
-        let encoding = match (key, fields.get("encoding")) {
-            ("text", Some(name)) => self.encoding(name, true)?,
-            _ => encoding,
-        };
-        match encoding.encode(&text) {
-            Ok(bytes) => Some(Data { bytes, encoding }),
-            Err(error) => {
-                let (message, hint) = match &error {
-                    EncodeError::Hex(reason) => (
-                        format!("invalid hex data: {}", sentence_case(reason)),
-                        "hex data is pairs of hex digits, e.g. `hex: 48 65 6c 6c 6f`",
-                    ),
-                    EncodeError::Base64(reason) => (
-                        format!("invalid base64 data: {}", sentence_case(reason)),
-                        "base64 data looks like `aGVsbG8=`",
-                    ),
-                    EncodeError::Unrepresentable { .. } => (
-                        error.to_string(),
-                        "use `encoding: utf8`, or write the bytes with `hex:`",
-                    ),
-                };
-                self.error(node, message, Some(hint.into()));
-                None
-            }
+/// Reports why data could not become bytes when its step ran.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// A variable in the text has no value.
+    #[error(transparent)]
+    Unknown(#[from] Unknown),
+    /// The text, with its variables replaced, does not fit its encoding.
+    #[error("the text with its variables cannot be sent as {encoding}: {source}")]
+    Encode {
+        /// The data's encoding.
+        encoding: Encoding,
+        /// Which character does not fit.
+        source: EncodeError,
+    },
+}
+
+impl Data {
+    /// Returns the encoding the data was written in.
+    pub fn encoding(&self) -> Encoding {
+        match self {
+            Data::Text { encoding, .. } | Data::Bytes { encoding, .. } => *encoding,
         }
     }
 
-    /// Reads and compiles the regex under `regex` (multi-line, CRLF-aware).
-    pub(crate) fn pattern(
-        &mut self,
-        fields: &Fields<'_>,
-        at: &Node,
-        step: &str,
-    ) -> Option<Pattern> {
-        let Some(node) = fields.get("regex") else {
-            let message = format!("`{step}` needs a regex");
-            let hint = format!(
-                "for example `- {step}: \"^hello$\"` or `- {step}: {{regex: \"^hello$\", timeout: 2s}}`"
-            );
-            self.error(at, message, Some(hint));
-            return None;
-        };
-        self.regex(node, "`regex`")
+    /// Returns the bytes to send: text with its variables replaced by their
+    /// values in `vars`, then encoded in the data's own encoding; bytes as they are.
+    pub fn render(&self, vars: &Vars) -> Result<Vec<u8>, RenderError> {
+        match self {
+            Data::Text { text, encoding } => {
+                let text = vars.apply(text)?;
+                encoding
+                    .encode(&text)
+                    .map_err(|source| RenderError::Encode {
+                        encoding: *encoding,
+                        source,
+                    })
+            }
+            Data::Bytes { bytes, .. } => Ok(bytes.clone()),
+        }
     }
 
-    /// Compiles the regex written at `node` (multi-line, CRLF-aware); `what` names it in messages.
-    pub(crate) fn regex(&mut self, node: &Node, what: &str) -> Option<Pattern> {
-        let source = self.text(node, what)?;
-        // `${name}` stands for a value known only when the step runs: check
-        // the rest of the regex with an empty group in its place.
-        let vars = crate::vars::has_placeholders(&source);
-        let checked = if vars {
-            let mut stand_in = source.clone();
-            for name in crate::vars::names(&source)
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-            {
-                stand_in = stand_in.replace(&format!("${{{name}}}"), "(?:)");
+    /// Returns the bytes as written, variables left as they are (for a banner, which takes none).
+    pub fn literal(&self) -> Result<Vec<u8>, RenderError> {
+        match self {
+            Data::Text { text, encoding } => {
+                encoding.encode(text).map_err(|source| RenderError::Encode {
+                    encoding: *encoding,
+                    source,
+                })
             }
-            stand_in
-        } else {
-            source.clone()
-        };
-        match Pattern::compile(&checked) {
-            Ok(regex) => Some(Pattern {
-                source,
-                regex,
-                vars,
-            }),
-            Err(error) => {
-                let message = format!("invalid regex: {}", regex_reason(&error));
-                let hint = "regexes use Rust regex syntax; escape special characters like `(`, `[` or `.` with `\\`";
-                self.error(node, message, Some(hint.into()));
-                None
-            }
+            Data::Bytes { bytes, .. } => Ok(bytes.clone()),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use regex::RegexBuilder;
-
     use super::*;
 
+    fn latin1(text: &str) -> Data {
+        Data::Text {
+            text: text.into(),
+            encoding: Encoding::Latin1,
+        }
+    }
+
+    fn vars(name: &str, value: &str) -> Vars {
+        let mut vars = Vars::default();
+        vars.values.insert(name.into(), value.into());
+        vars
+    }
+
     #[test]
-    fn flattens_regex_errors() {
-        // Built at run time so clippy does not reject the deliberately invalid regexes.
-        let compile = |source: &str| RegexBuilder::new(source).build().unwrap_err();
-        assert_eq!(regex_reason(&compile("(abc")), "unclosed group");
-        assert!(!regex_reason(&compile("a{2,1}")).contains('\n'));
+    fn variables_are_replaced_before_the_text_is_encoded() {
+        let data = latin1("café ${who}");
+        assert_eq!(data.render(&vars("who", "bob")).unwrap(), b"caf\xe9 bob");
+        assert_eq!(data.render(&vars("who", "zoë")).unwrap(), b"caf\xe9 zo\xeb");
+        let utf8 = Data::Text {
+            text: "café ${who}".into(),
+            encoding: Encoding::Utf8,
+        };
+        assert_eq!(
+            utf8.render(&vars("who", "zoë")).unwrap(),
+            "café zoë".as_bytes()
+        );
+    }
+
+    #[test]
+    fn a_value_the_encoding_cannot_hold_is_an_error() {
+        let ascii = Data::Text {
+            text: "hi ${who}".into(),
+            encoding: Encoding::Ascii,
+        };
+        let error = ascii.render(&vars("who", "zoë")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the text with its variables cannot be sent as ascii: character 'ë' at position 5 cannot be written as ascii"
+        );
+        let unknown = latin1("${nobody}").render(&Vars::default()).unwrap_err();
+        assert!(matches!(unknown, RenderError::Unknown(_)), "{unknown}");
+    }
+
+    #[test]
+    fn bytes_and_literal_text_are_sent_as_they_are() {
+        let hex = Data::Bytes {
+            bytes: b"${x}\xff".to_vec(),
+            encoding: Encoding::Hex,
+        };
+        assert_eq!(hex.render(&Vars::default()).unwrap(), b"${x}\xff");
+        assert_eq!(latin1("é ${x}").literal().unwrap(), b"\xe9 ${x}");
+        assert_eq!(hex.encoding(), Encoding::Hex);
     }
 }

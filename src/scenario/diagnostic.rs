@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::yaml::{Kind, Node, Style};
+
 /// Caps how many diagnostics one `LoadError` shows.
 pub const MAX_DIAGNOSTICS: usize = 20;
 
@@ -119,6 +121,44 @@ pub(crate) fn sentence_case(text: &str) -> String {
     }
 }
 
+/// Describes what a node holds, for "found ..." in messages.
+pub(crate) fn describe(node: &Node) -> String {
+    match &node.kind {
+        Kind::Seq(_) => "a list".into(),
+        Kind::Map(_) => "a map".into(),
+        _ if node.is_null() => "nothing".into(),
+        Kind::Scalar(text, Style::Plain) if is_number(text) => format!("the number `{text}`"),
+        Kind::Scalar(text, Style::Plain) => quote(text),
+        Kind::Scalar(text, Style::Quoted) => format!("the string {:?}", shorten(text)),
+        Kind::Scalar(..) => "a block of text".into(),
+    }
+}
+
+/// Quotes a name for a message: `` `name` ``, or escaped when it holds line breaks or control characters.
+pub(crate) fn quote(text: &str) -> String {
+    let short = shorten(text);
+    if short.chars().any(char::is_control) {
+        format!("{short:?}")
+    } else {
+        format!("`{short}`")
+    }
+}
+
+fn shorten(text: &str) -> String {
+    const MAX: usize = 40;
+    if text.chars().count() <= MAX {
+        text.to_owned()
+    } else {
+        let cut: String = text.chars().take(MAX).collect();
+        format!("{cut}…")
+    }
+}
+
+/// Returns true for a decimal number (`inf` and `nan` are words here).
+fn is_number(text: &str) -> bool {
+    text.bytes().any(|b| b.is_ascii_digit()) && text.parse::<f64>().is_ok()
+}
+
 fn render(diagnostics: &[Diagnostic], omitted: usize) -> String {
     let mut parts: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
     if omitted > 0 {
@@ -142,6 +182,23 @@ mod tests {
             hint: Some("did you mean `kill_server`?".into()),
             source_line: Some(source.into()),
         }
+    }
+
+    fn node(source: &str) -> Node {
+        let root = super::super::yaml::parse(&format!("v: {source}\n"))
+            .root
+            .unwrap();
+        root.entries().unwrap()[0].1.clone()
+    }
+
+    #[test]
+    fn describes_nodes() {
+        assert_eq!(describe(&node("[1]")), "a list");
+        assert_eq!(describe(&node("{a: 1}")), "a map");
+        assert_eq!(describe(&node("")), "nothing");
+        assert_eq!(describe(&node("3")), "the number `3`");
+        assert_eq!(describe(&node("abc")), "`abc`");
+        assert_eq!(describe(&node("\"3\"")), "the string \"3\"");
     }
 
     #[test]

@@ -3,17 +3,24 @@
 mod data;
 mod diagnostic;
 mod discover;
-pub(crate) mod load;
-mod loader;
-pub(crate) mod program;
-pub(crate) mod steps;
+pub mod keys;
+pub(crate) mod read_client;
+mod read_data;
+mod read_file;
+pub(crate) mod read_program;
+mod read_server;
+pub(crate) mod read_steps;
+mod read_values;
+mod reader;
+pub(crate) mod registry;
+pub(crate) mod step_defs;
 mod suggest;
 pub mod types;
-mod values;
 mod yaml;
 
 use std::path::Path;
 
+pub use data::{Data, RenderError};
 pub use diagnostic::{Diagnostic, LoadError};
 pub use discover::discover;
 pub use types::*;
@@ -32,5 +39,15 @@ pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
 
 /// Loads a scenario from `source`; `path` names it in diagnostics and gives the default name.
 pub fn load_str(path: &Path, source: &str) -> Result<Scenario, LoadError> {
-    load::load(path, source)
+    read_file::load(path, source)
+}
+
+/// Renders the README's table of client steps (`server: false`) or of server steps from the step registry.
+pub fn readme_step_table(server: bool) -> String {
+    let table = if server {
+        registry::Table::Server
+    } else {
+        registry::Table::Client
+    };
+    registry::readme_table(table)
 }

@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use regex::Regex;
 
+use super::data::Data;
+use super::registry::StepDef;
+use super::step_defs;
 use crate::client::encoding::Encoding;
 
 /// Holds one validated scenario file.
@@ -194,15 +197,6 @@ pub enum Backoff {
     Exponential,
 }
 
-/// Holds bytes to send, and how they were written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Data {
-    /// The bytes.
-    pub bytes: Vec<u8>,
-    /// The encoding the author wrote them in (`text` forms: utf8, latin1 or ascii; or hex, base64).
-    pub encoding: Encoding,
-}
-
 /// Holds a compiled `expect` pattern (multi-line, CRLF-aware).
 #[derive(Debug, Clone)]
 pub struct Pattern {
@@ -345,6 +339,12 @@ pub enum Step {
         pattern: Pattern,
         timeout: Option<Duration>,
     },
+    /// `server_expect_no`: fail if what the server received matches within the window.
+    ServerExpectNo {
+        connection: ConnectionRef,
+        pattern: Pattern,
+        window: Option<Duration>,
+    },
     /// `server_close`: close one or every connection with FIN or RST.
     ServerClose {
         connection: ConnectionRef,
@@ -372,59 +372,43 @@ pub enum Step {
 }
 
 impl Step {
-    /// Returns the step's name as written in a file.
-    pub fn name(&self) -> &'static str {
+    /// Returns the registry entry of the step's kind.
+    pub(crate) fn def(&self) -> &'static StepDef {
         match self {
-            Step::Send { .. } => "send",
-            Step::SendLine { .. } => "send_line",
-            Step::Expect { .. } => "expect",
-            Step::ExpectNo { .. } => "expect_no",
-            Step::End { .. } => "end",
-            Step::SendQuit { .. } => "send_quit",
-            Step::WaitConnected { .. } => "wait_connected",
-            Step::WaitReconnect { .. } => "wait_reconnect",
-            Step::WaitRetry { .. } => "wait_retry",
-            Step::ExpectError { .. } => "expect_error",
-            Step::ExpectGaveUp { .. } => "expect_gave_up",
-            Step::ExpectClosed { .. } => "expect_closed",
-            Step::Sleep { .. } => "sleep",
-            Step::KillServer { .. } => "kill_server",
-            Step::StopServer => "stop_server",
-            Step::StartServer => "start_server",
-            Step::ServerSend { .. } => "server_send",
-            Step::ServerExpect { .. } => "server_expect",
-            Step::ServerClose { .. } => "server_close",
-            Step::ServerHalfClose { .. } => "server_half_close",
-            Step::ExpectConnections { .. } => "expect_connections",
-            Step::ExpectExit { .. } => "expect_exit",
-            Step::KillClient { .. } => "kill_client",
+            Step::Send { .. } => &step_defs::SEND,
+            Step::SendLine { .. } => &step_defs::SEND_LINE,
+            Step::Expect { .. } => &step_defs::EXPECT,
+            Step::ExpectNo { .. } => &step_defs::EXPECT_NO,
+            Step::End { .. } => &step_defs::END,
+            Step::SendQuit { .. } => &step_defs::SEND_QUIT,
+            Step::WaitConnected { .. } => &step_defs::WAIT_CONNECTED,
+            Step::WaitReconnect { .. } => &step_defs::WAIT_RECONNECT,
+            Step::WaitRetry { .. } => &step_defs::WAIT_RETRY,
+            Step::ExpectError { .. } => &step_defs::EXPECT_ERROR,
+            Step::ExpectGaveUp { .. } => &step_defs::EXPECT_GAVE_UP,
+            Step::ExpectClosed { .. } => &step_defs::EXPECT_CLOSED,
+            Step::Sleep { .. } => &step_defs::SLEEP,
+            Step::KillServer { .. } => &step_defs::KILL_SERVER,
+            Step::StopServer => &step_defs::STOP_SERVER,
+            Step::StartServer => &step_defs::START_SERVER,
+            Step::ServerSend { .. } => &step_defs::SERVER_SEND,
+            Step::ServerExpect { .. } => &step_defs::SERVER_EXPECT,
+            Step::ServerExpectNo { .. } => &step_defs::SERVER_EXPECT_NO,
+            Step::ServerClose { .. } => &step_defs::SERVER_CLOSE,
+            Step::ServerHalfClose { .. } => &step_defs::SERVER_HALF_CLOSE,
+            Step::ExpectConnections { .. } => &step_defs::EXPECT_CONNECTIONS,
+            Step::ExpectExit { .. } => &step_defs::EXPECT_EXIT,
+            Step::KillClient { .. } => &step_defs::KILL_CLIENT,
         }
     }
 
-    /// Lists every step name, for did-you-mean hints.
-    pub const NAMES: [&'static str; 23] = [
-        "send",
-        "send_line",
-        "expect",
-        "expect_no",
-        "end",
-        "send_quit",
-        "wait_connected",
-        "wait_reconnect",
-        "wait_retry",
-        "expect_error",
-        "expect_gave_up",
-        "expect_closed",
-        "sleep",
-        "kill_server",
-        "stop_server",
-        "start_server",
-        "server_send",
-        "server_expect",
-        "server_close",
-        "server_half_close",
-        "expect_connections",
-        "expect_exit",
-        "kill_client",
-    ];
+    /// Returns the step's name as written in a file.
+    pub fn name(&self) -> &'static str {
+        self.def().name
+    }
+
+    /// Returns every step name, in the registry's order (for did-you-mean hints and the schema).
+    pub fn names() -> Vec<&'static str> {
+        super::registry::names()
+    }
 }

@@ -3,6 +3,7 @@
 
 mod connect;
 mod processes;
+mod readme;
 mod scenarios;
 mod schema;
 mod serve;

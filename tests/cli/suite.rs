@@ -247,6 +247,45 @@ fn junit_and_json_reports_are_written() {
 }
 
 #[test]
+fn text_data_is_encoded_after_its_variables_are_replaced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir
+        .path()
+        .join("latin1.yaml")
+        .to_string_lossy()
+        .into_owned();
+    // The echo server sends back what it received; the client shows it in hex.
+    let scenario = |steps: &str| {
+        let head = "server: {fake: echo}\nclient: {encoding: hex}\nsteps:\n";
+        std::fs::write(&path, format!("{head}{steps}")).expect("write");
+    };
+    let latin1 = "  - send_line: {text: \"caf\u{e9} ${who}\", encoding: latin1}\n";
+    let ascii = "  - send_line: {text: \"hi ${who}\", encoding: ascii}\n";
+    scenario(&format!(
+        "{latin1}  - expect: \"^636166e9207a6feb0a$\"\n{ascii}"
+    ));
+    // `é` and `ë` go out as the Latin-1 bytes e9 and eb; the ASCII text cannot hold `ë`.
+    let out = stdout(&tcprun(&["-v", "--var", "who=zo\u{eb}", &path]).code(1));
+    assert!(
+        out.contains(r#"server[client] < "caf\xe9 zo\xeb\n""#),
+        "{out}"
+    );
+    assert!(
+        out.contains(":6:5: send_line: {text: \"hi ${who}\", encoding: ascii}"),
+        "{out}"
+    );
+    assert!(
+        out.contains("the text with its variables cannot be sent as ascii: character 'ë' at position 5 cannot be written as ascii"),
+        "{out}"
+    );
+    // With a value ASCII can hold, every step passes.
+    scenario(&format!(
+        "{latin1}  - expect: \"^636166e920626f620a$\"\n{ascii}  - expect: \"^686920626f620a$\"\n"
+    ));
+    tcprun(&["--var", "who=bob", &path]).success();
+}
+
+#[test]
 fn variables_come_from_var_the_environment_and_captures() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("vars.yaml");

@@ -97,6 +97,11 @@ impl Conductor {
                 pattern,
                 timeout,
             } => self.server_expect(connection, pattern, *timeout).await,
+            Step::ServerExpectNo {
+                connection,
+                pattern,
+                window,
+            } => self.server_expect_no(connection, pattern, *window).await,
             Step::ServerClose { connection, how } => self.server_close(connection, *how).await,
             Step::ServerHalfClose { connection } => self.server_half_close(connection).await,
             Step::ExpectConnections { count, timeout } => {
@@ -107,13 +112,7 @@ impl Conductor {
 
     /// Returns the bytes of `data` (text with its variables replaced), and a newline if asked.
     fn bytes(&self, data: &Data, newline: bool) -> Result<Bytes, StepFailure> {
-        let mut bytes = if data.encoding.is_text() {
-            self.vars
-                .apply_bytes(&data.bytes)
-                .map_err(StepFailure::UnknownVariable)?
-        } else {
-            data.bytes.clone()
-        };
+        let mut bytes = data.render(&self.vars).map_err(StepFailure::Data)?;
         if newline {
             bytes.push(b'\n');
         }

@@ -78,13 +78,7 @@ impl Conductor {
         pattern: &Pattern,
         timeout: Option<Duration>,
     ) -> StepResult {
-        let conn = match connection {
-            ConnectionRef::All => None,
-            other => match self.targets(other)? {
-                Targets::Some(ids) => ids.first().copied(),
-                Targets::All => None,
-            },
-        };
+        let conn = self.expected_conn(connection)?;
         let regex = self.regex(pattern)?;
         let program = matches!(self.server, Some(ServerDriver::Program(_)));
         let waited = self
@@ -99,6 +93,37 @@ impl Conductor {
         })?;
         self.capture(matched);
         Ok(())
+    }
+
+    /// `server_expect_no`: fails if `pattern` matches what the server
+    /// receives on `connection` (all: every connection together), or a
+    /// server program's output, within `window`.
+    pub(super) async fn server_expect_no(
+        &mut self,
+        connection: &ConnectionRef,
+        pattern: &Pattern,
+        window: Option<Duration>,
+    ) -> StepResult {
+        let conn = self.expected_conn(connection)?;
+        let regex = self.regex(pattern)?;
+        let program = matches!(self.server, Some(ServerDriver::Program(_)));
+        let seen = self
+            .wait_for(self.timeout(window), |j| {
+                server_output(j, conn, program)
+                    .matches(&regex)
+                    .then_some(())
+            })
+            .await;
+        match seen {
+            Err(Waited::TimedOut) => Ok(()),
+            Err(Waited::Stuck) => Err(self.stuck()),
+            Ok(()) => Err(StepFailure::ServerMatched {
+                pattern: pattern.source.clone(),
+                printed: program,
+                tail: server_output_ref(&self.journal, conn, program)
+                    .map(|output| output.tail(TAIL).to_owned()),
+            }),
+        }
     }
 
     /// `server_close`: closes `connection` with FIN, or resets it.
@@ -250,6 +275,17 @@ impl Conductor {
             Some(ServerDriver::Fake(server)) => Ok(server),
             Some(ServerDriver::Program(_)) | None => Err(StepFailure::NeedsFakeServer),
         }
+    }
+
+    /// Returns the one connection a server expectation reads, or none for all of them.
+    fn expected_conn(&self, connection: &ConnectionRef) -> Result<Option<u32>, StepFailure> {
+        if *connection == ConnectionRef::All {
+            return Ok(None);
+        }
+        Ok(match self.targets(connection)? {
+            Targets::Some(ids) => ids.first().copied(),
+            Targets::All => None,
+        })
     }
 
     /// Resolves `connection:` to the connections it names.

@@ -1,103 +1,25 @@
-//! Turns a parsed YAML tree into a validated `Scenario`: the top level, the server and the clients.
+//! Turns a whole scenario file into a validated `Scenario`: parses it and reads its top level.
 
-use std::path::Path;
-use std::time::Duration;
-
-use super::diagnostic::{Diagnostic, LoadError};
-use super::loader::{Fields, Loader, ServerKind};
-use super::program::{COMMAND_OR_SHELL, OUTPUT_MODES, PROGRAM_KEYS};
-use super::types::{
-    Backoff, ClientSpec, CommandClientSpec, CommandServerSpec, Data, FakeKind, FakeServerSpec,
-    OutputMode, Readiness, Scenario, ServerSpec,
-};
-use super::values::{describe, quote};
+use super::diagnostic::{Diagnostic, LoadError, describe};
+use super::keys;
+use super::read_server::SERVER_HINT;
+use super::reader::Reader;
+use super::registry;
+use super::types::Scenario;
 use super::yaml::{self, Node, Pos};
-use crate::client::encoding::Encoding;
+use std::path::Path;
 
-pub(crate) const TOP_KEYS: &[&str] = &[
-    "name", "timeout", "defaults", "snapshot", "server", "client", "clients", "steps",
-];
-pub(crate) const SERVER_KEYS: &[&str] = &[
-    "fake",
-    "command",
-    "shell",
-    "address",
-    "host",
-    "port",
-    "banner",
-    "start",
-    "half_open",
-    "ready",
-    "ready_timeout",
-    "stop_timeout",
-    "output",
-    "env",
-    "cwd",
-];
-/// Lists the keys that say what kind of server a scenario has.
-pub(crate) const SERVER_KINDS: &[&str] = &["fake", "command", "shell", "address"];
-/// Lists the server keys that only configure a fake server.
-pub(crate) const FAKE_ONLY: &[&str] = &["banner", "half_open"];
-/// Lists the server keys that only configure a server program.
-pub(crate) const PROGRAM_ONLY: &[&str] = &[
-    "ready",
-    "ready_timeout",
-    "stop_timeout",
-    "output",
-    "env",
-    "cwd",
-];
-pub(crate) const CLIENT_KEYS: &[&str] = &[
-    "command",
-    "shell",
-    "env",
-    "cwd",
-    "stderr",
-    "host",
-    "port",
-    "retry_interval",
-    "max_retries",
-    "reconnect",
-    "connect_timeout",
-    "backoff",
-    "max_interval",
-    "encoding",
-    "quit_word",
-];
-/// Lists the client keys that only configure the built-in client.
-pub(crate) const BUILTIN_ONLY: &[&str] = &[
-    "host",
-    "port",
-    "retry_interval",
-    "max_retries",
-    "reconnect",
-    "connect_timeout",
-    "backoff",
-    "max_interval",
-];
-/// Lists the client keys that only configure a client program.
-pub(crate) const CLIENT_PROGRAM_ONLY: &[&str] = &["stderr", "env", "cwd"];
-/// Lists the keys of a data map (`send: {...}`, `banner: {...}`).
-pub(crate) const DATA_KEYS: &[&str] = &["text", "encoding", "hex", "base64"];
-pub(crate) const FAKE_KINDS: &[(&str, FakeKind)] = &[
-    ("echo", FakeKind::Echo),
-    ("chat", FakeKind::Chat),
-    ("sink", FakeKind::Sink),
-    ("silent", FakeKind::Silent),
-];
-const SERVER_HINT: &str = "write `server: {fake: echo}` for a built-in server, `server: {command: [...]}` for a server program, or `server: {address: \"host:port\"}` for one already running";
-const SERVER_KINDS_HINT: &str = "give exactly one of `fake:` (a built-in server), `command:` or `shell:` (a server program), or `address:` (a server already running)";
-
-impl Loader<'_> {
+impl Reader<'_> {
     fn scenario(&mut self, root: &Node) -> Option<Scenario> {
-        let top = self.fields(root, TOP_KEYS, "the scenario", placed_at_top)?;
+        let top = self.fields(root, &keys::all(keys::TOP), "the scenario", placed_at_top)?;
         let name = top.get("name").and_then(|n| self.word(n, "`name`"));
         let timeout = top
             .get("timeout")
             .and_then(|n| self.duration(n, "`timeout`"));
         let default_timeout = match top.get("defaults") {
             Some(node) => {
-                let defaults = self.fields(node, &["timeout"], "`defaults`", |_| None);
+                let allowed = keys::all(keys::DEFAULTS_KEYS);
+                let defaults = self.fields(node, &allowed, "`defaults`", |_| None);
                 defaults.and_then(|d| self.opt_duration(&d, "timeout"))
             }
             None => None,
@@ -132,449 +54,36 @@ impl Loader<'_> {
             name: name
                 .or(stem)
                 .unwrap_or_else(|| self.file().display().to_string()),
-            timeout: timeout.unwrap_or(Duration::from_secs(30)),
-            default_timeout: default_timeout.unwrap_or(Duration::from_secs(5)),
+            timeout: timeout.unwrap_or(keys::TIMEOUT),
+            default_timeout: default_timeout.unwrap_or(keys::STEP_TIMEOUT),
             snapshot: snapshot.unwrap_or(false),
             server: server?,
             clients: clients?,
             steps,
         })
     }
-
-    fn server(&mut self, key: &Node, node: &Node) -> Option<ServerSpec> {
-        if let Some(text) = node.scalar().filter(|_| !node.is_null()) {
-            let hint = if FAKE_KINDS.iter().any(|(name, _)| *name == text) {
-                format!("write `server: {{fake: {text}}}`")
-            } else if text.contains(':') {
-                format!("write `server: {{address: \"{text}\"}}`")
-            } else {
-                SERVER_HINT.to_owned()
-            };
-            self.error(
-                node,
-                format!("expected a map for `server`, found {}", describe(node)),
-                Some(hint),
-            );
-            return None;
-        }
-        let fields = self.fields(node, SERVER_KEYS, "`server`", placed_in_server)?;
-        let kinds: Vec<&str> = fields
-            .names()
-            .filter(|k| SERVER_KINDS.contains(k))
-            .collect();
-        match kinds.as_slice() {
-            [] => {
-                let message = "`server:` needs `fake:` (a built-in server), `command:` or `shell:` (a server program), or `address:` (a server already running)";
-                let hint = "for example `fake: echo`, `command: [redis-server, --port, \"${port}\"]` or `address: \"127.0.0.1:6379\"`";
-                self.error(key, message, Some(hint.into()));
-                None
-            }
-            [first, others @ ..] if !others.is_empty() => {
-                for other in others {
-                    let at = fields.key(other).unwrap_or(node);
-                    let message = format!("`{other}` cannot be combined with `{first}:`");
-                    let hint = if PROGRAM_KEYS.contains(first) && PROGRAM_KEYS.contains(other) {
-                        COMMAND_OR_SHELL
-                    } else {
-                        SERVER_KINDS_HINT
-                    };
-                    self.error(at, message, Some(hint.into()));
-                }
-                None
-            }
-            ["address"] => self.external_server(&fields),
-            ["fake"] => {
-                self.server = Some(ServerKind::Fake);
-                self.fake_server(&fields)
-            }
-            _ => {
-                self.server = Some(ServerKind::Program);
-                self.command_server(&fields)
-            }
-        }
-    }
-
-    fn external_server(&mut self, fields: &Fields<'_>) -> Option<ServerSpec> {
-        let address = fields.get("address")?;
-        for other in fields.names().filter(|k| *k != "address") {
-            let at = fields.key(other).unwrap_or(address);
-            let message = format!("`{other}` cannot be combined with `address:`");
-            let hint = "`address:` points at a server already running; the other keys configure a server tcprun runs";
-            self.error(at, message, Some(hint.into()));
-        }
-        let (host, port) = self.address(address)?;
-        self.server = Some(ServerKind::External(format!("{host}:{port}")));
-        Some(ServerSpec::External { host, port })
-    }
-
-    fn fake_server(&mut self, fields: &Fields<'_>) -> Option<ServerSpec> {
-        for other in fields.names().filter(|k| PROGRAM_ONLY.contains(k)) {
-            let Some(at) = fields.key(other) else {
-                continue;
-            };
-            let message = format!(
-                "`{other}` only applies to a server program (`command:` or `shell:`), not to a fake server"
-            );
-            let hint = format!("a fake server runs inside tcprun; remove `{other}`");
-            self.error(at, message, Some(hint));
-        }
-        let kind = self.choice(fields.get("fake")?, "fake server", FAKE_KINDS);
-        let (host, port) = self.listen_address(fields);
-        let banner = fields.get("banner").map(|n| self.banner(n));
-        let start = fields.get("start").map(|n| self.boolean(n, "`start`"));
-        let half_open = fields
-            .get("half_open")
-            .map(|n| self.boolean(n, "`half_open`"));
-        Some(ServerSpec::Fake(FakeServerSpec {
-            kind: kind?,
-            host,
-            port: port?,
-            banner: banner.unwrap_or(Some(None))?,
-            start: start.unwrap_or(Some(true))?,
-            half_open: half_open.unwrap_or(Some(false))?,
-        }))
-    }
-
-    fn command_server(&mut self, fields: &Fields<'_>) -> Option<ServerSpec> {
-        for other in fields.names().filter(|k| FAKE_ONLY.contains(k)) {
-            let Some(at) = fields.key(other) else {
-                continue;
-            };
-            let message = format!(
-                "`{other}` only applies to a fake server (`fake:`), not to a server program"
-            );
-            let hint = match other {
-                "banner" => "a server program sends its own greeting; remove `banner`",
-                _ => {
-                    "a server program decides by itself what to do after a client's FIN; remove `half_open`"
-                }
-            };
-            self.error(at, message, Some(hint.into()));
-        }
-        let program = self.program(fields);
-        let (host, port) = self.listen_address(fields);
-        let ready = match (fields.key("ready"), fields.get("ready")) {
-            (Some(key), Some(node)) => self.readiness(key, node),
-            _ => Some(Readiness::Port),
-        };
-        let ready_timeout = fields
-            .get("ready_timeout")
-            .map(|n| self.duration(n, "`ready_timeout`"));
-        let stop_timeout = fields
-            .get("stop_timeout")
-            .map(|n| self.duration(n, "`stop_timeout`"));
-        let output = fields
-            .get("output")
-            .map(|n| self.choice(n, "output mode", OUTPUT_MODES));
-        let start = fields.get("start").map(|n| self.boolean(n, "`start`"));
-        Some(ServerSpec::Command(CommandServerSpec {
-            program: program?,
-            host,
-            port: port?,
-            ready: ready?,
-            ready_timeout: ready_timeout.unwrap_or(Some(Duration::from_secs(5)))?,
-            stop_timeout: stop_timeout.unwrap_or(Some(Duration::from_secs(2)))?,
-            output: output.unwrap_or(Some(OutputMode::Discard))?,
-            start: start.unwrap_or(Some(true))?,
-        }))
-    }
-
-    /// Reads the `host:` (default 127.0.0.1) and `port:` (default 0) a server listens on.
-    fn listen_address(&mut self, fields: &Fields<'_>) -> (String, Option<u16>) {
-        let host = fields.get("host").and_then(|n| self.word(n, "`host`"));
-        let port = fields
-            .get("port")
-            .map(|n| self.number(n, "`port`", 0, 65535));
-        (
-            host.unwrap_or_else(|| "127.0.0.1".into()),
-            port.unwrap_or(Some(0)).map(|p| p as u16),
-        )
-    }
-
-    fn banner(&mut self, node: &Node) -> Option<Option<Data>> {
-        let before = self.error_count();
-        let expected = "text, or a map with `text:`, `hex:` or `base64:`";
-        let fields = self.args(Some(node), Some("text"), DATA_KEYS, "`banner`", expected)?;
-        let data = self.data(&fields, node, Some("banner"));
-        (self.error_count() == before).then_some(data)
-    }
-
-    fn address(&mut self, node: &Node) -> Option<(String, u16)> {
-        let text = self.text(node, "`address`")?;
-        let split = match text.strip_prefix('[') {
-            Some(rest) => rest.split_once("]:"),
-            None => text.rsplit_once(':'),
-        };
-        let parsed = split.and_then(|(host, port)| {
-            let port = port.parse::<u16>().ok().filter(|p| *p != 0)?;
-            (!host.is_empty()).then(|| (host.to_owned(), port))
-        });
-        if parsed.is_none() {
-            let message = format!(
-                "expected `host:port` for `address`, found {}",
-                describe(node)
-            );
-            self.error(
-                node,
-                message,
-                Some("for example `address: \"127.0.0.1:6379\"`".into()),
-            );
-        }
-        parsed
-    }
-
-    fn clients(&mut self, root: &Node, top: &Fields<'_>) -> Option<Vec<ClientSpec>> {
-        match (top.key("client"), top.key("clients")) {
-            (Some(one), Some(many)) => {
-                let later = if (many.start) > (one.start) {
-                    many
-                } else {
-                    one
-                };
-                let message = "`client:` and `clients:` cannot both be given";
-                let hint = "use `client:` for a single client, or `clients:` to name several";
-                self.error(later, message, Some(hint.into()));
-                None
-            }
-            (Some(_), None) => {
-                self.clients = Some(vec!["client".into()]);
-                let node = top.get("client")?;
-                Some(vec![self.client("client", node)?])
-            }
-            (None, Some(key)) => self.named_clients(key, top.get("clients")?),
-            (None, None) => {
-                let message = "missing `client:`; every scenario needs at least one client";
-                let hint = "add `client: {}` for a client with default options, or `clients:` to name several";
-                self.error_at(root.start, root.start, message, Some(hint.into()));
-                None
-            }
-        }
-    }
-
-    fn named_clients(&mut self, key: &Node, node: &Node) -> Option<Vec<ClientSpec>> {
-        let Some(entries) = node.entries().filter(|e| !e.is_empty()) else {
-            let found = if node.entries().is_some() {
-                "an empty map".into()
-            } else {
-                describe(node)
-            };
-            let message =
-                format!("expected a map of client names to options for `clients`, found {found}");
-            let at = if node.is_null() { key } else { node };
-            self.error(
-                at,
-                message,
-                Some("for example `clients: {alice: {}, bob: {}}`".into()),
-            );
-            return None;
-        };
-        // One name per entry (an invalid one keeps its text), so that every
-        // client's options are still checked, each under its own name.
-        let mut names = Vec::new();
-        let mut names_ok = true;
-        for (name, _) in entries {
-            names.push(name.scalar().unwrap_or_default().to_owned());
-            if !name.scalar().is_some_and(valid_client_name) {
-                names_ok = false;
-                let message = match name.scalar() {
-                    Some(text) => format!("invalid client name {}", quote(text)),
-                    None => format!("expected a client name, found {}", describe(name)),
-                };
-                let hint =
-                    "client names start with a letter or `_` and use letters, digits, `_` and `-`";
-                self.error(name, message, Some(hint.into()));
-            }
-        }
-        if names_ok {
-            self.clients = Some(names.clone());
-        }
-        let specs: Vec<Option<ClientSpec>> = entries
-            .iter()
-            .zip(&names)
-            .map(|((_, value), name)| self.client(name, value))
-            .collect();
-        if !names_ok {
-            return None;
-        }
-        specs.into_iter().collect()
-    }
-
-    fn client(&mut self, name: &str, node: &Node) -> Option<ClientSpec> {
-        let what = format!("client `{name}`");
-        let fields = self.fields(node, CLIENT_KEYS, &what, placed_in_client)?;
-        let before = self.error_count();
-        let programs: Vec<&str> = fields
-            .names()
-            .filter(|k| PROGRAM_KEYS.contains(k))
-            .collect();
-        let mut spec = if programs.is_empty() {
-            self.builtin_client(name, &fields)
-        } else {
-            self.command_clients.push(name.to_owned());
-            let command = self.command_client(&fields, &programs);
-            if command.as_ref().is_some_and(|c| c.merge_stderr) {
-                self.merged_clients.push(name.to_owned());
-            }
-            ClientSpec {
-                command,
-                ..default_client(name)
-            }
-        };
-        if let Some(encoding) = fields.get("encoding").and_then(|n| self.encoding(n, false)) {
-            spec.encoding = encoding;
-        }
-        if let Some(word) = fields
-            .get("quit_word")
-            .and_then(|n| self.word(n, "`quit_word`"))
-        {
-            spec.quit_word = word;
-        }
-        (self.error_count() == before).then_some(spec)
-    }
-
-    /// Reads the options of the built-in client.
-    fn builtin_client(&mut self, name: &str, fields: &Fields<'_>) -> ClientSpec {
-        for other in fields.names().filter(|k| CLIENT_PROGRAM_ONLY.contains(k)) {
-            let Some(at) = fields.key(other) else {
-                continue;
-            };
-            let message =
-                format!("`{other}` only applies to a client program (`command:` or `shell:`)");
-            let hint = format!(
-                "add `command:` or `shell:` to run a program as this client, or remove `{other}`"
-            );
-            self.error(at, message, Some(hint));
-        }
-        let get = |key: &str| fields.get(key);
-        let host = get("host").and_then(|n| self.word(n, "`host`"));
-        let port = get("port").and_then(|n| match n.scalar() {
-            Some("${port}") => None,
-            _ => self.number(n, "`port`", 1, 65535).map(|p| p as u16),
-        });
-        let retry_interval = self.opt_duration(fields, "retry_interval");
-        let max_retries =
-            get("max_retries").and_then(|n| self.number(n, "`max_retries`", 0, u32::MAX.into()));
-        let reconnect = get("reconnect").and_then(|n| self.boolean(n, "`reconnect`"));
-        let connect_timeout = self.opt_duration(fields, "connect_timeout");
-        let backoffs = [
-            ("fixed", Backoff::Fixed),
-            ("exponential", Backoff::Exponential),
-        ];
-        let backoff = get("backoff").and_then(|n| self.choice(n, "backoff", &backoffs));
-        let max_interval = self.opt_duration(fields, "max_interval");
-        let defaults = default_client(name);
-        ClientSpec {
-            host,
-            port,
-            retry_interval: retry_interval.unwrap_or(defaults.retry_interval),
-            max_retries: max_retries.map_or(defaults.max_retries, |n| n as u32),
-            reconnect: reconnect.unwrap_or(defaults.reconnect),
-            connect_timeout: connect_timeout.unwrap_or(defaults.connect_timeout),
-            backoff: backoff.unwrap_or(defaults.backoff),
-            max_interval: max_interval.unwrap_or(defaults.max_interval),
-            ..defaults
-        }
-    }
-
-    /// Reads a client program: `command:` or `shell:` (named in `programs`), `env:`, `cwd:`, `stderr:`.
-    fn command_client(
-        &mut self,
-        fields: &Fields<'_>,
-        programs: &[&str],
-    ) -> Option<CommandClientSpec> {
-        for other in fields.names().filter(|k| BUILTIN_ONLY.contains(k)) {
-            let Some(at) = fields.key(other) else {
-                continue;
-            };
-            let message = format!(
-                "`{other}` cannot be combined with `{}:`; it configures the built-in client",
-                programs[0]
-            );
-            let hint = "a command client connects by itself; pass its options in its argv, e.g. `command: [redis-cli, -p, \"${port}\"]`";
-            self.error(at, message, Some(hint.into()));
-        }
-        if let [first, second, ..] = programs {
-            let at = fields.key(second)?;
-            let message = format!("`{second}` cannot be combined with `{first}:`");
-            self.error(at, message, Some(COMMAND_OR_SHELL.into()));
-            return None;
-        }
-        let program = self.program(fields);
-        let modes = [("separate", false), ("merge", true)];
-        let merge_stderr = fields
-            .get("stderr")
-            .map(|n| self.choice(n, "stderr mode", &modes));
-        Some(CommandClientSpec {
-            program: program?,
-            merge_stderr: merge_stderr.unwrap_or(Some(false))?,
-        })
-    }
-}
-
-/// Returns a built-in client with every option at its default.
-pub(crate) fn default_client(name: &str) -> ClientSpec {
-    ClientSpec {
-        name: name.to_owned(),
-        host: None,
-        port: None,
-        retry_interval: Duration::from_secs(3),
-        max_retries: 10,
-        reconnect: true,
-        connect_timeout: Duration::from_secs(10),
-        backoff: Backoff::Fixed,
-        max_interval: Duration::from_secs(30),
-        encoding: Encoding::Utf8,
-        quit_word: "quit".into(),
-        command: None,
-    }
-}
-
-/// Returns true for a client name usable in `client:` and `connection:`.
-pub(crate) fn valid_client_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn placed_at_top(key: &str) -> Option<String> {
-    let (client, server) = (CLIENT_KEYS.contains(&key), SERVER_KEYS.contains(&key));
+    let is = |table: &[keys::Key]| table.iter().any(|k| k.name == key);
+    let (client, server) = (is(keys::CLIENT), is(keys::SERVER));
     if client && server {
         Some(format!("`{key}` goes under `server:` or `client:`"))
     } else if client {
         Some(format!("`{key}` goes under `client:`"))
     } else if server {
         Some(format!("`{key}` goes under `server:`"))
-    } else if super::types::Step::NAMES.contains(&key) {
+    } else if registry::find(key).is_some() {
         Some(format!("`{key}` is a step; steps go in the `steps:` list"))
     } else {
         None
     }
 }
 
-fn placed_in_server(key: &str) -> Option<String> {
-    match key {
-        "stderr" => Some(
-            "`stderr` is a client option; for a server program, `output:` says where its output goes"
-                .into(),
-        ),
-        _ => CLIENT_KEYS
-            .contains(&key)
-            .then(|| format!("`{key}` is a client option; it goes under `client:`")),
-    }
-}
-
-fn placed_in_client(key: &str) -> Option<String> {
-    SERVER_KEYS
-        .contains(&key)
-        .then(|| format!("`{key}` is a server option; it goes under `server:`"))
-}
-
 /// Loads a scenario from `source`, as read from `path`.
 pub(crate) fn load(path: &Path, source: &str) -> Result<Scenario, LoadError> {
     let parsed = yaml::parse(source);
-    let mut loader = Loader::new(path, source);
+    let mut loader = Reader::new(path, source);
     for problem in &parsed.problems {
         loader.error_at(
             problem.start,
@@ -617,9 +126,12 @@ pub(crate) fn load(path: &Path, source: &str) -> Result<Scenario, LoadError> {
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
+    use std::time::Duration;
 
     use super::*;
-    use crate::scenario::types::Step;
+    use crate::client::encoding::Encoding;
+    use crate::scenario::Data;
+    use crate::scenario::types::{Backoff, ClientSpec, FakeKind, FakeServerSpec, ServerSpec, Step};
 
     fn load_test(source: &str) -> Result<Scenario, LoadError> {
         load(Path::new("scenarios/test.yaml"), source)
@@ -689,8 +201,8 @@ steps:
                 kind: FakeKind::Chat,
                 host: "0.0.0.0".into(),
                 port: 4000,
-                banner: Some(Data {
-                    bytes: b"welcome\n".to_vec(),
+                banner: Some(Data::Text {
+                    text: "welcome\n".into(),
                     encoding: Encoding::Utf8
                 }),
                 start: false,

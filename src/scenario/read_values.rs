@@ -2,51 +2,14 @@
 
 use std::time::Duration;
 
-use super::loader::Loader;
+use super::diagnostic::{describe, quote};
+use super::reader::Reader;
 use super::suggest;
-use super::yaml::{Kind, Node, Style};
+use super::yaml::Node;
 use crate::client::encoding::Encoding;
 
 /// Shows how a duration is written, for hints.
 pub(crate) const DURATION_HINT: &str = "durations look like 500ms, 3s or 1m";
-
-/// Describes what a node holds, for "found ..." in messages.
-pub(crate) fn describe(node: &Node) -> String {
-    match &node.kind {
-        Kind::Seq(_) => "a list".into(),
-        Kind::Map(_) => "a map".into(),
-        _ if node.is_null() => "nothing".into(),
-        Kind::Scalar(text, Style::Plain) if is_number(text) => format!("the number `{text}`"),
-        Kind::Scalar(text, Style::Plain) => quote(text),
-        Kind::Scalar(text, Style::Quoted) => format!("the string {:?}", shorten(text)),
-        Kind::Scalar(..) => "a block of text".into(),
-    }
-}
-
-/// Quotes a name for a message: `` `name` ``, or escaped when it holds line breaks or control characters.
-pub(crate) fn quote(text: &str) -> String {
-    let short = shorten(text);
-    if short.chars().any(char::is_control) {
-        format!("{short:?}")
-    } else {
-        format!("`{short}`")
-    }
-}
-
-fn shorten(text: &str) -> String {
-    const MAX: usize = 40;
-    if text.chars().count() <= MAX {
-        text.to_owned()
-    } else {
-        let cut: String = text.chars().take(MAX).collect();
-        format!("{cut}…")
-    }
-}
-
-/// Returns true for a decimal number (`inf` and `nan` are words here).
-fn is_number(text: &str) -> bool {
-    text.bytes().any(|b| b.is_ascii_digit()) && text.parse::<f64>().is_ok()
-}
 
 fn plain_bool(text: &str) -> Option<bool> {
     match text {
@@ -56,7 +19,7 @@ fn plain_bool(text: &str) -> Option<bool> {
     }
 }
 
-impl Loader<'_> {
+impl Reader<'_> {
     /// Reads any non-empty scalar as text (`42` and `true` read as "42" and "true").
     pub(crate) fn text(&mut self, node: &Node, what: &str) -> Option<String> {
         match node.scalar() {
@@ -235,10 +198,10 @@ mod tests {
 
     fn with_loader<T>(
         source: &str,
-        read: impl FnOnce(&mut Loader<'_>, &Node) -> Option<T>,
+        read: impl FnOnce(&mut Reader<'_>, &Node) -> Option<T>,
     ) -> (Option<T>, Vec<String>) {
         let path = std::path::Path::new("t.yaml");
-        let mut loader = Loader::new(path, "");
+        let mut loader = Reader::new(path, "");
         let value = read(&mut loader, &node(source));
         let messages = loader
             .into_diagnostics()
@@ -246,16 +209,6 @@ mod tests {
             .map(|d| d.message)
             .collect();
         (value, messages)
-    }
-
-    #[test]
-    fn describes_nodes() {
-        assert_eq!(describe(&node("[1]")), "a list");
-        assert_eq!(describe(&node("{a: 1}")), "a map");
-        assert_eq!(describe(&node("")), "nothing");
-        assert_eq!(describe(&node("3")), "the number `3`");
-        assert_eq!(describe(&node("abc")), "`abc`");
-        assert_eq!(describe(&node("\"3\"")), "the string \"3\"");
     }
 
     #[test]

@@ -1,129 +1,12 @@
 //! Reads the `steps:` list: each step's name, its argument forms, and the checks on them.
 
-use super::loader::{Fields, Loader, ServerKind};
-use super::program::signal_name;
+use super::diagnostic::{describe, quote};
+use super::read_program::signal_name;
+use super::reader::{Fields, Reader, ServerKind};
+use super::registry::{self, Args, StepDef, Target};
 use super::suggest;
 use super::types::{CloseKind, ConnectionRef, Located, OutputStream, Step};
-use super::values::{describe, quote};
 use super::yaml::{Kind, Node};
-
-/// Describes the argument a step takes.
-pub(crate) struct Shape {
-    /// The key a scalar argument stands for (`- expect: x` is `{regex: x}`).
-    pub(crate) shorthand: Option<&'static str>,
-    /// The keys its map form accepts.
-    pub(crate) keys: &'static [&'static str],
-    /// What the argument may be, for "expected ..." messages.
-    pub(crate) expected: &'static str,
-}
-
-const DATA: &str = "text, or a map with `text:`, `hex:` or `base64:`";
-
-pub(crate) fn shape(name: &str) -> Shape {
-    let (shorthand, keys, expected): (_, &'static [&'static str], _) = match name {
-        "send" | "send_line" | "end" => (
-            Some("text"),
-            &["text", "encoding", "hex", "base64", "client"],
-            DATA,
-        ),
-        "server_send" => (
-            Some("text"),
-            &["text", "encoding", "hex", "base64", "connection"],
-            DATA,
-        ),
-        "expect" | "expect_no" => (
-            Some("regex"),
-            &["regex", "timeout", "client", "stream"],
-            "a regex, or a map with `regex:`",
-        ),
-        "server_expect" => (
-            Some("regex"),
-            &["regex", "timeout", "connection"],
-            "a regex, or a map with `regex:`",
-        ),
-        "wait_connected" | "wait_reconnect" | "expect_gave_up" => (
-            Some("timeout"),
-            &["timeout", "client"],
-            "nothing, a timeout, or a map with `timeout:` and `client:`",
-        ),
-        "wait_retry" => (
-            Some("retry"),
-            &["retry", "timeout", "client"],
-            "a retry number, or a map with `retry:`",
-        ),
-        "expect_error" => (
-            Some("code"),
-            &["code", "timeout", "client"],
-            "an error code, or a map with `code:`",
-        ),
-        "expect_closed" => (
-            Some("how"),
-            &["how", "timeout", "client"],
-            "nothing, `fin`, `reset` or `any`, or a map with `how:`",
-        ),
-        "kill_server" => (
-            Some("signal"),
-            &["signal"],
-            "nothing, a signal name, or a map with `signal:`",
-        ),
-        "kill_client" => (
-            Some("signal"),
-            &["signal", "client"],
-            "nothing, a signal name, or a map with `signal:` and `client:`",
-        ),
-        "expect_exit" => (
-            Some("code"),
-            &["code", "signal", "timeout", "client"],
-            "nothing, an exit code, or a map with `code:` or `signal:`",
-        ),
-        "sleep" => (Some("duration"), &[], "a duration"),
-        "send_quit" => (None, &["client"], "nothing, or a map with `client:`"),
-        "server_close" => (
-            Some("how"),
-            &["how", "connection"],
-            "nothing, `fin` or `reset`, or a map with `how:` and `connection:`",
-        ),
-        "server_half_close" => (
-            None,
-            &["connection"],
-            "nothing, or a map with `connection:`",
-        ),
-        "expect_connections" => (
-            Some("count"),
-            &["count", "timeout"],
-            "a number of connections, or a map with `count:`",
-        ),
-        _ => (None, &[], "nothing"),
-    };
-    Shape {
-        shorthand,
-        keys,
-        expected,
-    }
-}
-
-pub(crate) fn is_server_step(name: &str) -> bool {
-    matches!(
-        name,
-        "kill_server"
-            | "stop_server"
-            | "start_server"
-            | "server_send"
-            | "server_expect"
-            | "server_close"
-            | "server_half_close"
-            | "expect_connections"
-    )
-}
-
-/// Returns true for the server steps that need to see the server's connections.
-pub(crate) fn needs_connections(name: &str) -> bool {
-    is_server_step(name)
-        && !matches!(
-            name,
-            "kill_server" | "stop_server" | "start_server" | "server_expect"
-        )
-}
 
 pub(crate) fn is_error_code(code: &str) -> bool {
     code.len() >= 2
@@ -133,7 +16,7 @@ pub(crate) fn is_error_code(code: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
-impl Loader<'_> {
+impl Reader<'_> {
     /// Reads the `steps:` list; `key` is the `steps` key, for errors about an empty list.
     pub(crate) fn steps(&mut self, key: &Node, node: &Node) -> Vec<Located<Step>> {
         let items = match &node.kind {
@@ -196,12 +79,12 @@ impl Loader<'_> {
                 let (first, extra) = (first.scalar().unwrap_or("…"), extra.scalar().unwrap_or("…"));
                 let message =
                     format!("a step has one name, but this one has `{first}` and `{extra}`");
-                let hint = match shape(first)
-                    .shorthand
-                    .filter(|_| shape(first).keys.contains(&extra))
+                let hint = match registry::find(first)
+                    .and_then(|def| def.shorthand.filter(|_| def.takes(extra)))
                 {
                     Some(short) => format!(
-                        "options go in a map under the step: `- {first}: {{{short}: ..., {extra}: ...}}`"
+                        "options go in a map under the step: `- {first}: {{{}: ..., {extra}: ...}}`",
+                        short.key
                     ),
                     None => "start each step on its own line with `- `".to_owned(),
                 };
@@ -223,8 +106,8 @@ impl Loader<'_> {
             );
             return None;
         };
-        let Some(name) = Step::NAMES.iter().copied().find(|n| *n == written) else {
-            let hint = suggest::hint(written, &Step::NAMES);
+        let Some(def) = registry::find(written) else {
+            let hint = suggest::hint(written, &registry::names());
             self.error(
                 name_node,
                 format!("unknown step {}", quote(written)),
@@ -232,217 +115,87 @@ impl Loader<'_> {
             );
             return None;
         };
-        let before = self.error_count();
-        self.check_server(name, name_node);
-        let shape = shape(name);
-        if name == "sleep" && arg.is_some_and(|a| matches!(a.kind, Kind::Map(_))) {
-            let message = format!("expected a duration for `sleep`, found {}", describe(arg?));
-            self.error(arg?, message, Some("for example `- sleep: 500ms`".into()));
-            return None;
-        }
+        let (name, before) = (def.name, self.error_count());
+        self.check_server(def, name_node);
         let what = format!("`{name}`");
-        let fields = self.args(arg, shape.shorthand, shape.keys, &what, shape.expected)?;
-        let client = if shape.keys.contains(&"client") {
-            let client = self.client_ref(&fields, item, name, &shape);
-            self.check_client(name, name_node, &fields, client.as_deref());
+        // A step without a map form (`sleep`) reports a map argument itself.
+        let fields = match arg {
+            Some(map) if !def.has_map_form() && map.entries().is_some() => Fields::default(),
+            _ => self.args(
+                arg,
+                def.shorthand.map(|s| s.key),
+                &def.keys(),
+                &what,
+                def.expected,
+            )?,
+        };
+        let client = if def.is_client_step() {
+            let client = self.client_ref(&fields, item, def);
+            self.check_client(def, name_node, &fields, client.as_deref());
             client
         } else {
             None
         };
         let connection = self.connection(&fields);
-        if name == "server_expect"
-            && matches!(self.server, Some(ServerKind::Program))
+        if matches!(self.server, Some(ServerKind::Program))
             && let Some(key) = fields.key("connection")
+            && let Some((message, hint)) = def.servers.refusal_program_connection(name)
         {
-            let message = "`connection` needs a fake server; with a server program, `server_expect` matches the program's output";
-            let hint = "remove `connection:`".to_owned();
             self.error(key, message, Some(hint));
         }
         let timeout = self.opt_duration(&fields, "timeout");
-        let step = match name {
-            "send" => Step::Send {
-                client,
-                data: self.data(&fields, item, Some(name))?,
-            },
-            "send_line" => Step::SendLine {
-                client,
-                data: self.data(&fields, item, Some(name))?,
-            },
-            "end" => Step::End {
-                client,
-                data: self.data(&fields, item, None),
-            },
-            "server_send" => Step::ServerSend {
-                connection: connection?,
-                data: self.data(&fields, item, Some(name))?,
-            },
-            // Both parts are read before either error stops the step.
-            "expect" | "expect_no" => {
-                let stream = self.stream(&fields, client.as_deref());
-                let pattern = self.pattern(&fields, item, name);
-                let (stream, pattern) = (stream?, pattern?);
-                if name == "expect" {
-                    Step::Expect {
-                        client,
-                        pattern,
-                        timeout,
-                        stream,
-                    }
-                } else {
-                    Step::ExpectNo {
-                        client,
-                        pattern,
-                        window: timeout,
-                        stream,
-                    }
-                }
-            }
-            "server_expect" => Step::ServerExpect {
-                connection: connection?,
-                pattern: self.pattern(&fields, item, name)?,
-                timeout,
-            },
-            "send_quit" => Step::SendQuit { client },
-            "wait_connected" => Step::WaitConnected { client, timeout },
-            "wait_reconnect" => Step::WaitReconnect { client, timeout },
-            "expect_gave_up" => Step::ExpectGaveUp { client, timeout },
-            "wait_retry" => Step::WaitRetry {
-                client,
-                retry: self.count(&fields, "retry", item, "`wait_retry` needs a retry number")?,
-                timeout,
-            },
-            "expect_error" => Step::ExpectError {
-                client,
-                code: self.error_code(&fields, item)?,
-                timeout,
-            },
-            "expect_closed" => Step::ExpectClosed {
-                client,
-                how: self.close_kind(&fields, true)?,
-                timeout,
-            },
-            "sleep" => {
-                let Some(node) = fields.get("duration") else {
-                    self.error(
-                        item,
-                        "`sleep` needs a duration",
-                        Some("for example `- sleep: 500ms`".into()),
-                    );
-                    return None;
-                };
-                Step::Sleep {
-                    duration: self.duration(node, "`sleep`")?,
-                }
-            }
-            "kill_server" => Step::KillServer {
-                signal: self.server_signal(&fields)?,
-            },
-            "kill_client" => Step::KillClient {
-                client,
-                signal: match fields.get("signal") {
-                    Some(node) => Some(self.signal(node)?),
-                    None => None,
-                },
-            },
-            "expect_exit" => {
-                let (code, signal) = self.exit_status(&fields)?;
-                Step::ExpectExit {
-                    client,
-                    code,
-                    signal,
-                    timeout,
-                }
-            }
-            "stop_server" => Step::StopServer,
-            "start_server" => Step::StartServer,
-            "server_close" => Step::ServerClose {
-                connection: connection?,
-                how: self.close_kind(&fields, false)?,
-            },
-            "server_half_close" => Step::ServerHalfClose {
-                connection: connection?,
-            },
-            _ => Step::ExpectConnections {
-                count: self.count(
-                    &fields,
-                    "count",
-                    item,
-                    "`expect_connections` needs a number of connections",
-                )?,
-                timeout,
-            },
+        let args = Args {
+            name,
+            item,
+            arg,
+            fields,
+            client,
+            connection,
+            timeout,
         };
+        let step = (def.read)(self, &args)?;
         (self.error_count() == before).then_some(step)
     }
 
-    /// Checks that a server step suits the kind of server.
-    fn check_server(&mut self, name: &str, at: &Node) {
-        match &self.server {
-            Some(ServerKind::External(address)) if is_server_step(name) => {
-                let message = format!(
-                    "server steps need a fake server; this scenario targets an external server at {address}"
-                );
-                let hint = format!(
-                    "remove `{name}`, or use `server: {{fake: echo}}` instead of `address:`"
-                );
-                self.error(at, message, Some(hint));
-            }
-            Some(ServerKind::Program) if needs_connections(name) => {
-                let message = format!(
-                    "`{name}` needs a fake server; tcprun does not see a server program's connections"
-                );
-                let hint = format!(
-                    "remove `{name}`, and check what the program does through its clients, e.g. with `- expect: ...`"
-                );
-                self.error(at, message, Some(hint));
-            }
-            _ => {}
+    /// Checks that a step suits the kind of server.
+    fn check_server(&mut self, def: &StepDef, at: &Node) {
+        let refusal = match &self.server {
+            Some(ServerKind::External(address)) => def.servers.refusal_external(def.name, address),
+            Some(ServerKind::Program) => def.servers.refusal_program(def.name),
+            _ => None,
+        };
+        if let Some((message, hint)) = refusal {
+            self.error(at, message, Some(hint));
         }
     }
 
     /// Checks that a client step suits the kind of client it addresses (when that is known).
-    fn check_client(&mut self, name: &str, at: &Node, fields: &Fields<'_>, client: Option<&str>) {
+    fn check_client(
+        &mut self,
+        def: &StepDef,
+        at: &Node,
+        fields: &Fields<'_>,
+        client: Option<&str>,
+    ) {
         let known = self.clients.clone().unwrap_or_default();
-        let target = match (client, known.as_slice()) {
+        let name = match (client, known.as_slice()) {
             (Some(client), _) => client,
             (None, [only]) if fields.get("client").is_none() => only,
             _ => return,
         };
-        let command = self.command_clients.iter().any(|c| c == target);
-        // Unknown when `server:` is broken: then nothing is said about it.
-        let fake = self.server.as_ref().map(|s| *s == ServerKind::Fake);
-        let (message, hint) = match name {
-            "wait_retry" | "expect_error" | "expect_gave_up" if command => (
-                format!(
-                    "`{name}` does not apply to a command client: tcprun cannot see a program's connect attempts"
-                ),
-                "expect its output instead, e.g. `- expect: \"Connection refused\"`".to_owned(),
-            ),
-            "wait_connected" | "wait_reconnect" | "expect_closed"
-                if command && fake == Some(false) =>
-            {
-                (
-                    format!(
-                        "`{name}` for a command client needs a fake server: tcprun sees a program's connections from the server side only"
-                    ),
-                    "expect the program's output instead, or use `server: {fake: ...}`".to_owned(),
-                )
-            }
-            "expect_exit" | "kill_client" if !command => (
-                format!("`{name}` needs a command client, and `{target}` is the built-in client"),
-                match name {
-                    "kill_client" => "to drop a built-in client's connection, use `server_close`",
-                    _ => "give the client `command:` or `shell:` to run a program",
-                }
-                .to_owned(),
-            ),
-            _ => return,
+        let target = Target {
+            name,
+            program: self.command_clients.iter().any(|c| c == name),
+            // Unknown when `server:` is broken: then nothing is said about it.
+            fake_server: self.server.as_ref().map(|s| *s == ServerKind::Fake),
         };
-        self.error(at, message, Some(hint));
+        if let Some((message, hint)) = def.clients.refusal(def.name, &target) {
+            self.error(at, message, Some(hint));
+        }
     }
 
     /// Reads `kill_server`'s `signal:`, which only a server program can receive.
-    fn server_signal(&mut self, fields: &Fields<'_>) -> Option<Option<String>> {
+    pub(super) fn server_signal(&mut self, fields: &Fields<'_>) -> Option<Option<String>> {
         let Some(node) = fields.get("signal") else {
             return Some(None);
         };
@@ -457,7 +210,10 @@ impl Loader<'_> {
     }
 
     /// Reads `expect_exit`'s `code:` or `signal:` (neither: any exit).
-    fn exit_status(&mut self, fields: &Fields<'_>) -> Option<(Option<i32>, Option<String>)> {
+    pub(super) fn exit_status(
+        &mut self,
+        fields: &Fields<'_>,
+    ) -> Option<(Option<i32>, Option<String>)> {
         match (fields.get("code"), fields.get("signal")) {
             (Some(_), Some(signal)) => {
                 let at = fields.key("signal").unwrap_or(signal);
@@ -502,20 +258,16 @@ impl Loader<'_> {
     }
 
     /// Reads `client:`, which must name a declared client, and is required when there are several.
-    fn client_ref(
-        &mut self,
-        fields: &Fields<'_>,
-        item: &Node,
-        step: &str,
-        shape: &Shape,
-    ) -> Option<String> {
+    fn client_ref(&mut self, fields: &Fields<'_>, item: &Node, def: &StepDef) -> Option<String> {
+        let step = def.name;
         let known = self.clients.clone()?;
         let Some(node) = fields.get("client") else {
             if known.len() > 1 {
                 let names: Vec<&str> = known.iter().map(String::as_str).collect();
-                let given = shape
+                let given = def
                     .shorthand
-                    .and_then(|key| {
+                    .and_then(|short| {
+                        let key = short.key;
                         Some(format!("{key}: {}, ", self.source_text(fields.get(key)?)))
                     })
                     .unwrap_or_default();
@@ -583,7 +335,13 @@ impl Loader<'_> {
             .map(ConnectionRef::Client)
     }
 
-    fn count(&mut self, fields: &Fields<'_>, key: &str, item: &Node, missing: &str) -> Option<u32> {
+    pub(super) fn count(
+        &mut self,
+        fields: &Fields<'_>,
+        key: &str,
+        item: &Node,
+        missing: &str,
+    ) -> Option<u32> {
         let Some(node) = fields.get(key) else {
             self.error(item, missing, Some(format!("for example `{{{key}: 1}}`")));
             return None;
@@ -592,7 +350,7 @@ impl Loader<'_> {
             .map(|n| n as u32)
     }
 
-    fn error_code(&mut self, fields: &Fields<'_>, item: &Node) -> Option<String> {
+    pub(super) fn error_code(&mut self, fields: &Fields<'_>, item: &Node) -> Option<String> {
         let Some(node) = fields.get("code") else {
             let hint = "for example `- expect_error: ECONNREFUSED`";
             self.error(
@@ -625,7 +383,11 @@ impl Loader<'_> {
 
     /// Reads `stream:` of `expect` and `expect_no`; `stderr` needs a client
     /// program whose stderr is separate.
-    fn stream(&mut self, fields: &Fields<'_>, client: Option<&str>) -> Option<OutputStream> {
+    pub(super) fn stream(
+        &mut self,
+        fields: &Fields<'_>,
+        client: Option<&str>,
+    ) -> Option<OutputStream> {
         let Some(node) = fields.get("stream") else {
             return Some(OutputStream::Stdout);
         };
@@ -672,7 +434,7 @@ impl Loader<'_> {
         }
     }
 
-    fn close_kind(&mut self, fields: &Fields<'_>, allow_any: bool) -> Option<CloseKind> {
+    pub(super) fn close_kind(&mut self, fields: &Fields<'_>, allow_any: bool) -> Option<CloseKind> {
         let Some(node) = fields.get("how") else {
             return Some(if allow_any {
                 CloseKind::Any
@@ -724,7 +486,8 @@ mod tests {
 
     use super::*;
     use crate::client::encoding::Encoding;
-    use crate::scenario::types::{Data, Pattern};
+    use crate::scenario::Data;
+    use crate::scenario::types::Pattern;
     use crate::scenario::{LoadError, Scenario, load_str};
 
     const ONE: &str = "server: {fake: echo}\nclient: {}\nsteps:\n";
@@ -762,14 +525,14 @@ mod tests {
     }
 
     fn text(text: &str) -> Data {
-        Data {
-            bytes: text.as_bytes().to_vec(),
+        Data::Text {
+            text: text.into(),
             encoding: Encoding::Utf8,
         }
     }
 
     fn bytes(bytes: &[u8], encoding: Encoding) -> Data {
-        Data {
+        Data::Bytes {
             bytes: bytes.to_vec(),
             encoding,
         }
@@ -851,7 +614,10 @@ mod tests {
             },
             Step::Send {
                 client: None,
-                data: bytes(b"caf\xe9", Encoding::Latin1),
+                data: Data::Text {
+                    text: "café".into(),
+                    encoding: Encoding::Latin1,
+                },
             },
             Step::Send {
                 client: None,
@@ -1036,6 +802,11 @@ mod tests {
         for (index, (got, want)) in loaded.iter().zip(&expected).enumerate() {
             assert_eq!(got, want, "step {index}");
         }
+        // Latin-1 text goes out as Latin-1 bytes.
+        let Step::Send { data, .. } = &loaded[2] else {
+            panic!("expected a send, found {:?}", loaded[2]);
+        };
+        assert_eq!(data.literal().unwrap(), b"caf\xe9");
     }
 
     #[test]
@@ -1385,6 +1156,91 @@ mod tests {
             error.diagnostics()[0].hint.as_deref(),
             Some("remove `kill_server`, or use `server: {fake: echo}` instead of `address:`")
         );
+    }
+
+    /// Checks that each (header, steps) case has one error on line 4, at that column, with that message and hint.
+    fn expect_errors(cases: &[(&str, &str, usize, &str, &str)]) {
+        for (header, source, col, message, hint) in cases {
+            let found = error(header, source);
+            assert_eq!(
+                (found.0, found.1, found.2.as_str(), found.3.as_str()),
+                (4, *col, *message, *hint),
+                "{source}"
+            );
+        }
+    }
+
+    #[test]
+    fn server_expect_no_mirrors_server_expect() {
+        let loaded = steps(
+            TWO,
+            "  - server_expect_no: ERROR\n  - server_expect_no: {regex: \"^x$\", timeout: 500ms, connection: bob}\n  - server_expect_no: {regex: y, connection: 2}\n",
+        );
+        assert_eq!(
+            loaded,
+            [
+                Step::ServerExpectNo {
+                    connection: ConnectionRef::All,
+                    pattern: pattern("ERROR"),
+                    window: None,
+                },
+                Step::ServerExpectNo {
+                    connection: ConnectionRef::Client("bob".into()),
+                    pattern: pattern("^x$"),
+                    window: Some(Duration::from_millis(500)),
+                },
+                Step::ServerExpectNo {
+                    connection: ConnectionRef::Index(2),
+                    pattern: pattern("y"),
+                    window: None,
+                },
+            ]
+        );
+        assert_eq!(loaded[0].name(), "server_expect_no");
+        // A server program's output, as with server_expect: no connection.
+        let loaded = steps(
+            PROGRAMS,
+            "  - server_expect_no: {regex: panic, timeout: 1s}\n",
+        );
+        assert_eq!(loaded.len(), 1);
+        let cases: &[(&str, &str, usize, &str, &str)] = &[
+            (
+                PROGRAMS,
+                "  - server_expect_no: {regex: x, connection: 1}\n",
+                34,
+                "`connection` needs a fake server; with a server program, `server_expect_no` matches the program's output",
+                "remove `connection:`",
+            ),
+            (
+                EXTERNAL,
+                "  - server_expect_no: x\n",
+                5,
+                "server steps need a fake server; this scenario targets an external server at 127.0.0.1:6379",
+                "remove `server_expect_no`, or use `server: {fake: echo}` instead of `address:`",
+            ),
+            (
+                ONE,
+                "  - server_expect_no: {timeout: 1s}\n",
+                5,
+                "`server_expect_no` needs a regex",
+                "for example `- server_expect_no: \"^hello$\"` or `- server_expect_no: {regex: \"^hello$\", timeout: 2s}`",
+            ),
+            (
+                ONE,
+                "  - server_expect_no: {regex: x, client: client}\n",
+                34,
+                "unknown key `client` in `server_expect_no`",
+                "valid keys here: `regex`, `timeout` or `connection`",
+            ),
+            (
+                ONE,
+                "  - server_expect_no\n",
+                5,
+                "`server_expect_no` needs a regex",
+                "for example `- server_expect_no: \"^hello$\"` or `- server_expect_no: {regex: \"^hello$\", timeout: 2s}`",
+            ),
+        ];
+        expect_errors(cases);
     }
 
     fn signal(name: &str) -> Option<String> {
@@ -1745,14 +1601,7 @@ mod tests {
                 "did you mean `stderr`?",
             ),
         ];
-        for (header, source, col, message, hint) in cases {
-            let found = error(header, source);
-            assert_eq!(
-                (found.0, found.1, found.2.as_str(), found.3.as_str()),
-                (4, *col, *message, *hint),
-                "{source}"
-            );
-        }
+        expect_errors(cases);
         // wait_connected through an external server cannot be seen either.
         let (_, _, message, _) = error(
             "server: {address: \"h:1\"}\nclient: {command: [cli]}\nsteps:\n",

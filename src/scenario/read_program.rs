@@ -2,10 +2,11 @@
 
 use std::path::PathBuf;
 
-use super::loader::{Fields, Loader};
+use super::diagnostic::{describe, quote};
+use super::keys;
+use super::reader::{Fields, Reader};
 use super::suggest;
 use super::types::{OutputMode, ProgramSpec, Readiness};
-use super::values::{describe, quote};
 use super::yaml::{Kind, Node};
 
 /// Lists the keys that say what program to run.
@@ -17,10 +18,10 @@ pub(crate) const SIGNALS: &[&str] = &[
 ];
 
 /// Lists the `output:` modes of a server program.
-pub(crate) const OUTPUT_MODES: &[(&str, OutputMode)] = &[
-    ("transcript", OutputMode::Transcript),
-    ("discard", OutputMode::Discard),
-    ("inherit", OutputMode::Inherit),
+pub(crate) const OUTPUT_MODES: [(&str, OutputMode); 3] = [
+    (keys::OUTPUT_MODES[0], OutputMode::Transcript),
+    (keys::OUTPUT_MODES[1], OutputMode::Discard),
+    (keys::OUTPUT_MODES[2], OutputMode::Inherit),
 ];
 
 const ARGV_EXAMPLE: &str = "for example `command: [redis-server, --port, \"${port}\"]`";
@@ -48,7 +49,7 @@ fn portable_signal(number: &str) -> Option<&'static str> {
 pub(crate) const COMMAND_OR_SHELL: &str =
     "give one: `command:` runs a list of arguments directly, `shell:` runs one line with /bin/sh";
 
-impl Loader<'_> {
+impl Reader<'_> {
     /// Reads `command:` or `shell:` (the caller checked that exactly one is given), `env:` and `cwd:`.
     pub(crate) fn program(&mut self, fields: &Fields<'_>) -> Option<ProgramSpec> {
         let argv = match (fields.get("command"), fields.get("shell")) {
@@ -388,7 +389,7 @@ mod tests {
     fn client(name: &str, command: Option<CommandClientSpec>) -> ClientSpec {
         ClientSpec {
             command,
-            ..crate::scenario::load::default_client(name)
+            ..crate::scenario::read_client::default_client(name)
         }
     }
 

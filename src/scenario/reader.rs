@@ -4,8 +4,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::diagnostic::Diagnostic;
+use super::diagnostic::{describe, quote};
 use super::suggest;
-use super::values::{describe, quote};
 use super::yaml::{self, Node, Pos};
 
 /// Holds a map's entries by name, after unknown keys have been reported.
@@ -49,7 +49,7 @@ pub(crate) enum ServerKind {
 }
 
 /// Collects diagnostics while reading one file.
-pub(crate) struct Loader<'a> {
+pub(crate) struct Reader<'a> {
     file: &'a Path,
     lines: Vec<&'a str>,
     diagnostics: Vec<Diagnostic>,
@@ -63,10 +63,10 @@ pub(crate) struct Loader<'a> {
     pub merged_clients: Vec<String>,
 }
 
-impl<'a> Loader<'a> {
+impl<'a> Reader<'a> {
     /// Creates a loader for `source`, read from `file`.
     pub fn new(file: &'a Path, source: &'a str) -> Self {
-        Loader {
+        Reader {
             file,
             lines: source
                 .split('\n')

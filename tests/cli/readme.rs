@@ -1,0 +1,34 @@
+//! Checks that the README's tables of client steps and server steps are the ones the step registry renders.
+
+use crate::support::root;
+
+/// Returns the `index`-th table of steps in the README (header included), one line per row.
+fn readme_table(readme: &str, index: usize) -> String {
+    let header = "| step | example | meaning |";
+    let separator = format!("\n{header}\n");
+    let mut tables = readme.split(&separator).skip(1);
+    let rest = tables
+        .nth(index)
+        .unwrap_or_else(|| panic!("README.md has no table of steps number {}", index + 1));
+    let rows: Vec<&str> = rest.lines().take_while(|l| l.starts_with('|')).collect();
+    format!("{header}\n{}\n", rows.join("\n"))
+}
+
+#[test]
+fn readme_step_tables_match_the_registry() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("a readable README.md");
+    for (index, (server, what)) in [(false, "client steps"), (true, "server steps")]
+        .into_iter()
+        .enumerate()
+    {
+        let written = readme_table(&readme, index);
+        let rendered = tcprun::scenario::readme_step_table(server);
+        assert!(
+            written == rendered,
+            "README.md's table of {what} differs from the step registry.\n\
+             The registry (src/scenario/step_defs.rs) is the source: fix the entry there,\n\
+             or replace the README's table with this one:\n\n{rendered}\n\
+             README.md has:\n\n{written}"
+        );
+    }
+}
