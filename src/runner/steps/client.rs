@@ -140,19 +140,15 @@ impl Conductor {
                 j.client(index).read(stream).matches(&regex).then_some(())
             })
             .await;
-        match waited {
-            Err(Waited::TimedOut) => Ok(()),
-            Err(Waited::Stuck) => Err(self.stuck()),
-            Ok(()) => Err(StepFailure::Matched {
-                pattern: pattern.source.clone(),
-                tail: self
-                    .journal
-                    .client(index)
-                    .read(stream)
-                    .tail(TAIL)
-                    .to_owned(),
-            }),
-        }
+        self.absent(waited, || StepFailure::Matched {
+            pattern: pattern.source.clone(),
+            tail: self
+                .journal
+                .client(index)
+                .read(stream)
+                .tail(TAIL)
+                .to_owned(),
+        })
     }
 
     /// `wait_connected`: waits until the client is connected (a program:

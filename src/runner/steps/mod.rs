@@ -165,6 +165,20 @@ impl Conductor {
         }
     }
 
+    /// Judges a wait for what must not come (`expect_no`): its window
+    /// passing is a pass, a match the failure `matched` describes.
+    fn absent(
+        &self,
+        seen: Result<(), Waited>,
+        matched: impl FnOnce() -> StepFailure,
+    ) -> StepResult {
+        match seen {
+            Err(Waited::TimedOut) => Ok(()),
+            Err(Waited::Stuck) => Err(self.stuck()),
+            Ok(()) => Err(matched()),
+        }
+    }
+
     /// Says why no output matched `pattern`: the wait timed out with `tail`
     /// unmatched (and `dropped` bytes dropped unread), or it got stuck.
     fn unmatched(

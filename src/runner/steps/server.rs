@@ -78,16 +78,13 @@ impl Conductor {
         pattern: &Pattern,
         timeout: Option<Duration>,
     ) -> StepResult {
-        let conn = self.expected_conn(connection)?;
+        let text = self.server_text(connection)?;
         let regex = self.regex(pattern)?;
-        let program = matches!(self.server, Some(ServerDriver::Program(_)));
         let waited = self
-            .wait_for(self.timeout(timeout), |j| {
-                server_output(j, conn, program).take(&regex)
-            })
+            .wait_for(self.timeout(timeout), |j| text.buffer_mut(j).take(&regex))
             .await;
         let matched = waited.map_err(|why| {
-            let output = server_output_ref(&self.journal, conn, program);
+            let output = text.buffer(&self.journal);
             let (tail, dropped) = output.map_or(("", 0), |o| (o.tail(TAIL), o.dropped()));
             self.unmatched(why, pattern, timeout, tail, dropped)
         })?;
@@ -104,26 +101,20 @@ impl Conductor {
         pattern: &Pattern,
         window: Option<Duration>,
     ) -> StepResult {
-        let conn = self.expected_conn(connection)?;
+        let text = self.server_text(connection)?;
         let regex = self.regex(pattern)?;
-        let program = matches!(self.server, Some(ServerDriver::Program(_)));
         let seen = self
             .wait_for(self.timeout(window), |j| {
-                server_output(j, conn, program)
-                    .matches(&regex)
-                    .then_some(())
+                text.buffer_mut(j).matches(&regex).then_some(())
             })
             .await;
-        match seen {
-            Err(Waited::TimedOut) => Ok(()),
-            Err(Waited::Stuck) => Err(self.stuck()),
-            Ok(()) => Err(StepFailure::ServerMatched {
-                pattern: pattern.source.clone(),
-                printed: program,
-                tail: server_output_ref(&self.journal, conn, program)
-                    .map(|output| output.tail(TAIL).to_owned()),
-            }),
-        }
+        self.absent(seen, || StepFailure::ServerMatched {
+            pattern: pattern.source.clone(),
+            printed: text.program,
+            tail: text
+                .buffer(&self.journal)
+                .map(|output| output.tail(TAIL).to_owned()),
+        })
     }
 
     /// `server_close`: closes `connection` with FIN, or resets it.
@@ -277,15 +268,19 @@ impl Conductor {
         }
     }
 
-    /// Returns the one connection a server expectation reads, or none for all of them.
-    fn expected_conn(&self, connection: &ConnectionRef) -> Result<Option<u32>, StepFailure> {
-        if *connection == ConnectionRef::All {
-            return Ok(None);
-        }
-        Ok(match self.targets(connection)? {
-            Targets::Some(ids) => ids.first().copied(),
-            Targets::All => None,
-        })
+    /// Returns what a server expectation on `connection` reads: a server
+    /// program's output, or what the fake server received on the one
+    /// connection it names, or on all of them.
+    fn server_text(&self, connection: &ConnectionRef) -> Result<ServerText, StepFailure> {
+        let program = matches!(self.server, Some(ServerDriver::Program(_)));
+        let conn = match connection {
+            ConnectionRef::All => None,
+            named => match self.targets(named)? {
+                Targets::Some(ids) => ids.first().copied(),
+                Targets::All => None,
+            },
+        };
+        Ok(ServerText { conn, program })
     }
 
     /// Resolves `connection:` to the connections it names.
@@ -317,22 +312,33 @@ fn some_connection(touched: &[u32], action: ServerAction) -> StepResult {
     }
 }
 
-/// Returns what `server_expect` matches: a fake server's received text (one
-/// connection's or all), or a server program's output.
-fn server_output(journal: &mut Journal, conn: Option<u32>, program: bool) -> &mut OutputBuffer {
-    let server = journal.server_mut();
-    match conn {
-        _ if program => &mut server.program_output,
-        Some(conn) => server.outputs.entry(conn).or_default(),
-        None => &mut server.all_output,
-    }
+/// Names the text a server expectation reads.
+#[derive(Debug, Clone, Copy)]
+struct ServerText {
+    /// One connection's received text (else every connection's).
+    conn: Option<u32>,
+    /// A server program's output instead.
+    program: bool,
 }
 
-fn server_output_ref(journal: &Journal, conn: Option<u32>, program: bool) -> Option<&OutputBuffer> {
-    let server = journal.server();
-    match conn {
-        _ if program => Some(&server.program_output),
-        Some(conn) => server.outputs.get(&conn),
-        None => Some(&server.all_output),
+impl ServerText {
+    /// Returns the text to match and consume from.
+    fn buffer_mut(self, journal: &mut Journal) -> &mut OutputBuffer {
+        let server = journal.server_mut();
+        match self.conn {
+            _ if self.program => &mut server.program_output,
+            Some(conn) => server.outputs.entry(conn).or_default(),
+            None => &mut server.all_output,
+        }
+    }
+
+    /// Returns the text, if any arrived (for a failure's report).
+    fn buffer(self, journal: &Journal) -> Option<&OutputBuffer> {
+        let server = journal.server();
+        match self.conn {
+            _ if self.program => Some(&server.program_output),
+            Some(conn) => server.outputs.get(&conn),
+            None => Some(&server.all_output),
+        }
     }
 }
