@@ -68,7 +68,7 @@ pub enum Found {
         /// start of the best match so far, or of the unmatched tail).
         from: usize,
     },
-    /// No match, and none can come from more input (the stream has ended).
+    /// No match: none is under way, and once the stream has ended none can come.
     None,
 }
 
@@ -207,7 +207,7 @@ impl Matcher {
         let decided = if scan.quit {
             Err(())
         } else {
-            self.decide(scan, hay.len(), ended)
+            self.decide(scan, hay, ended)
         };
         let (end, looked_ahead) = match decided {
             Ok(Decision::Final(end, looked_ahead)) => (end, looked_ahead),
@@ -263,7 +263,8 @@ impl Matcher {
 
     /// Decides from where the walk stopped (`len` bytes in): final (where
     /// the match ends, and whether that needed text beyond it), no match, or pending.
-    fn decide(&self, scan: &mut Scan, len: usize, ended: bool) -> Result<Decision, ()> {
+    fn decide(&self, scan: &mut Scan, hay: &[u8], ended: bool) -> Result<Decision, ()> {
+        let len = hay.len();
         let state = scan.state.ok_or(())?;
         let last = scan.last_end;
         let cache = &mut scan.cache;
@@ -301,6 +302,18 @@ impl Matcher {
         // B: a match ends here whatever comes next, and nothing extends it.
         if self.ends_here(cache, state)? {
             return Ok(Decision::Final(len, false));
+        }
+        // With no match so far, a match is under way only if the DFA has
+        // moved on from where a fresh search would start here.
+        if last.is_none() {
+            let behind = len.checked_sub(1).map(|at| hay[at]);
+            let config = start::Config::new()
+                .anchored(Anchored::No)
+                .look_behind(behind);
+            let fresh = self.dfa.start_state(cache, &config).map_err(drop)?;
+            if fresh == state {
+                return Ok(Decision::NoMatch);
+            }
         }
         Ok(Decision::Pending)
     }
@@ -586,9 +599,13 @@ mod tests {
     }
 
     #[test]
-    fn no_match_is_final_only_at_the_end_of_the_stream() {
-        assert!(pending(&find("^x$", "abc\n", false)));
+    fn a_match_under_way_is_pending_and_nothing_is_none() {
+        assert_eq!(find("^x$", "abc\n", false), Found::None);
         assert_eq!(find("^x$", "abc\n", true), Found::None);
+        assert_eq!(find("hi bob", "", false), Found::None);
+        assert!(pending(&find("hi bob", "say h", false)));
+        assert!(pending(&find("hi bob", "say hi b", false)));
+        assert_eq!(find("hi bob", "say hi b", true), Found::None);
     }
 
     #[test]

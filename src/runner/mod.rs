@@ -36,7 +36,7 @@ use failure::{StartError, StepFailure};
 use journal::{ClientInfo, Journal};
 pub use output::OUTPUT_CAP;
 use scheduler::{Pace, Scheduler};
-use wait::{Waited, folding};
+use wait::{Check, Waited, folding};
 
 /// Caps the reports waiting to be folded; reporters wait beyond it.
 const REPORT_QUEUE: usize = 1024;
@@ -189,6 +189,7 @@ impl Conductor {
                 name: c.name.clone(),
                 encoding: c.encoding,
                 program: c.command.as_ref().map(|command| command.merge_stderr),
+                reconnect: c.reconnect,
             })
             .collect();
         let mut conductor = Conductor {

@@ -6,17 +6,40 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::Conductor;
+use super::failure::Because;
 use super::journal::Journal;
 use super::scheduler::{Fired, Pace, Scheduler};
 use crate::event::{Report, Source};
 
 /// Says why a wait ended without its condition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Waited {
     /// Its timeout passed (on the scenario clock).
     TimedOut,
     /// The conversation never settled within the real-time bound.
     Stuck,
+    /// The condition can no longer hold, and this says why.
+    Never(Because),
+}
+
+/// Says where a wait's condition stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Check<T> {
+    /// It holds, with this value.
+    Met(T),
+    /// Not yet.
+    Waiting,
+    /// It can no longer hold: what it waits on has stopped.
+    Never(Because),
+}
+
+impl<T> From<Option<T>> for Check<T> {
+    fn from(value: Option<T>) -> Self {
+        match value {
+            Some(value) => Check::Met(value),
+            None => Check::Waiting,
+        }
+    }
 }
 
 impl Conductor {
@@ -66,12 +89,13 @@ impl Conductor {
         }
     }
 
-    /// Waits until `condition` gives a value, letting timers fire whenever
-    /// the conversation is settled, for at most `timeout` of scenario time.
+    /// Waits until `condition` is met, letting timers fire whenever the
+    /// conversation is settled, for at most `timeout` of scenario time; a
+    /// condition that can no longer be met ends the wait at once.
     pub(super) async fn wait_for<T>(
         &mut self,
         timeout: Duration,
-        mut condition: impl FnMut(&mut Journal) -> Option<T>,
+        mut condition: impl FnMut(&mut Journal) -> Check<T>,
     ) -> Result<T, Waited> {
         let timer = self.scheduler.add_runner(timeout);
         // In virtual time the timeout fires as soon as all is settled; this
@@ -79,11 +103,18 @@ impl Conductor {
         let real_deadline = Instant::now() + timeout.max(self.default_timeout);
         loop {
             self.drain();
-            if let Some(value) = condition(&mut self.journal) {
-                self.scheduler.cancel(timer);
-                self.journal.sync_programs();
-                self.stream();
-                return Ok(value);
+            match condition(&mut self.journal) {
+                Check::Met(value) => {
+                    self.scheduler.cancel(timer);
+                    self.journal.sync_programs();
+                    self.stream();
+                    return Ok(value);
+                }
+                Check::Never(because) => {
+                    self.scheduler.cancel(timer);
+                    return Err(Waited::Never(because));
+                }
+                Check::Waiting => {}
             }
             if self.journal.settled() {
                 self.close_window();

@@ -6,6 +6,8 @@ use super::reader::{Fields, Reader};
 use super::registry::DATA_OPTIONS;
 use super::types::Pattern;
 use super::yaml::Node;
+use crate::matcher::BuildError;
+use std::sync::Arc;
 use crate::client::encoding::{EncodeError, Encoding};
 
 /// Lists the keys of a data map (`send: {...}`, `banner: {...}`), from the registry's data options.
@@ -23,18 +25,18 @@ const SOURCES: [(&str, Encoding); 3] = [
 ];
 
 /// Flattens a regex compile error into one lowercase line.
-fn regex_reason(error: &regex::Error) -> String {
-    match error {
-        regex::Error::Syntax(text) => {
-            let reason = text
-                .lines()
-                .rev()
-                .find_map(|line| line.trim().strip_prefix("error: "))
-                .unwrap_or_else(|| text.lines().last().unwrap_or("syntax error"));
-            sentence_case(reason)
-        }
-        regex::Error::CompiledTooBig(limit) => format!("the compiled regex exceeds {limit} bytes"),
-        other => sentence_case(&other.to_string()),
+fn regex_reason(error: &BuildError) -> String {
+    if let Some(text) = error.syntax() {
+        let reason = text
+            .lines()
+            .rev()
+            .find_map(|line| line.trim().strip_prefix("error: "))
+            .unwrap_or_else(|| text.lines().last().unwrap_or("syntax error"));
+        return sentence_case(reason);
+    }
+    match error.size_limit() {
+        Some(limit) => format!("the compiled regex exceeds {limit} bytes"),
+        None => sentence_case(&error.to_string()),
     }
 }
 
@@ -160,9 +162,9 @@ impl Reader<'_> {
             source.clone()
         };
         match Pattern::compile(&checked) {
-            Ok(regex) => Some(Pattern {
+            Ok(matcher) => Some(Pattern {
                 source,
-                regex,
+                matcher: Arc::new(matcher),
                 vars,
             }),
             Err(error) => {
@@ -177,14 +179,11 @@ impl Reader<'_> {
 
 #[cfg(test)]
 mod tests {
-    use regex::RegexBuilder;
-
     use super::*;
 
     #[test]
     fn flattens_regex_errors() {
-        // Built at run time so clippy does not reject the deliberately invalid regexes.
-        let compile = |source: &str| RegexBuilder::new(source).build().unwrap_err();
+        let compile = |source: &str| Pattern::compile(source).unwrap_err();
         assert_eq!(regex_reason(&compile("(abc")), "unclosed group");
         assert!(!regex_reason(&compile("a{2,1}")).contains('\n'));
     }

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use regex::Regex;
+use std::sync::Arc;
+
+use crate::matcher::{BuildError, Matcher};
 
 use super::data::Data;
 use super::registry::StepDef;
@@ -202,20 +204,21 @@ pub enum Backoff {
 pub struct Pattern {
     /// The regex as written.
     pub source: String,
-    /// The compiled regex (with variables, a stand-in that only proves the
-    /// rest is valid: the runner compiles it with their values).
-    pub regex: Regex,
+    /// The compiled pattern (with variables, a stand-in that only proves
+    /// the rest is valid: the runner compiles it with their values).
+    pub matcher: Arc<Matcher>,
     /// It mentions variables (`${name}`), replaced when the step runs.
     pub vars: bool,
 }
 
 impl Pattern {
-    /// Compiles `source` the way every pattern is compiled: multi-line, CRLF-aware.
-    pub fn compile(source: &str) -> Result<Regex, regex::Error> {
-        regex::RegexBuilder::new(source)
-            .multi_line(true)
-            .crlf(true)
-            .build()
+    /// Compiles `source` the way every pattern is compiled: multi-line,
+    /// CRLF-aware, matched over text still arriving ([`Matcher`]).
+    ///
+    /// # Errors
+    /// The pattern's syntax error, or a compiled size over the limit.
+    pub fn compile(source: &str) -> Result<Matcher, BuildError> {
+        Matcher::new(source)
     }
 }
 

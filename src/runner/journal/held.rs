@@ -4,9 +4,11 @@
 //! the same line may reach tcprun before or after the server notices the
 //! connection the program made. The transcript therefore shows program output
 //! where the scenario synchronises on it: when an `expect` (or
-//! `server_expect`, or a `ready: {log: ...}`) consumes it, up to the end of
-//! the line the match ended in; output nothing consumes shows when the program
-//! exits or the scenario ends.
+//! `server_expect`, or a `ready: {log: ...}`) consumes it, through the end of
+//! the match, and the line break after it when the match needed to see it
+//! (a `$`): both are the same however the output arrived. Readiness reads a
+//! whole line. Output nothing consumes shows when the program exits or the
+//! scenario ends.
 
 use std::collections::VecDeque;
 
@@ -43,27 +45,12 @@ impl Held {
         self.len += text.len();
     }
 
-    /// Releases what was consumed up to position `consumed`, through the end
-    /// of the line the consumption ended in if that line has arrived whole.
-    pub fn release_consumed(&mut self, consumed: u64) -> Vec<(Pipe, String)> {
-        if consumed <= self.start {
-            return Vec::new();
-        }
-        let last = consumed - 1 - self.start;
-        let mut to = consumed;
-        let mut offset = 0u64;
-        for (_, text) in &self.pieces {
-            let end = offset + text.len() as u64;
-            if end > last {
-                let from = last.saturating_sub(offset) as usize;
-                if let Some(newline) = text.as_bytes()[from..].iter().position(|&b| b == b'\n') {
-                    to = self.start + offset + (from + newline) as u64 + 1;
-                    break;
-                }
-            }
-            offset = end;
-        }
-        self.release_to(to)
+    /// Releases what a step consumed and may show: the text before
+    /// position `shown` (see [`OutputBuffer::shown_total`]).
+    ///
+    /// [`OutputBuffer::shown_total`]: crate::runner::output::OutputBuffer::shown_total
+    pub fn release_shown(&mut self, shown: u64) -> Vec<(Pipe, String)> {
+        self.release_to(shown)
     }
 
     /// Releases everything held.
@@ -212,23 +199,23 @@ impl HeldOutput {
         }
     }
 
-    /// Releases the output steps consumed (as `state` says), through the
-    /// end of the line each consumption ended in.
+    /// Releases the output steps consumed (as `state` says): through the
+    /// end of each match, and the line break after it when the match needed it.
     pub fn release_consumed(&mut self, state: &State) -> Released {
         let mut released = Vec::new();
         for (index, held) in self.clients.iter_mut().enumerate() {
             let client = state.client(index);
-            let mut pieces = held.output.release_consumed(client.output.consumed_total());
-            pieces.extend(held.stderr.release_consumed(client.stderr.consumed_total()));
+            let mut pieces = held.output.release_shown(client.output.shown_total());
+            pieces.extend(held.stderr.release_shown(client.stderr.shown_total()));
             released.push((Track::Client(index), pieces));
         }
         if self.server_shown {
             let server = state.server();
-            let consumed = server
+            let shown = server
                 .log
-                .consumed_total()
-                .max(server.program_output.consumed_total());
-            released.push((Track::Server, self.server.release_consumed(consumed)));
+                .shown_total()
+                .max(server.program_output.shown_total());
+            released.push((Track::Server, self.server.release_shown(shown)));
         }
         released
     }
@@ -258,39 +245,39 @@ mod tests {
     }
 
     #[test]
-    fn a_consumption_releases_through_the_end_of_its_line() {
+    fn what_is_shown_is_released_once_and_in_order() {
         let mut held = Held::default();
         held.push(Pipe::Stdout, "connected\nhello ");
         held.push(Pipe::Stdout, "world\nmore\n");
-        // `^connected$` ends before the newline.
+        // `^connected$` needed the line break: shown through it.
         assert_eq!(
-            texts(held.release_consumed(9)),
+            texts(held.release_shown(10)),
             vec![("stdout", "connected\n".to_owned())]
         );
-        // `hello` ends mid-line: the line goes out whole.
+        // `hello` was final at its last byte: shown through it only.
         assert_eq!(
-            texts(held.release_consumed(15)),
-            vec![("stdout", "hello world\n".to_owned())]
+            texts(held.release_shown(15)),
+            vec![("stdout", "hello".to_owned())]
         );
         assert!(
-            held.release_consumed(15).is_empty(),
+            held.release_shown(15).is_empty(),
             "released text goes once"
         );
         assert_eq!(
             texts(held.release_all()),
-            vec![("stdout", "more\n".to_owned())]
+            vec![("stdout", " world\nmore\n".to_owned())]
         );
         assert_eq!(held.len, 0);
     }
 
     #[test]
-    fn pipes_keep_their_order_and_a_partial_line_waits() {
+    fn pipes_keep_their_order() {
         let mut held = Held::default();
         held.push(Pipe::Stderr, "error\n");
         held.push(Pipe::Stdout, "out\n");
         held.push(Pipe::Stderr, "par");
         assert_eq!(
-            texts(held.release_consumed(12)),
+            texts(held.release_shown(12)),
             vec![
                 ("stderr", "error\n".to_owned()),
                 ("stdout", "out\n".to_owned()),
@@ -299,7 +286,7 @@ mod tests {
         );
         held.push(Pipe::Stderr, "tial\n");
         assert_eq!(
-            texts(held.release_consumed(13)),
+            texts(held.release_shown(18)),
             vec![("stderr", "rtial\n".to_owned())]
         );
     }

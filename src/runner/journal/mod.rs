@@ -22,6 +22,8 @@ pub struct ClientInfo {
     pub encoding: Encoding,
     /// A program client; `Some(true)` when its stderr joins its output.
     pub program: Option<bool>,
+    /// A built-in client reconnects after a lost or refused connection.
+    pub reconnect: bool,
 }
 
 /// Folds reports into state and transcript.
@@ -217,6 +219,7 @@ mod tests {
             name: "alice".into(),
             encoding: Encoding::Utf8,
             program: None,
+            reconnect: true,
         };
         Journal::new(&[client], Some(FakeKind::Echo), false, PORT)
     }
@@ -400,6 +403,7 @@ mod tests {
             name: "prog".into(),
             encoding: Encoding::Utf8,
             program: Some(true),
+            reconnect: false,
         };
         let mut j = Journal::new(&[program], Some(FakeKind::Echo), false, PORT);
         let accepted = ServerEvent::Accepted {
@@ -419,11 +423,12 @@ mod tests {
             j.close_window();
             report(&mut j, Source::Client(0), vec![printed]);
         }
-        let regex = regex::RegexBuilder::new("^connected$")
-            .multi_line(true)
-            .build()
-            .unwrap();
-        assert!(j.client_mut(0).output.take(&regex).is_some());
+        let matcher = crate::matcher::Matcher::new("^connected$").unwrap();
+        let mut seek = crate::runner::output::Seek::new(&matcher);
+        assert!(matches!(
+            j.client_mut(0).output.take(&matcher, &mut seek),
+            crate::runner::output::Look::Found(_)
+        ));
         j.sync_programs();
         server(
             &mut j,
