@@ -19,5 +19,5 @@ mod text;
 mod window;
 
 pub use record::{Actor, Owners, Recorder};
-pub use text::{quote, render};
+pub use text::{quote, render, render_decoded};
 pub use window::{Show, Stream, Track, Window};

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::text::{incomplete_tail, render};
+use super::text::{render, render_decoded};
 use crate::client::encoding::Encoding;
 use crate::event::Pipe;
 
@@ -55,8 +55,20 @@ impl Stream {
 pub enum Show {
     /// As text in this encoding, split into lines, escaped.
     Text(Encoding),
+    /// Bytes that are text already decoded from this encoding (held text):
+    /// shown as [`Show::Text`] would show the bytes it came from.
+    Decoded(Encoding),
     /// As a byte count only (the sink server).
     Count,
+}
+
+/// Renders a block's bytes as `show` says.
+fn render_shown(bytes: &[u8], show: Show) -> Vec<String> {
+    match show {
+        Show::Text(encoding) => render(bytes, encoding),
+        Show::Decoded(encoding) => render_decoded(&String::from_utf8_lossy(bytes), encoding),
+        Show::Count => Vec::new(),
+    }
 }
 
 /// Holds one item of a window: a finished line or a block of bytes.
@@ -76,8 +88,6 @@ enum Body {
         bytes: Vec<u8>,
         total: u64,
         show: Show,
-        /// Whether an incomplete character at the end waits for the next window.
-        hold: bool,
     },
 }
 
@@ -94,8 +104,6 @@ pub struct Window {
     last: HashMap<Track, u32>,
     /// The clock of the item before, within the batch being added.
     batch_clock: u32,
-    /// Undecoded bytes carried between windows (a UTF-8 sequence cut in two).
-    carry: HashMap<Stream, Vec<u8>>,
 }
 
 impl Window {
@@ -127,49 +135,19 @@ impl Window {
             self.batch_clock = self.batch_clock.max(item.clock);
             return item.clock;
         }
-        let mut bytes = self.carry.remove(&stream).unwrap_or_default();
-        let carried = bytes.len() as u64;
-        bytes.extend_from_slice(&data[..data.len().min(BLOCK_CAP)]);
+        let bytes = data[..data.len().min(BLOCK_CAP)].to_vec();
         let clock = self.push(
             stream.track(),
             cause,
             Body::Block {
                 stream,
                 bytes,
-                total: carried + data.len() as u64,
+                total: data.len() as u64,
                 show,
-                hold: true,
             },
         );
         self.blocks.insert(stream, self.items.len() - 1);
         clock
-    }
-
-    /// Ends `stream` (its connection closed): bytes held back for an
-    /// incomplete character are shown as they are.
-    pub fn end_stream(&mut self, stream: Stream, show: Show) {
-        if self.blocks.contains_key(&stream) {
-            if let Some(&index) = self.blocks.get(&stream)
-                && let Body::Block { hold, .. } = &mut self.items[index].body
-            {
-                *hold = false;
-            }
-            return;
-        }
-        if let Some(bytes) = self.carry.remove(&stream) {
-            let total = bytes.len() as u64;
-            self.push(
-                stream.track(),
-                None,
-                Body::Block {
-                    stream,
-                    bytes,
-                    total,
-                    show,
-                    hold: false,
-                },
-            );
-        }
     }
 
     fn push(&mut self, track: Track, cause: Option<u32>, body: Body) -> u32 {
@@ -211,29 +189,18 @@ impl Window {
                 Body::Line(text) => lines.push(format!("{who}: {text}")),
                 Body::Block {
                     stream,
-                    mut bytes,
+                    bytes,
                     total,
                     show,
-                    hold,
                 } => {
                     let arrow = stream.arrow();
                     match show {
                         Show::Count => lines.push(format!("{who} {arrow} ({total} bytes)")),
-                        Show::Text(encoding) => {
-                            let whole = total as usize == bytes.len();
-                            let keep = if hold && whole {
-                                incomplete_tail(&bytes, encoding)
-                            } else {
-                                0
-                            };
-                            if keep > 0 {
-                                let tail = bytes.split_off(bytes.len() - keep);
-                                self.carry.insert(stream, tail);
-                            }
-                            for piece in render(&bytes, encoding) {
+                        Show::Text(_) | Show::Decoded(_) => {
+                            for piece in render_shown(&bytes, show) {
                                 lines.push(format!("{who} {arrow} {piece}"));
                             }
-                            let shown = bytes.len() as u64 + keep as u64;
+                            let shown = bytes.len() as u64;
                             if total > shown {
                                 lines.push(format!(
                                     "{who} {arrow} ... ({} more bytes)",
@@ -334,7 +301,7 @@ mod tests {
     }
 
     #[test]
-    fn a_utf8_character_cut_between_windows_is_shown_whole() {
+    fn bytes_show_in_the_window_they_came_in_even_a_character_cut_short() {
         let mut window = Window::default();
         window.begin_batch();
         window.bytes(
@@ -343,7 +310,7 @@ mod tests {
             b"x\xe2\x82",
             Show::Text(Encoding::Utf8),
         );
-        assert_eq!(window.close(names, rank), vec![r#"alice < "x""#]);
+        assert_eq!(window.close(names, rank), vec![r#"alice < "x\xe2\x82""#]);
         window.begin_batch();
         window.bytes(
             Stream::ClientIn(0),
@@ -351,6 +318,6 @@ mod tests {
             b"\xac\n",
             Show::Text(Encoding::Utf8),
         );
-        assert_eq!(window.close(names, rank), vec![r#"alice < "€\n""#]);
+        assert_eq!(window.close(names, rank), vec![r#"alice < "\xac\n""#]);
     }
 }

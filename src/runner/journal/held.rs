@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use super::state::{Decoded, State};
 use crate::event::{Pipe, ProgramEvent};
 use crate::scenario::OutputStream;
-use crate::transcript::Track;
+use crate::transcript::{Stream, Track};
 
 /// Caps the text held per program stream; older text is released at once.
 pub const HELD_CAP: usize = 1 << 20;
@@ -98,15 +98,17 @@ impl Held {
     }
 }
 
-/// Lists released output: each program's track with its pieces, in order.
-pub type Released = Vec<(Track, Vec<(Pipe, String)>)>;
+/// Lists released text, in the order it is shown: a program's output, or
+/// what a built-in client received from a peer tcprun cannot settle.
+pub type Released = Vec<(Stream, String)>;
 
-/// Holds one client program's output back: what `expect` reads, and a
-/// separate stderr.
+/// Holds one client's text back: a program's output (what `expect` reads,
+/// and a separate stderr), or what a built-in client received.
 #[derive(Debug, Default)]
 struct ClientHeld {
     output: Held,
     stderr: Held,
+    received: Held,
 }
 
 impl ClientHeld {
@@ -117,21 +119,19 @@ impl ClientHeld {
         }
     }
 
-    fn release_overflow(&mut self) -> Vec<(Pipe, String)> {
-        let mut pieces = self.output.release_overflow();
-        pieces.extend(self.stderr.release_overflow());
-        pieces
-    }
-
-    fn release_all(&mut self) -> Vec<(Pipe, String)> {
-        let mut pieces = self.output.release_all();
-        pieces.extend(self.stderr.release_all());
+    /// Releases with `release`, in order: output, stderr, then received text.
+    fn release(&mut self, index: usize, release: impl Fn(&mut Held) -> Vec<(Pipe, String)>) -> Released {
+        let track = Track::Client(index);
+        let mut pieces = program_pieces(track, release(&mut self.output));
+        pieces.extend(program_pieces(track, release(&mut self.stderr)));
+        pieces.extend(received_pieces(index, release(&mut self.received)));
         pieces
     }
 }
 
-/// Holds every program's output back from the transcript until a step
-/// consumes it, the program exits, or the scenario ends.
+/// Holds programs' output, and what built-in clients receive from peers
+/// tcprun cannot settle, back from the transcript until a step consumes
+/// it, the stream ends, or the scenario ends.
 #[derive(Debug)]
 pub struct HeldOutput {
     clients: Vec<ClientHeld>,
@@ -159,14 +159,14 @@ impl HeldOutput {
         index: usize,
         event: &ProgramEvent,
         decoded: Vec<Decoded>,
-    ) -> Vec<(Pipe, String)> {
+    ) -> Released {
         let held = &mut self.clients[index];
         for piece in decoded {
             held.stream(piece.stream).push(piece.pipe, &piece.text);
         }
         match event {
-            ProgramEvent::Output { .. } => held.release_overflow(),
-            ProgramEvent::Exited { .. } => held.release_all(),
+            ProgramEvent::Output { .. } => held.release(index, Held::release_overflow),
+            ProgramEvent::Exited { .. } => held.release(index, Held::release_all),
             ProgramEvent::Started { .. }
             | ProgramEvent::Input { .. }
             | ProgramEvent::StdinClosed
@@ -175,14 +175,28 @@ impl HeldOutput {
         }
     }
 
+    /// Holds `text` that built-in client `index` received (decoded);
+    /// returns what is released now: the oldest text beyond the cap.
+    pub fn received(&mut self, index: usize, text: &str) -> Released {
+        let held = &mut self.clients[index];
+        held.received.push(Pipe::Stdout, text);
+        held.release(index, Held::release_overflow)
+    }
+
+    /// Releases everything built-in client `index` received (its
+    /// connection ended: nothing more comes on it).
+    pub fn received_ended(&mut self, index: usize) -> Released {
+        self.clients[index].release(index, Held::release_all)
+    }
+
     /// Folds the server program's event with the output it `decoded`;
     /// returns what is released now, as [`Self::client_event`] does.
     pub fn server_event(
         &mut self,
         event: &ProgramEvent,
         decoded: Option<(Pipe, String)>,
-    ) -> Vec<(Pipe, String)> {
-        match event {
+    ) -> Released {
+        let released = match event {
             ProgramEvent::Output { .. } if self.server_shown => {
                 if let Some((pipe, text)) = decoded {
                     self.server.push(pipe, &text);
@@ -196,18 +210,23 @@ impl HeldOutput {
             | ProgramEvent::StdinClosed
             | ProgramEvent::Signalled { .. }
             | ProgramEvent::Ready => Vec::new(),
-        }
+        };
+        server_pieces(released)
     }
 
-    /// Releases the output steps consumed (as `state` says): through the
+    /// Releases the text steps consumed (as `state` says): through the
     /// end of each match, and the line break after it when the match needed it.
     pub fn release_consumed(&mut self, state: &State) -> Released {
         let mut released = Vec::new();
         for (index, held) in self.clients.iter_mut().enumerate() {
             let client = state.client(index);
-            let mut pieces = held.output.release_shown(client.output.shown_total());
-            pieces.extend(held.stderr.release_shown(client.stderr.shown_total()));
-            released.push((Track::Client(index), pieces));
+            let track = Track::Client(index);
+            // A program's output and a built-in client's received text are
+            // both what `expect` reads; a program's stderr has its own buffer.
+            let (output, stderr) = (client.output.shown_total(), client.stderr.shown_total());
+            released.extend(program_pieces(track, held.output.release_shown(output)));
+            released.extend(program_pieces(track, held.stderr.release_shown(stderr)));
+            released.extend(received_pieces(index, held.received.release_shown(output)));
         }
         if self.server_shown {
             let server = state.server();
@@ -215,22 +234,41 @@ impl HeldOutput {
                 .log
                 .shown_total()
                 .max(server.program_output.shown_total());
-            released.push((Track::Server, self.server.release_shown(shown)));
+            released.extend(server_pieces(self.server.release_shown(shown)));
         }
         released
     }
 
     /// Releases everything held (the scenario ends).
     pub fn release_all(&mut self) -> Released {
-        let mut released: Released = self
-            .clients
-            .iter_mut()
-            .enumerate()
-            .map(|(index, held)| (Track::Client(index), held.release_all()))
-            .collect();
-        released.push((Track::Server, self.server.release_all()));
+        let mut released: Released = Vec::new();
+        for (index, held) in self.clients.iter_mut().enumerate() {
+            released.extend(held.release(index, Held::release_all));
+        }
+        released.extend(server_pieces(self.server.release_all()));
         released
     }
+}
+
+/// Tags the server program's released pieces with their streams.
+fn server_pieces(pieces: Vec<(Pipe, String)>) -> Released {
+    program_pieces(Track::Server, pieces)
+}
+
+/// Tags the released pieces of the program on `track` with their streams.
+fn program_pieces(track: Track, pieces: Vec<(Pipe, String)>) -> Released {
+    pieces
+        .into_iter()
+        .map(|(pipe, text)| (Stream::Program(track, pipe), text))
+        .collect()
+}
+
+/// Tags the released text built-in client `index` received.
+fn received_pieces(index: usize, pieces: Vec<(Pipe, String)>) -> Released {
+    pieces
+        .into_iter()
+        .map(|(_, text)| (Stream::ClientIn(index), text))
+        .collect()
 }
 
 #[cfg(test)]

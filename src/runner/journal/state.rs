@@ -251,9 +251,12 @@ impl State {
         self.server.conn_client.insert(conn, index);
     }
 
-    /// Folds built-in client `index`'s event.
-    pub fn client_event(&mut self, index: usize, event: &ClientEvent) {
+    /// Folds built-in client `index`'s event; returns the text it added to
+    /// what `expect` reads (received bytes, decoded; a character cut short
+    /// when the connection ends).
+    pub fn client_event(&mut self, index: usize, event: &ClientEvent) -> String {
         let client = &mut self.clients[index];
+        let mut added = String::new();
         match event {
             ClientEvent::Connecting { .. } => client.trying = true,
             ClientEvent::Connected { .. } => {
@@ -272,13 +275,13 @@ impl State {
                 client.errors.push(error.clone());
             }
             ClientEvent::Received { data } => {
-                let text = client.decoder.decode(data);
-                client.output.push(&text);
+                added = client.decoder.decode(data);
+                client.output.push(&added);
             }
             ClientEvent::PeerEnded => {
                 client.peer_ended = true;
-                let tail = client.decoder.finish();
-                client.output.push(&tail);
+                added = client.decoder.finish();
+                client.output.push(&added);
                 client.output.end();
             }
             ClientEvent::Closed { reason, .. } => {
@@ -286,8 +289,8 @@ impl State {
                 client.closes.push(reason.clone());
                 let by_server = client.peer_ended || *reason == CloseReason::Reset;
                 client.last_close = Some((reason.clone(), by_server));
-                let tail = client.decoder.finish();
-                client.output.push(&tail);
+                added = client.decoder.finish();
+                client.output.push(&added);
                 client.output.end();
                 match reason {
                     CloseReason::Reset => client.errors.push(NetError {
@@ -313,6 +316,7 @@ impl State {
             }
             ClientEvent::Sent { .. } | ClientEvent::Queued { .. } | ClientEvent::Ended => {}
         }
+        added
     }
 
     /// Folds client program `index`'s event; returns the output it decoded.
