@@ -182,3 +182,71 @@ fn a_wait_after_the_client_gave_up_fails_at_once() {
         "{out}"
     );
 }
+
+/// A scenario against the split server (its output and its replies come in
+/// pieces) with two clients, across a kill: every step synchronises, so every
+/// run must give the same transcript.
+fn split_story() -> String {
+    format!(
+        "timeout: 30s
+server:
+  command: [python3, \"{}\", \"${{port}}\", \"20\"]
+  ready: {{log: \"^ready\"}}
+  output: transcript
+clients:
+  alice: {{retry_interval: 50ms, max_retries: 100}}
+  bob: {{retry_interval: 50ms, max_retries: 100}}
+steps:
+  - wait_connected: {{client: alice}}
+  - wait_connected: {{client: bob}}
+  - server_expect: \"^client connected$\"
+  - server_expect: \"^client connected$\"
+  - send_line: {{text: frames, client: alice}}
+  - expect: {{regex: \"bye\\n\", client: alice}}
+  - send_line: {{text: ok, client: bob}}
+  - expect: {{regex: \"^OK 10$\", client: bob}}
+  - kill_server
+  - expect_closed: {{client: alice}}
+  - expect_closed: {{client: bob}}
+",
+        fixture("split_server.py")
+    )
+}
+
+#[test]
+fn a_program_story_gives_one_transcript_in_thirty_runs() {
+    let (code, out) = run(&split_story(), &["--repeat", "30", "-j", "4"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("1 passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn output_and_replies_written_in_pieces_show_whole_where_consumed() {
+    let (code, out) = run(&split_story(), &["-v"]);
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("  | ")).collect();
+    let has = |line: &str| lines.iter().filter(|l| **l == line).count();
+    assert_eq!(has(r#"server stdout "ready\n""#), 1, "{out}");
+    assert_eq!(has(r#"alice < "\0\x02hi\0\x03bye\n""#), 1, "{out}");
+    assert_eq!(has(r#"bob < "OK 10\n""#), 1, "{out}");
+    // The kill's effects follow the signal, the server's exit first.
+    let signal = lines.iter().position(|l| *l == "server: sent SIGKILL");
+    let exit = lines.iter().position(|l| *l == "server: killed by SIGKILL");
+    let closed = lines.iter().position(|l| l.starts_with("alice: closed"));
+    assert!(signal < exit && exit < closed, "{out}");
+}
+
+#[test]
+fn bytes_of_a_character_cut_short_show_with_their_send() {
+    let (code, out) = run(
+        "server: {fake: echo}\nclient: {}\nsteps:\n  - wait_connected\n  - send: {hex: \"41 ea b0\"}\n  - server_expect: A\n  - send_quit\n  - expect_closed\n",
+        &["-v"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("  | ")).collect();
+    let at = |line: &str| lines.iter().position(|l| *l == line);
+    let sent = at(r#"client > "A\xea\xb0""#).expect("the send, whole");
+    let echoed = at(r#"client < "A\xea\xb0""#).expect("the echo, whole");
+    let quit = at("client: quit").expect("quit");
+    assert!(sent < echoed && echoed < quit, "{out}");
+}
