@@ -78,6 +78,10 @@ pub struct RunArgs {
     /// Give `${NAME}` in scenarios a value (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub var: Vec<(String, String)>,
+
+    /// Give `${NAME}` a secret value: written as `***` in transcripts, failure messages and reports (repeatable).
+    #[arg(long = "secret", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub secret: Vec<(String, String)>,
 }
 
 /// Parses `NAME=VALUE`.

@@ -167,13 +167,19 @@ impl fmt::Display for Because {
             Because::GaveUp { client, gave_up } => write!(f, "{client} {gave_up}"),
             Because::Quit { client } => write!(f, "{client} quit and its connection is closed"),
             Because::Ended { client } => {
-                write!(f, "{client} ended its side (FIN) and its connection is closed")
+                write!(
+                    f,
+                    "{client} ended its side (FIN) and its connection is closed"
+                )
             }
             Because::NoReconnect { client, how } => {
                 write!(f, "{how} and {client} does not reconnect")
             }
             Because::Refused { client, code } => {
-                write!(f, "{client} could not connect ({code}) and does not reconnect")
+                write!(
+                    f,
+                    "{client} could not connect ({code}) and does not reconnect"
+                )
             }
             Because::ServerExited { exit } => write!(f, "the server program {exit}"),
             Because::ConnectionEnded { conn } => write!(f, "connection {conn} has ended"),
@@ -252,7 +258,7 @@ pub enum StepFailure {
         /// What it waited for ("a connection", "output matching /x/").
         awaited: String,
         /// Why it cannot come any more.
-        because: Because,
+        because: Box<Because>,
         /// The end of the unmatched output, for an expectation.
         tail: Option<String>,
     },
@@ -506,7 +512,10 @@ impl fmt::Display for StepFailure {
             } => match (gave_up, closed) {
                 (Some(gave_up), _) => write!(f, "{client} has stopped: it {gave_up}"),
                 (None, Some(closed)) => {
-                    write!(f, "{client} has stopped: {closed}, and it does not reconnect")
+                    write!(
+                        f,
+                        "{client} has stopped: {closed}, and it does not reconnect"
+                    )
                 }
                 (None, None) => write!(f, "{client} has stopped: it quit or ended"),
             },

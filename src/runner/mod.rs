@@ -17,7 +17,6 @@ mod scheduler;
 mod steps;
 mod wait;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -30,7 +29,7 @@ use crate::event::{Clock, Emitter, Report, Source};
 use crate::outcome::{Failure, Outcome, Problem, ScenarioResult, StepRecord};
 use crate::scenario::{self, OutputMode, Scenario, ServerSpec};
 use crate::server::{FakeOptions, FakeServer, ProgramServer};
-use crate::vars::Vars;
+use crate::vars::{Given, Vars};
 use drivers::{ClientDriver, ProgramClient, ServerDriver};
 use failure::{StartError, StepFailure};
 use journal::{ClientInfo, Journal};
@@ -46,16 +45,13 @@ pub type LineSink = Box<dyn FnMut(&str) + Send>;
 
 /// Runs `scenario` to its end and returns its result. Every task and socket
 /// it started is gone when this returns.
-pub async fn run(
-    scenario: &Scenario,
-    live: Option<LineSink>,
-    given: &BTreeMap<String, String>,
-) -> ScenarioResult {
+pub async fn run(scenario: &Scenario, live: Option<LineSink>, given: &Given) -> ScenarioResult {
     let started = Instant::now();
     let mut steps = Vec::new();
     let mut transcript = Vec::new();
-    let outcome = match Conductor::start(scenario, live, given).await {
-        Err(error) => Outcome::Error(Problem::NotRun(error.to_string())),
+    let secrets = given.secret_values(&scenario.secret_env);
+    let outcome = match Conductor::start(scenario, live, given, &secrets).await {
+        Err(error) => Outcome::Error(Problem::NotRun(hide(&error.to_string(), &secrets))),
         Ok(mut conductor) => {
             let run =
                 tokio::time::timeout(scenario.timeout, conductor.run_steps(scenario, &mut steps))
@@ -76,7 +72,14 @@ pub async fn run(
             };
             conductor.finish().await;
             transcript = conductor.journal.transcript().to_vec();
-            outcome
+            match outcome {
+                Outcome::Failed(failure) => Outcome::Failed(Failure {
+                    message: conductor.journal.hide(&failure.message),
+                    received: failure.received.map(|text| conductor.journal.hide(&text)),
+                    ..failure
+                }),
+                other => other,
+            }
         }
     };
     ScenarioResult {
@@ -87,6 +90,13 @@ pub async fn run(
         steps,
         duration: started.elapsed(),
     }
+}
+
+/// Returns `text` with every one of `secrets` as `***`.
+fn hide(text: &str, secrets: &[String]) -> String {
+    secrets.iter().fold(text.to_owned(), |text, secret| {
+        text.replace(secret.as_str(), "***")
+    })
 }
 
 struct ClientSlot {
@@ -121,7 +131,8 @@ impl Conductor {
     async fn start(
         scenario: &Scenario,
         live: Option<LineSink>,
-        given: &BTreeMap<String, String>,
+        given: &Given,
+        secrets: &[String],
     ) -> Result<Self, StartError> {
         let (tx, reports) = mpsc::channel(REPORT_QUEUE);
         let shutdown = CancellationToken::new();
@@ -159,7 +170,7 @@ impl Conductor {
             ServerSpec::Command(spec) => {
                 let vars = Vars {
                     tmp: tmp.path().to_owned(),
-                    values: given.clone(),
+                    values: given.values.clone(),
                     ..Vars::default()
                 };
                 let server = ProgramServer::new(spec.clone(), server_emitter, vars)
@@ -204,13 +215,19 @@ impl Conductor {
             vars: Vars {
                 port,
                 tmp: tmp.path().to_owned(),
-                values: given.clone(),
+                values: given.values.clone(),
             },
             _tmp: tmp,
         };
+        // Secrets never show, from the first line on.
+        for secret in secrets {
+            conductor.journal.hide_secret(secret);
+        }
         // The folder's name differs from run to run: mask it like the port.
         let folder = conductor.vars.tmp.to_string_lossy().into_owned();
-        conductor.journal.mask_value("tmp", &folder);
+        conductor
+            .journal
+            .mask_value("tmp", &folder, crate::transcript::Scope::Everywhere);
         let start_server = match &scenario.server {
             ServerSpec::Fake(spec) => spec.start,
             ServerSpec::Command(spec) => spec.start,

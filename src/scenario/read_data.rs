@@ -6,9 +6,9 @@ use super::reader::{Fields, Reader};
 use super::registry::DATA_OPTIONS;
 use super::types::Pattern;
 use super::yaml::Node;
+use crate::client::encoding::{EncodeError, Encoding};
 use crate::matcher::BuildError;
 use std::sync::Arc;
-use crate::client::encoding::{EncodeError, Encoding};
 
 /// Lists the keys of a data map (`send: {...}`, `banner: {...}`), from the registry's data options.
 pub(crate) const DATA_KEYS: [&str; 4] = [

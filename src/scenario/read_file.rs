@@ -27,6 +27,10 @@ impl Reader<'_> {
         let snapshot = top
             .get("snapshot")
             .and_then(|n| self.boolean(n, "`snapshot`"));
+        let secret_env = top
+            .get("env")
+            .map(|node| self.env_uses(node))
+            .unwrap_or_default();
         let server = match (top.key("server"), top.get("server")) {
             (Some(key), Some(value)) => self.server(key, value),
             _ => {
@@ -60,9 +64,61 @@ impl Reader<'_> {
             server: server?,
             clients: clients?,
             steps,
+            secret_env,
         })
     }
+
+    /// Reads the top-level `env:`: the environment variables the scenario
+    /// reads, each with `{secret: true|false}`; returns the secret ones.
+    fn env_uses(&mut self, node: &Node) -> Vec<String> {
+        let mut secrets = Vec::new();
+        if node.is_null() {
+            return secrets;
+        }
+        let Some(entries) = node.entries() else {
+            let message = format!(
+                "expected a map of environment variable names to options for `env`, found {}",
+                describe(node)
+            );
+            self.error(node, message, Some(ENV_USE_EXAMPLE.into()));
+            return secrets;
+        };
+        for (key, value) in entries {
+            let Some(name) = key.scalar().filter(|n| !n.is_empty() && !n.contains('=')) else {
+                let message = format!(
+                    "expected an environment variable name, found {}",
+                    describe(key)
+                );
+                self.error(key, message, None);
+                continue;
+            };
+            if value.scalar().is_some() && !value.is_null() {
+                let message = format!(
+                    "expected options such as `{{secret: true}}` for `{name}` in the top-level `env`, found {}",
+                    describe(value)
+                );
+                let hint = "the top-level `env:` says how tcprun treats variables it reads as `${env.NAME}`; a program's own environment goes under `server:` or `client:` (`env: {NAME: value}`)";
+                self.error(value, message, Some(hint.into()));
+                continue;
+            }
+            let Some(options) = self.fields(value, &["secret"], &format!("`env.{name}`"), |_| None)
+            else {
+                continue;
+            };
+            if let Some(secret) = options
+                .get("secret")
+                .and_then(|n| self.boolean(n, "`secret`"))
+                && secret
+            {
+                secrets.push(name.to_owned());
+            }
+        }
+        secrets
+    }
 }
+
+/// Shows how the top-level `env:` is written, for hints.
+const ENV_USE_EXAMPLE: &str = "for example `env: {API_TOKEN: {secret: true}}`";
 
 fn placed_at_top(key: &str) -> Option<String> {
     let is = |table: &[keys::Key]| table.iter().any(|k| k.name == key);

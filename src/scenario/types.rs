@@ -31,6 +31,9 @@ pub struct Scenario {
     pub clients: Vec<ClientSpec>,
     /// `steps:` in file order.
     pub steps: Vec<Located<Step>>,
+    /// `env: {NAME: {secret: true}}`: the environment variables whose
+    /// values are secrets, shown as `***` everywhere.
+    pub secret_env: Vec<String>,
 }
 
 /// Wraps a value with where it was written.

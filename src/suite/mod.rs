@@ -4,7 +4,6 @@ mod pool;
 mod progress;
 mod repeat;
 
-use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +14,7 @@ use crate::golden;
 use crate::outcome::{Finished, ScenarioResult};
 use crate::report::human;
 use crate::scenario::{self, LoadError, Scenario};
+use crate::vars::Given;
 
 /// Counts the results of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -80,7 +80,7 @@ pub async fn run(scenarios: Vec<Scenario>, args: &RunArgs) -> Summary {
     let repeat = args.repeat as usize;
     let live = args.verbose && workers == 1 && repeat == 1;
     let units: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();
-    let vars = Arc::new(args.var.iter().cloned().collect::<BTreeMap<_, _>>());
+    let vars = Arc::new(Given::new(&args.var, &args.secret));
     let jobs = units
         .iter()
         .enumerate()

@@ -1,6 +1,8 @@
 //! Runs scenario jobs on worker threads, each with its own single-threaded runtime, and hands back results.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::vars::Given;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -20,7 +22,7 @@ pub struct Job {
     /// The scenario.
     pub scenario: Arc<Scenario>,
     /// The `--var` values.
-    pub vars: Arc<BTreeMap<String, String>>,
+    pub vars: Arc<Given>,
 }
 
 /// Carries a job's result (`None` when it was skipped after a failure), and,

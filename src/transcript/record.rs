@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::mask::Masks;
+use super::mask::{Masks, Scope, Written};
 use super::window::{Show, Stream, Track, Window};
 use crate::client::encoding::Encoding;
 use crate::event::{ClientEvent, CloseReason, Pipe, ProgramEvent, ServerEvent};
@@ -45,6 +45,8 @@ pub struct Recorder {
     window: Window,
     marks: HashMap<Mark, u32>,
     lines: Vec<String>,
+    /// Where each line's payload starts (none: a line of tcprun's wording).
+    payloads: Vec<Option<usize>>,
     /// How many lines were streamed live.
     streamed: usize,
     masks: Masks,
@@ -70,6 +72,7 @@ impl Recorder {
             window: Window::default(),
             marks: HashMap::new(),
             lines: Vec::new(),
+            payloads: Vec::new(),
             streamed: 0,
             masks: Masks::new(port),
         }
@@ -314,17 +317,37 @@ impl Recorder {
                     },
                 },
             );
-            let masks = &self.masks;
-            self.lines
-                .extend(lines.into_iter().map(|line| masks.apply(&line)));
+            for line in lines {
+                self.lines.push(self.masks.apply(&line));
+                self.payloads.push(line.payload);
+            }
         }
         self.marks.clear();
     }
 
     /// Shows `value` as `${name}` in the transcript from now on, and in what
-    /// was already written: a captured value or `${tmp}` is masked like the port.
-    pub fn mask_value(&mut self, name: &str, value: &str) {
-        self.masks.add(name, value, &mut self.lines);
+    /// was already written, where `scope` says: a captured value in payload
+    /// bytes, `${tmp}` everywhere.
+    pub fn mask_value(&mut self, name: &str, value: &str, scope: Scope) {
+        let mut written = Written {
+            texts: &mut self.lines,
+            payloads: &self.payloads,
+        };
+        self.masks.add(name, value, scope, &mut written);
+    }
+
+    /// Shows `value` as `***` everywhere from now on, and in what was already written.
+    pub fn hide_secret(&mut self, value: &str) {
+        let mut written = Written {
+            texts: &mut self.lines,
+            payloads: &self.payloads,
+        };
+        self.masks.add_secret(value, &mut written);
+    }
+
+    /// Returns `text` with every secret as `***` (for failure messages).
+    pub fn hide(&self, text: &str) -> String {
+        self.masks.hide(text)
     }
 
     /// Returns the transcript so far (closed windows only).

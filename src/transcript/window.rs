@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::mask::Line;
 use super::text::{render, render_decoded};
 use crate::client::encoding::Encoding;
 use crate::event::Pipe;
@@ -176,7 +177,7 @@ impl Window {
         &mut self,
         name: impl Fn(Track) -> String,
         rank: impl Fn(Track) -> (u8, u32),
-    ) -> Vec<String> {
+    ) -> Vec<Line> {
         let mut items = std::mem::take(&mut self.items);
         self.blocks.clear();
         self.last.clear();
@@ -186,7 +187,10 @@ impl Window {
         for item in items {
             let who = name(item.track);
             match item.body {
-                Body::Line(text) => lines.push(format!("{who}: {text}")),
+                Body::Line(text) => lines.push(Line {
+                    text: format!("{who}: {text}"),
+                    payload: None,
+                }),
                 Body::Block {
                     stream,
                     bytes,
@@ -195,17 +199,24 @@ impl Window {
                 } => {
                     let arrow = stream.arrow();
                     match show {
-                        Show::Count => lines.push(format!("{who} {arrow} ({total} bytes)")),
+                        Show::Count => lines.push(Line {
+                            text: format!("{who} {arrow} ({total} bytes)"),
+                            payload: None,
+                        }),
                         Show::Text(_) | Show::Decoded(_) => {
+                            let prefix = format!("{who} {arrow} ");
                             for piece in render_shown(&bytes, show) {
-                                lines.push(format!("{who} {arrow} {piece}"));
+                                lines.push(Line {
+                                    text: format!("{prefix}{piece}"),
+                                    payload: Some(prefix.len()),
+                                });
                             }
                             let shown = bytes.len() as u64;
                             if total > shown {
-                                lines.push(format!(
-                                    "{who} {arrow} ... ({} more bytes)",
-                                    total - shown
-                                ));
+                                lines.push(Line {
+                                    text: format!("{prefix}... ({} more bytes)", total - shown),
+                                    payload: None,
+                                });
                             }
                         }
                     }
@@ -219,6 +230,10 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn texts(lines: Vec<Line>) -> Vec<String> {
+        lines.into_iter().map(|line| line.text).collect()
+    }
 
     fn names(track: Track) -> String {
         match track {
@@ -263,7 +278,7 @@ mod tests {
                     Show::Text(Encoding::Utf8),
                 );
             }
-            window.close(names, rank)
+            texts(window.close(names, rank))
         };
         let whole = run(&[b"a\nb\n"]);
         assert_eq!(whole, run(&[b"a\n", b"b\n"]));
@@ -294,7 +309,7 @@ mod tests {
                 window.line(Track::Client(client), Some(killed), "closed: reset".into());
                 window.line(Track::Client(client), None, "retry 1/3 in 1s".into());
             }
-            window.close(names, rank)
+            texts(window.close(names, rank))
         };
         assert_eq!(run(true), run(false));
         assert_eq!(run(false)[1], "alice: closed: reset");
@@ -310,7 +325,10 @@ mod tests {
             b"x\xe2\x82",
             Show::Text(Encoding::Utf8),
         );
-        assert_eq!(window.close(names, rank), vec![r#"alice < "x\xe2\x82""#]);
+        assert_eq!(
+            texts(window.close(names, rank)),
+            vec![r#"alice < "x\xe2\x82""#]
+        );
         window.begin_batch();
         window.bytes(
             Stream::ClientIn(0),
@@ -318,6 +336,9 @@ mod tests {
             b"\xac\n",
             Show::Text(Encoding::Utf8),
         );
-        assert_eq!(window.close(names, rank), vec![r#"alice < "\xac\n""#]);
+        assert_eq!(
+            texts(window.close(names, rank)),
+            vec![r#"alice < "\xac\n""#]
+        );
     }
 }

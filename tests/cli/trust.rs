@@ -150,7 +150,10 @@ fn an_expect_after_the_client_program_exited_fails_at_once() {
 #[test]
 fn waits_on_a_client_that_cannot_reconnect_fail_at_once_and_say_why() {
     let head = "server: {fake: echo}\nclient: {reconnect: false}\nsteps:\n  - wait_connected\n  - server_close\n  - expect_closed: fin\n";
-    let (code, out) = run(&format!("{head}  - expect: {{regex: more, timeout: 10s}}\n"), &[]);
+    let (code, out) = run(
+        &format!("{head}  - expect: {{regex: more, timeout: 10s}}\n"),
+        &[],
+    );
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("expected output matching /more/, but the server closed the connection (FIN) and client does not reconnect"),
@@ -165,7 +168,9 @@ fn waits_on_a_client_that_cannot_reconnect_fail_at_once_and_say_why() {
     let (code, out) = run(&format!("{head}  - send_line: hello\n"), &[]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("client has stopped: the server closed the connection (FIN), and it does not reconnect"),
+        out.contains(
+            "client has stopped: the server closed the connection (FIN), and it does not reconnect"
+        ),
         "{out}"
     );
 }
@@ -249,4 +254,57 @@ fn bytes_of_a_character_cut_short_show_with_their_send() {
     let echoed = at(r#"client < "A\xea\xb0""#).expect("the echo, whole");
     let quit = at("client: quit").expect("quit");
     assert!(sent < echoed && echoed < quit, "{out}");
+}
+
+#[test]
+fn a_captured_value_is_masked_in_payload_only() {
+    let (code, out) = run(
+        "server: {fake: echo}\nclient: {retry_interval: 1s, max_retries: 10}\nsteps:\n  - wait_connected\n  - send_line: \"n = 1\"\n  - expect: '^n = (?<n>\\d+)$'\n  - kill_server\n  - wait_retry: 1\n",
+        // Not live: the transcript as recorded, masked after the capture too.
+        &["-v", "--repeat", "2"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let lines: Vec<&str> = out.lines().filter_map(|l| l.strip_prefix("  | ")).collect();
+    for line in [
+        r#"client > "n = ${n}\n""#,
+        r#"client < "n = ${n}\n""#,
+        "client: retry 1/10 in 1s",
+        "client: connecting to 127.0.0.1:${port} (attempt 2)",
+    ] {
+        assert!(lines.contains(&line), "no {line:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn secrets_never_show_in_transcripts_failures_or_reports() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("secret.yaml");
+    std::fs::write(
+        &file,
+        "env: {TCPRUN_TEST_TOKEN: {secret: true}}\nserver: {fake: echo}\nclient: {}\nsteps:\n  - wait_connected\n  - send_line: \"LOGIN ${password} ${env.TCPRUN_TEST_TOKEN}\"\n  - expect: \"^LOGIN \"\n  - expect: {regex: \"^${password}-no$\", timeout: 1s}\n",
+    )
+    .expect("write");
+    let (junit, json) = (dir.path().join("r.xml"), dir.path().join("r.json"));
+    let output = Command::cargo_bin("tcprun")
+        .expect("binary")
+        .env("TCPRUN_TEST_TOKEN", "t0ken42")
+        .args(["-v", "--secret", "password=s3cret", "--junit"])
+        .arg(&junit)
+        .arg("--json")
+        .arg(&json)
+        .arg(&file)
+        .output()
+        .expect("run");
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    let reports = [
+        out.to_string(),
+        std::fs::read_to_string(&junit).expect("junit"),
+        std::fs::read_to_string(&json).expect("json"),
+    ];
+    for report in &reports {
+        assert!(!report.contains("s3cret"), "{report}");
+        assert!(!report.contains("t0ken42"), "{report}");
+        assert!(report.contains("LOGIN *** ***"), "{report}");
+    }
 }

@@ -221,7 +221,7 @@ impl Flight {
     pub fn settled(&self) -> bool {
         self.clients
             .iter()
-            .all(|c| !c.connecting && !c.woken && !(self.server_gone && c.connected))
+            .all(|c| !(c.connecting || c.woken || self.server_gone && c.connected))
             && (!self.both_ends || self.links.values().all(Link::settled))
     }
 

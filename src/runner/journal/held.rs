@@ -120,7 +120,11 @@ impl ClientHeld {
     }
 
     /// Releases with `release`, in order: output, stderr, then received text.
-    fn release(&mut self, index: usize, release: impl Fn(&mut Held) -> Vec<(Pipe, String)>) -> Released {
+    fn release(
+        &mut self,
+        index: usize,
+        release: impl Fn(&mut Held) -> Vec<(Pipe, String)>,
+    ) -> Released {
         let track = Track::Client(index);
         let mut pieces = program_pieces(track, release(&mut self.output));
         pieces.extend(program_pieces(track, release(&mut self.stderr)));
@@ -297,10 +301,7 @@ mod tests {
             texts(held.release_shown(15)),
             vec![("stdout", "hello".to_owned())]
         );
-        assert!(
-            held.release_shown(15).is_empty(),
-            "released text goes once"
-        );
+        assert!(held.release_shown(15).is_empty(), "released text goes once");
         assert_eq!(
             texts(held.release_all()),
             vec![("stdout", " world\nmore\n".to_owned())]

@@ -7,7 +7,7 @@ mod state;
 use crate::client::encoding::Encoding;
 use crate::event::{ClientEvent, Event, ProgramEvent, Report, ServerEvent, Source};
 use crate::scenario::FakeKind;
-use crate::transcript::{Actor, Recorder, Track};
+use crate::transcript::{Actor, Recorder, Scope, Track};
 use flight::Flight;
 use held::{HeldOutput, Released};
 use state::State;
@@ -66,9 +66,20 @@ impl Journal {
     }
 
     /// Shows `value` as `${name}` in the transcript from now on, and in what
-    /// was already written: a captured value or `${tmp}` is masked like the port.
-    pub fn mask_value(&mut self, name: &str, value: &str) {
-        self.record.mask_value(name, value);
+    /// was already written, where `scope` says: a captured value in payload
+    /// bytes only, `${tmp}` everywhere.
+    pub fn mask_value(&mut self, name: &str, value: &str, scope: Scope) {
+        self.record.mask_value(name, value, scope);
+    }
+
+    /// Shows a secret's `value` as `***` everywhere in the transcript.
+    pub fn hide_secret(&mut self, value: &str) {
+        self.record.hide_secret(value);
+    }
+
+    /// Returns `text` with every secret as `***`.
+    pub fn hide(&self, text: &str) -> String {
+        self.record.hide(text)
     }
 
     /// Returns client `index`'s state.
@@ -405,7 +416,7 @@ mod tests {
     fn the_port_and_captured_values_are_masked() {
         let mut j = connected();
         carry(&mut j, data("token 1234abcd\n"));
-        j.mask_value("token", "1234abcd");
+        j.mask_value("token", "1234abcd", Scope::Payload);
         let transcript = j.transcript().join("\n");
         assert!(
             transcript.contains("connecting to 127.0.0.1:${port}"),

@@ -376,7 +376,7 @@ impl Conductor {
             Waited::Stuck => self.stuck(),
             Waited::Never(because) => StepFailure::Impossible {
                 awaited: awaited.to_string(),
-                because,
+                because: Box::new(because),
                 tail: None,
             },
             Waited::TimedOut => {

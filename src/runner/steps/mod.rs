@@ -81,10 +81,12 @@ impl Conductor {
                 how,
                 timeout,
             } => self.expect_closed(client, *how, *timeout).await,
-            Step::Sleep { duration } => match self.wait_for(*duration, |_| Check::<()>::Waiting).await {
-                Err(Waited::TimedOut) => Ok(()),
-                Ok(()) | Err(Waited::Stuck | Waited::Never(_)) => Err(self.stuck()),
-            },
+            Step::Sleep { duration } => {
+                match self.wait_for(*duration, |_| Check::<()>::Waiting).await {
+                    Err(Waited::TimedOut) => Ok(()),
+                    Ok(()) | Err(Waited::Stuck | Waited::Never(_)) => Err(self.stuck()),
+                }
+            }
             Step::KillServer { signal } => self.kill_server(signal.as_deref()).await,
             Step::StopServer => self.stop_server().await,
             Step::StartServer => self.start_server().await,
@@ -137,7 +139,8 @@ impl Conductor {
     /// Keeps a match's named groups as variables, masked in the transcript.
     fn capture(&mut self, matched: Matched) {
         for (name, value) in matched.captures {
-            self.journal.mask_value(&name, &value);
+            self.journal
+                .mask_value(&name, &value, crate::transcript::Scope::Payload);
             self.vars.values.insert(name, value);
         }
     }
@@ -202,7 +205,7 @@ impl Conductor {
             Waited::Stuck => self.stuck(),
             Waited::Never(because) => StepFailure::Impossible {
                 awaited: format!("output matching /{}/", pattern.source),
-                because,
+                because: Box::new(because),
                 tail: (!tail.is_empty()).then_some(tail),
             },
             Waited::TimedOut => StepFailure::Unmatched {

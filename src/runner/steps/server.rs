@@ -5,11 +5,11 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::{StepResult, TAIL, step_signal};
+use crate::matcher::Matcher;
 use crate::runner::drivers::ServerDriver;
+use crate::runner::failure::Because;
 use crate::runner::failure::{ServerAction, StepFailure};
 use crate::runner::journal::Journal;
-use crate::matcher::Matcher;
-use crate::runner::failure::Because;
 use crate::runner::output::{Look, OutputBuffer, Seek};
 use crate::runner::{Check, Conductor, Waited, folding};
 use crate::scenario::{CloseKind, ConnectionRef, Pattern, Readiness};
