@@ -15,8 +15,11 @@
 //! virtual clock. When the upstream cannot be dialed, the client, whose
 //! connect has already succeeded (the proxy accepts before it dials), is
 //! reset: its next read or write fails with `ECONNRESET`.
+//!
+//! `tcprun proxy` ([`command`]) runs a proxy on its own.
 
 mod armed;
+pub mod command;
 mod conn;
 mod event;
 mod fate;
