@@ -227,16 +227,11 @@ impl<R: Reporter> Proxy<R> {
     /// Takes the port down: new connects are refused ([`DownMode::Refuse`]),
     /// time out ([`DownMode::Blackhole`]), or every open connection is reset
     /// and new connects are refused ([`DownMode::Reset`]).
+    ///
+    /// As with the fake server, the event is reported once the port is
+    /// down, so whoever sees it finds the port refusing (or blackholing);
+    /// the resets of [`DownMode::Reset`] follow it, one batch per connection.
     pub async fn down(&mut self, mode: DownMode) -> Result<(), ProxyError> {
-        let conns: Vec<mpsc::Sender<ConnCommand>> = {
-            let registry = self.shared.registry.lock().expect("registry lock");
-            registry.conns.values().cloned().collect()
-        };
-        let down = ProxyEvent::Down {
-            mode,
-            connections: conns.len(),
-        };
-        self.shared.reporter.report(vec![down]).await?;
         self.stop_listening().await;
         if mode == DownMode::Blackhole {
             let blackhole =
@@ -250,6 +245,15 @@ impl<R: Reporter> Proxy<R> {
                 _blackhole: Some(blackhole),
             };
         }
+        let conns: Vec<mpsc::Sender<ConnCommand>> = {
+            let registry = self.shared.registry.lock().expect("registry lock");
+            registry.conns.values().cloned().collect()
+        };
+        let down = ProxyEvent::Down {
+            mode,
+            connections: conns.len(),
+        };
+        self.shared.reporter.report(vec![down]).await?;
         if mode == DownMode::Reset {
             for commands in conns {
                 let (done, wait) = oneshot::channel();
