@@ -7,6 +7,7 @@
 //! fault change) is one batch, reported before its effects reach a peer.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
@@ -16,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::armed::{drawn, rng};
 use super::event::{Direction, ProxyEvent, Side};
-use super::flow::Flow;
+use super::flow::{BIG_READS, Flow};
 use super::queue::{Action, Progress, Slot};
 use super::reporter::{Reporter, ReporterGone};
 use super::spec::Cut;
@@ -189,6 +190,14 @@ struct Link<R: Reporter> {
     shutdown: CancellationToken,
 }
 
+impl<R: Reporter> Drop for Link<R> {
+    /// Gives the big buffers back to the proxy's budget.
+    fn drop(&mut self) {
+        let big = self.flows.iter().filter(|flow| flow.big).count();
+        self.shared.big_reads.fetch_sub(big, Ordering::AcqRel);
+    }
+}
+
 fn index(direction: Direction) -> usize {
     match direction {
         Direction::ToServer => 0,
@@ -230,7 +239,18 @@ impl<R: Reporter> Link<R> {
                     self.settle().await?
                 }
                 Stimulus::Read(direction, Ok(n)) => {
-                    if let Some(data) = self.flows[index(direction)].read(n) {
+                    let flow = &mut self.flows[index(direction)];
+                    let dropped = flow.read(n);
+                    if flow.wants_big() {
+                        flow.big = self
+                            .shared
+                            .big_reads
+                            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |big| {
+                                (big < BIG_READS).then_some(big + 1)
+                            })
+                            .is_ok();
+                    }
+                    if let Some(data) = dropped {
                         self.batch.push(ProxyEvent::Dropped {
                             conn: self.conn,
                             direction,

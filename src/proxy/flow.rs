@@ -11,11 +11,18 @@ use super::event::{Direction, ProxyEvent};
 use super::fate::{self, Step};
 use super::queue::{Outgoing, Slot};
 
-/// Bytes asked for by each read (while a connection moves little, reads are smaller).
-const READ_SIZE: usize = 64 * 1024;
+/// The size of a direction's read buffer, allocated at its first read and
+/// then reused in place (without faults, the bytes of a read are written
+/// before the next read).
+const SMALL_READ: usize = 16 * 1024;
 
-/// The smallest read, used until a read fills its buffer.
-const FIRST_READ: usize = 8 * 1024;
+/// The size of the buffer of a direction whose reads keep filling it (a
+/// bulk transfer), as long as the proxy's budget of big buffers allows.
+const BIG_READ: usize = 256 * 1024;
+
+/// How many directions, proxy-wide, may read into big buffers at once:
+/// one busy connection moves data fast, and a hundred stay small.
+pub(super) const BIG_READS: usize = 8;
 
 /// Reading pauses while this many bytes wait to be written.
 const QUEUE_LIMIT: usize = 256 * 1024;
@@ -36,7 +43,12 @@ pub(super) struct Flow<W> {
     pub(super) direction: Direction,
     /// The buffer reads go into.
     pub(super) buf: BytesMut,
-    read_size: usize,
+    /// The room the next read has.
+    room: usize,
+    /// The last read filled its room.
+    filled: bool,
+    /// Reads go into a big buffer (one of the proxy's [`BIG_READS`]).
+    pub(super) big: bool,
     pub(super) reading: Reading,
     /// Bytes read so far.
     read_to: u64,
@@ -65,7 +77,9 @@ impl<W: std::future::Future<Output = ()>> Flow<W> {
         Self {
             direction,
             buf: BytesMut::new(),
-            read_size: FIRST_READ,
+            room: 0,
+            filled: false,
+            big: false,
             reading: Reading::Open,
             read_to: 0,
             fated_to: 0,
@@ -82,20 +96,33 @@ impl<W: std::future::Future<Output = ()>> Flow<W> {
     }
 
     /// Returns true when the next read may happen: the sender has not
-    /// ended, no stall is in effect, and not too much is waiting.
+    /// ended, no stall is in effect, and not too much is waiting. Without
+    /// faults a read waits until the one before it is written, so one
+    /// buffer serves the direction (the kernel's buffers do the pipelining);
+    /// with faults, reads go on while earlier ones wait out their delays.
     pub(super) fn can_read(&self) -> bool {
-        self.reading == Reading::Open
-            && !self.stalled
-            && self.out.bytes < QUEUE_LIMIT
-            && self.unfated_len < HOLD_LIMIT
+        let room = if self.armed.is_empty() {
+            self.out.bytes == 0
+        } else {
+            self.out.bytes < QUEUE_LIMIT
+        };
+        self.reading == Reading::Open && !self.stalled && room && self.unfated_len < HOLD_LIMIT
     }
 
     /// Makes room for the next read.
     pub(super) fn prepare_read(&mut self) {
-        if self.buf.capacity() < self.read_size / 4 {
+        let size = if self.big { BIG_READ } else { SMALL_READ };
+        if self.buf.capacity() < size / 4 {
             // Reclaims the buffer in place once the bytes of earlier reads are written.
-            self.buf.reserve(self.read_size);
+            self.buf.reserve(size);
         }
+        self.room = self.buf.capacity();
+    }
+
+    /// Returns true when a bigger buffer would take fewer reads: the last
+    /// read filled a small one.
+    pub(super) fn wants_big(&self) -> bool {
+        self.filled && !self.big
     }
 
     /// Returns true when this direction has nothing left to do: its sender
@@ -107,9 +134,7 @@ impl<W: std::future::Future<Output = ()>> Flow<W> {
     /// Takes the `n` bytes just read; after a cut they are discarded (and returned to report).
     pub(super) fn read(&mut self, n: usize) -> Option<Bytes> {
         let data = self.buf.split().freeze();
-        if n == self.read_size && self.read_size < READ_SIZE {
-            self.read_size *= 2;
-        }
+        self.filled = n == self.room;
         self.read_to += n as u64;
         if self.discarding {
             self.fated_to = self.read_to;

@@ -32,6 +32,7 @@ mod units;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -98,6 +99,8 @@ pub(crate) struct Shared<R> {
     upstream: (String, u16),
     dial_timeout: Duration,
     registry: Mutex<Registry>,
+    /// How many directions read into big buffers (at most `flow::BIG_READS`).
+    big_reads: AtomicUsize,
     faults: watch::Sender<Table>,
     shutdown: CancellationToken,
 }
@@ -149,6 +152,7 @@ impl<R: Reporter> Proxy<R> {
             upstream: (options.upstream_host, options.upstream_port),
             dial_timeout: options.dial_timeout,
             registry: Mutex::new(Registry::default()),
+            big_reads: AtomicUsize::new(0),
             faults,
             shutdown: CancellationToken::new(),
         });
