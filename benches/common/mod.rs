@@ -1,4 +1,4 @@
-//! Helpers the benchmarks share.
+//! Holds what the benchmarks share.
 
 /// Returns the peak resident set size of a live process, in KiB (0 once it is gone).
 pub fn peak_rss_kib(pid: u32) -> u64 {

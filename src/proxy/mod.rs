@@ -1,4 +1,4 @@
-//! The fault proxy: forwards TCP connections to an upstream server, passing FINs and resets through, and injects faults.
+//! Forwards TCP connections to an upstream server, passing FINs and resets through, and injects faults: the fault proxy.
 //!
 //! A [`Proxy`] listens on a port, dials the upstream for every connection
 //! it accepts, and forwards both directions. A client's FIN becomes a FIN
@@ -48,8 +48,8 @@ use listener::Blackhole;
 pub use reporter::{Reporter, ReporterGone, real_wait};
 pub use spec::{Cut, Directions, FaultKind, FaultSpec, SpecError, Trigger};
 
-/// The faults in effect, in the order they were added.
-pub(crate) type Table = Arc<Vec<Arc<Fault>>>;
+/// Lists the faults in effect, in the order they were added.
+pub type Table = Arc<Vec<Arc<Fault>>>;
 
 /// Configures a proxy.
 #[derive(Debug, Clone)]
