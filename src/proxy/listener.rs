@@ -27,8 +27,9 @@ use super::conn;
 use super::event::ProxyEvent;
 use super::reporter::Reporter;
 
-/// Bounds the wait for the blackhole's own connection to fill its queue.
-const FILL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Bounds the wait for the blackhole's own connection to fill its queue
+/// (on loopback it takes microseconds; a dropped SYN is retried after 1s).
+const FILL_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Accepts connections and starts a task for each, until `stop` is cancelled.
 pub(super) async fn accept_loop<R: Reporter>(
@@ -57,7 +58,7 @@ pub(super) async fn accept_loop<R: Reporter>(
 /// Holds the port in a state where connects get no answer.
 pub(super) struct Blackhole {
     listener: Socket,
-    _filler: TcpStream,
+    _filler: Option<TcpStream>,
 }
 
 impl Blackhole {
@@ -70,9 +71,13 @@ impl Blackhole {
             IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, addr.port()).into(),
             _ => addr,
         };
-        let filler = tokio::time::timeout(FILL_TIMEOUT, TcpStream::connect(target))
-            .await
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+        let filler = match tokio::time::timeout(FILL_TIMEOUT, TcpStream::connect(target)).await {
+            Ok(connected) => Some(connected?),
+            // A client's connect came between `listen` and ours and took the
+            // one place: the queue is full all the same, and ours is the SYN
+            // that was dropped.
+            Err(_) => None,
+        };
         Ok(Self {
             listener,
             _filler: filler,
