@@ -878,3 +878,94 @@ fn a_port_in_use_exits_1() {
         tcprun.stderr_lines()
     );
 }
+
+/// Runs `redis-server` on a free port; killed on drop.
+struct Redis {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Redis {
+    /// Starts redis-server and waits for its "Ready to accept connections".
+    fn start() -> Self {
+        use std::io::BufRead;
+        let port = {
+            let probe = TcpListener::bind("127.0.0.1:0").expect("bind");
+            probe.local_addr().expect("addr").port()
+        };
+        let mut child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .args(["--bind", "127.0.0.1"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server runs (apt-get install redis-server)");
+        let stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let ready = stdout
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line.contains("Ready to accept connections"));
+        assert!(ready, "redis-server did not get ready");
+        Self { child, port }
+    }
+
+    /// Runs `redis-cli -p PORT ARGS...`; returns its exit status, stdout and stderr.
+    fn cli(port: u16, args: &[&str]) -> (bool, String, String) {
+        let output = std::process::Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).trim().to_owned(),
+            String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        )
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// redis-cli through the proxy to redis-server: a cut right after `INCR`
+/// in the request resets the client, and the server never runs the
+/// command it got only part of.
+#[test]
+fn real_redis_behind_the_proxy_never_runs_a_command_cut_in_the_middle() {
+    let redis = Redis::start();
+    let mut proxy = Proxy::start(
+        &format!("127.0.0.1:{}", redis.port),
+        &["--fault", "{latency: 50ms, direction: to_client}"],
+    );
+    assert_eq!(
+        Redis::cli(proxy.port, &["SET", "counter", "41"]),
+        (true, "OK".into(), String::new())
+    );
+    proxy.tell(r#"{cut: reset, on: "INCR", direction: to_server, name: mid}"#);
+    proxy.event("fault_added");
+    let (ok, _, stderr) = Redis::cli(proxy.port, &["INCR", "counter"]);
+    assert!(!ok && stderr.contains("reset"), "{stderr}");
+    let line = proxy.tcprun.wait_stderr("the cut firing", |line| {
+        line.contains(r#""event":"fault""#) && line.contains(r#""name":"mid""#)
+    });
+    let fired: Value = serde_json::from_str(&line).expect("JSON");
+    assert_eq!(fired["kind"], "cut");
+    // RESP: `*2\r\n$4\r\nINCR` is the request up to the end of the match.
+    assert_eq!(fired["offset"], 12);
+    assert_eq!(Redis::cli(redis.port, &["GET", "counter"]).1, "41");
+    proxy.tell("clear mid");
+    proxy.event("faults_cleared");
+    assert_eq!(Redis::cli(proxy.port, &["INCR", "counter"]).1, "42");
+    proxy.stop();
+}
