@@ -73,12 +73,12 @@ pub fn human(event: &ProxyEvent) -> Option<String> {
         ProxyEvent::Up { addr } => format!("listening on {addr}"),
         ProxyEvent::Down { mode, connections } => match mode {
             DownMode::Refuse => format!(
-                "down: new connections are refused; {} stay open",
-                connections_text(*connections)
+                "down: new connections are refused; {} open",
+                stay(*connections)
             ),
             DownMode::Blackhole => format!(
-                "down: new connections get no answer and time out; {} stay open",
-                connections_text(*connections)
+                "down: new connections get no answer and time out; {} open",
+                stay(*connections)
             ),
             DownMode::Reset => format!(
                 "down: {} reset; new connections are refused",
@@ -139,6 +139,15 @@ pub fn human(event: &ProxyEvent) -> Option<String> {
 
 fn connections_text(n: usize) -> String {
     format!("{n} {}", if n == 1 { "connection" } else { "connections" })
+}
+
+/// Returns "1 connection stays" or "N connections stay".
+fn stay(n: usize) -> String {
+    format!(
+        "{} {}",
+        connections_text(n),
+        if n == 1 { "stays" } else { "stay" }
+    )
 }
 
 /// Returns `event` as one JSON object (byte payloads by length).
@@ -256,6 +265,14 @@ mod tests {
             data: "hi".into(),
         };
         assert_eq!(human(&data), None);
+        let down = ProxyEvent::Down {
+            mode: DownMode::Refuse,
+            connections: 1,
+        };
+        assert_eq!(
+            human(&down).unwrap(),
+            "down: new connections are refused; 1 connection stays open"
+        );
         assert_eq!(json(&data)["bytes"], 2);
     }
 }
