@@ -5,6 +5,8 @@
 //! Run: `cargo bench --bench connect` (`TCPRUN_BENCH_MIB` sets the size,
 //! `TCPRUN_BENCH_ROUNDS` the number of runs per tool and direction).
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -83,7 +85,7 @@ fn watch_rss(pid: u32) -> thread::JoinHandle<u64> {
     thread::spawn(move || {
         let mut peak = 0;
         loop {
-            let now = peak_rss_kib(pid);
+            let now = common::peak_rss_kib(pid);
             if now == 0 && std::fs::metadata(format!("/proc/{pid}/status")).is_err() {
                 return peak;
             }
@@ -91,16 +93,6 @@ fn watch_rss(pid: u32) -> thread::JoinHandle<u64> {
             thread::sleep(Duration::from_millis(10));
         }
     })
-}
-
-/// Returns the peak resident set size of a live process, in KiB (0 once it is gone).
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// Writes `total` bytes of `byte` in chunks; stops early if the reader goes away.

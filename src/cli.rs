@@ -116,6 +116,8 @@ pub enum Command {
     Connect(ConnectArgs),
     /// Run a built-in fake server on its own (like `ncat -l`), logging connections to stderr.
     Serve(ServeArgs),
+    /// Forward TCP connections to a server, injecting faults (like toxiproxy, driven from stdin).
+    Proxy(ProxyArgs),
     /// Check scenario files without running them (same errors and exit status as a run).
     Validate {
         /// Scenario files, or folders to search for `*.yaml` scenarios.
@@ -161,6 +163,39 @@ pub struct ServeArgs {
     /// Print no connection events.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// Options of `tcprun proxy`.
+#[derive(Debug, Args, Clone)]
+#[command(after_help = crate::proxy::command::HELP)]
+pub struct ProxyArgs {
+    /// Where to listen: PORT or HOST:PORT (HOST defaults to 127.0.0.1); port 0 picks a free one and prints it on stdout.
+    #[arg(long, value_name = "[HOST:]PORT")]
+    pub listen: String,
+
+    /// The server to forward every connection to.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub upstream: String,
+
+    /// A fault in effect from the start, as a YAML flow map (repeatable; see below).
+    #[arg(long = "fault", value_name = "SPEC")]
+    pub faults: Vec<String>,
+
+    /// Seeds every random choice (probability, jitter): the same seed makes the same choices.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+
+    /// Bound on each connect to the upstream (then the client is reset).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub dial_timeout: Duration,
+
+    /// Print no status lines.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Report events on stderr: `human` status lines or `json`, one object per line.
+    #[arg(long, value_enum, default_value_t = EventFormat::Human)]
+    pub events: EventFormat,
 }
 
 /// Names the fake servers on the command line.

@@ -13,6 +13,7 @@
 //! - [`connect`]: `tcprun connect`, the client on stdin and stdout.
 //! - [`serve`]: `tcprun serve`, a fake server on its own.
 //! - [`server`]: the built-in fake servers (echo, chat, sink, silent) and server programs.
+//! - [`proxy`]: the fault proxy (forwarding, half-close and reset pass-through, faults, down and up) and `tcprun proxy`.
 //! - [`process`]: programs in their own process groups, each under a supervisor; none outlives tcprun.
 //! - [`scenario`]: the scenario file format, and loading it with located errors.
 //! - [`schema`]: the JSON Schema of scenario files (`tcprun schema`), for editors.
@@ -38,6 +39,7 @@ pub mod golden;
 pub mod matcher;
 pub mod outcome;
 pub mod process;
+pub mod proxy;
 pub mod report;
 pub mod rules;
 pub mod runner;

@@ -58,6 +58,9 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some(Command::Proxy(args)) => {
+            tcprun::proxy::command::exit(runtime.block_on(tcprun::proxy::command::run(args)))
+        }
         Some(Command::Validate { paths }) => match suite::load_all(&paths) {
             Ok(scenarios) => {
                 println!("{} valid", plural(scenarios.len(), "scenario", "scenarios"));

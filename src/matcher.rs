@@ -56,6 +56,25 @@ pub struct Match {
     pub looked_ahead: bool,
 }
 
+/// Says what a stream fed piece by piece ([`Matcher::feed`]) holds so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fed {
+    /// The first match is final; it ends at this offset of the stream.
+    End(usize),
+    /// Not decided yet. Every match the stream can still make final ends
+    /// at `hold` or later (an offset of the stream), so the bytes before
+    /// `hold` can be acted on already.
+    Pending {
+        /// The earliest offset a final match can end at.
+        hold: usize,
+    },
+    /// No match, and none can come: the stream has ended.
+    None,
+    /// The DFA gave up (a Unicode word boundary beside a non-ASCII byte),
+    /// and without the text nothing can be decided.
+    GaveUp,
+}
+
 /// Says what the text holds so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
@@ -201,7 +220,7 @@ impl Matcher {
         if scan.walked > hay.len() {
             scan.reset();
         }
-        if !scan.quit && self.walk(scan, hay).is_err() {
+        if !scan.quit && self.walk(scan, &hay[scan.walked..]).is_err() {
             scan.quit = true;
         }
         let decided = if scan.quit {
@@ -231,8 +250,9 @@ impl Matcher {
             .map_or(Found::None, Found::Match)
     }
 
-    /// Walks the text not walked yet, stopping early once the DFA is dead.
-    fn walk(&self, scan: &mut Scan, hay: &[u8]) -> Result<(), ()> {
+    /// Walks `new`, the text that follows what the scan walked so far,
+    /// stopping early once the DFA is dead.
+    fn walk(&self, scan: &mut Scan, new: &[u8]) -> Result<(), ()> {
         let dfa = &*self.dfa;
         let mut state = match scan.state {
             Some(state) => state,
@@ -241,12 +261,14 @@ impl Matcher {
                 dfa.start_state(&mut scan.cache, &config).map_err(drop)?
             }
         };
-        let mut at = scan.walked;
-        while at < hay.len() && !state.is_dead() {
+        let start = scan.walked;
+        let mut at = start;
+        for &byte in new {
+            if state.is_dead() {
+                break;
+            }
             let before = state;
-            state = dfa
-                .next_state(&mut scan.cache, state, hay[at])
-                .map_err(drop)?;
+            state = dfa.next_state(&mut scan.cache, state, byte).map_err(drop)?;
             if state.is_quit() {
                 return Err(());
             }
@@ -257,8 +279,40 @@ impl Matcher {
             at += 1;
         }
         scan.state = Some(state);
-        scan.walked = if state.is_dead() { hay.len() } else { at };
+        scan.walked = if state.is_dead() {
+            start + new.len()
+        } else {
+            at
+        };
         Ok(())
+    }
+
+    /// Feeds the next piece of a stream to `scan` (which has been fed only
+    /// the pieces before it) and says where the first final match ends,
+    /// as an offset of the whole stream; `ended`: the stream is over.
+    ///
+    /// Unlike [`Matcher::find`], the text is not needed again, so nothing
+    /// has to keep it: this is for streams too long to hold, where only the
+    /// end of the match matters (a trigger point), not its start or groups.
+    pub fn feed(&self, scan: &mut Scan, piece: &[u8], ended: bool) -> Fed {
+        if scan.quit || self.walk(scan, piece).is_err() {
+            scan.quit = true;
+            return Fed::GaveUp;
+        }
+        match self.decide(scan, scan.walked, ended) {
+            Ok(Decision::Final(end, _)) => Fed::End(end),
+            Ok(Decision::NoMatch) => Fed::None,
+            // A match that ends before the walk's end has been seen (one
+            // byte late); any final match ends at the best one so far or
+            // later, or, with none so far, at the end of the walk or later.
+            Ok(Decision::Pending) => Fed::Pending {
+                hold: scan.last_end.map_or(scan.walked, |(end, _)| end),
+            },
+            Err(()) => {
+                scan.quit = true;
+                Fed::GaveUp
+            }
+        }
     }
 
     /// Decides from where the walk stopped (`len` bytes in): final (where
@@ -681,6 +735,66 @@ mod tests {
                             expected,
                             "{pattern:?} on {text:?} cut at {cut}"
                         );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Feeds `text` cut at `cuts` to a byte matcher; returns each answer.
+    fn feed_cut(matcher: &Matcher, text: &[u8], cuts: &[usize]) -> Vec<Fed> {
+        let mut scan = matcher.scan();
+        let mut from = 0;
+        let mut answers = Vec::new();
+        for &cut in cuts.iter().chain([&text.len()]) {
+            answers.push(matcher.feed(&mut scan, &text[from..cut], false));
+            from = cut;
+        }
+        answers.push(matcher.feed(&mut scan, b"", true));
+        answers
+    }
+
+    #[test]
+    fn a_fed_stream_ends_its_match_where_the_whole_text_does_and_holds_no_byte_past_it() {
+        let texts: [&[u8]; 5] = [
+            b"PING\r\nOK 10\nOK 1\n",
+            b"xxabcabd\n12 34",
+            b"\x00\xffQUIT\r\n",
+            b"count 12345 end\n",
+            b"no match here",
+        ];
+        let patterns = [
+            r"^OK 1$",
+            r"\d+",
+            "abc|b",
+            "QUIT",
+            r"(?-u:\xff)Q",
+            r"\r\n",
+            "zzz",
+            "x*",
+        ];
+        for pattern in patterns {
+            let matcher = Matcher::new_bytes(pattern).unwrap();
+            for text in texts {
+                let whole = matcher.regex().find(text).map(|m| m.end());
+                for a in 0..=text.len() {
+                    for b in a..=text.len() {
+                        let answers = feed_cut(&matcher, text, &[a, b]);
+                        let mut ended_at = None;
+                        for answer in &answers {
+                            match *answer {
+                                Fed::End(end) => ended_at = ended_at.or(Some(end)),
+                                Fed::Pending { hold } => {
+                                    assert!(ended_at.is_none());
+                                    if let Some(whole) = whole {
+                                        assert!(hold <= whole, "{pattern:?} {text:?} {a} {b}");
+                                    }
+                                }
+                                Fed::None => assert_eq!(whole, None),
+                                Fed::GaveUp => panic!("{pattern:?} gave up"),
+                            }
+                        }
+                        assert_eq!(ended_at, whole, "{pattern:?} on {text:?} cut at {a}, {b}");
                     }
                 }
             }

@@ -367,7 +367,7 @@ async fn command(
 /// Binds a socket to `addr` without listening. `SO_REUSEADDR` lets the
 /// holder and the listener share the port, and the listener rebind it while
 /// connections of its previous life linger.
-fn hold(addr: SocketAddr) -> std::io::Result<Socket> {
+pub(crate) fn hold(addr: SocketAddr) -> std::io::Result<Socket> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_reuse_address(true)?;
     socket.bind(&addr.into())?;
@@ -375,7 +375,7 @@ fn hold(addr: SocketAddr) -> std::io::Result<Socket> {
 }
 
 /// Turns a bound socket into a listener.
-fn listen(socket: Socket) -> std::io::Result<TcpListener> {
+pub(crate) fn listen(socket: Socket) -> std::io::Result<TcpListener> {
     socket.listen(1024)?;
     socket.set_nonblocking(true)?;
     TcpListener::from_std(socket.into())
@@ -384,8 +384,37 @@ fn listen(socket: Socket) -> std::io::Result<TcpListener> {
 /// Stops `listener` listening now, whoever else holds its descriptor: on
 /// Linux, shutting down the read side of a listening socket closes it (the
 /// port refuses, connections not yet accepted are reset).
-fn unlisten(listener: &TcpListener) {
+pub(crate) fn unlisten(listener: &TcpListener) {
     let _ = socket2::SockRef::from(listener).shutdown(std::net::Shutdown::Read);
+}
+
+/// Accepts the next connection; `None` once `stop` is cancelled or
+/// accepting fails for good, and then `listener` has stopped listening.
+pub(crate) async fn accept(
+    listener: &TcpListener,
+    stop: &CancellationToken,
+) -> Option<(tokio::net::TcpStream, SocketAddr)> {
+    loop {
+        let accepted = tokio::select! {
+            // A stop asked for wins over a connection waiting to be accepted.
+            biased;
+            _ = stop.cancelled() => {
+                unlisten(listener);
+                return None;
+            }
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok(accepted) => return Some(accepted),
+            // The peer gave up before the accept: the next one may be fine.
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionAborted => continue,
+            // Out of descriptors or the like: retrying at once would spin.
+            Err(_) => {
+                unlisten(listener);
+                return None;
+            }
+        }
+    }
 }
 
 /// Returns the first address `host:port` resolves to.
@@ -402,26 +431,7 @@ async fn accept_loop(
     stop: CancellationToken,
     shutdown: CancellationToken,
 ) {
-    loop {
-        let accepted = tokio::select! {
-            // A stop asked for wins over a connection waiting to be accepted.
-            biased;
-            _ = stop.cancelled() => {
-                unlisten(&listener);
-                return;
-            }
-            accepted = listener.accept() => accepted,
-        };
-        let (stream, peer) = match accepted {
-            Ok(accepted) => accepted,
-            // The peer gave up before the accept: the next one may be fine.
-            Err(error) if error.kind() == std::io::ErrorKind::ConnectionAborted => continue,
-            // Out of descriptors or the like: retrying at once would spin.
-            Err(_) => {
-                unlisten(&listener);
-                return;
-            }
-        };
+    while let Some((stream, peer)) = accept(&listener, &stop).await {
         let _ = stream.set_nodelay(true);
         let (tx, rx) = mpsc::channel(64);
         let abort = shutdown.child_token();

@@ -591,20 +591,7 @@ fn connect_timeout_reports_etimedout() {
             socket
         })
         .collect();
-    let port = addr.port().to_string();
-    let mut client = Tcprun::spawn(&[
-        "connect",
-        "127.0.0.1",
-        &port,
-        "--connect-timeout",
-        "300ms",
-        "--no-reconnect",
-        "--events",
-        "json",
-    ]);
-    let error = client.wait_event("error");
-    assert_eq!(error["code"], "ETIMEDOUT", "{error}");
-    client.assert_exit(1);
+    crate::support::assert_connect_times_out(addr.port());
     drop(fillers);
 }
 

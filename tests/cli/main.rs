@@ -1,8 +1,9 @@
-//! Drives the real `tcprun` binary: scenarios, fixtures, and `tcprun connect` against loopback servers;
+//! Drives the real `tcprun` binary: scenarios, fixtures, `tcprun connect` and `tcprun proxy` against loopback servers;
 //! checks the scenario JSON Schema against the loader.
 
 mod connect;
 mod processes;
+mod proxy;
 mod readme;
 mod scenarios;
 mod schema;

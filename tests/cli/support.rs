@@ -30,6 +30,8 @@ pub struct Tcprun {
     cursor: usize,
     stdout_rx: Receiver<Vec<u8>>,
     stdout: Vec<u8>,
+    /// stdout before this index was returned by `stdout_line` already.
+    stdout_cursor: usize,
     code: Option<i32>,
 }
 
@@ -97,6 +99,7 @@ impl Tcprun {
             cursor: 0,
             stdout_rx,
             stdout: Vec::new(),
+            stdout_cursor: 0,
             code: None,
         }
     }
@@ -167,6 +170,39 @@ impl Tcprun {
             *so_far += event["bytes"].as_u64().expect("received.bytes") as usize;
         }
         assert_eq!(*so_far, total, "received more bytes than were sent");
+    }
+
+    /// Waits for the next line on stdout and returns it, without its line break.
+    pub fn stdout_line(&mut self) -> String {
+        let deadline = deadline();
+        loop {
+            if let Some(at) = self.stdout[self.stdout_cursor..]
+                .iter()
+                .position(|&b| b == b'\n')
+            {
+                let line = &self.stdout[self.stdout_cursor..self.stdout_cursor + at];
+                let line = String::from_utf8_lossy(line).into_owned();
+                self.stdout_cursor += at + 1;
+                return line;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stdout_rx.recv_timeout(left) {
+                Ok(chunk) => self.stdout.extend_from_slice(&chunk),
+                Err(_) => {
+                    self.drain_now();
+                    panic!(
+                        "no line on stdout within {DEADLINE:?}; stderr:\n{}",
+                        self.stderr_text()
+                    )
+                }
+            }
+        }
+    }
+
+    /// Sends `signal` to the process.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, signal).expect("signal tcprun");
     }
 
     /// Waits for the process to exit and for its output to end; returns the exit code.
@@ -273,6 +309,25 @@ impl Drop for Tcprun {
             eprintln!("--- tcprun stderr ---\n{}", self.stderr_text());
         }
     }
+}
+
+/// Runs `tcprun connect` to `127.0.0.1:port` with a 300ms connect timeout
+/// and no reconnect, and checks that the attempt fails with `ETIMEDOUT`.
+pub fn assert_connect_times_out(port: u16) {
+    let port = port.to_string();
+    let mut client = Tcprun::spawn(&[
+        "connect",
+        "127.0.0.1",
+        &port,
+        "--connect-timeout",
+        "300ms",
+        "--no-reconnect",
+        "--events",
+        "json",
+    ]);
+    let error = client.wait_event("error");
+    assert_eq!(error["code"], "ETIMEDOUT", "{error}");
+    client.assert_exit(1);
 }
 
 /// Returns the `event` field of a JSON event line, if it is one.
@@ -389,6 +444,13 @@ pub struct Conn {
 }
 
 impl Conn {
+    /// Connects to `127.0.0.1:port`.
+    pub fn connect(port: u16) -> Self {
+        let stream = TcpStream::connect(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("connect to 127.0.0.1:{port}: {e}"));
+        Self::new(stream)
+    }
+
     fn new(stream: TcpStream) -> Self {
         stream.set_nodelay(true).expect("nodelay");
         Self {
@@ -449,6 +511,59 @@ impl Conn {
                 );
             }
         }
+    }
+
+    /// Reads exactly `n` bytes (more may have arrived; they wait for the next read).
+    pub fn read_n(&mut self, n: usize) -> Vec<u8> {
+        let deadline = deadline();
+        while self.buf.len() < n {
+            if !self.fill(deadline, &format!("{n} bytes")) {
+                panic!(
+                    "EOF before {n} bytes; has {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                );
+            }
+        }
+        self.buf.drain(..n).collect()
+    }
+
+    /// Returns the bytes read but not yet returned.
+    pub fn buffered(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Reads until the connection ends; returns everything not yet
+    /// returned, and how it ended: `Ok` at the peer's FIN, or the error
+    /// (`ConnectionReset` for an RST).
+    pub fn read_to_close(&mut self) -> (Vec<u8>, Result<(), ErrorKind>) {
+        let deadline = deadline();
+        let mut chunk = [0u8; 8192];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                self.timed_out("the end of the connection");
+            }
+            self.stream.set_read_timeout(Some(left)).expect("timeout");
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return (std::mem::take(&mut self.buf), Ok(())),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    self.timed_out("the end of the connection")
+                }
+                Err(e) => return (std::mem::take(&mut self.buf), Err(e.kind())),
+            }
+        }
+    }
+
+    /// Sends FIN (shuts down the write side); reading goes on.
+    pub fn end(&self) {
+        self.stream.shutdown(Shutdown::Write).expect("shutdown");
+    }
+
+    /// Returns the socket, for what the helpers do not cover.
+    pub fn stream(&self) -> &TcpStream {
+        &self.stream
     }
 
     /// Reads until the client's FIN; returns everything not yet returned.
