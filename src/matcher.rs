@@ -128,6 +128,8 @@ pub struct Scan {
     walked: usize,
     /// Where the best match so far ends, and the DFA's state there.
     last_end: Option<(usize, LazyStateID)>,
+    /// The last byte walked (what `^` and `\b` look behind at).
+    behind: Option<u8>,
     /// The DFA gave up on this text (a Unicode word boundary next to a
     /// non-ASCII byte): decide by lines instead.
     quit: bool,
@@ -139,6 +141,7 @@ impl Scan {
         self.state = None;
         self.walked = 0;
         self.last_end = None;
+        self.behind = None;
         self.quit = false;
     }
 }
@@ -207,6 +210,7 @@ impl Matcher {
             state: None,
             walked: 0,
             last_end: None,
+            behind: None,
             quit: false,
         }
     }
@@ -226,7 +230,7 @@ impl Matcher {
         let decided = if scan.quit {
             Err(())
         } else {
-            self.decide(scan, hay, ended)
+            self.decide(scan, hay.len(), ended)
         };
         let (end, looked_ahead) = match decided {
             Ok(Decision::Final(end, looked_ahead)) => (end, looked_ahead),
@@ -269,6 +273,7 @@ impl Matcher {
             }
             let before = state;
             state = dfa.next_state(&mut scan.cache, state, byte).map_err(drop)?;
+            scan.behind = Some(byte);
             if state.is_quit() {
                 return Err(());
             }
@@ -301,7 +306,9 @@ impl Matcher {
         }
         match self.decide(scan, scan.walked, ended) {
             Ok(Decision::Final(end, _)) => Fed::End(end),
-            Ok(Decision::NoMatch) => Fed::None,
+            Ok(Decision::NoMatch) if ended => Fed::None,
+            // Nothing under way: every byte walked can be acted on.
+            Ok(Decision::NoMatch) => Fed::Pending { hold: scan.walked },
             // A match that ends before the walk's end has been seen (one
             // byte late); any final match ends at the best one so far or
             // later, or, with none so far, at the end of the walk or later.
@@ -317,8 +324,8 @@ impl Matcher {
 
     /// Decides from where the walk stopped (`len` bytes in): final (where
     /// the match ends, and whether that needed text beyond it), no match, or pending.
-    fn decide(&self, scan: &mut Scan, hay: &[u8], ended: bool) -> Result<Decision, ()> {
-        let len = hay.len();
+    fn decide(&self, scan: &mut Scan, len: usize, ended: bool) -> Result<Decision, ()> {
+        let behind = scan.behind;
         let state = scan.state.ok_or(())?;
         let last = scan.last_end;
         let cache = &mut scan.cache;
@@ -360,7 +367,6 @@ impl Matcher {
         // With no match so far, a match is under way only if the DFA has
         // moved on from where a fresh search would start here.
         if last.is_none() {
-            let behind = len.checked_sub(1).map(|at| hay[at]);
             let config = start::Config::new()
                 .anchored(Anchored::No)
                 .look_behind(behind);
