@@ -89,30 +89,54 @@ pub enum Found {
     },
     /// No match: none is under way, and once the stream has ended none can come.
     None,
+    /// Not decided yet: walking the text took its time slice; call again
+    /// (after letting other work run) to go on where it stopped.
+    Busy,
 }
+
+/// Bounds one call of [`Matcher::find`]: a long text is walked in slices,
+/// so that a slow pattern cannot keep timers and timeouts from firing.
+const SLICE: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Reports a pattern that does not compile: a syntax error, or a compiled
 /// size over the limit.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct BuildError(Box<meta::BuildError>);
+pub struct BuildError(Box<Why>);
+
+/// Says why a pattern does not compile.
+#[derive(Debug, thiserror::Error)]
+enum Why {
+    /// The meta regex refused it: its syntax or its size.
+    #[error(transparent)]
+    Meta(meta::BuildError),
+    /// The lazy DFA refused it.
+    #[error("{0}")]
+    Dfa(String),
+}
 
 impl BuildError {
     /// Returns the syntax error's text (the pattern, a caret and the
     /// reason), if the pattern is not valid syntax.
     pub fn syntax(&self) -> Option<String> {
-        self.0.syntax_error().map(ToString::to_string)
+        match &*self.0 {
+            Why::Meta(error) => error.syntax_error().map(ToString::to_string),
+            Why::Dfa(_) => None,
+        }
     }
 
     /// Returns the size limit in bytes that the compiled pattern exceeds, if that is why.
     pub fn size_limit(&self) -> Option<usize> {
-        self.0.size_limit()
+        match &*self.0 {
+            Why::Meta(error) => error.size_limit(),
+            Why::Dfa(_) => None,
+        }
     }
 }
 
 impl From<meta::BuildError> for BuildError {
     fn from(error: meta::BuildError) -> Self {
-        BuildError(Box::new(error))
+        BuildError(Box::new(Why::Meta(error)))
     }
 }
 
@@ -171,26 +195,26 @@ impl Matcher {
             .multi_line(true)
             .crlf(true)
             .utf8(!bytes);
-        let meta = meta::Builder::new().syntax(syntax).build(pattern)?;
+        // No one-pass DFA: it costs memory per pattern, and groups come from
+        // one short span per match.
+        let config = meta::Config::new().onepass(false);
+        let meta = meta::Builder::new()
+            .configure(config)
+            .syntax(syntax)
+            .build(pattern)?;
         let dfa = DFA::builder()
             .syntax(syntax)
             // A Unicode `\b` is handled until a non-ASCII byte comes next to
             // it; then the scan decides by lines (see `by_lines`).
-            .configure(DFA::config().unicode_word_boundary(true))
+            // A pattern too big for the cache still builds: the DFA then
+            // clears its cache often, or gives up and the scan decides by lines.
+            .configure(
+                DFA::config()
+                    .unicode_word_boundary(true)
+                    .skip_cache_capacity_check(true),
+            )
             .build(pattern)
-            .map_err(|_| {
-                // The meta regex accepted the pattern, so the DFA's error can
-                // only be a size limit; the meta regex reports it best.
-                meta::Builder::new()
-                    .configure(meta::Config::new().nfa_size_limit(Some(0)))
-                    .build(pattern)
-                    .err()
-            });
-        let dfa = match dfa {
-            Ok(dfa) => dfa,
-            Err(Some(error)) => return Err(error.into()),
-            Err(None) => unreachable!("a pattern of size zero always builds"),
-        };
+            .map_err(|error| BuildError(Box::new(Why::Dfa(error.to_string()))))?;
         Ok(Self {
             meta,
             dfa: Arc::new(dfa),
@@ -224,8 +248,12 @@ impl Matcher {
         if scan.walked > hay.len() {
             scan.reset();
         }
-        if !scan.quit && self.walk(scan, &hay[scan.walked..]).is_err() {
+        let until = std::time::Instant::now() + SLICE;
+        if !scan.quit && self.walk(scan, &hay[scan.walked..], Some(until)).is_err() {
             scan.quit = true;
+        }
+        if !scan.quit && scan.walked < hay.len() {
+            return Found::Busy;
         }
         let decided = if scan.quit {
             Err(())
@@ -255,8 +283,14 @@ impl Matcher {
     }
 
     /// Walks `new`, the text that follows what the scan walked so far,
-    /// stopping early once the DFA is dead.
-    fn walk(&self, scan: &mut Scan, new: &[u8]) -> Result<(), ()> {
+    /// stopping early once the DFA is dead, or (with `until`) once that
+    /// time has passed, to go on at the next call.
+    fn walk(
+        &self,
+        scan: &mut Scan,
+        new: &[u8],
+        until: Option<std::time::Instant>,
+    ) -> Result<(), ()> {
         let dfa = &*self.dfa;
         let mut state = match scan.state {
             Some(state) => state,
@@ -267,8 +301,11 @@ impl Matcher {
         };
         let start = scan.walked;
         let mut at = start;
-        for &byte in new {
+        for (index, &byte) in new.iter().enumerate() {
             if state.is_dead() {
+                break;
+            }
+            if index % 64 == 63 && until.is_some_and(|until| std::time::Instant::now() >= until) {
                 break;
             }
             let before = state;
@@ -300,7 +337,7 @@ impl Matcher {
     /// has to keep it: this is for streams too long to hold, where only the
     /// end of the match matters (a trigger point), not its start or groups.
     pub fn feed(&self, scan: &mut Scan, piece: &[u8], ended: bool) -> Fed {
-        if scan.quit || self.walk(scan, piece).is_err() {
+        if scan.quit || self.walk(scan, piece, None).is_err() {
             scan.quit = true;
             return Fed::GaveUp;
         }
@@ -435,7 +472,10 @@ impl Matcher {
     fn captures(&self, text: &[u8], end: usize) -> Option<Match> {
         let mut caps: Captures = self.meta.create_captures();
         let input = Input::new(text).span(0..end);
-        self.meta.search_captures(&input, &mut caps);
+        // A cache of its own, dropped after: a regex keeps none between steps.
+        let mut cache = self.meta.create_cache();
+        self.meta
+            .search_captures_with(&mut cache, &input, &mut caps);
         let found = caps.get_match()?;
         let captures = self
             .meta
@@ -469,8 +509,11 @@ impl Matcher {
         };
         let mut caps: Captures = self.meta.create_captures();
         // The end of the searched part is not the end of the text: look-around sees past it.
-        self.meta
-            .search_captures(&Input::new(text).span(0..searched), &mut caps);
+        self.meta.search_captures_with(
+            &mut self.meta.create_cache(),
+            &Input::new(text).span(0..searched),
+            &mut caps,
+        );
         match caps.get_match() {
             Some(found) => self
                 .captures(text, found.end())

@@ -647,6 +647,15 @@ pub enum StartError {
         /// Why.
         source: ProcessError,
     },
+    /// The scenario's `timeout:` passed while its server and clients started.
+    #[error(
+        "the scenario timed out after {} (its `timeout:`) while its server and clients were starting",
+        duration(*timeout)
+    )]
+    TimedOut {
+        /// The scenario's timeout.
+        timeout: Duration,
+    },
     /// A client's start did not settle in the default timeout.
     #[error("client {name} did not settle after starting")]
     ClientUnsettled {

@@ -38,7 +38,7 @@ use scheduler::{Pace, Scheduler};
 use wait::{Check, Waited, folding};
 
 /// Caps the reports waiting to be folded; reporters wait beyond it.
-const REPORT_QUEUE: usize = 1024;
+const REPORT_QUEUE: usize = 256;
 
 /// Receives transcript lines as they are settled (for `--verbose`).
 pub type LineSink = Box<dyn FnMut(&str) + Send>;
@@ -50,12 +50,20 @@ pub async fn run(scenario: &Scenario, live: Option<LineSink>, given: &Given) -> 
     let mut steps = Vec::new();
     let mut transcript = Vec::new();
     let secrets = given.secret_values(&scenario.secret_env);
-    let outcome = match Conductor::start(scenario, live, given, &secrets).await {
-        Err(error) => Outcome::Error(Problem::NotRun(hide(&error.to_string(), &secrets))),
-        Ok(mut conductor) => {
+    // The scenario's `timeout:` bounds everything, its start included.
+    let deadline = Instant::now() + scenario.timeout;
+    let start = Conductor::start(scenario, live, given, &secrets);
+    let outcome = match tokio::time::timeout_at(deadline, start).await {
+        Err(_) => Outcome::Error(Problem::NotRun(
+            StartError::TimedOut {
+                timeout: scenario.timeout,
+            }
+            .to_string(),
+        )),
+        Ok(Err(error)) => Outcome::Error(Problem::NotRun(hide(&error.to_string(), &secrets))),
+        Ok(Ok(mut conductor)) => {
             let run =
-                tokio::time::timeout(scenario.timeout, conductor.run_steps(scenario, &mut steps))
-                    .await;
+                tokio::time::timeout_at(deadline, conductor.run_steps(scenario, &mut steps)).await;
             let outcome = match run {
                 Ok(Ok(())) => Outcome::Passed,
                 Ok(Err(failure)) => Outcome::Failed(failure),
@@ -71,7 +79,7 @@ pub async fn run(scenario: &Scenario, live: Option<LineSink>, given: &Given) -> 
                 }
             };
             conductor.finish().await;
-            transcript = conductor.journal.transcript().to_vec();
+            transcript = conductor.journal.transcript();
             match outcome {
                 Outcome::Failed(failure) => Outcome::Failed(Failure {
                     message: conductor.journal.hide(&failure.message),

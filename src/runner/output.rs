@@ -8,7 +8,8 @@
 
 use crate::matcher::{Found, Matcher, Scan};
 
-/// Caps the unconsumed text kept per buffer; older text is dropped (and counted).
+/// Caps the unconsumed text kept per buffer; beyond it, the older half is
+/// dropped (and counted).
 pub const OUTPUT_CAP: usize = 16 << 20;
 
 /// Holds one actor's received text and how much of it `expect` has consumed.
@@ -48,6 +49,9 @@ pub enum Look<T> {
     },
     /// No match (yet, unless the stream has ended).
     Nothing,
+    /// Not decided yet: the text is long and its walk took its time slice;
+    /// look again after letting other work run.
+    Busy,
 }
 
 /// Keeps a matcher's place in one buffer during one wait, so that text
@@ -79,7 +83,9 @@ impl OutputBuffer {
         self.text.push_str(text);
         let unconsumed = self.text.len() - self.consumed;
         if unconsumed > OUTPUT_CAP {
-            let mut cut = self.text.len() - OUTPUT_CAP;
+            // Down to half the cap: a match walks the rest again, so this
+            // happens once per half a cap of new text, not per piece.
+            let mut cut = self.text.len() - OUTPUT_CAP / 2;
             while !self.text.is_char_boundary(cut) {
                 cut += 1;
             }
@@ -153,6 +159,7 @@ impl OutputBuffer {
                 };
             }
             Found::None => return Look::Nothing,
+            Found::Busy => return Look::Busy,
         };
         let after = &rest[found.end..];
         let shown = if whole_line {
@@ -188,6 +195,7 @@ impl OutputBuffer {
                 text: self.unconsumed()[from..].to_owned(),
             },
             Found::None => Look::Nothing,
+            Found::Busy => Look::Busy,
         }
     }
 

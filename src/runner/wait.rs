@@ -31,6 +31,9 @@ pub(super) enum Check<T> {
     Waiting,
     /// It can no longer hold: what it waits on has stopped.
     Never(Because),
+    /// Not decided yet, with work left to do at once (a long text to
+    /// match): check again after letting other work run.
+    Busy,
 }
 
 impl<T> From<Option<T>> for Check<T> {
@@ -64,7 +67,7 @@ impl Conductor {
     pub(super) fn stream(&mut self) {
         let lines = self.journal.unstreamed();
         if let Some(live) = &mut self.live {
-            for line in lines {
+            for line in &lines {
                 live(line);
             }
         }
@@ -101,6 +104,9 @@ impl Conductor {
         // In virtual time the timeout fires as soon as all is settled; this
         // real-time bound only catches a conversation that never settles.
         let real_deadline = Instant::now() + timeout.max(self.default_timeout);
+        // A match that walks a long text in slices is bounded by the wait's
+        // own timeout in real time: virtual time stands still meanwhile.
+        let busy_deadline = Instant::now() + timeout;
         loop {
             self.drain();
             match condition(&mut self.journal) {
@@ -115,6 +121,14 @@ impl Conductor {
                     return Err(Waited::Never(because));
                 }
                 Check::Waiting => {}
+                Check::Busy => {
+                    if Instant::now() >= busy_deadline {
+                        self.scheduler.cancel(timer);
+                        return Err(Waited::TimedOut);
+                    }
+                    tokio::task::yield_now().await;
+                    continue;
+                }
             }
             if self.journal.settled() {
                 self.close_window();

@@ -63,24 +63,17 @@ pub struct Line {
     pub payload: Option<usize>,
 }
 
-/// Lends the lines written so far, and where each one's payload starts,
-/// for a new mask to apply to them too.
-#[derive(Debug)]
-pub struct Written<'a> {
-    /// The lines' text.
-    pub texts: &'a mut [String],
-    /// Where each line's payload starts (none: a line of tcprun's wording).
-    pub payloads: &'a [Option<usize>],
-}
-
-/// Holds the masks of one transcript: secrets first, then the port, then
-/// values in the order they were added.
+/// Holds the masks of one transcript: secrets first, then the port and the
+/// values masked everywhere (applied as each line is written), then the
+/// captured values (applied to payload bytes once, when the transcript is
+/// read: a capture costs no more than any other step).
 #[derive(Debug)]
 pub struct Masks {
     port: Mask,
     secrets: Vec<Mask>,
     everywhere: Vec<Mask>,
-    payload: Vec<Mask>,
+    /// Captured values as (name, value), in the order they were captured.
+    captured: Vec<(String, String)>,
 }
 
 impl Masks {
@@ -93,31 +86,46 @@ impl Masks {
             },
             secrets: Vec::new(),
             everywhere: Vec::new(),
-            payload: Vec::new(),
+            captured: Vec::new(),
         }
     }
 
-    /// Shows `value` as `${name}` from now on, and in the lines already
-    /// `written`, where `scope` says. An empty value masks nothing; the
-    /// same value under the same name is kept once.
-    pub fn add(&mut self, name: &str, value: &str, scope: Scope, written: &mut Written<'_>) {
-        let Some(mask) = Mask::new(value, format!("$${{{name}}}")) else {
+    /// Shows `value` as `${name}` where `scope` says: everywhere from now
+    /// on and in the lines already `written`, or, for a captured value, in
+    /// the payload of every line when the transcript is read. An empty value
+    /// masks nothing; the same value under the same name is kept once.
+    pub fn add<'a>(
+        &mut self,
+        name: &str,
+        value: &str,
+        scope: Scope,
+        written: impl Iterator<Item = &'a mut Line>,
+    ) {
+        if value.is_empty() {
             return;
-        };
-        for (text, payload) in written.texts.iter_mut().zip(written.payloads) {
-            *text = apply_in(text, *payload, scope, &mask);
         }
-        let list = match scope {
-            Scope::Payload => &mut self.payload,
-            Scope::Everywhere => &mut self.everywhere,
-        };
-        if !list.iter().any(|known| known.same(&mask)) {
-            list.push(mask);
+        match scope {
+            Scope::Payload => {
+                if !self.captured.iter().any(|(n, v)| n == name && v == value) {
+                    self.captured.push((name.to_owned(), value.to_owned()));
+                }
+            }
+            Scope::Everywhere => {
+                let Some(mask) = Mask::new(value, format!("$${{{name}}}")) else {
+                    return;
+                };
+                for line in written {
+                    line.text = mask.apply(&line.text);
+                }
+                if !self.everywhere.iter().any(|known| known.same(&mask)) {
+                    self.everywhere.push(mask);
+                }
+            }
         }
     }
 
     /// Shows `value` as `***` everywhere from now on, and in the lines already `written`.
-    pub fn add_secret(&mut self, value: &str, written: &mut Written<'_>) {
+    pub fn add_secret<'a>(&mut self, value: &str, written: impl Iterator<Item = &'a mut Line>) {
         if value.is_empty() {
             return;
         }
@@ -129,25 +137,53 @@ impl Masks {
             regex,
             replacement: "***".to_owned(),
         };
-        for text in written.texts.iter_mut() {
-            *text = mask.apply(text);
+        for line in written {
+            line.text = mask.apply(&line.text);
         }
         if !self.secrets.iter().any(|known| known.same(&mask)) {
             self.secrets.push(mask);
         }
     }
 
-    /// Returns `line` with secrets, the port and the values masked where they apply.
-    pub fn apply(&self, line: &Line) -> String {
+    /// Returns `line` with secrets, the port and the values masked
+    /// everywhere (as it is written; captured values come later).
+    pub fn apply(&self, line: &Line) -> Line {
         let mut text = self.hide(&line.text);
         text = self.port.apply(&text);
         for mask in &self.everywhere {
             text = mask.apply(&text);
         }
-        for mask in &self.payload {
-            text = apply_in(&text, line.payload, Scope::Payload, mask);
+        Line {
+            text,
+            payload: line.payload,
         }
-        text
+    }
+
+    /// Returns how the captured values are masked in payload bytes: one
+    /// pass over each line, however many there are.
+    pub fn captured(&self) -> Captured {
+        // The longest first, so that a value inside another one does not win.
+        let mut values: Vec<(&str, &str)> = self
+            .captured
+            .iter()
+            .map(|(name, value)| (value.as_str(), name.as_str()))
+            .collect();
+        values.sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
+        let mut names = std::collections::HashMap::new();
+        for (value, name) in &values {
+            names
+                .entry((*value).to_owned())
+                .or_insert_with(|| format!("${{{name}}}"));
+        }
+        let alternatives: Vec<String> = values
+            .iter()
+            .map(|(value, _)| regex::escape(value))
+            .collect();
+        // Literals only: the regex crate finds many of them at once.
+        let regex = (!alternatives.is_empty())
+            .then(|| Regex::new(&alternatives.join("|")).ok())
+            .flatten();
+        Captured { regex, names }
     }
 
     /// Returns `text` (a failure message, say) with every secret as `***`.
@@ -160,31 +196,50 @@ impl Masks {
     }
 }
 
-/// Applies `mask` to `text` where `scope` says: the payload part only
-/// (from byte `payload`; nothing in a line without payload), or all of it.
-fn apply_in(text: &str, payload: Option<usize>, scope: Scope, mask: &Mask) -> String {
-    match (scope, payload) {
-        (Scope::Everywhere, _) => mask.apply(text),
-        (Scope::Payload, Some(at)) if at <= text.len() && text.is_char_boundary(at) => {
-            format!("{}{}", &text[..at], mask.apply(&text[at..]))
+/// Masks captured values in the payload of lines, with one regex for all of them.
+#[derive(Debug)]
+pub struct Captured {
+    /// Every value, as a literal.
+    regex: Option<Regex>,
+    /// What each value is shown as (`${name}`).
+    names: std::collections::HashMap<String, String>,
+}
+
+impl Captured {
+    /// Returns `line`'s text with captured values masked in its payload.
+    pub fn apply(&self, line: &Line) -> String {
+        let (Some(regex), Some(at)) = (&self.regex, line.payload) else {
+            return line.text.clone();
+        };
+        if at > line.text.len() || !line.text.is_char_boundary(at) {
+            return line.text.clone();
         }
-        (Scope::Payload, _) => text.to_owned(),
+        let (head, payload) = line.text.split_at(at);
+        let mut out = String::with_capacity(line.text.len());
+        out.push_str(head);
+        let mut rest = 0;
+        for found in regex.find_iter(payload) {
+            let value = found.as_str();
+            // As a word where the value starts or ends with one, as `\b` would.
+            let before = payload[..found.start()].chars().next_back();
+            let after = payload[found.end()..].chars().next();
+            let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+            let starts = !word(value.chars().next()) || !word(before);
+            let ends = !word(value.chars().next_back()) || !word(after);
+            if let (true, true, Some(name)) = (starts, ends, self.names.get(value)) {
+                out.push_str(&payload[rest..found.start()]);
+                out.push_str(name);
+                rest = found.end();
+            }
+        }
+        out.push_str(&payload[rest..]);
+        out
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn written<'a>(
-        lines: &'a mut [Line],
-        payloads: &'a mut Vec<Option<usize>>,
-        texts: &'a mut Vec<String>,
-    ) -> Written<'a> {
-        *payloads = lines.iter().map(|l| l.payload).collect();
-        *texts = lines.iter().map(|l| l.text.clone()).collect();
-        Written { texts, payloads }
-    }
 
     fn payload(text: &str) -> Line {
         let at = text.find(" > ").map(|at| at + 3);
@@ -201,20 +256,30 @@ mod tests {
         }
     }
 
+    /// Returns each line as the transcript shows it once read.
+    fn read(masks: &Masks, lines: &[Line]) -> Vec<String> {
+        let captured = masks.captured();
+        lines
+            .iter()
+            .map(|line| captured.apply(&masks.apply(line)))
+            .collect()
+    }
+
     #[test]
-    fn masks_the_port_as_a_word_and_values_in_lines_old_and_new() {
+    fn masks_the_port_as_a_word_and_captured_values_in_payload() {
         let mut masks = Masks::new(4000);
         let mut lines = vec![payload("alice > \"token ab12\"")];
-        let (mut payloads, mut texts) = (Vec::new(), Vec::new());
-        let mut written = written(&mut lines, &mut payloads, &mut texts);
-        masks.add("token", "ab12", Scope::Payload, &mut written);
-        masks.add("token", "ab12", Scope::Payload, &mut written);
-        masks.add("empty", "", Scope::Payload, &mut written);
-        assert_eq!(written.texts[0], "alice > \"token ${token}\"");
-        assert_eq!(masks.payload.len(), 1, "the same capture is masked once");
+        masks.add("token", "ab12", Scope::Payload, lines.iter_mut());
+        masks.add("token", "ab12", Scope::Payload, lines.iter_mut());
+        masks.add("empty", "", Scope::Payload, lines.iter_mut());
+        assert_eq!(masks.captured.len(), 1, "the same capture is masked once");
+        lines.push(payload("x > \"127.0.0.1:4000 ab12 14000 ab123\""));
         assert_eq!(
-            masks.apply(&payload("x > \"127.0.0.1:4000 ab12 14000 ab123\"")),
-            "x > \"127.0.0.1:${port} ${token} 14000 ab123\""
+            read(&masks, &lines),
+            [
+                "alice > \"token ${token}\"",
+                "x > \"127.0.0.1:${port} ${token} 14000 ab123\"",
+            ]
         );
     }
 
@@ -224,40 +289,30 @@ mod tests {
         let mut lines = vec![
             wording("client: retry 1/10 in 3s"),
             payload("client > \"n = 1\\n\""),
+            wording("client: connecting to 127.0.0.1:4000 (attempt 1)"),
         ];
-        let (mut payloads, mut texts) = (Vec::new(), Vec::new());
-        let mut written = written(&mut lines, &mut payloads, &mut texts);
-        masks.add("n", "1", Scope::Payload, &mut written);
-        assert_eq!(written.texts[0], "client: retry 1/10 in 3s");
-        assert_eq!(written.texts[1], "client > \"n = ${n}\\n\"");
+        masks.add("n", "1", Scope::Payload, lines.iter_mut());
+        masks.add("who", "client", Scope::Payload, lines.iter_mut());
         assert_eq!(
-            masks.apply(&wording("client: connecting to 127.0.0.1:4000 (attempt 1)")),
-            "client: connecting to 127.0.0.1:${port} (attempt 1)"
-        );
-        // The actor's name is not payload either.
-        let mut masks = Masks::new(4000);
-        let mut none = Written {
-            texts: &mut [],
-            payloads: &[],
-        };
-        masks.add("who", "alice", Scope::Payload, &mut none);
-        assert_eq!(
-            masks.apply(&payload("alice > \"alice\"")),
-            "alice > \"${who}\""
+            read(&masks, &lines),
+            [
+                "client: retry 1/10 in 3s",
+                "client > \"n = ${n}\\n\"",
+                "client: connecting to 127.0.0.1:${port} (attempt 1)",
+            ]
         );
     }
 
     #[test]
-    fn a_secret_is_hidden_everywhere() {
+    fn a_folder_is_masked_everywhere_and_a_secret_hidden_everywhere() {
         let mut masks = Masks::new(4000);
-        let mut lines = vec![wording("client: connecting to s3cret:1")];
-        let (mut payloads, mut texts) = (Vec::new(), Vec::new());
-        let mut written = written(&mut lines, &mut payloads, &mut texts);
-        masks.add_secret("s3cret", &mut written);
-        assert_eq!(written.texts[0], "client: connecting to ***:1");
+        let mut lines = [wording("server: started /tmp/tcprun-x/srv s3cret")];
+        masks.add("tmp", "/tmp/tcprun-x", Scope::Everywhere, lines.iter_mut());
+        masks.add_secret("s3cret", lines.iter_mut());
+        assert_eq!(lines[0].text, "server: started ${tmp}/srv ***");
         assert_eq!(
-            masks.apply(&payload("client > \"PASS s3cret\"")),
-            "client > \"PASS ***\""
+            read(&masks, &[payload("client > \"PASS s3cret\"")]),
+            ["client > \"PASS ***\""]
         );
         assert_eq!(masks.hide("expected s3cret"), "expected ***");
         assert_eq!(masks.hide("xs3cretx"), "x***x", "inside a word too");

@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use super::mask::{Masks, Scope, Written};
+use super::kept::Kept;
+use super::mask::{Masks, Scope};
 use super::window::{Show, Stream, Track, Window};
 use crate::client::encoding::Encoding;
 use crate::event::{ClientEvent, CloseReason, Pipe, ProgramEvent, ServerEvent};
@@ -44,11 +45,8 @@ pub struct Recorder {
     counts: bool,
     window: Window,
     marks: HashMap<Mark, u32>,
-    lines: Vec<String>,
-    /// Where each line's payload starts (none: a line of tcprun's wording).
-    payloads: Vec<Option<usize>>,
-    /// How many lines were streamed live.
-    streamed: usize,
+    /// The lines written so far, within bounds.
+    kept: Kept,
     masks: Masks,
 }
 
@@ -71,9 +69,7 @@ impl Recorder {
             counts,
             window: Window::default(),
             marks: HashMap::new(),
-            lines: Vec::new(),
-            payloads: Vec::new(),
-            streamed: 0,
+            kept: Kept::default(),
             masks: Masks::new(port),
         }
     }
@@ -318,31 +314,21 @@ impl Recorder {
                 },
             );
             for line in lines {
-                self.lines.push(self.masks.apply(&line));
-                self.payloads.push(line.payload);
+                self.kept.push(self.masks.apply(&line));
             }
         }
         self.marks.clear();
     }
 
-    /// Shows `value` as `${name}` in the transcript from now on, and in what
-    /// was already written, where `scope` says: a captured value in payload
-    /// bytes, `${tmp}` everywhere.
+    /// Shows `value` as `${name}` in the transcript, where `scope` says: a
+    /// captured value in payload bytes, `${tmp}` everywhere.
     pub fn mask_value(&mut self, name: &str, value: &str, scope: Scope) {
-        let mut written = Written {
-            texts: &mut self.lines,
-            payloads: &self.payloads,
-        };
-        self.masks.add(name, value, scope, &mut written);
+        self.masks.add(name, value, scope, self.kept.lines_mut());
     }
 
     /// Shows `value` as `***` everywhere from now on, and in what was already written.
     pub fn hide_secret(&mut self, value: &str) {
-        let mut written = Written {
-            texts: &mut self.lines,
-            payloads: &self.payloads,
-        };
-        self.masks.add_secret(value, &mut written);
+        self.masks.add_secret(value, self.kept.lines_mut());
     }
 
     /// Returns `text` with every secret as `***` (for failure messages).
@@ -350,16 +336,17 @@ impl Recorder {
         self.masks.hide(text)
     }
 
-    /// Returns the transcript so far (closed windows only).
-    pub fn lines(&self) -> &[String] {
-        &self.lines
+    /// Returns the transcript so far (closed windows only), masked, with
+    /// what was elided in the middle said in one line.
+    pub fn lines(&self) -> Vec<String> {
+        let captured = self.masks.captured();
+        self.kept.render(|line| captured.apply(line))
     }
 
-    /// Returns the lines not returned before, to stream them live.
-    pub fn unstreamed(&mut self) -> &[String] {
-        let start = self.streamed;
-        self.streamed = self.lines.len();
-        &self.lines[start..]
+    /// Returns the lines not returned before, to stream them live (as
+    /// written: captured values are masked when the transcript is read).
+    pub fn unstreamed(&mut self) -> Vec<String> {
+        self.kept.unstreamed()
     }
 
     /// Returns how a connection's bytes are shown: in its client's encoding, else as UTF-8.

@@ -125,12 +125,12 @@ impl Journal {
     }
 
     /// Returns the transcript so far (closed windows only).
-    pub fn transcript(&self) -> &[String] {
+    pub fn transcript(&self) -> Vec<String> {
         self.record.lines()
     }
 
     /// Returns the transcript lines not returned before, to stream them live.
-    pub fn unstreamed(&mut self) -> &[String] {
+    pub fn unstreamed(&mut self) -> Vec<String> {
         self.record.unstreamed()
     }
 

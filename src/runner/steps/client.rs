@@ -4,12 +4,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{StepResult, TAIL, step_signal};
+use super::{StepResult, TAIL, checked, step_signal};
 use crate::event::{CloseReason, Exit};
 use crate::runner::drivers::ClientDriver;
 use crate::runner::failure::{Awaited, Because, Closing, GaveUp, LastNews, StepFailure};
 use crate::runner::journal::{ClientState, Journal};
-use crate::runner::output::{Look, Seek};
+use crate::runner::output::Seek;
 use crate::runner::{Check, Conductor, Waited, folding};
 use crate::scenario::{CloseKind, OutputStream, Pattern};
 
@@ -116,23 +116,12 @@ impl Conductor {
         let mut pending = None;
         let waited = self
             .wait_for(self.timeout(timeout), |j| {
-                let client = j.client_mut(index);
-                let output = client.read_mut(stream);
+                let output = j.client_mut(index).read_mut(stream);
                 let ended = output.ended();
-                match output.take(&matcher, &mut seek) {
-                    Look::Found(matched) => Check::Met(matched),
-                    Look::Pending { text } => {
-                        pending = Some(text);
-                        Check::Waiting
-                    }
-                    Look::Nothing => {
-                        pending = None;
-                        match because(j.client(index), None) {
-                            Some(because) if ended => Check::Never(because),
-                            _ => Check::Waiting,
-                        }
-                    }
-                }
+                let look = output.take(&matcher, &mut seek);
+                checked(look, &mut pending, || {
+                    because(j.client(index), None).filter(|_| ended)
+                })
             })
             .await;
         let matched = waited.map_err(|why| {
@@ -158,17 +147,8 @@ impl Conductor {
         let mut pending = None;
         let waited = self
             .wait_for(self.timeout(window), |j| {
-                match j.client(index).read(stream).look(&matcher, &mut seek) {
-                    Look::Found(()) => Check::Met(()),
-                    Look::Pending { text } => {
-                        pending = Some(text);
-                        Check::Waiting
-                    }
-                    Look::Nothing => {
-                        pending = None;
-                        Check::Waiting
-                    }
-                }
+                let look = j.client(index).read(stream).look(&matcher, &mut seek);
+                checked(look, &mut pending, || None)
             })
             .await;
         let tail = self

@@ -9,9 +9,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use nix::sys::signal::Signal;
 
+use super::failure::Because;
 use super::failure::StepFailure;
 use super::output::Matched;
-use super::output::OutputBuffer;
+use super::output::{Look, OutputBuffer};
 use super::{Check, Conductor, Waited};
 use crate::matcher::Matcher;
 use crate::process::parse_signal;
@@ -216,6 +217,29 @@ impl Conductor {
                 pending,
             },
         }
+    }
+}
+
+/// Turns what a look at some text found into a wait's check: a final
+/// match is met; a pending one is noted in `pending` (for the failure if
+/// the time runs out); with nothing, `never` says why nothing can come any
+/// more, if it cannot.
+fn checked<T>(
+    look: Look<T>,
+    pending: &mut Option<String>,
+    never: impl FnOnce() -> Option<Because>,
+) -> Check<T> {
+    match look {
+        Look::Found(found) => Check::Met(found),
+        Look::Pending { text } => {
+            *pending = Some(text);
+            Check::Waiting
+        }
+        Look::Nothing => {
+            *pending = None;
+            never().map_or(Check::Waiting, Check::Never)
+        }
+        Look::Busy => Check::Busy,
     }
 }
 

@@ -4,14 +4,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{StepResult, TAIL, step_signal};
+use super::{StepResult, TAIL, checked, step_signal};
 use crate::matcher::Matcher;
 use crate::runner::drivers::ServerDriver;
 use crate::runner::failure::Because;
 use crate::runner::failure::{ServerAction, StepFailure};
 use crate::runner::journal::Journal;
 use crate::runner::output::{Look, OutputBuffer, Seek};
-use crate::runner::{Check, Conductor, Waited, folding};
+use crate::runner::{Conductor, Waited, folding};
 use crate::scenario::{CloseKind, ConnectionRef, Pattern, Readiness};
 use crate::server::{FakeServer, Targets};
 
@@ -88,20 +88,8 @@ impl Conductor {
             .wait_for(self.timeout(timeout), |j| {
                 let output = text.buffer_mut(j);
                 let ended = output.ended();
-                match output.take(&matcher, &mut seek) {
-                    Look::Found(matched) => Check::Met(matched),
-                    Look::Pending { text } => {
-                        pending = Some(text);
-                        Check::Waiting
-                    }
-                    Look::Nothing => {
-                        pending = None;
-                        match text.over(j) {
-                            Some(because) if ended => Check::Never(because),
-                            _ => Check::Waiting,
-                        }
-                    }
-                }
+                let look = output.take(&matcher, &mut seek);
+                checked(look, &mut pending, || text.over(j).filter(|_| ended))
             })
             .await;
         let matched = waited.map_err(|why| {
@@ -128,17 +116,8 @@ impl Conductor {
         let mut pending = None;
         let seen = self
             .wait_for(self.timeout(window), |j| {
-                match text.buffer_mut(j).look(&matcher, &mut seek) {
-                    Look::Found(()) => Check::Met(()),
-                    Look::Pending { text } => {
-                        pending = Some(text);
-                        Check::Waiting
-                    }
-                    Look::Nothing => {
-                        pending = None;
-                        Check::Waiting
-                    }
-                }
+                let look = text.buffer_mut(j).look(&matcher, &mut seek);
+                checked(look, &mut pending, || None)
             })
             .await;
         let tail = text
@@ -252,10 +231,17 @@ impl Conductor {
         loop {
             self.drain();
             let log = &mut self.journal.server_mut().log;
-            if let Look::Found(_) = log.take_line(matcher, &mut seek) {
-                self.journal.sync_programs();
-                self.stream();
-                return Some(true);
+            match log.take_line(matcher, &mut seek) {
+                Look::Found(_) => {
+                    self.journal.sync_programs();
+                    self.stream();
+                    return Some(true);
+                }
+                Look::Busy if tokio::time::Instant::now() < deadline => {
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+                Look::Busy | Look::Pending { .. } | Look::Nothing => {}
             }
             if !self.journal.server().running {
                 return Some(false);
