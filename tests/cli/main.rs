@@ -2,6 +2,7 @@
 //! checks the scenario JSON Schema against the loader.
 
 mod connect;
+mod floods;
 mod processes;
 mod proxy;
 mod readme;
