@@ -210,11 +210,16 @@ pub struct Pattern {
 }
 
 impl Pattern {
-    /// Compiles `source` the way every pattern is compiled: multi-line, CRLF-aware.
+    /// Compiles `source` the way every pattern is compiled: multi-line,
+    /// CRLF-aware, and at most [`MAX_PATTERN_COMPILED`] bytes compiled
+    /// (beyond it: [`regex::Error::CompiledTooBig`]).
+    ///
+    /// [`MAX_PATTERN_COMPILED`]: super::limits::MAX_PATTERN_COMPILED
     pub fn compile(source: &str) -> Result<Regex, regex::Error> {
         regex::RegexBuilder::new(source)
             .multi_line(true)
             .crlf(true)
+            .size_limit(super::limits::MAX_PATTERN_COMPILED)
             .build()
     }
 }

@@ -1,0 +1,190 @@
+//! Hostile input: every input the loader, the suite and the reports take
+//! costs memory and time in proportion to its size, and ends in a located
+//! error (exit 2), never in a crash. Tests about memory or time bound the
+//! child themselves (`prlimit`) and assert on its outcome.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The header of a scenario whose steps follow.
+const HEAD: &str = "server: {fake: echo}\nclient: {}\nsteps:\n";
+
+/// Runs `tcprun ARGS...` under `prlimit LIMITS...` (address space, CPU
+/// seconds) and a generous wall-clock `timeout` (for a read that would
+/// block), so that a regression fails the test instead of the machine.
+fn bounded(limits: &[&str], args: &[&str]) -> Output {
+    Command::new("timeout")
+        .args(["--kill-after=5", "120", "prlimit"])
+        .args(limits)
+        .arg(env!("CARGO_BIN_EXE_tcprun"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("prlimit runs tcprun")
+}
+
+/// 1 GiB of address space: ample for tcprun, far below what the bugs took.
+const MEMORY: &str = "--as=1073741824";
+/// CPU seconds: ample for a debug build, far below what the bugs took.
+const CPU: &str = "--cpu=30";
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write scenario");
+    path.to_str().expect("utf-8 path").to_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Checks exit 2 and that stderr starts with `FILE:LINE:COL: error: MESSAGE`.
+fn rejected_at(output: &Output, file: &str, at: &str, message: &str) {
+    let text = stderr(output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    let head = format!("{file}:{at}: error: {message}");
+    assert!(text.starts_with(&head), "expected `{head}`, got:\n{text}");
+    assert!(text.len() < 10_000, "{} bytes of errors", text.len());
+}
+
+#[test]
+fn a_string_aliased_thousands_of_times_is_rejected_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut text = format!("{HEAD}  - send: &s \"{}\"\n", "A".repeat(1 << 20));
+    text.push_str(&"  - send: *s\n".repeat(10_000));
+    let file = write(dir.path(), "aliases.yaml", &text);
+    let output = bounded(&[MEMORY, CPU], &["validate", &file]);
+    rejected_at(&output, &file, "35:11", "the document is too large");
+}
+
+#[test]
+fn large_regexes_are_rejected_and_identical_ones_compiled_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // One huge-when-compiled regex, aliased into 300 steps.
+    let mut text = format!("{HEAD}  - expect: &r \"x{{200000}}\"\n");
+    text.push_str(&"  - expect: *r\n".repeat(300));
+    let file = write(dir.path(), "aliased.yaml", &text);
+    let output = bounded(&[MEMORY, CPU], &["validate", &file]);
+    rejected_at(
+        &output,
+        &file,
+        "4:13",
+        "the regex is too large: compiled, it exceeds the limit of 2 MiB",
+    );
+    // 500 distinct ones.
+    let text: String = (0..500)
+        .map(|i| format!("  - expect: \"x{{200000}}{i}\"\n"))
+        .collect();
+    let file = write(dir.path(), "distinct.yaml", &format!("{HEAD}{text}"));
+    let output = bounded(&[MEMORY, CPU], &["validate", &file]);
+    rejected_at(&output, &file, "4:13", "the regex is too large");
+    // 500 that fit one by one, but not together.
+    let text: String = (0..500)
+        .map(|i| format!("  - expect: \"x{{40000}}{i}\"\n"))
+        .collect();
+    let file = write(dir.path(), "budget.yaml", &format!("{HEAD}{text}"));
+    let output = bounded(&[MEMORY, CPU], &["validate", &file]);
+    let errors = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{errors}");
+    assert!(
+        errors.contains(
+            "error: the regexes of this file are too large together: compiled, they exceed 64 MiB"
+        ),
+        "{errors}"
+    );
+}
+
+#[test]
+fn a_100000_step_flow_list_on_one_line_loads_in_bounded_time() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let steps = vec!["wait_connected"; 100_000].join(", ");
+    let file = write(
+        dir.path(),
+        "flow.yaml",
+        &format!("server: {{fake: echo}}\nclient: {{}}\nsteps: [{steps}]\n"),
+    );
+    let output = bounded(&[MEMORY, CPU], &["validate", &file]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "1 scenario valid\n"
+    );
+}
+
+#[test]
+fn fifos_devices_and_huge_files_are_not_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("fifo.yaml");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let fifo = fifo.to_str().expect("utf-8 path");
+    let output = bounded(&[MEMORY, CPU], &["validate", fifo]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: cannot read {fifo}: it is a FIFO (named pipe), not a regular file; a scenario is a YAML file\n"
+        )
+    );
+    let output = bounded(&[MEMORY, CPU], &["validate", "/dev/zero"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("it is a character device, not a regular file"));
+    let big = dir.path().join("big.yaml");
+    std::fs::File::create(&big)
+        .and_then(|file| file.set_len(50 << 20))
+        .expect("sparse file");
+    let output = bounded(&[MEMORY, CPU], &["validate", big.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output)
+            .contains("the file is too large: 52428800 bytes (scenario files are at most 10 MiB)"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn durations_past_the_maximum_are_load_errors_not_crashes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(
+        dir.path(),
+        "sleep.yaml",
+        &format!("{HEAD}  - wait_connected\n  - sleep: 300000000000y\n"),
+    );
+    let output = bounded(&[MEMORY, CPU], &[&file]);
+    rejected_at(
+        &output,
+        &file,
+        "5:12",
+        "`sleep` is too long: durations are at most 365 days, found `300000000000y`",
+    );
+    // The maximum itself runs: in virtual time it costs nothing.
+    let file = write(
+        dir.path(),
+        "longest.yaml",
+        &format!(
+            "timeout: 365days\ndefaults: {{timeout: 365days}}\n{HEAD}  - wait_connected\n  - sleep: 365days\n  - sleep: 365days\n  - expect_no: {{regex: x, timeout: 365days}}\n"
+        ),
+    );
+    let output = bounded(&[MEMORY, CPU], &[&file]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_located_at_its_first_bad_byte() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("latin1.yaml");
+    std::fs::write(
+        &path,
+        b"server: {fake: echo}\nclient: {}\nsteps:\n  - send: \"caf\xe9\"\n",
+    )
+    .expect("write");
+    let file = path.to_str().expect("utf-8 path");
+    let output = bounded(&[MEMORY, CPU], &["validate", file]);
+    rejected_at(
+        &output,
+        file,
+        "4:15",
+        "the file is not UTF-8 text: invalid byte 0xe9",
+    );
+}
