@@ -110,6 +110,11 @@ fn run(
         suite::list(&scenarios);
         return ExitCode::SUCCESS;
     }
+    // A report that cannot be written is found now, not after the run.
+    if let Err(message) = suite::check_reports(args) {
+        eprintln!("tcprun: {message}");
+        return ExitCode::from(INVALID);
+    }
     let summary = runtime.block_on(async {
         tokio::select! {
             summary = suite::run(scenarios, args) => Ok(summary),
@@ -117,7 +122,7 @@ fn run(
         }
     });
     match summary {
-        Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
+        Ok(summary) if summary.failed == 0 && summary.unwritten == 0 => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
         Err(signal) => {
             // Workers run on their own threads, which the dropped run does

@@ -22,6 +22,7 @@ mod yaml;
 use std::path::Path;
 
 pub use data::{Data, RenderError};
+pub(crate) use diagnostic::sentence_case;
 pub use diagnostic::{Diagnostic, LoadError};
 pub use discover::discover;
 pub use types::*;

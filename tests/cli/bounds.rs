@@ -188,3 +188,111 @@ fn a_file_that_is_not_utf8_is_located_at_its_first_bad_byte() {
         "the file is not UTF-8 text: invalid byte 0xe9",
     );
 }
+
+#[test]
+fn jobs_and_repeat_have_documented_maxima() {
+    for (args, message) in [
+        (
+            ["-j", "65535"],
+            "invalid value '65535' for '--jobs <N>': 65535 is not in 1..=1024",
+        ),
+        (
+            ["--repeat", "4294967295"],
+            "invalid value '4294967295' for '--repeat <N>': 4294967295 is not in 1..=10000",
+        ),
+    ] {
+        let output = bounded(&[MEMORY, CPU], &[args[0], args[1], "scenarios/quit.yaml"]);
+        assert_eq!(output.status.code(), Some(2));
+        assert!(stderr(&output).contains(message), "{}", stderr(&output));
+        assert!(output.stdout.is_empty());
+    }
+    // The maxima themselves run, without making every job up front.
+    let output = bounded(
+        &[MEMORY, CPU],
+        &["-j", "1024", "--repeat", "3", "scenarios/quit.yaml"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn a_report_that_cannot_be_written_is_an_error_before_and_after_the_run() {
+    let output = bounded(
+        &[MEMORY, CPU],
+        &[
+            "--junit",
+            "/nonexistent/folder/report.xml",
+            "scenarios/quit.yaml",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "tcprun: cannot write the --junit report to /nonexistent/folder/report.xml: no such file or directory (os error 2)\n"
+    );
+    assert!(output.stdout.is_empty(), "nothing ran");
+    let output = bounded(&[MEMORY, CPU], &["--json", "/tmp", "scenarios/quit.yaml"]);
+    assert_eq!(output.status.code(), Some(2));
+    // Writable when checked, full when written: the run's status says so.
+    let output = bounded(
+        &[MEMORY, CPU],
+        &["--json", "/dev/full", "scenarios/quit.yaml"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).starts_with("tcprun: cannot write /dev/full: "),
+        "{}",
+        stderr(&output)
+    );
+    // A report path that does not exist yet is not left behind by the check.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let junit = dir.path().join("report.xml");
+    let junit = junit.to_str().expect("utf-8");
+    let output = bounded(
+        &[MEMORY, CPU],
+        &[
+            "--junit",
+            junit,
+            "--filter",
+            "no such scenario",
+            "scenarios/quit.yaml",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!Path::new(junit).exists());
+}
+
+#[test]
+fn characters_xml_forbids_from_a_peer_keep_the_junit_report_valid() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = write(
+        dir.path(),
+        "odd.yaml",
+        "server: {fake: echo, banner: {hex: \"efbfbe efbfbf 07 1b 0a\"}}\nclient: {}\nsteps:\n  - wait_connected\n  - expect: {regex: \"^never$\", timeout: 1s}\n",
+    );
+    let junit = dir.path().join("report.xml");
+    let json = dir.path().join("report.json");
+    let output = bounded(
+        &[MEMORY, CPU],
+        &[
+            "--junit",
+            junit.to_str().expect("utf-8"),
+            "--json",
+            json.to_str().expect("utf-8"),
+            &file,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    let forbidden: Vec<char> = xml
+        .chars()
+        .filter(|&c| !matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{fffd}' | '\u{10000}'..))
+        .collect();
+    assert!(forbidden.is_empty(), "{forbidden:?} in {xml}");
+    assert!(xml.contains("\\u{fffe}"), "{xml}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json written"))
+            .expect("valid JSON");
+    assert_eq!(report["summary"]["failed"], 1);
+    let human = String::from_utf8_lossy(&output.stdout);
+    assert!(!human.contains('\u{1b}'), "{human}");
+}
