@@ -113,6 +113,9 @@ pub struct ProgramSpec {
     pub cwd: Option<PathBuf>,
     /// The scenario file's folder, which a relative `cwd` starts from.
     pub folder: PathBuf,
+    /// Written as `shell:`: variables in the script (`argv[2]`) are
+    /// replaced shell-quoted, each value one word, never shell syntax.
+    pub shell: bool,
 }
 
 /// Says when a started server is ready for clients.

@@ -296,3 +296,28 @@ fn characters_xml_forbids_from_a_peer_keep_the_junit_report_valid() {
     let human = String::from_utf8_lossy(&output.stdout);
     assert!(!human.contains('\u{1b}'), "{human}");
 }
+
+#[test]
+fn var_values_in_shell_scripts_are_words_not_commands() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let folder = dir.path().to_str().expect("utf-8");
+    let file = write(
+        dir.path(),
+        "inject.yaml",
+        &format!(
+            "server: {{fake: echo}}\nclients:\n  sh: {{shell: \"echo hello ${{name}}\", cwd: \"{folder}\"}}\n  tcp: {{}}\nsteps:\n  - expect: {{regex: \"^hello x; touch pwned$\", client: sh}}\n  - expect_exit: {{code: 0, client: sh}}\n"
+        ),
+    );
+    let output = bounded(&[MEMORY, CPU], &["--var", "name=x; touch pwned", &file]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        stderr(&output)
+    );
+    assert!(
+        !dir.path().join("pwned").exists(),
+        "the value ran as a command"
+    );
+}
