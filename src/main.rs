@@ -22,10 +22,11 @@ fn main() -> ExitCode {
         tcprun::process::supervise_with(exe);
     }
     // Whatever happens, no process tcprun started outlives it: a panic, on
-    // any thread, kills every process group, says so in a line rather than
-    // a backtrace, and ends tcprun.
+    // any thread, kills every process group, removes every scenario's
+    // folder, says so in a line rather than a backtrace, and ends tcprun.
     std::panic::set_hook(Box::new(|info| {
         tcprun::process::kill_all();
+        tcprun::process::remove_temp_folders();
         eprintln!("tcprun: internal error (please report it): {info}");
         std::process::exit(101);
     }));
@@ -126,8 +127,10 @@ fn run(
         Ok(_) => ExitCode::FAILURE,
         Err(signal) => {
             // Workers run on their own threads, which the dropped run does
-            // not stop: kill every program group now.
+            // not stop: kill every program group now, then remove the
+            // scenarios' folders.
             tcprun::process::kill_all();
+            tcprun::process::remove_temp_folders();
             eprintln!("tcprun: interrupted by {signal}; every process it started was stopped");
             ExitCode::from(if signal == "SIGINT" { 130 } else { 143 })
         }

@@ -1,4 +1,4 @@
-//! Starts programs in their own process groups, reports their output and exit, and makes sure none outlives tcprun.
+//! Starts programs in their own process groups, reports their output and exit, and makes sure none outlives tcprun (nor any scenario's folder).
 //!
 //! Every group tcprun starts is registered until it is reaped. Dropping a
 //! [`Program`] kills its group; [`kill_all`] kills every registered group and
@@ -6,6 +6,7 @@
 //! For the one way out tcprun cannot act on, SIGKILL, each program runs
 //! under a [`supervise`] process that kills its group when tcprun dies.
 
+mod folders;
 mod group;
 pub mod supervise;
 
@@ -23,6 +24,7 @@ use tokio::sync::watch;
 
 pub use crate::event::Exit;
 use crate::event::{Emitter, Pipe, ProgramEvent};
+pub use folders::{TempFolder, remove_all as remove_temp_folders};
 pub use group::{Group, kill_all, live_groups};
 
 /// Describes a program to start.
