@@ -264,10 +264,16 @@ pub enum EventFormat {
     Json,
 }
 
-/// Parses a duration such as `500ms` or `3s`.
+/// Parses a duration such as `500ms` or `3s`, at most 365 days (as in scenarios).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text)
-        .map_err(|error| format!("{error} (durations look like 500ms, 3s or 1m)"))
+    use crate::scenario::limits::{MAX_DURATION, MAX_DURATION_TEXT};
+    match humantime::parse_duration(text) {
+        Ok(duration) if duration <= MAX_DURATION => Ok(duration),
+        Ok(_) | Err(humantime::DurationError::NumberOverflow) => Err(format!(
+            "durations are at most {MAX_DURATION_TEXT}, found `{text}`"
+        )),
+        Err(error) => Err(format!("{error} (durations look like 500ms, 3s or 1m)")),
+    }
 }
 
 fn parse_encoding(text: &str) -> Result<Encoding, String> {

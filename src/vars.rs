@@ -60,8 +60,10 @@ impl Vars {
     }
 
     /// Replaces the `${name}`s of a `shell:` script that have a value, each
-    /// quoted so that it is one word and never shell syntax (see [`Shell`]);
-    /// returns the script and the environment variables it needs.
+    /// quoted for where it stands so that it is one word and never shell
+    /// syntax: `'value'` outside quotes, the quotes closed and reopened
+    /// around it inside them, an environment variable in a here-document.
+    /// Returns the script and the environment variables it needs.
     pub fn apply_shell(&self, script: &str) -> (String, Vec<(String, String)>) {
         Shell::new(self).run(script)
     }

@@ -4,15 +4,16 @@
 
 use std::time::Duration;
 
-/// Caps a scenario file's size: 10 MiB.
-pub const MAX_FILE_BYTES: u64 = 10 << 20;
+/// Caps a scenario file's size: 128 MiB (a scenario may send large data
+/// written inline).
+pub const MAX_FILE_BYTES: u64 = 128 << 20;
 
 /// Caps the nodes a document may expand to (aliases copy what they name).
 pub const MAX_NODES: usize = 1_000_000;
 
-/// Caps the text (scalars' bytes) a document may expand to once aliases
-/// (`*name`) are copied: 32 MiB.
-pub const MAX_DOCUMENT_BYTES: usize = 32 << 20;
+/// Caps the text (scalars' bytes) that aliases (`*name`) may copy, all
+/// together: 32 MiB. The text written out is bounded by the file's size.
+pub const MAX_ALIAS_BYTES: usize = 32 << 20;
 
 /// Caps a regex's length as written, checked before it is compiled: 32 KiB.
 pub const MAX_PATTERN_BYTES: usize = 32 << 10;
@@ -31,7 +32,7 @@ pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 /// Says [`MAX_DURATION`] in words, for messages and the README.
 pub const MAX_DURATION_TEXT: &str = "365 days";
 
-/// Says a byte count in the largest whole unit: `10 MiB`, `32 KiB`, `100 bytes`.
+/// Says a byte count in the largest whole unit: `128 MiB`, `32 KiB`, `100 bytes`.
 pub(crate) fn bytes(n: u64) -> String {
     match n {
         n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
@@ -46,7 +47,7 @@ mod tests {
 
     #[test]
     fn byte_counts_read_in_whole_units() {
-        assert_eq!(bytes(MAX_FILE_BYTES), "10 MiB");
+        assert_eq!(bytes(MAX_FILE_BYTES), "128 MiB");
         assert_eq!(bytes(MAX_PATTERN_BYTES as u64), "32 KiB");
         assert_eq!(bytes(1000), "1000 bytes");
         assert_eq!(humantime::parse_duration("365days"), Ok(MAX_DURATION));

@@ -34,6 +34,15 @@ pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
     load_str(path, &source)
 }
 
+/// Loads a scenario from the bytes of a file (at most
+/// [`limits::MAX_FILE_BYTES`], UTF-8); `path` names it in diagnostics and
+/// gives the default name. A byte that is not UTF-8 is reported at its line
+/// and column.
+pub fn load_bytes(path: &Path, bytes: Vec<u8>) -> Result<Scenario, LoadError> {
+    let source = read_file::text(path, bytes)?;
+    load_str(path, &source)
+}
+
 /// Loads a scenario from `source`; `path` names it in diagnostics and gives the default name.
 pub fn load_str(path: &Path, source: &str) -> Result<Scenario, LoadError> {
     read_file::load(path, source)

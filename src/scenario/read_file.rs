@@ -122,6 +122,21 @@ pub(crate) fn read_source(path: &Path) -> Result<String, LoadError> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large());
     }
+    text(path, bytes)
+}
+
+/// Returns the bytes of the file at `path` as text: at most
+/// [`MAX_FILE_BYTES`], in UTF-8 (a bad byte is reported where it is).
+pub(crate) fn text(path: &Path, bytes: Vec<u8>) -> Result<String, LoadError> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        let message = format!(
+            "cannot read {}: the file is too large: {} bytes (scenario files are at most {})",
+            path.display(),
+            bytes.len(),
+            limits::bytes(MAX_FILE_BYTES)
+        );
+        return Err(Diagnostic::whole_file(path, message).into());
+    }
     String::from_utf8(bytes).map_err(|error| not_utf8(path, error).into())
 }
 
@@ -857,7 +872,7 @@ steps:
         assert_eq!(
             message(&big),
             format!(
-                "error: cannot read {}: the file is too large: 10485761 bytes (scenario files are at most 10 MiB)",
+                "error: cannot read {}: the file is too large: 134217729 bytes (scenario files are at most 128 MiB)",
                 big.display()
             )
         );
@@ -895,6 +910,61 @@ steps:
                 .to_string()
                 .contains("it ends in the middle of a character")
         );
+    }
+
+    #[test]
+    fn mutated_bytes_give_located_or_whole_file_errors() {
+        // The shapes of the fuzz seeds (fuzz/seeds/loader), small.
+        let mut nested = format!("a: &a [\"{}\"]\n", "x".repeat(1000));
+        for (name, prev) in ["b", "c", "d", "e", "f", "g"]
+            .iter()
+            .zip(["a", "b", "c", "d", "e", "f"])
+        {
+            nested.push_str(&format!(
+                "{name}: &{name} [{}]\n",
+                vec![format!("*{prev}"); 10].join(", ")
+            ));
+        }
+        let samples = [
+            MINIMAL.to_owned(),
+            nested,
+            format!("{MINIMAL}  - expect: &r \"x{{200000}}\"\n  - expect: *r\n")
+                .replace("[wait_connected]\n", "\n"),
+            format!(
+                "server: {{fake: echo}}\rclient: {{}}\rsteps: [{}]\r",
+                vec!["send: x"; 200].join(", ")
+            ),
+            "timeout: 365days\nserver: {fake: echo}\nclient: {}\nsteps: [sleep: 300000000000y]\n"
+                .to_owned(),
+        ];
+        let alphabet = b"-:{}[],&*!|>'\"#%@` \t\n\r\\a0~?\xc3\xa9\xff\xfe\x80";
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for sample in &samples {
+            for _ in 0..400 {
+                let mut bytes = sample.as_bytes().to_vec();
+                for _ in 0..1 + next(&mut state) % 6 {
+                    let at = (next(&mut state) as usize) % (bytes.len() + 1);
+                    let byte = alphabet[(next(&mut state) as usize) % alphabet.len()];
+                    match next(&mut state) % 3 {
+                        0 => bytes.insert(at, byte),
+                        1 if at < bytes.len() => bytes[at] = byte,
+                        _ if at < bytes.len() => drop(bytes.remove(at)),
+                        _ => {}
+                    }
+                }
+                let lines = bytes.split(|&b| b == b'\n' || b == b'\r').count();
+                let Err(error) = crate::scenario::load_bytes(Path::new("m.yaml"), bytes) else {
+                    continue;
+                };
+                assert!(!error.diagnostics().is_empty());
+                for d in error.diagnostics() {
+                    let whole_file = d.line == 0 && d.col == 0;
+                    let located = (1..=lines).contains(&d.line) && d.col >= 1 && d.width >= 1;
+                    assert!(whole_file || located, "{d:?}");
+                }
+                assert!(error.to_string().len() < 64 * 1024);
+            }
+        }
     }
 
     /// Returns a pseudo-random number (xorshift), for the fuzz test.

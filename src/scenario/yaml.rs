@@ -6,7 +6,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 use super::diagnostic::sentence_case;
 
-use super::limits::{MAX_DOCUMENT_BYTES, MAX_NODES};
+use super::limits::{MAX_ALIAS_BYTES, MAX_NODES};
 
 /// Marks a place in the source: 1-based line and 1-based column in characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -228,8 +228,8 @@ pub(crate) fn parse(source: &str) -> Parsed {
                     start,
                     end: Pos::from_marker(span.end),
                 };
-                let weight = node.weight();
-                if let Err(parsed) = builder.add(node, anchor, weight) {
+                // Text written out is bounded by the file; only copies count.
+                if let Err(parsed) = builder.add(node, anchor, Weight::ONE) {
                     return parsed;
                 }
             }
@@ -326,16 +326,17 @@ impl Builder {
         self.add(node, anchor, Weight::ONE)
     }
 
-    /// Counts `weight` into the document's size; past a limit, the document
-    /// is rejected at once, at `start`..`end`.
+    /// Counts `weight` into the document's size (nodes, and the text that
+    /// aliases copy); past a limit, the document is rejected at once, at
+    /// `start`..`end`.
     fn count(&mut self, weight: Weight, start: Pos, end: Pos) -> Result<(), Parsed> {
         self.weight = self.weight + weight;
         let limit = if self.weight.nodes > MAX_NODES {
-            format!("more than {MAX_NODES} nodes")
-        } else if self.weight.bytes > MAX_DOCUMENT_BYTES {
+            format!("more than {MAX_NODES} nodes, counting what aliases copy")
+        } else if self.weight.bytes > MAX_ALIAS_BYTES {
             format!(
-                "more than {} of text",
-                super::limits::bytes(MAX_DOCUMENT_BYTES as u64)
+                "aliases copy more than {} of text",
+                super::limits::bytes(MAX_ALIAS_BYTES as u64)
             )
         } else {
             return Ok(());
@@ -344,14 +345,14 @@ impl Builder {
         Err(builder.fatal(
             start,
             end,
-            format!("the document is too large: {limit}, counting what aliases copy"),
+            format!("the document is too large: {limit}"),
             Some("aliases (`*name`) copy what their anchor holds; use fewer of them".into()),
         ))
     }
 
     /// Adds a finished node; `weight` is what it brings that was not counted
-    /// yet (a scalar's text, one node for a collection, nothing for an
-    /// alias's copy, which was counted before it was made).
+    /// yet (one node, or nothing for an alias's copy, which was counted
+    /// before it was made).
     fn add(&mut self, node: Node, anchor: usize, weight: Weight) -> Result<(), Parsed> {
         self.count(weight, node.start, node.end)?;
         if anchor != 0 {
@@ -499,10 +500,10 @@ mod tests {
         let problem = &parsed.problems[0];
         assert_eq!(
             problem.message,
-            "the document is too large: more than 32 MiB of text, counting what aliases copy"
+            "the document is too large: aliases copy more than 32 MiB of text"
         );
-        // The alias that went over: the 32nd, on line 33.
-        assert_eq!((problem.start, problem.end), (pos(33, 3), pos(33, 5)));
+        // The alias that went over: the 33rd, on line 34.
+        assert_eq!((problem.start, problem.end), (pos(34, 3), pos(34, 5)));
     }
 
     #[test]

@@ -54,7 +54,7 @@ fn a_string_aliased_thousands_of_times_is_rejected_at_once() {
     text.push_str(&"  - send: *s\n".repeat(10_000));
     let file = write(dir.path(), "aliases.yaml", &text);
     let output = bounded(&[MEMORY, CPU], &["validate", &file]);
-    rejected_at(&output, &file, "35:11", "the document is too large");
+    rejected_at(&output, &file, "37:11", "the document is too large");
 }
 
 #[test]
@@ -131,13 +131,14 @@ fn fifos_devices_and_huge_files_are_not_read() {
     assert!(stderr(&output).contains("it is a character device, not a regular file"));
     let big = dir.path().join("big.yaml");
     std::fs::File::create(&big)
-        .and_then(|file| file.set_len(50 << 20))
+        .and_then(|file| file.set_len(200 << 20))
         .expect("sparse file");
     let output = bounded(&[MEMORY, CPU], &["validate", big.to_str().expect("utf-8")]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output)
-            .contains("the file is too large: 52428800 bytes (scenario files are at most 10 MiB)"),
+        stderr(&output).contains(
+            "the file is too large: 209715200 bytes (scenario files are at most 128 MiB)"
+        ),
         "{}",
         stderr(&output)
     );
@@ -319,5 +320,19 @@ fn var_values_in_shell_scripts_are_words_not_commands() {
     assert!(
         !dir.path().join("pwned").exists(),
         "the value ran as a command"
+    );
+}
+
+#[test]
+fn connect_durations_have_the_same_maximum() {
+    let output = bounded(
+        &[MEMORY, CPU],
+        &["connect", "--retry-interval", "300000000000y", "1"],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("durations are at most 365 days, found `300000000000y`"),
+        "{}",
+        stderr(&output)
     );
 }
