@@ -136,7 +136,10 @@ impl<'a> Lines<'a> {
     pub fn byte(&self, line: usize, col: usize) -> usize {
         let text = self.line(line);
         let skip = col.saturating_sub(1);
-        let (from_char, from_byte) = match self.marks.binary_search_by_key(&(line - 1), |m| m.0) {
+        let Some(index) = line.checked_sub(1) else {
+            return 0;
+        };
+        let (from_char, from_byte) = match self.marks.binary_search_by_key(&index, |m| m.0) {
             Ok(found) => match &self.marks[found].1 {
                 None => return skip.min(text.len()),
                 Some(marks) => {
@@ -454,6 +457,7 @@ mod tests {
         }
         assert_eq!(lines.slice(3, 701, None), "abc");
         assert_eq!(lines.byte(3, 10_000), long_other.len());
+        assert_eq!((lines.byte(0, 5), lines.byte(99, 5)), (0, 0));
     }
 
     #[test]
