@@ -113,6 +113,9 @@ pub struct ProgramSpec {
     pub cwd: Option<PathBuf>,
     /// The scenario file's folder, which a relative `cwd` starts from.
     pub folder: PathBuf,
+    /// Written as `shell:`: variables in the script (`argv[2]`) are
+    /// replaced shell-quoted, each value one word, never shell syntax.
+    pub shell: bool,
 }
 
 /// Says when a started server is ready for clients.
@@ -210,11 +213,16 @@ pub struct Pattern {
 }
 
 impl Pattern {
-    /// Compiles `source` the way every pattern is compiled: multi-line, CRLF-aware.
+    /// Compiles `source` the way every pattern is compiled: multi-line,
+    /// CRLF-aware, and at most [`MAX_PATTERN_COMPILED`] bytes compiled
+    /// (beyond it: [`regex::Error::CompiledTooBig`]).
+    ///
+    /// [`MAX_PATTERN_COMPILED`]: super::limits::MAX_PATTERN_COMPILED
     pub fn compile(source: &str) -> Result<Regex, regex::Error> {
         regex::RegexBuilder::new(source)
             .multi_line(true)
             .crlf(true)
+            .size_limit(super::limits::MAX_PATTERN_COMPILED)
             .build()
     }
 }
