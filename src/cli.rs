@@ -8,6 +8,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::client::encoding::Encoding;
 use crate::scenario::keys;
 
+/// Caps `--jobs`: scenarios run at once, each on its own thread.
+pub const MAX_JOBS: u16 = 1024;
+
+/// Caps `--repeat`: runs of each scenario, whose transcripts are all kept
+/// until they are compared.
+pub const MAX_REPEAT: u32 = 10_000;
+
 /// A scriptable TCP test harness and scenario runner.
 #[derive(Debug, Parser)]
 #[command(
@@ -43,8 +50,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub update: bool,
 
-    /// Scenarios run at once (default: the number of CPUs).
-    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Scenarios run at once, at most 1024 (default: the number of CPUs).
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=MAX_JOBS as i64))]
     pub jobs: Option<u16>,
 
     /// Stop starting scenarios after the first failure (the rest count as skipped).
@@ -63,8 +70,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(usize, usize)>,
 
-    /// Run each scenario N times and report when the runs' transcripts differ.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Run each scenario N times (at most 10000) and report when the runs' transcripts differ.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=MAX_REPEAT as i64))]
     pub repeat: u32,
 
     /// Write a JUnit XML report to FILE.
@@ -296,10 +303,16 @@ pub enum EventFormat {
     Json,
 }
 
-/// Parses a duration such as `500ms` or `3s`.
+/// Parses a duration such as `500ms` or `3s`, at most 365 days (as in scenarios).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text)
-        .map_err(|error| format!("{error} (durations look like 500ms, 3s or 1m)"))
+    use crate::scenario::limits::{MAX_DURATION, MAX_DURATION_TEXT};
+    match humantime::parse_duration(text) {
+        Ok(duration) if duration <= MAX_DURATION => Ok(duration),
+        Ok(_) | Err(humantime::DurationError::NumberOverflow) => Err(format!(
+            "durations are at most {MAX_DURATION_TEXT}, found `{text}`"
+        )),
+        Err(error) => Err(format!("{error} (durations look like 500ms, 3s or 1m)")),
+    }
 }
 
 fn parse_encoding(text: &str) -> Result<Encoding, String> {

@@ -22,10 +22,11 @@ fn main() -> ExitCode {
         tcprun::process::supervise_with(exe);
     }
     // Whatever happens, no process tcprun started outlives it: a panic, on
-    // any thread, kills every process group, says so in a line rather than
-    // a backtrace, and ends tcprun.
+    // any thread, kills every process group, removes every scenario's
+    // folder, says so in a line rather than a backtrace, and ends tcprun.
     std::panic::set_hook(Box::new(|info| {
         tcprun::process::kill_all();
+        tcprun::process::remove_temp_folders();
         eprintln!("tcprun: internal error (please report it): {info}");
         std::process::exit(101);
     }));
@@ -113,6 +114,11 @@ fn run(
         suite::list(&scenarios);
         return ExitCode::SUCCESS;
     }
+    // A report that cannot be written is found now, not after the run.
+    if let Err(message) = suite::check_reports(args) {
+        eprintln!("tcprun: {message}");
+        return ExitCode::from(INVALID);
+    }
     let summary = runtime.block_on(async {
         tokio::select! {
             summary = suite::run(scenarios, args) => Ok(summary),
@@ -120,12 +126,14 @@ fn run(
         }
     });
     match summary {
-        Ok(summary) if summary.failed == 0 => ExitCode::SUCCESS,
+        Ok(summary) if summary.failed == 0 && summary.unwritten == 0 => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
         Err(signal) => {
             // Workers run on their own threads, which the dropped run does
-            // not stop: kill every program group now.
+            // not stop: kill every program group now, then remove the
+            // scenarios' folders.
             tcprun::process::kill_all();
+            tcprun::process::remove_temp_folders();
             eprintln!("tcprun: interrupted by {signal}; every process it started was stopped");
             ExitCode::from(if signal == "SIGINT" { 130 } else { 143 })
         }

@@ -178,7 +178,16 @@ impl Matcher {
     /// # Errors
     /// The pattern's syntax error, or a compiled size over the limits.
     pub fn new(pattern: &str) -> Result<Self, BuildError> {
-        Self::build(pattern, false)
+        Self::build(pattern, false, None)
+    }
+
+    /// Compiles `pattern` as [`Matcher::new`] does, refusing it when its
+    /// compiled program would take more than `size_limit` bytes.
+    ///
+    /// # Errors
+    /// As [`Matcher::new`]; [`BuildError::size_limit`] says when the limit is why.
+    pub fn limited(pattern: &str, size_limit: usize) -> Result<Self, BuildError> {
+        Self::build(pattern, false, Some(size_limit))
     }
 
     /// Compiles `pattern` for raw bytes (`.` matches any byte, as in
@@ -187,23 +196,30 @@ impl Matcher {
     /// # Errors
     /// As [`Matcher::new`].
     pub fn new_bytes(pattern: &str) -> Result<Self, BuildError> {
-        Self::build(pattern, true)
+        Self::build(pattern, true, None)
     }
 
-    fn build(pattern: &str, bytes: bool) -> Result<Self, BuildError> {
+    fn build(pattern: &str, bytes: bool, size_limit: Option<usize>) -> Result<Self, BuildError> {
         let syntax = syntax::Config::new()
             .multi_line(true)
             .crlf(true)
             .utf8(!bytes);
         // No one-pass DFA: it costs memory per pattern, and groups come from
         // one short span per match.
-        let config = meta::Config::new().onepass(false);
+        let mut config = meta::Config::new().onepass(false);
+        if size_limit.is_some() {
+            config = config.nfa_size_limit(size_limit);
+        }
         let meta = meta::Builder::new()
             .configure(config)
             .syntax(syntax)
             .build(pattern)?;
         let dfa = DFA::builder()
             .syntax(syntax)
+            .thompson(
+                regex_automata::nfa::thompson::Config::new()
+                    .nfa_size_limit(size_limit.or(Some(10 << 20))),
+            )
             // A Unicode `\b` is handled until a non-ASCII byte comes next to
             // it; then the scan decides by lines (see `by_lines`).
             // A pattern too big for the cache still builds: the DFA then

@@ -1,4 +1,4 @@
-//! Starts programs in their own process groups, reports their output and exit, and makes sure none outlives tcprun.
+//! Starts programs in their own process groups, reports their output and exit, and makes sure none outlives tcprun (nor any scenario's folder).
 //!
 //! Every group tcprun starts is registered until it is reaped. Dropping a
 //! [`Program`] kills its group; [`kill_all`] kills every registered group and
@@ -6,11 +6,12 @@
 //! For the one way out tcprun cannot act on, SIGKILL, each program runs
 //! under a [`supervise`] process that kills its group when tcprun dies.
 
+mod folders;
 mod group;
 pub mod supervise;
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -23,6 +24,7 @@ use tokio::sync::watch;
 
 pub use crate::event::Exit;
 use crate::event::{Emitter, Pipe, ProgramEvent};
+pub use folders::{TempFolder, remove_all as remove_temp_folders};
 pub use group::{Group, kill_all, live_groups};
 
 /// Describes a program to start.
@@ -73,10 +75,62 @@ pub fn supervise_with(exe: PathBuf) {
     let _ = SUPERVISOR.set(exe);
 }
 
-/// Finds the program as the supervisor's `execvp` will, so that a missing
-/// program fails to start here, with the error users expect.
+/// Checks that `launch` can start, as the supervisor's `execvp` will look
+/// for it, so that a program that cannot start fails here with the real
+/// cause and the path: a working folder that is missing or not a folder, a
+/// program that is missing, a folder, or not executable, or not on `PATH`.
 fn locate(launch: &Launch) -> Result<(), ProcessError> {
+    use std::io::{Error, ErrorKind};
+    use std::os::unix::fs::PermissionsExt as _;
     let name = launch.argv.first().cloned().unwrap_or_default();
+    let fail = |kind: ErrorKind, message: String| ProcessError::Spawn {
+        program: name.clone(),
+        source: Error::new(kind, message),
+    };
+    let cwd = match &launch.cwd {
+        Some(cwd) => {
+            match std::fs::metadata(cwd) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => {
+                    let message = format!("the working folder {} is not a folder", cwd.display());
+                    return Err(fail(ErrorKind::NotADirectory, message));
+                }
+                Err(error) => {
+                    let message = format!(
+                        "the working folder {} cannot be used: {}",
+                        cwd.display(),
+                        reason(&error)
+                    );
+                    return Err(fail(error.kind(), message));
+                }
+            }
+            cwd.clone()
+        }
+        None => std::env::current_dir().unwrap_or_default(),
+    };
+    // A path (with a `/`) is taken as it is, from the working folder.
+    if name.contains('/') {
+        let path = cwd.join(&name);
+        let shown = Path::new(&name);
+        return match std::fs::metadata(&path) {
+            Err(error) => {
+                let message = format!("{}: {}", shown.display(), reason(&error));
+                Err(fail(error.kind(), message))
+            }
+            Ok(meta) if meta.is_dir() => Err(fail(
+                ErrorKind::IsADirectory,
+                format!("{} is a folder, not a program", shown.display()),
+            )),
+            Ok(meta) if meta.permissions().mode() & 0o111 == 0 => Err(fail(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "{} is not executable (permission denied); `chmod +x` it",
+                    shown.display()
+                ),
+            )),
+            Ok(_) => Ok(()),
+        };
+    }
     let path = launch
         .env
         .iter()
@@ -84,17 +138,33 @@ fn locate(launch: &Launch) -> Result<(), ProcessError> {
         .find(|(key, _)| key == "PATH")
         .map(|(_, value)| OsString::from(value))
         .or_else(|| std::env::var_os("PATH"));
-    let cwd = match &launch.cwd {
-        Some(cwd) => cwd.clone(),
-        None => std::env::current_dir().unwrap_or_default(),
-    };
-    match which::which_in(&name, path, cwd) {
-        Ok(_) => Ok(()),
-        Err(_) => Err(ProcessError::Spawn {
-            program: name,
-            source: nix::errno::Errno::ENOENT.into(),
-        }),
+    if which::which_in(&name, path.clone(), &cwd).is_ok() {
+        return Ok(());
     }
+    // Not found as a program: say whether a file of that name is there but
+    // cannot be run.
+    let found = path
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|folder| cwd.join(folder).join(&name))
+        .find(|candidate| candidate.is_file());
+    Err(match found {
+        Some(file) => fail(
+            ErrorKind::PermissionDenied,
+            format!(
+                "{} is not executable (permission denied); `chmod +x` it",
+                file.display()
+            ),
+        ),
+        None => fail(ErrorKind::NotFound, format!("no program `{name}` on PATH")),
+    })
+}
+
+/// Says why a file operation failed, in lowercase, without the OS's code.
+fn reason(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    crate::scenario::sentence_case(text)
 }
 
 /// Holds a running program: its group, its stdin, and its exit once known.
@@ -111,9 +181,9 @@ impl Program {
     /// reported as [`ProgramEvent::Output`] events and its end as [`ProgramEvent::Exited`].
     pub fn start(launch: &Launch, emitter: Emitter) -> Result<Self, ProcessError> {
         let name = launch.argv.first().cloned().unwrap_or_default();
+        locate(launch)?;
         let mut command = match SUPERVISOR.get() {
             Some(exe) => {
-                locate(launch)?;
                 let mut command = tokio::process::Command::new(exe);
                 command.args(supervise::args(&launch.argv));
                 command
@@ -309,4 +379,79 @@ async fn reap(
         .emit(ProgramEvent::Exited { exit: exit.clone() })
         .await;
     let _ = exit_tx.send(Some(exit));
+}
+
+#[cfg(test)]
+mod locate_tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    fn launch(argv: &[&str], cwd: Option<&Path>) -> Launch {
+        Launch {
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            env: Vec::new(),
+            cwd: cwd.map(Path::to_path_buf),
+            stdin: false,
+            inherit: false,
+        }
+    }
+
+    fn why(argv: &[&str], cwd: Option<&Path>) -> String {
+        locate(&launch(argv, cwd))
+            .expect_err("cannot start")
+            .to_string()
+    }
+
+    #[test]
+    fn names_the_real_cause_and_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        assert_eq!(
+            why(&["sh"], Some(&missing)),
+            format!(
+                "cannot start `sh`: the working folder {} cannot be used: no such file or directory",
+                missing.display()
+            )
+        );
+        let file = dir.path().join("script.sh");
+        std::fs::write(&file, "#!/bin/sh\n").unwrap();
+        assert_eq!(
+            why(&["sh"], Some(&file)),
+            format!(
+                "cannot start `sh`: the working folder {} is not a folder",
+                file.display()
+            )
+        );
+        assert_eq!(
+            why(&["./script.sh"], Some(dir.path())),
+            "cannot start `./script.sh`: ./script.sh is not executable (permission denied); `chmod +x` it"
+        );
+        assert_eq!(
+            why(&["./nope.sh"], Some(dir.path())),
+            "cannot start `./nope.sh`: ./nope.sh: no such file or directory"
+        );
+        let folder = dir.path().to_str().unwrap().to_owned();
+        assert_eq!(
+            why(&[folder.as_str()], None),
+            format!("cannot start `{folder}`: {folder} is a folder, not a program")
+        );
+        assert_eq!(
+            why(&["tcprun-no-such-program"], None),
+            "cannot start `tcprun-no-such-program`: no program `tcprun-no-such-program` on PATH"
+        );
+        let mut on_path = launch(&["script.sh"], None);
+        on_path.env.push(("PATH".into(), folder.clone()));
+        assert_eq!(
+            locate(&on_path).unwrap_err().to_string(),
+            format!(
+                "cannot start `script.sh`: {} is not executable (permission denied); `chmod +x` it",
+                file.display()
+            )
+        );
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(locate(&launch(&["./script.sh"], Some(dir.path()))).is_ok());
+        assert!(locate(&on_path).is_ok());
+        assert!(locate(&launch(&["sh"], None)).is_ok());
+    }
 }

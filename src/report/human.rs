@@ -17,14 +17,14 @@ const TRANSCRIPT_TAIL: usize = 60;
 pub fn scenario(finished: &Finished) -> String {
     let mut out = String::new();
     let result = &finished.result;
+    let label = if result.outcome.passed() {
+        paint(PASS, "PASS")
+    } else {
+        paint(FAIL, "FAIL")
+    };
     let _ = writeln!(
         out,
-        "{} {} ({}; {} {}, {})",
-        if result.outcome.passed() {
-            paint(PASS, "PASS")
-        } else {
-            paint(FAIL, "FAIL")
-        },
+        " {} ({}; {} {}, {})",
         result.path.display(),
         result.name,
         result.steps.len(),
@@ -94,7 +94,26 @@ pub fn scenario(finished: &Finished) -> String {
         }
         Some(Golden::Same) | None => {}
     }
-    out
+    format!("{label}{}", visible(&out))
+}
+
+/// Returns `text` with control characters other than newline and tab
+/// escaped (`\u{1b}`): names, messages and transcripts carry what peers and
+/// files hold, and a terminal must show it, not obey it.
+fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    let shown = |c: char| !c.is_control() || c == '\n' || c == '\t';
+    if text.chars().all(shown) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if shown(c) {
+            out.push(c);
+        } else {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        }
+    }
+    out.into()
 }
 
 fn transcript(out: &mut String, lines: &[String]) {
@@ -124,7 +143,8 @@ fn paint(style: Style, text: &str) -> String {
 
 /// Returns the line of a scenario that did not run.
 pub fn skipped(path: &std::path::Path, name: &str) -> String {
-    format!("{} {} ({name})\n", paint(SKIP, "SKIP"), path.display())
+    let line = visible(&format!(" {} ({name})\n", path.display())).into_owned();
+    format!("{}{line}", paint(SKIP, "SKIP"))
 }
 
 /// Returns the summary line: `N passed, N failed` (`, N skipped` when some were).
@@ -138,4 +158,39 @@ pub fn summary(passed: usize, failed: usize, skipped: usize) -> String {
 
 fn millis(duration: Duration) -> String {
     format!("{}ms", duration.as_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sample::{finished, result};
+    use super::*;
+    use crate::outcome::Failure;
+
+    #[test]
+    fn control_characters_from_peers_and_files_are_shown_not_obeyed() {
+        let failed = result(
+            "scenarios/a.yaml",
+            "name \u{1b}[2J",
+            Outcome::Failed(Failure {
+                line: 10,
+                col: 5,
+                step: "expect: \"\\e\"".into(),
+                message: "expected output matching /\u{1b}]0;title\u{7}/".into(),
+                received: None,
+            }),
+            &["client < \"\u{fffe}\"\u{8}\u{9b}"],
+        );
+        let text = scenario(&finished(failed, None));
+        let after_label = text.split_once(" scenarios/").map_or("", |(_, rest)| rest);
+        assert!(
+            !after_label.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(text.contains("name \\u{1b}[2J"), "{text}");
+        assert!(text.contains("/\\u{1b}]0;title\\u{7}/"), "{text}");
+        assert!(
+            text.contains("client < \"\u{fffe}\"\\u{8}\\u{9b}"),
+            "{text}"
+        );
+    }
 }

@@ -132,6 +132,15 @@ mod tests {
         sample::result(path, &format!("{path} runs"), outcome, transcript)
     }
 
+    #[test]
+    fn any_character_a_peer_sends_reads_back_as_sent() {
+        let line = "client < \"\u{fffe}\u{ffff}\u{0}\u{1b}\u{10ffff}\"";
+        let one = result("odd.yaml", Outcome::Passed, &[line]);
+        let text = format!("{:#}", json(&[finished(one, None)]));
+        let back: Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(back["scenarios"][0]["transcript"][0], line);
+    }
+
     fn run() -> Vec<Finished> {
         let passed = result("echo.yaml", Outcome::Passed, &["client: connected"]);
         let failed = result(

@@ -22,6 +22,8 @@ const TRANSCRIPT_TAIL: usize = 30;
 /// (text bodies end without a newline, so they read back as written).
 /// No timestamps are written, so equal runs give equal reports.
 pub fn junit(finished: &[Finished], suite_name: &str) -> String {
+    let suite_name = xml_text(suite_name);
+    let suite_name = suite_name.as_str();
     let mut suite = TestSuite::new(suite_name);
     let mut time = Duration::ZERO;
     for one in finished {
@@ -32,18 +34,56 @@ pub fn junit(finished: &[Finished], suite_name: &str) -> String {
     let mut report = Report::new(suite_name);
     report.set_time(time);
     report.add_test_suite(suite);
-    report
+    let xml = report
         .to_string()
-        .expect("a JUnit report in memory always serializes")
+        .expect("a JUnit report in memory always serializes");
+    // Every text was escaped on its way in; this catches any other.
+    if xml.chars().all(xml_char) {
+        xml
+    } else {
+        escaped(&xml)
+    }
+}
+
+/// Returns true for a character XML 1.0 allows in a document: tab, newline,
+/// carriage return, and everything from U+0020 but U+FFFE and U+FFFF.
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{fffd}' | '\u{10000}'..)
+}
+
+/// Returns `text` for the report with every character XML 1.0 forbids
+/// (control characters, U+FFFE, U+FFFF: a peer can send any of them, and
+/// they reach the report through transcripts and messages) replaced by its
+/// escape, `\u{fffe}`. So is ESC, which the XML writer would otherwise drop
+/// with the terminal sequence it starts: what a peer sent stays visible.
+/// The writer escapes `<`, `&` and quotes itself.
+fn xml_text(text: &str) -> String {
+    if text.chars().all(|c| xml_char(c) && c != '\u{1b}') {
+        text.to_owned()
+    } else {
+        escaped(text)
+    }
+}
+
+fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if xml_char(c) && c != '\u{1b}' {
+            out.push(c);
+        } else {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        }
+    }
+    out
 }
 
 fn test_case(finished: &Finished) -> TestCase {
     let result = &finished.result;
-    let path = result.path.display().to_string();
-    let mut case = TestCase::new(result.name.as_str(), status(finished));
+    let path = xml_text(&result.path.display().to_string());
+    let mut case = TestCase::new(xml_text(&result.name), status(finished));
     case.set_classname(path.as_str())
         .set_time(result.duration)
-        .set_system_out(result.transcript.join("\n"));
+        .set_system_out(xml_text(&result.transcript.join("\n")));
     case.extra.insert("file".into(), path.into());
     if let Outcome::Failed(failure) = &result.outcome
         && failure.line > 0
@@ -103,9 +143,9 @@ fn status(finished: &Finished) -> TestCaseStatus {
     };
     let mut status = TestCaseStatus::non_success(kind);
     status
-        .set_message(first_line(&message))
-        .set_type(ty)
-        .set_description(text.trim_end());
+        .set_message(xml_text(first_line(&message)))
+        .set_type(xml_text(&ty))
+        .set_description(xml_text(text.trim_end()));
     status
 }
 
@@ -251,6 +291,37 @@ mod tests {
             panic!("expected a failure or error, got {status:?}");
         };
         (message.as_str(), ty.as_str(), description.as_str())
+    }
+
+    #[test]
+    fn characters_xml_forbids_are_escaped_wherever_they_come_from() {
+        let mut failed = result(
+            "scenarios/\u{1}odd.yaml",
+            "name \u{1b}[31m",
+            Outcome::Failed(Failure {
+                line: 10,
+                col: 5,
+                step: "expect: \"\u{0}\"".into(),
+                message: "expected output matching /\u{fffe}/".into(),
+                received: Some("\u{ffff}".into()),
+            }),
+            &["client < \"\u{fffe}\u{ffff}\u{7}\"", "and \u{10000}"],
+        );
+        failed.steps.clear();
+        let xml = junit(&[finished(failed, None)], "tcprun \u{8}");
+        let bad: Vec<char> = xml.chars().filter(|&c| !xml_char(c)).collect();
+        assert!(bad.is_empty(), "{bad:?} in {xml}");
+        let report = Report::deserialize_from_str(&xml).expect("the report parses");
+        let case = &report.test_suites[0].test_cases[0];
+        assert_eq!(case.name.as_str(), "name \\u{1b}[31m");
+        assert_eq!(
+            case.system_out.as_ref().map(|s| s.as_str()),
+            Some("client < \"\\u{fffe}\\u{ffff}\\u{7}\"\nand \u{10000}")
+        );
+        assert!(
+            xml.contains("expected output matching /\\u{fffe}/"),
+            "{xml}"
+        );
     }
 
     #[test]

@@ -129,8 +129,9 @@ struct Conductor {
     shutdown: CancellationToken,
     default_timeout: Duration,
     live: Option<LineSink>,
-    /// The scenario's own folder (`${tmp}`), removed when it ends.
-    _tmp: tempfile::TempDir,
+    /// The scenario's own folder (`${tmp}`), removed when it ends (or on
+    /// Ctrl-C, SIGTERM or a panic, by `process::remove_temp_folders`).
+    _tmp: crate::process::TempFolder,
     /// What `${name}`s stand for; captures are added as steps match.
     vars: Vars,
 }
@@ -144,10 +145,7 @@ impl Conductor {
     ) -> Result<Self, StartError> {
         let (tx, reports) = mpsc::channel(REPORT_QUEUE);
         let shutdown = CancellationToken::new();
-        let tmp = tempfile::Builder::new()
-            .prefix("tcprun-")
-            .tempdir()
-            .map_err(StartError::TempFolder)?;
+        let tmp = crate::process::TempFolder::new().map_err(StartError::TempFolder)?;
         let server_emitter = Emitter::new(tx.clone(), Source::Server, Clock::Scheduled);
         let (server, host, port, fake, server_output) = match &scenario.server {
             ServerSpec::Fake(spec) => {

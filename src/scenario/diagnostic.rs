@@ -23,8 +23,11 @@ pub struct Diagnostic {
     pub message: String,
     /// How to fix it, if there is something useful to say.
     pub hint: Option<String>,
-    /// The text of line `line`, shown under the message.
+    /// The text of line `line` shown under the message: the whole line, or
+    /// for a long line the part around `col` (ending in `…` when cut there).
     pub source_line: Option<String>,
+    /// The column `source_line` starts at: 1, or where a long line was cut.
+    pub source_col: usize,
 }
 
 impl Diagnostic {
@@ -38,6 +41,7 @@ impl Diagnostic {
             message: message.into(),
             hint: None,
             source_line: None,
+            source_col: 1,
         }
     }
 }
@@ -61,16 +65,31 @@ impl fmt::Display for Diagnostic {
         let pad = " ".repeat(number.len());
         if let Some(text) = &self.source_line {
             let text = text.trim_end();
+            // A line cut before the caret starts with `…`, one column wide.
+            let cut = self.source_col > 1;
+            let before = self.col.saturating_sub(self.source_col);
             // Copy tabs so the carets line up under the same characters.
-            let lead: String = text
-                .chars()
-                .chain(std::iter::repeat(' '))
-                .take(self.col.saturating_sub(1))
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
+            let lead: String = cut
+                .then_some(' ')
+                .into_iter()
+                .chain(
+                    text.chars()
+                        .chain(std::iter::repeat(' '))
+                        .take(before)
+                        .map(|c| if c == '\t' { '\t' } else { ' ' }),
+                )
                 .collect();
-            let carets = "^".repeat(self.width.max(1));
+            // Carets stop where the shown text does (a cut line ends in `…`).
+            let left = text.chars().count().saturating_sub(before).max(1);
+            let width = if text.ends_with('…') {
+                self.width.min(left.saturating_sub(1).max(1))
+            } else {
+                self.width
+            };
+            let carets = "^".repeat(width.max(1));
+            let ellipsis = if cut { "…" } else { "" };
             write!(f, "\n{pad} |")?;
-            write!(f, "\n{}", format!("{number} | {text}").trim_end())?;
+            write!(f, "\n{}", format!("{number} | {ellipsis}{text}").trim_end())?;
             write!(f, "\n{pad} | {lead}{carets}")?;
         }
         if let Some(hint) = &self.hint {
@@ -181,6 +200,7 @@ mod tests {
             message: "unknown step `kil_server`".into(),
             hint: Some("did you mean `kill_server`?".into()),
             source_line: Some(source.into()),
+            source_col: 1,
         }
     }
 
@@ -218,6 +238,21 @@ mod tests {
         assert_eq!(lines[2], "120 | \tx: y");
         assert_eq!(lines[3], "    | \t ^");
         assert_eq!(lines[4], "    = hint: did you mean `kill_server`?");
+    }
+
+    #[test]
+    fn a_cut_line_starts_with_an_ellipsis_and_the_carets_stay_under_the_word() {
+        let mut diagnostic = at(1, 40_005, 10, "… , kil_server, b, b…");
+        diagnostic.source_line = Some("a, kil_server, b, b…".into());
+        diagnostic.source_col = 40_002;
+        let text = diagnostic.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[2], "1 | …a, kil_server, b, b…");
+        assert_eq!(lines[3], "  |     ^^^^^^^^^^");
+        // Carets never run past the end of what is shown.
+        diagnostic.width = 1_000_000;
+        let text = diagnostic.to_string();
+        assert_eq!(text.lines().nth(3), Some("  |     ^^^^^^^^^^^^^^^^"));
     }
 
     #[test]

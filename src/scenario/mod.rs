@@ -4,6 +4,7 @@ mod data;
 mod diagnostic;
 mod discover;
 pub mod keys;
+pub mod limits;
 pub(crate) mod read_client;
 mod read_data;
 mod read_file;
@@ -21,20 +22,25 @@ mod yaml;
 use std::path::Path;
 
 pub use data::{Data, RenderError};
+pub(crate) use diagnostic::sentence_case;
 pub use diagnostic::{Diagnostic, LoadError};
 pub use discover::discover;
 pub use types::*;
 
-/// Reads and loads the scenario file at `path`.
+/// Reads and loads the scenario file at `path`: a regular file of at most
+/// [`limits::MAX_FILE_BYTES`], in UTF-8.
 pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
-    match std::fs::read_to_string(path) {
-        Ok(source) => load_str(path, &source),
-        Err(error) => {
-            let reason = diagnostic::sentence_case(&error.to_string());
-            let message = format!("cannot read {}: {reason}", path.display());
-            Err(Diagnostic::whole_file(path, message).into())
-        }
-    }
+    let source = read_file::read_source(path)?;
+    load_str(path, &source)
+}
+
+/// Loads a scenario from the bytes of a file (at most
+/// [`limits::MAX_FILE_BYTES`], UTF-8); `path` names it in diagnostics and
+/// gives the default name. A byte that is not UTF-8 is reported at its line
+/// and column.
+pub fn load_bytes(path: &Path, bytes: Vec<u8>) -> Result<Scenario, LoadError> {
+    let source = read_file::text(path, bytes)?;
+    load_str(path, &source)
 }
 
 /// Loads a scenario from `source`; `path` names it in diagnostics and gives the default name.

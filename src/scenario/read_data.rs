@@ -2,12 +2,13 @@
 
 use super::data::Data;
 use super::diagnostic::sentence_case;
-use super::reader::{Fields, Reader};
+use super::limits::{self, MAX_FILE_COMPILED, MAX_PATTERN_BYTES, MAX_PATTERN_COMPILED};
+use super::reader::{Fields, Reader, Rejected};
 use super::registry::DATA_OPTIONS;
 use super::types::Pattern;
 use super::yaml::Node;
 use crate::client::encoding::{EncodeError, Encoding};
-use crate::matcher::BuildError;
+use crate::matcher::{BuildError, Matcher};
 use std::sync::Arc;
 
 /// Lists the keys of a data map (`send: {...}`, `banner: {...}`), from the registry's data options.
@@ -144,8 +145,22 @@ impl Reader<'_> {
     }
 
     /// Compiles the regex written at `node` (multi-line, CRLF-aware); `what` names it in messages.
+    ///
+    /// A regex is at most [`MAX_PATTERN_BYTES`] long and [`MAX_PATTERN_COMPILED`]
+    /// compiled; the distinct regexes of a file together at most
+    /// [`MAX_FILE_COMPILED`] compiled. Identical regexes are compiled once.
     pub(crate) fn regex(&mut self, node: &Node, what: &str) -> Option<Pattern> {
         let source = self.text(node, what)?;
+        if source.len() > MAX_PATTERN_BYTES {
+            let message = format!(
+                "the regex is too long: {} bytes (a regex is at most {})",
+                source.len(),
+                limits::bytes(MAX_PATTERN_BYTES as u64)
+            );
+            let hint = "match a shorter part of the output";
+            self.error(node, message, Some(hint.into()));
+            return None;
+        }
         // `${name}` stands for a value known only when the step runs: check
         // the rest of the regex with an empty group in its place.
         let vars = crate::vars::has_placeholders(&source);
@@ -161,20 +176,98 @@ impl Reader<'_> {
         } else {
             source.clone()
         };
-        match Pattern::compile(&checked) {
+        let compiled = match self.patterns.get(&checked) {
+            Some(known) => known.clone(),
+            None => {
+                let compiled = self.compile(&checked);
+                self.patterns.insert(checked, compiled.clone());
+                compiled
+            }
+        };
+        match compiled {
             Ok(matcher) => Some(Pattern {
                 source,
-                matcher: Arc::new(matcher),
+                matcher,
                 vars,
             }),
-            Err(error) => {
-                let message = format!("invalid regex: {}", regex_reason(&error));
-                let hint = "regexes use Rust regex syntax; escape special characters like `(`, `[` or `.` with `\\`";
-                self.error(node, message, Some(hint.into()));
+            Err((message, hint)) => {
+                self.error(node, message, Some(hint));
                 None
             }
         }
     }
+
+    /// Compiles a regex not seen before in this file, and counts its size
+    /// against the file's budget. Its size is measured first, by a compile
+    /// that stops at [`MAX_PATTERN_COMPILED`], and only a regex that fits is
+    /// compiled for use; one too large counts as that limit. Once the budget
+    /// is spent, no more regexes are compiled, so the work of loading a file
+    /// stays bounded however many regexes it holds.
+    fn compile(&mut self, checked: &str) -> Result<Arc<Matcher>, Rejected> {
+        if self.compiled >= MAX_FILE_COMPILED {
+            return Err(over_budget());
+        }
+        let size = match compiled_size(checked) {
+            Ok(size) => size,
+            Err(Some(_)) => {
+                self.compiled = self.compiled.saturating_add(MAX_PATTERN_COMPILED);
+                return Err(too_big());
+            }
+            // Invalid: the regex crate says why, below.
+            Err(None) => 0,
+        };
+        self.compiled = self.compiled.saturating_add(size);
+        if self.compiled > MAX_FILE_COMPILED {
+            return Err(over_budget());
+        }
+        Pattern::compile(checked)
+            .map(Arc::new)
+            .map_err(|error| match error.size_limit() {
+                Some(_) => too_big(),
+                None => (
+                    format!("invalid regex: {}", regex_reason(&error)),
+                    "regexes use Rust regex syntax; escape special characters like `(`, `[` or `.` with `\\`".to_owned(),
+                ),
+            })
+    }
+}
+
+/// Says that the file's regexes are over [`MAX_FILE_COMPILED`] together.
+fn over_budget() -> Rejected {
+    let message = format!(
+        "the regexes of this file are too large together: compiled, they exceed {}",
+        limits::bytes(MAX_FILE_COMPILED as u64),
+    );
+    let hint = "use fewer distinct regexes, or smaller ones (identical regexes are compiled once), or split the file";
+    (message, hint.to_owned())
+}
+
+/// Says that one regex is over [`MAX_PATTERN_COMPILED`].
+fn too_big() -> Rejected {
+    (
+        format!(
+            "the regex is too large: compiled, it exceeds the limit of {}",
+            limits::bytes(MAX_PATTERN_COMPILED as u64)
+        ),
+        "large counted repetitions (`x{200000}`) and Unicode classes (`\\w`) compile to large programs; repeat less, or match a shorter part".to_owned(),
+    )
+}
+
+/// Returns the compiled size of a regex: the memory of its program (a
+/// Thompson NFA, as the regex crate builds and bounds it). Fails with the
+/// limit when it is over [`MAX_PATTERN_COMPILED`], with none when the regex
+/// is invalid.
+fn compiled_size(checked: &str) -> Result<usize, Option<usize>> {
+    use regex_automata::nfa::thompson;
+    use regex_automata::util::syntax;
+    let syntax = syntax::Config::new().multi_line(true).crlf(true);
+    let config = thompson::Config::new().nfa_size_limit(Some(MAX_PATTERN_COMPILED));
+    thompson::Compiler::new()
+        .syntax(syntax)
+        .configure(config)
+        .build(checked)
+        .map(|nfa| nfa.memory_usage())
+        .map_err(|error| error.size_limit())
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! Turns a whole scenario file into a validated `Scenario`: parses it and reads its top level.
 
-use super::diagnostic::{Diagnostic, LoadError, describe};
+use super::diagnostic::{Diagnostic, LoadError, describe, sentence_case};
 use super::keys;
+use super::limits::{self, MAX_FILE_BYTES};
 use super::read_server::SERVER_HINT;
-use super::reader::Reader;
+use super::reader::{Lines, Reader};
 use super::registry;
 use super::types::Scenario;
 use super::yaml::{self, Node, Pos};
@@ -134,6 +135,113 @@ fn placed_at_top(key: &str) -> Option<String> {
     } else {
         None
     }
+}
+
+/// Reads the text of the scenario file at `path`. Only a regular file is
+/// read (a FIFO would block forever, `/dev/zero` would never end), at most
+/// [`MAX_FILE_BYTES`] of it, and it must be UTF-8: a bad byte is reported at
+/// its line and column.
+pub(crate) fn read_source(path: &Path) -> Result<String, LoadError> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let cannot = |reason: String| -> LoadError {
+        Diagnostic::whole_file(path, format!("cannot read {}: {reason}", path.display())).into()
+    };
+    let io = |error: std::io::Error| cannot(sentence_case(&error.to_string()));
+    // Non-blocking, so that opening a FIFO does not wait for a writer.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(cannot(format!(
+            "it is {}, not a regular file; a scenario is a YAML file",
+            file_kind(&meta.file_type())
+        )));
+    }
+    let too_large = || {
+        cannot(format!(
+            "the file is too large: {} bytes (scenario files are at most {})",
+            meta.len(),
+            limits::bytes(MAX_FILE_BYTES)
+        ))
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    text(path, bytes)
+}
+
+/// Returns the bytes of the file at `path` as text: at most
+/// [`MAX_FILE_BYTES`], in UTF-8 (a bad byte is reported where it is).
+pub(crate) fn text(path: &Path, bytes: Vec<u8>) -> Result<String, LoadError> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        let message = format!(
+            "cannot read {}: the file is too large: {} bytes (scenario files are at most {})",
+            path.display(),
+            bytes.len(),
+            limits::bytes(MAX_FILE_BYTES)
+        );
+        return Err(Diagnostic::whole_file(path, message).into());
+    }
+    String::from_utf8(bytes).map_err(|error| not_utf8(path, error).into())
+}
+
+/// Names a kind of file that is not a regular file, for messages.
+fn file_kind(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    if kind.is_dir() {
+        "a folder"
+    } else if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+/// Describes a file that is not UTF-8, at the line and column of its first bad byte.
+fn not_utf8(path: &Path, error: std::string::FromUtf8Error) -> Diagnostic {
+    let bytes = error.as_bytes();
+    let utf8 = error.utf8_error();
+    let at = utf8.valid_up_to();
+    // The text before the bad byte is UTF-8: its lines give the position.
+    let before = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+    let lines = Lines::new(before);
+    let line = lines.count();
+    let col = lines.line(line).chars().count() + 1;
+    let line_start = at - lines.line(line).len();
+    let line_end = memchr::memchr2(b'\n', b'\r', &bytes[at..]).map_or(bytes.len(), |n| at + n);
+    let text = String::from_utf8_lossy(&bytes[line_start..line_end]);
+    let message = match utf8.error_len() {
+        Some(len) => {
+            let shown: Vec<String> = bytes[at..at + len]
+                .iter()
+                .map(|b| format!("0x{b:02x}"))
+                .collect();
+            format!(
+                "the file is not UTF-8 text: invalid byte {}",
+                shown.join(" ")
+            )
+        }
+        None => "the file is not UTF-8 text: it ends in the middle of a character".to_owned(),
+    };
+    let hint = "scenario files are UTF-8; convert the file, e.g. `iconv -f latin1 -t utf-8`";
+    Reader::new(path, &text).single(Pos { line: 1, col }, line, message, Some(hint.into()))
 }
 
 /// Loads a scenario from `source`, as read from `path`.
@@ -636,6 +744,288 @@ steps:
           |                                                    ^
           = hint: add a unit: `1s` or `1ms` (durations look like 500ms, 3s or 1m)
         "#);
+    }
+
+    #[test]
+    fn errors_at_the_end_of_input_point_at_the_last_line() {
+        let (line, col, message, _) =
+            only_error("server: {fake: echo}\nclient: {}\nsteps: [wait_connected\n\n\n");
+        assert_eq!((line, col), (3, 23));
+        assert!(message.starts_with("invalid YAML: "), "{message}");
+    }
+
+    #[test]
+    fn bare_cr_line_breaks_show_the_right_line() {
+        let source = "server: {fake: echo}\rclient: {}\rsteps:\r  - kil_server\r";
+        let error = load(Path::new("cr.yaml"), source).unwrap_err();
+        insta::assert_snapshot!(error.to_string(), @r"
+        cr.yaml:4:5: error: unknown step `kil_server`
+          |
+        4 |   - kil_server
+          |     ^^^^^^^^^^
+          = hint: did you mean `kill_server`?
+        ");
+    }
+
+    #[test]
+    fn an_error_on_a_10_mib_line_shows_only_the_part_around_it() {
+        let line = format!(
+            "steps: [send: \"{}\", kil_server, send: y]",
+            "A".repeat(10 << 20)
+        );
+        let col = line.find("kil_server").unwrap() + 1;
+        let source = format!("server: {{fake: echo}}\nclient: {{}}\n{line}\n");
+        let error = load_test(&source).unwrap_err();
+        let text = error.to_string();
+        assert!(text.len() < 1000, "{} bytes of error", text.len());
+        assert!(
+            text.starts_with(&format!(
+                "scenarios/test.yaml:3:{col}: error: unknown step `kil_server`\n  |\n3 | …"
+            )),
+            "{text}"
+        );
+        assert!(text.contains("AAA\", kil_server, send: y]"), "{text}");
+        let caret = text.lines().nth(3).unwrap();
+        let shown = text.lines().nth(2).unwrap();
+        let word = shown[..shown.find("kil_").unwrap()].chars().count();
+        assert_eq!(caret.chars().position(|c| c == '^'), Some(word));
+    }
+
+    #[test]
+    fn a_flow_list_of_100000_steps_on_one_line_loads_in_linear_time() {
+        // Positions are found without scanning the line from its start, so
+        // this takes as long as 100,000 steps on their own lines.
+        let steps = vec!["send: x"; 100_000].join(", ");
+        let scenario = ok(&format!(
+            "server: {{fake: echo}}\nclient: {{}}\nsteps: [{steps}]\n"
+        ));
+        assert_eq!(scenario.steps.len(), 100_000);
+        let last = scenario.steps.last().unwrap();
+        assert_eq!(
+            (last.line, last.col, last.text.as_str()),
+            (3, 9 + 9 * 99_999, "send: x")
+        );
+    }
+
+    #[test]
+    fn durations_have_a_maximum() {
+        for (key, source) in [
+            ("sleep", "steps: [sleep: 300000000000y]"),
+            ("timeout", "timeout: 400days\nsteps: [wait_connected]"),
+            (
+                "timeout",
+                "defaults: {timeout: 1000000000000000000000000y}\nsteps: [wait_connected]",
+            ),
+            (
+                "timeout",
+                "steps: [expect: {regex: x, timeout: 500000000000y}]",
+            ),
+        ] {
+            let (_, _, message, hint) =
+                only_error(&format!("server: {{fake: echo}}\nclient: {{}}\n{source}\n"));
+            assert!(
+                message.starts_with(&format!(
+                    "`{key}` is too long: durations are at most 365 days, found `"
+                )),
+                "{message}"
+            );
+            assert!(
+                hint.unwrap()
+                    .starts_with("write a duration of at most 365 days")
+            );
+        }
+        for key in ["ready_timeout", "stop_timeout"] {
+            let (_, _, message, _) = only_error(&format!(
+                "server: {{command: [x], {key}: 3000000000000y}}\nclient: {{}}\nsteps: [wait_connected]\n"
+            ));
+            assert!(
+                message.starts_with(&format!("`{key}` is too long")),
+                "{message}"
+            );
+        }
+        let (_, _, message, _) = only_error(
+            "server: {fake: echo}\nclient: {retry_interval: 366days}\nsteps: [wait_connected]\n",
+        );
+        assert!(
+            message.starts_with("`retry_interval` is too long"),
+            "{message}"
+        );
+        ok("timeout: 365days\nserver: {fake: echo}\nclient: {}\nsteps: [sleep: 8760h]\n");
+    }
+
+    #[test]
+    fn regexes_are_bounded_in_length_and_compiled_size() {
+        let steps = |body: &str| format!("server: {{fake: echo}}\nclient: {{}}\nsteps:\n{body}");
+        let (line, col, message, _) =
+            only_error(&steps(&format!("  - expect: \"{}\"\n", "a".repeat(40_000))));
+        assert_eq!((line, col), (4, 13));
+        assert_eq!(
+            message,
+            "the regex is too long: 40000 bytes (a regex is at most 32 KiB)"
+        );
+        let (_, _, message, hint) = only_error(&steps("  - expect: \"x{200000}\"\n"));
+        assert_eq!(
+            message,
+            "the regex is too large: compiled, it exceeds the limit of 2 MiB"
+        );
+        assert!(hint.unwrap().contains("x{200000}"));
+        // Alias one large regex into 300 steps: compiled once, an error at each.
+        let mut body = String::from("  - expect: &r \"x{200000}\"\n");
+        body.push_str(&"  - expect: *r\n".repeat(300));
+        assert_eq!(
+            load_test(&steps(&body)).unwrap_err().diagnostics().len(),
+            20
+        );
+        // Many distinct regexes that fit one by one spend the file's budget.
+        let body: String = (0..200)
+            .map(|i| format!("  - expect: \"x{{40000}}{i}\"\n"))
+            .collect();
+        let all = errors(&steps(&body));
+        assert_eq!(
+            all[0].2,
+            "the regexes of this file are too large together: compiled, they exceed 64 MiB"
+        );
+        assert!(all[0].0 > 40, "{all:?}");
+    }
+
+    #[test]
+    fn identical_regexes_share_one_compiled_form() {
+        let scenario = ok(
+            "server: {fake: echo}\nclient: {}\nsteps:\n  - expect: &r \"^a+$\"\n  - expect: *r\n  - expect: \"^a+$\"\n",
+        );
+        let matchers: Vec<&std::sync::Arc<crate::matcher::Matcher>> = scenario
+            .steps
+            .iter()
+            .map(|step| match &step.value {
+                Step::Expect { pattern, .. } => &pattern.matcher,
+                other => panic!("not an expect: {other:?}"),
+            })
+            .collect();
+        assert_eq!(matchers.len(), 3);
+        assert!(
+            matchers
+                .iter()
+                .all(|m| std::sync::Arc::ptr_eq(m, matchers[0])),
+            "one compiled form, shared"
+        );
+    }
+
+    #[test]
+    fn only_regular_files_of_bounded_size_in_utf8_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo.yaml");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let message = |path: &Path| read_source(path).unwrap_err().to_string();
+        assert_eq!(
+            message(&fifo),
+            format!(
+                "error: cannot read {}: it is a FIFO (named pipe), not a regular file; a scenario is a YAML file",
+                fifo.display()
+            )
+        );
+        assert_eq!(
+            message(Path::new("/dev/zero")),
+            "error: cannot read /dev/zero: it is a character device, not a regular file; a scenario is a YAML file"
+        );
+        let big = dir.path().join("big.yaml");
+        let file = std::fs::File::create(&big).unwrap();
+        file.set_len(MAX_FILE_BYTES + 1).unwrap();
+        assert_eq!(
+            message(&big),
+            format!(
+                "error: cannot read {}: the file is too large: 134217729 bytes (scenario files are at most 128 MiB)",
+                big.display()
+            )
+        );
+        let latin1 = dir.path().join("latin1.yaml");
+        std::fs::write(
+            &latin1,
+            b"server: {fake: echo}\r\nclient: {}\nsteps:\n  - send: \"caf\xe9 au lait\"\n",
+        )
+        .unwrap();
+        let error = read_source(&latin1).unwrap_err();
+        let diagnostic = &error.diagnostics()[0];
+        assert_eq!((diagnostic.line, diagnostic.col), (4, 15));
+        let text = error.to_string();
+        assert_eq!(
+            text.lines().collect::<Vec<_>>()[..4],
+            [
+                format!(
+                    "{}:4:15: error: the file is not UTF-8 text: invalid byte 0xe9",
+                    latin1.display()
+                )
+                .as_str(),
+                "  |",
+                "4 |   - send: \"caf\u{fffd} au lait\"",
+                "  |               ^",
+            ]
+        );
+        std::fs::write(&latin1, b"name: caf\xc3").unwrap();
+        let error = read_source(&latin1).unwrap_err();
+        assert_eq!(
+            (error.diagnostics()[0].line, error.diagnostics()[0].col),
+            (1, 10)
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("it ends in the middle of a character")
+        );
+    }
+
+    #[test]
+    fn mutated_bytes_give_located_or_whole_file_errors() {
+        // The shapes of the fuzz seeds (fuzz/seeds/loader), small.
+        let mut nested = format!("a: &a [\"{}\"]\n", "x".repeat(1000));
+        for (name, prev) in ["b", "c", "d", "e", "f", "g"]
+            .iter()
+            .zip(["a", "b", "c", "d", "e", "f"])
+        {
+            nested.push_str(&format!(
+                "{name}: &{name} [{}]\n",
+                vec![format!("*{prev}"); 10].join(", ")
+            ));
+        }
+        let samples = [
+            MINIMAL.to_owned(),
+            nested,
+            format!("{MINIMAL}  - expect: &r \"x{{200000}}\"\n  - expect: *r\n")
+                .replace("[wait_connected]\n", "\n"),
+            format!(
+                "server: {{fake: echo}}\rclient: {{}}\rsteps: [{}]\r",
+                vec!["send: x"; 200].join(", ")
+            ),
+            "timeout: 365days\nserver: {fake: echo}\nclient: {}\nsteps: [sleep: 300000000000y]\n"
+                .to_owned(),
+        ];
+        let alphabet = b"-:{}[],&*!|>'\"#%@` \t\n\r\\a0~?\xc3\xa9\xff\xfe\x80";
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for sample in &samples {
+            for _ in 0..400 {
+                let mut bytes = sample.as_bytes().to_vec();
+                for _ in 0..1 + next(&mut state) % 6 {
+                    let at = (next(&mut state) as usize) % (bytes.len() + 1);
+                    let byte = alphabet[(next(&mut state) as usize) % alphabet.len()];
+                    match next(&mut state) % 3 {
+                        0 => bytes.insert(at, byte),
+                        1 if at < bytes.len() => bytes[at] = byte,
+                        _ if at < bytes.len() => drop(bytes.remove(at)),
+                        _ => {}
+                    }
+                }
+                let lines = bytes.split(|&b| b == b'\n' || b == b'\r').count();
+                let Err(error) = crate::scenario::load_bytes(Path::new("m.yaml"), bytes) else {
+                    continue;
+                };
+                assert!(!error.diagnostics().is_empty());
+                for d in error.diagnostics() {
+                    let whole_file = d.line == 0 && d.col == 0;
+                    let located = (1..=lines).contains(&d.line) && d.col >= 1 && d.width >= 1;
+                    assert!(whole_file || located, "{d:?}");
+                }
+                assert!(error.to_string().len() < 64 * 1024);
+            }
+        }
     }
 
     /// Returns a pseudo-random number (xorshift), for the fuzz test.

@@ -69,6 +69,7 @@ impl Reader<'_> {
                 None => None,
             },
             folder: self.folder().to_owned(),
+            shell: fields.get("command").is_none(),
         })
     }
 
@@ -383,6 +384,7 @@ mod tests {
             env: Vec::new(),
             cwd: None,
             folder: PathBuf::from("scenarios"),
+            shell: words.first() == Some(&"/bin/sh"),
         }
     }
 
@@ -445,6 +447,7 @@ mod tests {
                         .collect(),
                     cwd: Some(PathBuf::from("fixtures")),
                     folder: PathBuf::from("scenarios"),
+                    shell: false,
                 },
                 host: "localhost".into(),
                 port: 6400,
@@ -543,6 +546,7 @@ mod tests {
                         env: vec![("A".into(), "b".into())],
                         cwd: Some(PathBuf::from("bin")),
                         folder: PathBuf::from("scenarios"),
+                        shell: false,
                     },
                     merge_stderr: true,
                 }),

@@ -8,6 +8,10 @@ use super::suggest;
 use super::types::{CloseKind, ConnectionRef, Located, OutputStream, Step};
 use super::yaml::{Kind, Node};
 
+/// Caps the characters of a step's text as reports show it (`step failed at
+/// FILE:LINE:COL: TEXT`); a longer step is cut, ending in `…`.
+const STEP_TEXT: usize = 200;
+
 pub(crate) fn is_error_code(code: &str) -> bool {
     code.len() >= 2
         && code.starts_with('E')
@@ -55,19 +59,19 @@ impl Reader<'_> {
             .collect()
     }
 
-    /// Returns a node's source text: its first line only, trimmed.
+    /// Returns a node's source text: its first line only, trimmed, and cut
+    /// to [`STEP_TEXT`] characters (ending in `…`) when longer.
     pub(crate) fn source_text(&self, node: &Node) -> String {
-        let line = self.line(node.start.line);
-        let skip = node.start.col - 1;
-        let text: String = if node.end.line == node.start.line {
-            line.chars()
-                .skip(skip)
-                .take(node.end.col.saturating_sub(node.start.col))
-                .collect()
-        } else {
-            line.chars().skip(skip).collect()
-        };
-        text.trim().to_owned()
+        let to = (node.end.line == node.start.line).then_some(node.end.col);
+        let text = self
+            .lines()
+            .slice(node.start.line, node.start.col, to)
+            .trim();
+        let mut shown: String = text.chars().take(STEP_TEXT).collect();
+        if shown.len() < text.len() {
+            shown.push('…');
+        }
+        shown
     }
 
     fn step(&mut self, item: &Node) -> Option<Step> {

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::diagnostic::{describe, quote};
+use super::limits::{MAX_DURATION, MAX_DURATION_TEXT};
 use super::reader::Reader;
 use super::suggest;
 use super::yaml::Node;
@@ -61,8 +62,21 @@ impl Reader<'_> {
                 self.error(node, message, Some(hint));
                 return None;
             }
-            if let Ok(duration) = humantime::parse_duration(trimmed) {
-                return Some(duration);
+            let too_long = match humantime::parse_duration(trimmed) {
+                Ok(duration) if duration <= MAX_DURATION => return Some(duration),
+                Ok(_) => true,
+                // An overflow with a fraction may be a value below 1ns instead.
+                Err(humantime::DurationError::NumberOverflow) => !trimmed.contains('.'),
+                Err(_) => false,
+            };
+            if too_long {
+                let message = format!(
+                    "{what} is too long: durations are at most {MAX_DURATION_TEXT}, found `{trimmed}`"
+                );
+                let hint =
+                    format!("write a duration of at most {MAX_DURATION_TEXT} ({DURATION_HINT})");
+                self.error(node, message, Some(hint));
+                return None;
             }
         }
         let message = format!("expected a duration for {what}, found {}", describe(node));

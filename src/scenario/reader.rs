@@ -1,9 +1,13 @@
 //! Holds the state of loading one file: where problems are recorded, and how maps are read.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use super::diagnostic::Diagnostic;
+use crate::matcher::Matcher;
+use std::sync::Arc;
+
+use super::diagnostic::{Diagnostic, MAX_DIAGNOSTICS};
 use super::diagnostic::{describe, quote};
 use super::suggest;
 use super::yaml::{self, Node, Pos};
@@ -48,11 +52,134 @@ pub(crate) enum ServerKind {
     External(String),
 }
 
+/// Caps the characters of a source line shown under a diagnostic; a longer
+/// line is cut around the caret, with `…` where it was cut.
+pub(crate) const SHOWN_LINE: usize = 100;
+
+/// Shows this many characters of a long line before the caret.
+const SHOWN_BEFORE: usize = 30;
+
+/// Lines longer than this (in bytes) get a column index; shorter ones are
+/// scanned, which costs no more.
+const INDEXED_LINE: usize = 256;
+
+/// Marks one byte offset every this many characters in an indexed line.
+const MARK_EVERY: usize = 64;
+
+/// Finds a line's text, and the byte offset of a column in it, in time that
+/// does not grow with the line's length, however many positions are asked
+/// for: loading stays linear in the file's size even with all of it on one
+/// line. Lines end at `\n`, `\r\n` or a bare `\r`, as YAML's do.
+pub(crate) struct Lines<'a> {
+    source: &'a str,
+    /// Each line's byte range (without its line break).
+    ranges: Vec<(usize, usize)>,
+    /// For lines longer than [`INDEXED_LINE`] bytes, by line index: `None`
+    /// when the line is ASCII (a column is a byte), else the byte offset of
+    /// every [`MARK_EVERY`]-th character.
+    marks: Vec<(usize, Option<Vec<usize>>)>,
+}
+
+impl<'a> Lines<'a> {
+    /// Indexes the lines of `source`.
+    pub fn new(source: &'a str) -> Self {
+        let bytes = source.as_bytes();
+        let mut ranges = Vec::new();
+        let mut start = 0;
+        let mut at = 0;
+        while let Some(offset) = memchr::memchr2(b'\n', b'\r', &bytes[at..]) {
+            let end = at + offset;
+            ranges.push((start, end));
+            at = if bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n') {
+                end + 2
+            } else {
+                end + 1
+            };
+            start = at;
+        }
+        ranges.push((start, bytes.len()));
+        let marks = ranges
+            .iter()
+            .enumerate()
+            .filter(|(_, (start, end))| end - start > INDEXED_LINE)
+            .map(|(index, &(start, end))| {
+                let text = &source[start..end];
+                let marks = (!text.is_ascii()).then(|| {
+                    text.char_indices()
+                        .step_by(MARK_EVERY)
+                        .map(|(offset, _)| offset)
+                        .collect()
+                });
+                (index, marks)
+            })
+            .collect();
+        Lines {
+            source,
+            ranges,
+            marks,
+        }
+    }
+
+    /// Returns the number of lines (a final line break starts an empty last line).
+    pub fn count(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// Returns the text of a 1-based line, or "" past the end.
+    pub fn line(&self, line: usize) -> &'a str {
+        line.checked_sub(1)
+            .and_then(|i| self.ranges.get(i))
+            .map_or("", |&(start, end)| &self.source[start..end])
+    }
+
+    /// Returns the byte offset in `line` of 1-based column `col` (the
+    /// line's length past its end).
+    pub fn byte(&self, line: usize, col: usize) -> usize {
+        let text = self.line(line);
+        let skip = col.saturating_sub(1);
+        let Some(index) = line.checked_sub(1) else {
+            return 0;
+        };
+        let (from_char, from_byte) = match self.marks.binary_search_by_key(&index, |m| m.0) {
+            Ok(found) => match &self.marks[found].1 {
+                None => return skip.min(text.len()),
+                Some(marks) => {
+                    let mark = (skip / MARK_EVERY).min(marks.len().saturating_sub(1));
+                    (mark * MARK_EVERY, marks.get(mark).copied().unwrap_or(0))
+                }
+            },
+            Err(_) => (0, 0),
+        };
+        text[from_byte..]
+            .char_indices()
+            .nth(skip - from_char)
+            .map_or(text.len(), |(offset, _)| from_byte + offset)
+    }
+
+    /// Returns the text of `line` from column `from` up to column `to`
+    /// (exclusive; `None`: to the end of the line).
+    pub fn slice(&self, line: usize, from: usize, to: Option<usize>) -> &'a str {
+        let text = self.line(line);
+        let start = self.byte(line, from);
+        let end = to.map_or(text.len(), |to| self.byte(line, to).max(start));
+        &text[start..end]
+    }
+}
+
+/// Holds a problem until the diagnostics are made: the source line is only
+/// looked up for the ones shown.
+struct Pending {
+    start: Pos,
+    end: Pos,
+    message: String,
+    hint: Option<String>,
+}
+
 /// Collects diagnostics while reading one file.
 pub(crate) struct Reader<'a> {
     file: &'a Path,
-    lines: Vec<&'a str>,
-    diagnostics: Vec<Diagnostic>,
+    lines: Lines<'a>,
+    diagnostics: Vec<Pending>,
     /// The declared client names, once known (none when `client:`/`clients:` is broken).
     pub clients: Option<Vec<String>>,
     /// The kind of server, once known (none when `server:` is missing or ambiguous).
@@ -61,22 +188,29 @@ pub(crate) struct Reader<'a> {
     pub command_clients: Vec<String>,
     /// The client programs whose stderr joins their output (`stderr: merge`).
     pub merged_clients: Vec<String>,
+    /// Every distinct regex compiled so far (as checked), or why it failed:
+    /// identical patterns are compiled once and share the compiled form.
+    pub(crate) patterns: HashMap<String, Result<Arc<Matcher>, Rejected>>,
+    /// The compiled size of those regexes together, in bytes.
+    pub(crate) compiled: usize,
 }
+
+/// Says why a regex was rejected: the message and the hint.
+pub(crate) type Rejected = (String, String);
 
 impl<'a> Reader<'a> {
     /// Creates a loader for `source`, read from `file`.
     pub fn new(file: &'a Path, source: &'a str) -> Self {
         Reader {
             file,
-            lines: source
-                .split('\n')
-                .map(|l| l.trim_end_matches('\r'))
-                .collect(),
+            lines: Lines::new(source),
             diagnostics: Vec::new(),
             clients: None,
             server: None,
             command_clients: Vec::new(),
             merged_clients: Vec::new(),
+            patterns: HashMap::new(),
+            compiled: 0,
         }
     }
 
@@ -90,12 +224,9 @@ impl<'a> Reader<'a> {
         self.file.parent().unwrap_or(Path::new(""))
     }
 
-    /// Returns the text of a 1-based line.
-    pub fn line(&self, line: usize) -> &'a str {
-        line.checked_sub(1)
-            .and_then(|i| self.lines.get(i))
-            .copied()
-            .unwrap_or("")
+    /// Returns the file's lines.
+    pub fn lines(&self) -> &Lines<'a> {
+        &self.lines
     }
 
     /// Records a problem with `node`, underlining it.
@@ -111,25 +242,11 @@ impl<'a> Reader<'a> {
         message: impl Into<String>,
         hint: Option<String>,
     ) {
-        let text = self.line(start.line);
-        let width = if start == end {
-            1
-        } else if end.line == start.line && end.col > start.col {
-            end.col - start.col
-        } else {
-            text.trim_end()
-                .chars()
-                .count()
-                .saturating_sub(start.col - 1)
-        };
-        self.diagnostics.push(Diagnostic {
-            file: self.file.to_path_buf(),
-            line: start.line,
-            col: start.col,
-            width: width.max(1),
+        self.diagnostics.push(Pending {
+            start,
+            end,
             message: message.into(),
             hint,
-            source_line: Some(text.to_owned()),
         });
     }
 
@@ -138,10 +255,80 @@ impl<'a> Reader<'a> {
         self.diagnostics.len()
     }
 
-    /// Returns the diagnostics in file order.
+    /// Returns the diagnostics in file order; only the first
+    /// [`MAX_DIAGNOSTICS`], the ones shown, carry their source line.
     pub fn into_diagnostics(mut self) -> Vec<Diagnostic> {
-        self.diagnostics.sort_by_key(|d| (d.line, d.col));
         self.diagnostics
+            .sort_by_key(|d| (d.start.line, d.start.col));
+        let pending = std::mem::take(&mut self.diagnostics);
+        let last = (1..=self.lines.count())
+            .rev()
+            .find(|&line| !self.lines.line(line).trim().is_empty())
+            .unwrap_or(1);
+        pending
+            .into_iter()
+            .enumerate()
+            .map(|(index, pending)| self.diagnostic(pending, last, index < MAX_DIAGNOSTICS))
+            .collect()
+    }
+
+    /// Makes one diagnostic at `at` on this source's one line, reported as
+    /// line `line` of the file (for problems found before the file is text).
+    pub fn single(self, at: Pos, line: usize, message: String, hint: Option<String>) -> Diagnostic {
+        let pending = Pending {
+            start: at,
+            end: at,
+            message,
+            hint,
+        };
+        Diagnostic {
+            line,
+            ..self.diagnostic(pending, usize::MAX, true)
+        }
+    }
+
+    /// Makes the diagnostic of a problem, with its source line when `shown`.
+    /// A position past `last`, the last line that has text (an error at the
+    /// end of input), moves to the end of that line.
+    fn diagnostic(&self, pending: Pending, last: usize, shown: bool) -> Diagnostic {
+        let Pending {
+            mut start,
+            mut end,
+            message,
+            hint,
+        } = pending;
+        if start.line > last {
+            let at_end = Pos {
+                line: last,
+                col: self.lines.line(last).trim_end().chars().count() + 1,
+            };
+            start = at_end;
+            end = at_end;
+        }
+        let width = if start == end {
+            1
+        } else if end.line == start.line && end.col > start.col {
+            end.col - start.col
+        } else {
+            let rest = self.lines.slice(start.line, start.col, None);
+            rest.trim_end().chars().take(SHOWN_LINE + 1).count()
+        };
+        let (source_line, source_col) = if shown {
+            let (text, from) = shown_line(&self.lines, start.line, start.col);
+            (Some(text), from)
+        } else {
+            (None, 1)
+        };
+        Diagnostic {
+            file: self.file.to_path_buf(),
+            line: start.line,
+            col: start.col,
+            width: width.max(1),
+            message,
+            hint,
+            source_line,
+            source_col,
+        }
     }
 
     /// Reads a map's entries, reporting keys not in `allowed`; null reads as an empty map.
@@ -221,5 +408,68 @@ impl<'a> Reader<'a> {
     pub fn opt_duration(&mut self, fields: &Fields<'_>, key: &str) -> Option<Duration> {
         let node = fields.get(key)?;
         self.duration(node, &format!("`{key}`"))
+    }
+}
+
+/// Returns the part of `line` shown under a diagnostic at column `col`: the
+/// whole line when it is short, else at most [`SHOWN_LINE`] characters
+/// around the caret, ending in `…` when cut there; and the column the shown
+/// text starts at.
+fn shown_line(lines: &Lines<'_>, line: usize, col: usize) -> (String, usize) {
+    let text = lines.line(line).trim_end();
+    if text.chars().take(SHOWN_LINE + 1).count() <= SHOWN_LINE {
+        return (text.to_owned(), 1);
+    }
+    let from = col.saturating_sub(SHOWN_BEFORE).max(1);
+    let rest = lines.slice(line, from, None).trim_end();
+    let mut shown: String = rest.chars().take(SHOWN_LINE).collect();
+    if shown.len() < rest.len() {
+        shown.push('…');
+    }
+    (shown, from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_end_at_lf_crlf_and_bare_cr() {
+        let lines = Lines::new("a\nb\r\nc\rd");
+        assert_eq!(lines.count(), 4);
+        let all: Vec<&str> = (1..=4).map(|n| lines.line(n)).collect();
+        assert_eq!(all, ["a", "b", "c", "d"]);
+        assert_eq!(lines.line(5), "");
+        assert_eq!(Lines::new("a\n").count(), 2);
+    }
+
+    #[test]
+    fn columns_map_to_bytes_in_short_long_ascii_and_other_lines() {
+        let long_ascii = "x".repeat(1000);
+        let long_other: String = "é".repeat(700) + "abc";
+        let source = format!("héllo\n{long_ascii}\n{long_other}\n");
+        let lines = Lines::new(&source);
+        assert_eq!(lines.byte(1, 3), 3);
+        assert_eq!(lines.slice(1, 2, Some(4)), "él");
+        assert_eq!(lines.byte(2, 500), 499);
+        assert_eq!(lines.byte(2, 5000), 1000);
+        for col in [1, 63, 64, 65, 129, 700, 701] {
+            assert_eq!(lines.byte(3, col), 2 * (col - 1), "col {col}");
+        }
+        assert_eq!(lines.slice(3, 701, None), "abc");
+        assert_eq!(lines.byte(3, 10_000), long_other.len());
+        assert_eq!((lines.byte(0, 5), lines.byte(99, 5)), (0, 0));
+    }
+
+    #[test]
+    fn a_long_line_is_shown_cut_around_the_caret() {
+        let line = format!("{}kil_server{}", "a, ".repeat(10_000), ", b".repeat(10_000));
+        let lines = Lines::new(&line);
+        let (shown, from) = shown_line(&lines, 1, 30_001);
+        assert_eq!(from, 30_001 - SHOWN_BEFORE);
+        assert_eq!(shown.chars().count(), SHOWN_LINE + 1);
+        assert!(shown.ends_with('…'));
+        assert_eq!(&shown[SHOWN_BEFORE..][..10], "kil_server");
+        assert_eq!(shown_line(&Lines::new("short"), 1, 3), ("short".into(), 1));
     }
 }

@@ -118,6 +118,9 @@ pub struct ProgramSpec {
     pub cwd: Option<PathBuf>,
     /// The scenario file's folder, which a relative `cwd` starts from.
     pub folder: PathBuf,
+    /// Written as `shell:`: variables in the script (`argv[2]`) are
+    /// replaced shell-quoted, each value one word, never shell syntax.
+    pub shell: bool,
 }
 
 /// Says when a started server is ready for clients.
@@ -216,12 +219,15 @@ pub struct Pattern {
 
 impl Pattern {
     /// Compiles `source` the way every pattern is compiled: multi-line,
-    /// CRLF-aware, matched over text still arriving ([`Matcher`]).
+    /// CRLF-aware, matched over text still arriving ([`Matcher`]), and at
+    /// most [`MAX_PATTERN_COMPILED`] bytes compiled.
+    ///
+    /// [`MAX_PATTERN_COMPILED`]: super::limits::MAX_PATTERN_COMPILED
     ///
     /// # Errors
     /// The pattern's syntax error, or a compiled size over the limit.
     pub fn compile(source: &str) -> Result<Matcher, BuildError> {
-        Matcher::new(source)
+        Matcher::limited(source, super::limits::MAX_PATTERN_COMPILED)
     }
 }
 

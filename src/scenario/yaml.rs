@@ -6,8 +6,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 use super::diagnostic::sentence_case;
 
-/// Caps the nodes a document may expand to, so aliases cannot blow up memory.
-const MAX_NODES: usize = 1_000_000;
+use super::limits::{MAX_ALIAS_BYTES, MAX_NODES};
 
 /// Marks a place in the source: 1-based line and 1-based column in characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -90,16 +89,40 @@ impl Node {
         }
     }
 
-    fn size(&self) -> usize {
+    /// Returns how much the node weighs: its nodes and its scalars' bytes.
+    fn weight(&self) -> Weight {
         match &self.kind {
-            Kind::Scalar(..) => 1,
-            Kind::Seq(items) => 1 + items.iter().map(Node::size).sum::<usize>(),
-            Kind::Map(entries) => {
-                1 + entries
-                    .iter()
-                    .map(|(k, v)| k.size() + v.size())
-                    .sum::<usize>()
-            }
+            Kind::Scalar(text, _) => Weight {
+                nodes: 1,
+                bytes: text.len(),
+            },
+            Kind::Seq(items) => items.iter().fold(Weight::ONE, |w, n| w + n.weight()),
+            Kind::Map(entries) => entries
+                .iter()
+                .fold(Weight::ONE, |w, (k, v)| w + k.weight() + v.weight()),
+        }
+    }
+}
+
+/// Counts what a node brings to the document: nodes, and bytes of text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Weight {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl Weight {
+    /// One node without text (a collection's own weight).
+    const ONE: Weight = Weight { nodes: 1, bytes: 0 };
+}
+
+impl std::ops::Add for Weight {
+    type Output = Weight;
+
+    fn add(self, other: Weight) -> Weight {
+        Weight {
+            nodes: self.nodes.saturating_add(other.nodes),
+            bytes: self.bytes.saturating_add(other.bytes),
         }
     }
 }
@@ -140,13 +163,24 @@ enum Frame {
     },
 }
 
-#[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
     anchors: HashMap<usize, Node>,
-    nodes: usize,
+    weight: Weight,
     root: Option<Node>,
     problems: Vec<Problem>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            weight: Weight { nodes: 0, bytes: 0 },
+            root: None,
+            problems: Vec::new(),
+        }
+    }
 }
 
 /// Parses `source` into a tree of nodes with positions.
@@ -194,7 +228,8 @@ pub(crate) fn parse(source: &str) -> Parsed {
                     start,
                     end: Pos::from_marker(span.end),
                 };
-                if let Err(parsed) = builder.add(node, anchor, 1) {
+                // Text written out is bounded by the file; only copies count.
+                if let Err(parsed) = builder.add(node, anchor, Weight::ONE) {
                     return parsed;
                 }
             }
@@ -215,8 +250,9 @@ pub(crate) fn parse(source: &str) -> Parsed {
                 }
             }
             Event::Alias(id) => {
-                let Some(node) = builder.anchors.get(&id).cloned() else {
-                    let end = Pos::from_marker(span.end);
+                let end = Pos::from_marker(span.end);
+                // Weighed before it is copied: a copy too large is never made.
+                let Some(weight) = builder.anchors.get(&id).map(Node::weight) else {
                     return builder.fatal(
                         start,
                         end,
@@ -224,8 +260,12 @@ pub(crate) fn parse(source: &str) -> Parsed {
                         None,
                     );
                 };
-                let weight = node.size();
-                if let Err(parsed) = builder.add(node, 0, weight) {
+                if let Err(parsed) = builder.count(weight, start, end) {
+                    return parsed;
+                }
+                let copy = builder.anchors.get(&id).cloned();
+                let counted = Weight { nodes: 0, bytes: 0 };
+                if let Some(Err(parsed)) = copy.map(|node| builder.add(node, 0, counted)) {
                     return parsed;
                 }
             }
@@ -283,22 +323,38 @@ impl Builder {
             }
             None => return Ok(()),
         };
-        self.add(node, anchor, 1)
+        self.add(node, anchor, Weight::ONE)
     }
 
-    /// Adds a finished node; `weight` is how many nodes it brings that were
-    /// not counted yet (1 for a new node, the whole copy for an alias).
-    fn add(&mut self, node: Node, anchor: usize, weight: usize) -> Result<(), Parsed> {
-        self.nodes += weight;
-        if self.nodes > MAX_NODES {
-            let builder = std::mem::take(self);
-            return Err(builder.fatal(
-                node.start,
-                node.end,
-                format!("the document is too large (more than {MAX_NODES} nodes)"),
-                Some("aliases (`*name`) copy what their anchor holds; use fewer of them".into()),
-            ));
-        }
+    /// Counts `weight` into the document's size (nodes, and the text that
+    /// aliases copy); past a limit, the document is rejected at once, at
+    /// `start`..`end`.
+    fn count(&mut self, weight: Weight, start: Pos, end: Pos) -> Result<(), Parsed> {
+        self.weight = self.weight + weight;
+        let limit = if self.weight.nodes > MAX_NODES {
+            format!("more than {MAX_NODES} nodes, counting what aliases copy")
+        } else if self.weight.bytes > MAX_ALIAS_BYTES {
+            format!(
+                "aliases copy more than {} of text",
+                super::limits::bytes(MAX_ALIAS_BYTES as u64)
+            )
+        } else {
+            return Ok(());
+        };
+        let builder = std::mem::take(self);
+        Err(builder.fatal(
+            start,
+            end,
+            format!("the document is too large: {limit}"),
+            Some("aliases (`*name`) copy what their anchor holds; use fewer of them".into()),
+        ))
+    }
+
+    /// Adds a finished node; `weight` is what it brings that was not counted
+    /// yet (one node, or nothing for an alias's copy, which was counted
+    /// before it was made).
+    fn add(&mut self, node: Node, anchor: usize, weight: Weight) -> Result<(), Parsed> {
+        self.count(weight, node.start, node.end)?;
         if anchor != 0 {
             self.anchors.insert(anchor, node.clone());
         }
@@ -430,6 +486,24 @@ mod tests {
         let parsed = parse(&bomb);
         assert!(parsed.root.is_none());
         assert!(parsed.problems[0].message.contains("too large"));
+    }
+
+    #[test]
+    fn aliases_of_long_strings_are_rejected_at_the_first_one_too_many() {
+        // 1 MiB aliased 2,000 times would be 2 GiB: rejected once past 32 MiB.
+        let mut source = format!("- &s \"{}\"\n", "A".repeat(1 << 20));
+        for _ in 0..2000 {
+            source.push_str("- *s\n");
+        }
+        let parsed = parse(&source);
+        assert!(parsed.root.is_none());
+        let problem = &parsed.problems[0];
+        assert_eq!(
+            problem.message,
+            "the document is too large: aliases copy more than 32 MiB of text"
+        );
+        // The alias that went over: the 33rd, on line 34.
+        assert_eq!((problem.start, problem.end), (pos(34, 3), pos(34, 5)));
     }
 
     #[test]

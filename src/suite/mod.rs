@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::RunArgs;
 use crate::golden;
-use crate::outcome::{Finished, ScenarioResult};
+use crate::outcome::{Finished, Outcome, Problem, ScenarioResult};
 use crate::report::human;
 use crate::scenario::{self, LoadError, Scenario};
 use crate::vars::Given;
@@ -25,6 +25,8 @@ pub struct Summary {
     pub failed: usize,
     /// Scenarios not run (after a failure with `--fail-fast`).
     pub skipped: usize,
+    /// Reports (`--junit`, `--json`) that could not be written.
+    pub unwritten: usize,
 }
 
 /// Finds and loads every scenario below `paths`; all problems are reported together.
@@ -76,25 +78,14 @@ pub async fn run(scenarios: Vec<Scenario>, args: &RunArgs) -> Summary {
         .jobs
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .min(scenarios.len().max(1) * args.repeat as usize);
+        .min(scenarios.len().max(1).saturating_mul(args.repeat as usize));
     let repeat = args.repeat as usize;
     let live = args.verbose && workers == 1 && repeat == 1;
     let units: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();
     let vars = Arc::new(Given::new(&args.var, &args.secret));
-    let jobs = units
-        .iter()
-        .enumerate()
-        .flat_map(|(unit, scenario)| {
-            let vars = vars.clone();
-            (0..repeat).map(move |_| pool::Job {
-                unit,
-                scenario: scenario.clone(),
-                vars: vars.clone(),
-            })
-        })
-        .collect();
+    let jobs = Arc::new(pool::Jobs::new(units.clone(), repeat, vars));
     let stop = Arc::new(AtomicBool::new(false));
-    let mut done = pool::start(jobs, workers, stop.clone(), args.fail_fast, live);
+    let (mut done, started) = pool::start(jobs, workers, stop.clone(), args.fail_fast, live);
     let mut rounds: Vec<Vec<Option<ScenarioResult>>> = units.iter().map(|_| Vec::new()).collect();
     let mut finished = Vec::new();
     let mut summary = Summary::default();
@@ -129,8 +120,29 @@ pub async fn run(scenarios: Vec<Scenario>, args: &RunArgs) -> Summary {
         // The worker may take its next job now that this one is judged.
         drop(ack);
     }
+    // Scenarios no worker ran (no thread could start, or every worker's
+    // runtime failed) are errors, not silent passes.
+    for scenario in &units[next..] {
+        let why = if started == 0 {
+            "not run: tcprun could not start a worker thread"
+        } else {
+            "not run: every worker of the run stopped before it"
+        };
+        summary.failed += 1;
+        let result = ScenarioResult {
+            path: scenario.path.clone(),
+            name: scenario.name.clone(),
+            outcome: Outcome::Error(Problem::NotRun(why.to_owned())),
+            transcript: Vec::new(),
+            steps: Vec::new(),
+            duration: std::time::Duration::ZERO,
+        };
+        let judged = Finished::new(result, None, None);
+        say(&human::scenario(&judged));
+        finished.push(judged);
+    }
     progress::clear();
-    write_reports(&finished, args);
+    summary.unwritten = write_reports(&finished, args);
     say(&format!(
         "{}\n",
         human::summary(summary.passed, summary.failed, summary.skipped)
@@ -176,8 +188,39 @@ fn conclude(
     Some(finished)
 }
 
-/// Writes the `--junit` and `--json` reports; a file that cannot be written is said on stderr.
-fn write_reports(finished: &[Finished], args: &RunArgs) {
+/// Checks, before anything runs, that the `--junit` and `--json` files can
+/// be written: their folder exists and the file can be opened for writing
+/// (it is left as it was: an existing file is not truncated, a new one is
+/// removed again). Returns the first problem, to be said as a usage error.
+pub fn check_reports(args: &RunArgs) -> Result<(), String> {
+    for (option, path) in [("--junit", &args.junit), ("--json", &args.json)] {
+        let Some(path) = path else { continue };
+        let existed = std::fs::symlink_metadata(path).is_ok();
+        let opened = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path);
+        match opened {
+            Ok(_) if !existed => {
+                let _ = std::fs::remove_file(path);
+            }
+            Ok(_) => {}
+            Err(error) => {
+                let reason = crate::scenario::sentence_case(&error.to_string());
+                return Err(format!(
+                    "cannot write the {option} report to {}: {reason}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes the `--junit` and `--json` reports; a file that cannot be written
+/// is said on stderr. Returns how many could not be written.
+fn write_reports(finished: &[Finished], args: &RunArgs) -> usize {
     let mut reports = Vec::new();
     if let Some(path) = &args.junit {
         reports.push((path, crate::report::junit::junit(finished, "tcprun")));
@@ -186,11 +229,14 @@ fn write_reports(finished: &[Finished], args: &RunArgs) {
         let json = crate::report::json::json(finished);
         reports.push((path, format!("{json:#}\n")));
     }
+    let mut unwritten = 0;
     for (path, text) in reports {
         if let Err(error) = std::fs::write(path, text) {
             eprintln!("tcprun: cannot write {}: {error}", path.display());
+            unwritten += 1;
         }
     }
+    unwritten
 }
 
 /// Writes report text to stdout, dropping colours when stdout is not a

@@ -110,8 +110,15 @@ fn a_client_retrying_without_pause_fills_no_memory_and_its_transcript_says_what_
     assert_eq!(code, 1, "{out}");
     assert!(peak < PEAK_KIB, "peak RSS {peak} KiB:\n{out}");
     let report = std::fs::read_to_string(&json).expect("the JSON report");
-    assert!(report.len() < 4 << 20, "a {}-byte JSON report", report.len());
-    assert!(report.contains(" more lines ("), "no elision line in the report");
+    assert!(
+        report.len() < 4 << 20,
+        "a {}-byte JSON report",
+        report.len()
+    );
+    assert!(
+        report.contains(" more lines ("),
+        "no elision line in the report"
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Drives the real `tcprun` binary: scenarios, fixtures, `tcprun connect` and `tcprun proxy` against loopback servers;
 //! checks the scenario JSON Schema against the loader.
 
+mod bounds;
 mod connect;
 mod floods;
 mod processes;

@@ -165,14 +165,31 @@ fn a_scenario_timeout_ends_hanging_programs_and_says_what_ran() {
     assert_eq!(await_no_survivors(&marker), Vec::<i32>::new());
 }
 
-/// Starts a long scenario, waits until both programs run, then signals tcprun.
-fn interrupt_with(signal: Signal, name: &str) -> (Option<i32>, String) {
+/// Returns the scenario folders (`tcprun-*`) left in `tmp`.
+fn folders_left(tmp: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(tmp)
+        .expect("temp folder")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("tcprun-"))
+        })
+        .collect()
+}
+
+/// Starts a long scenario, waits until both programs run, then signals
+/// tcprun; returns its status, its stderr, and the scenario folders it left
+/// (its temporary folder is a fresh one, `TMPDIR`).
+fn interrupt_with(signal: Signal, name: &str) -> (Option<i32>, String, Vec<PathBuf>) {
     let dir = tempfile::tempdir().expect("temp dir");
+    let tmp = tempfile::tempdir().expect("temp dir");
     let marker = marker(name);
     let steps = "  - sleep: 60s";
     let file = scenario(dir.path(), &marker, steps, "90s");
     let mut child = Guard(
         tcprun(&file)
+            .env("TMPDIR", tmp.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -199,6 +216,7 @@ fn interrupt_with(signal: Signal, name: &str) -> (Option<i32>, String) {
         "every process, grandchildren included, runs before the signal: {}",
         describe(&running)
     );
+    assert_eq!(folders_left(tmp.path()).len(), 1, "the scenario's folder");
     kill(Pid::from_raw(child.0.id() as i32), signal).expect("signal tcprun");
     let status = child.0.wait().expect("tcprun ends");
     let mut err = String::new();
@@ -212,27 +230,29 @@ fn interrupt_with(signal: Signal, name: &str) -> (Option<i32>, String) {
         "survivors after {signal}: {}",
         describe(&left)
     );
-    (status.code(), err)
+    (status.code(), err, folders_left(tmp.path()))
 }
 
 #[test]
 fn nothing_survives_sigint() {
-    let (code, err) = interrupt_with(Signal::SIGINT, "sigint");
+    let (code, err, left) = interrupt_with(Signal::SIGINT, "sigint");
     assert_eq!(code, Some(130), "{err}");
     assert!(err.contains("interrupted by SIGINT"), "{err}");
+    assert_eq!(left, Vec::<PathBuf>::new(), "scenario folders left behind");
 }
 
 #[test]
 fn nothing_survives_sigterm() {
-    let (code, err) = interrupt_with(Signal::SIGTERM, "sigterm");
+    let (code, err, left) = interrupt_with(Signal::SIGTERM, "sigterm");
     assert_eq!(code, Some(143), "{err}");
+    assert_eq!(left, Vec::<PathBuf>::new(), "scenario folders left behind");
 }
 
 /// SIGKILL leaves tcprun no chance to clean up: each program's supervisor
 /// ends its whole group, grandchildren included.
 #[test]
 fn nothing_survives_sigkill() {
-    let (code, err) = interrupt_with(Signal::SIGKILL, "sigkill");
+    let (code, err, _) = interrupt_with(Signal::SIGKILL, "sigkill");
     assert_eq!(code, None, "{err}");
 }
 
@@ -245,12 +265,18 @@ fn nothing_survives_a_panic() {
     let dir = tempfile::tempdir().expect("temp dir");
     let marker = marker("panic");
     let file = scenario(dir.path(), &marker, "  - sleep: 60s", "90s");
-    let output = run_to_end(&file, &[("TCPRUN_TEST_PANIC_AFTER_START", "1")]);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let tmp_path = tmp.path().to_str().expect("utf-8");
+    let output = run_to_end(
+        &file,
+        &[("TCPRUN_TEST_PANIC_AFTER_START", "1"), ("TMPDIR", tmp_path)],
+    );
     let err = text(&output.stderr);
     assert_eq!(output.status.code(), Some(101), "{err}");
     assert!(err.contains("tcprun: internal error"), "{err}");
     assert!(!err.contains("stack backtrace"), "{err}");
     assert_eq!(await_no_survivors(&marker), Vec::<i32>::new());
+    assert_eq!(folders_left(tmp.path()), Vec::<PathBuf>::new());
 }
 
 /// Writes `yaml` as a scenario in a fresh folder, runs it, and returns its status and stdout.
