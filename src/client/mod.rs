@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::event::{Emitter, NetError};
+use crate::event::{Emitter, NetError, UnsentReason};
 pub use policy::{Backoff, ReconnectPolicy};
 
 /// Configures a client.
@@ -79,7 +79,8 @@ pub enum Command {
         /// Told when the command has been taken.
         ack: Option<oneshot::Sender<()>>,
     },
-    /// The quit word: end the connection and never reconnect.
+    /// The quit word: send what is held, end the connection, and never
+    /// reconnect once nothing is left to send.
     Quit {
         /// Told when the command has been taken.
         ack: Option<oneshot::Sender<()>>,
@@ -108,6 +109,14 @@ pub enum Outcome {
     },
     /// The shutdown signal stopped it.
     Shutdown,
+    /// It stopped (no retry followed, or the shutdown signal) with bytes it
+    /// never wrote; an [`Unsent`](crate::event::ClientEvent::Unsent) event said so.
+    Unsent {
+        /// Bytes that were never written.
+        bytes: u64,
+        /// Why it stopped.
+        reason: UnsentReason,
+    },
 }
 
 impl Outcome {
@@ -157,7 +166,8 @@ impl ClientHandle {
         done.await.map_err(|_| ClientGone)
     }
 
-    /// Quits: ends the connection and stops reconnecting.
+    /// Quits: sends what is held, ends the connection, and stops
+    /// reconnecting once nothing is left to send.
     pub async fn quit(&self) -> Result<(), ClientGone> {
         let (ack, done) = oneshot::channel();
         self.command(Command::Quit { ack: Some(ack) }).await?;

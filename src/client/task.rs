@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::{net_error, not_found, timed_out};
 use super::{ClientOptions, Command, Delivery, Outcome};
-use crate::event::{ClientEvent, CloseReason, Emitter, NetError, StreamClosed};
+use crate::event::{ClientEvent, CloseReason, Emitter, NetError, StreamClosed, UnsentReason};
 
 /// Holds bytes not yet handed to a socket, in order.
 struct Chunk {
@@ -142,7 +142,7 @@ impl ClientTask {
             let mut socket = None;
             let mut ended_here = false;
             let failure = match self.connect().await? {
-                Attempt::Shutdown => return Ok(Outcome::Shutdown),
+                Attempt::Shutdown => return Ok(self.stopped().await),
                 Attempt::Stopped => {
                     self.flush().await?;
                     return Ok(Outcome::Quit);
@@ -161,7 +161,7 @@ impl ClientTask {
                         chunk.announced = false;
                     }
                     match ending {
-                        Ending::Shutdown => return Ok(Outcome::Shutdown),
+                        Ending::Shutdown => return Ok(self.stopped().await),
                         Ending::Closed {
                             reason,
                             ended,
@@ -184,12 +184,15 @@ impl ClientTask {
             let decided = self.decide(failure, ended_here, &mut retries);
             let wait = match decided {
                 Decision::Stop(outcome) => {
+                    // Bytes still held now never go out: say how many
+                    // (giving up says so in its own event).
+                    let outcome = match outcome {
+                        Outcome::GaveUp { .. } => outcome,
+                        _ => self.strand(UnsentReason::NoRetry).unwrap_or(outcome),
+                    };
                     self.flush().await?;
                     drop(socket);
-                    if matches!(outcome, Outcome::GaveUp { .. }) {
-                        self.pending.clear();
-                        self.pending_bytes = 0;
-                    }
+                    self.drop_pending();
                     return Ok(outcome);
                 }
                 Decision::Retry(delay) => {
@@ -203,12 +206,13 @@ impl ClientTask {
             tokio::pin!(wait);
             loop {
                 tokio::select! {
-                    _ = self.shutdown.cancelled() => return Ok(Outcome::Shutdown),
+                    _ = self.shutdown.cancelled() => return Ok(self.stopped().await),
                     () = &mut wait => break,
                     command = self.commands.recv(), if self.accepts_input() => {
                         self.take(command, false);
                         self.flush().await?;
-                        if self.finish == Finish::Quit {
+                        // Held input is sent on the next connection first.
+                        if self.quit_with_nothing_held() {
                             return Ok(Outcome::Quit);
                         }
                     }
@@ -226,7 +230,9 @@ impl ClientTask {
         retries: &mut u32,
     ) -> Decision {
         match self.finish {
-            Finish::Quit => return Decision::Stop(Outcome::Quit),
+            // Held input goes out before the quit's FIN: until it has, the
+            // client reconnects as it would without the quit.
+            Finish::Quit if self.pending.is_empty() => return Decision::Stop(Outcome::Quit),
             // After our FIN went out, the conversation is over either way.
             Finish::End if ended_here => {
                 return Decision::Stop(match failure {
@@ -266,6 +272,38 @@ impl ClientTask {
                 })
             }
         }
+    }
+
+    /// Returns true once the user quit and nothing is left to send.
+    fn quit_with_nothing_held(&self) -> bool {
+        self.finish == Finish::Quit && self.pending.is_empty()
+    }
+
+    /// Adds an `Unsent` event for the bytes still held, if any, and returns
+    /// the outcome that says so.
+    fn strand(&mut self, reason: UnsentReason) -> Option<Outcome> {
+        let bytes = self.unsent();
+        if bytes == 0 {
+            return None;
+        }
+        self.batch.push(ClientEvent::Unsent { bytes, reason });
+        Some(Outcome::Unsent { bytes, reason })
+    }
+
+    /// Stops at the shutdown signal: reports the bytes still held, if any
+    /// (while anyone still listens), and drops them.
+    async fn stopped(&mut self) -> Outcome {
+        let outcome = self
+            .strand(UnsentReason::Stopped)
+            .unwrap_or(Outcome::Shutdown);
+        let _ = self.flush().await;
+        self.drop_pending();
+        outcome
+    }
+
+    fn drop_pending(&mut self) {
+        self.pending.clear();
+        self.pending_bytes = 0;
     }
 
     fn accepts_input(&self) -> bool {
@@ -315,7 +353,8 @@ impl ClientTask {
                 }),
                 command = self.commands.recv(), if self.accepts_input() => {
                     self.take(command, false);
-                    if self.finish == Finish::Quit {
+                    // With input held, the attempt goes on: it is sent first.
+                    if self.quit_with_nothing_held() {
                         return Ok(Attempt::Stopped);
                     }
                     self.flush().await?;

@@ -104,6 +104,12 @@ pub async fn run(args: ConnectArgs) -> Result<Outcome, TargetError> {
                 // (`received` with its length); human status lines skip it.
             }
             if args.quiet {
+                // Lost input is said even then: nothing is lost silently.
+                if status::tells_of_loss(&event)
+                    && let Some(line) = status::human(&event)
+                {
+                    eprintln!("tcprun: {line}");
+                }
                 continue;
             }
             match args.events {

@@ -24,7 +24,7 @@ pub fn human(event: &ClientEvent) -> Option<String> {
             } else {
                 format!(
                     "{lost}; {written} {} had been written on it, and the last may not have arrived",
-                    plural(*written as u32, "byte", "bytes")
+                    plural(*written, "byte", "bytes")
                 )
             }
         }
@@ -39,7 +39,7 @@ pub fn human(event: &ClientEvent) -> Option<String> {
         } => {
             let mut line = format!(
                 "gave up after {retries} {}",
-                plural(*retries, "retry", "retries")
+                plural(u64::from(*retries), "retry", "retries")
             );
             if let Some(error) = last_error {
                 line.push_str(&format!(": {}", error.code));
@@ -47,16 +47,21 @@ pub fn human(event: &ClientEvent) -> Option<String> {
             if *unsent > 0 {
                 line.push_str(&format!(
                     "; {unsent} {} never sent",
-                    plural(*unsent as u32, "byte", "bytes")
+                    plural(*unsent, "byte", "bytes")
                 ));
             }
             line
         }
+        ClientEvent::Unsent { bytes, reason } => format!(
+            "{bytes} {} of input never sent: {}",
+            plural(*bytes, "byte", "bytes"),
+            reason.describe()
+        ),
         ClientEvent::Quit => "quitting".to_owned(),
         ClientEvent::Queued { data } => format!(
             "holding {} {} until connected",
             data.len(),
-            plural(data.len() as u32, "byte", "bytes")
+            plural(data.len() as u64, "byte", "bytes")
         ),
         ClientEvent::Sent { .. } | ClientEvent::Received { .. } | ClientEvent::Ended => {
             return None;
@@ -64,7 +69,16 @@ pub fn human(event: &ClientEvent) -> Option<String> {
     })
 }
 
-fn plural(n: u32, one: &'static str, many: &'static str) -> &'static str {
+/// Returns true for an event that says input was lost: said even with `--quiet`.
+pub fn tells_of_loss(event: &ClientEvent) -> bool {
+    match event {
+        ClientEvent::GaveUp { unsent, .. } => *unsent > 0,
+        ClientEvent::Unsent { .. } => true,
+        _ => false,
+    }
+}
+
+fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }
 }
 
@@ -113,6 +127,9 @@ pub fn json(event: &ClientEvent) -> Value {
             "code": last_error.as_ref().map(|e| e.code.clone()),
             "unsent": unsent,
         }),
+        ClientEvent::Unsent { bytes, reason } => {
+            json!({"event": "unsent", "bytes": bytes, "reason": reason.name()})
+        }
         ClientEvent::Quit => json!({"event": "quit"}),
     }
 }

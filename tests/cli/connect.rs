@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
-use crate::support::{Server, Tcprun};
+use crate::support::{FullQueue, Server, Tcprun};
 
 /// `tcprun connect TARGET ARGS...`
 fn connect(target: &str, args: &[&str]) -> Tcprun {
@@ -571,26 +571,8 @@ fn ipv6_targets_connect_in_both_forms() {
 /// the connect timeout turns that into ETIMEDOUT.
 #[test]
 fn connect_timeout_reports_etimedout() {
-    use socket2::{Domain, Socket, Type};
-    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
-    listener
-        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
-        .expect("bind");
-    listener.listen(0).expect("listen");
-    let addr = listener
-        .local_addr()
-        .expect("addr")
-        .as_socket()
-        .expect("inet");
-    // Fill the accept queue (never accepted).
-    let fillers: Vec<Socket> = (0..3)
-        .map(|_| {
-            let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
-            socket.set_nonblocking(true).expect("nonblocking");
-            let _ = socket.connect(&addr.into());
-            socket
-        })
-        .collect();
+    let full = FullQueue::new();
+    let addr = full.addr();
     let port = addr.port().to_string();
     let mut client = Tcprun::spawn(&[
         "connect",
@@ -605,7 +587,7 @@ fn connect_timeout_reports_etimedout() {
     let error = client.wait_event("error");
     assert_eq!(error["code"], "ETIMEDOUT", "{error}");
     client.assert_exit(1);
-    drop(fillers);
+    drop(full);
 }
 
 /// While the server is down, input beyond --buffer-limit is not read (the
@@ -690,4 +672,99 @@ fn input_beyond_the_buffer_limit_waits_and_is_never_lost() {
     );
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Input read before the connection exists is sent once it is up, before
+/// the FIN, also when the quit word follows it at once (it was dropped).
+#[test]
+fn input_held_before_a_quit_is_sent_once_connected_then_fin() {
+    let mut server = Server::refusing();
+    let mut client = connect(
+        &server.target(),
+        &[
+            "--quit-word",
+            "quit",
+            "--retry-interval",
+            "20ms",
+            "--max-retries",
+            "100000",
+            "--events",
+            "json",
+        ],
+    );
+    client.wait_event("error");
+    client.write("SET a 1\nquit\n");
+    assert_eq!(client.wait_event("queued")["bytes"], 8);
+    client.wait_event("quit");
+    server.start();
+    let mut conn = server.accept();
+    assert_eq!(conn.read_to_end(), b"SET a 1\n", "the held line, then FIN");
+    conn.finish();
+    client.assert_exit(0);
+    let events = client.events();
+    let names = names(&events);
+    assert_eq!(count_of(&names, "connected"), 1, "{names:?}");
+    assert_eq!(count_of(&names, "unsent"), 0, "{names:?}");
+}
+
+/// Held input that can never be sent, because `--quit-timeout` ran out,
+/// is counted in an event and a status line (even with -q), and exits 1.
+#[test]
+fn input_never_sent_before_the_quit_timeout_is_counted_and_exits_1() {
+    for (format, quiet) in [("json", false), ("human", true)] {
+        let server = Server::refusing();
+        let mut args = vec![
+            "--quit-word",
+            "quit",
+            "--quit-timeout",
+            "100ms",
+            "--retry-interval",
+            "20ms",
+            "--max-retries",
+            "100000",
+            "--events",
+            format,
+        ];
+        if quiet {
+            args.push("-q");
+        }
+        let mut client = connect(&server.target(), &args);
+        client.write("hello\nquit\n");
+        if format == "json" {
+            let unsent = client.wait_event("unsent");
+            assert_eq!(unsent["bytes"], 6, "{unsent}");
+            assert_eq!(unsent["reason"], "stopped", "{unsent}");
+        } else {
+            client.wait_line("tcprun: 6 bytes of input never sent: stopped while they waited");
+        }
+        client.assert_exit(1);
+        drop(server);
+    }
+}
+
+/// With --no-reconnect, input held while the only attempt fails is counted.
+#[test]
+fn input_held_when_the_only_attempt_fails_is_counted_and_exits_1() {
+    let full = FullQueue::new();
+    let mut client = connect(
+        &full.addr().to_string(),
+        &[
+            "--no-reconnect",
+            "--connect-timeout",
+            "1m",
+            "--events",
+            "json",
+        ],
+    );
+    client.wait_event("connecting");
+    client.write("hello\n");
+    assert_eq!(client.wait_event("queued")["bytes"], 6);
+    // Now the port closes: the SYN sent again is refused.
+    full.close();
+    let error = client.wait_event("error");
+    assert_eq!(error["code"], "ECONNREFUSED", "{error}");
+    let unsent = client.wait_event("unsent");
+    assert_eq!(unsent["bytes"], 6, "{unsent}");
+    assert_eq!(unsent["reason"], "no_retry", "{unsent}");
+    client.assert_exit(1);
 }

@@ -493,6 +493,54 @@ impl Conn {
     }
 }
 
+/// A listener whose accept queue is full: it drops new SYNs, so a connect
+/// to it hangs (until it times out, or the listener goes and a SYN sent
+/// again is refused).
+pub struct FullQueue {
+    listener: Socket,
+    fillers: Vec<Socket>,
+    addr: SocketAddr,
+}
+
+impl FullQueue {
+    /// Listens on 127.0.0.1 with a queue that connections never accepted fill.
+    pub fn new() -> Self {
+        let listener = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+        listener
+            .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .expect("bind");
+        listener.listen(0).expect("listen");
+        let addr = listener
+            .local_addr()
+            .expect("addr")
+            .as_socket()
+            .expect("inet");
+        let fillers = (0..3)
+            .map(|_| {
+                let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+                socket.set_nonblocking(true).expect("nonblocking");
+                let _ = socket.connect(&addr.into());
+                socket
+            })
+            .collect();
+        Self {
+            listener,
+            fillers,
+            addr,
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Closes the port: a SYN sent again is refused.
+    pub fn close(self) {
+        drop(self.listener);
+        drop(self.fillers);
+    }
+}
+
 /// Returns the repository's root.
 pub fn root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
