@@ -313,6 +313,12 @@ pub enum Step {
         client: Option<String>,
         timeout: Option<Duration>,
     },
+    /// `expect_unsent: N`: until the client reports that N bytes will never be sent.
+    ExpectUnsent {
+        client: Option<String>,
+        bytes: u32,
+        timeout: Option<Duration>,
+    },
     /// `expect_closed`: until the client's connection is closed (by FIN, reset, or either).
     ExpectClosed {
         client: Option<String>,
@@ -386,6 +392,7 @@ impl Step {
             Step::WaitRetry { .. } => &step_defs::WAIT_RETRY,
             Step::ExpectError { .. } => &step_defs::EXPECT_ERROR,
             Step::ExpectGaveUp { .. } => &step_defs::EXPECT_GAVE_UP,
+            Step::ExpectUnsent { .. } => &step_defs::EXPECT_UNSENT,
             Step::ExpectClosed { .. } => &step_defs::EXPECT_CLOSED,
             Step::Sleep { .. } => &step_defs::SLEEP,
             Step::KillServer { .. } => &step_defs::KILL_SERVER,

@@ -9,3 +9,4 @@ mod schema;
 mod serve;
 mod suite;
 mod support;
+mod unsent;
