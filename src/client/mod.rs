@@ -9,9 +9,11 @@ pub mod error;
 pub mod policy;
 mod task;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -36,6 +38,15 @@ pub struct ClientOptions {
     pub buffer_limit: usize,
     /// The size of each socket read.
     pub read_size: usize,
+    /// Retry a host name that does not resolve (`ENOTFOUND`); by default
+    /// it fails at once, as a typo would.
+    pub retry_unresolved: bool,
+    /// Accept connections on this listener instead of connecting to
+    /// `host:port` (`tcprun serve --stdio`): each connection is one "attempt".
+    /// After a connection ends, the next is accepted at once when the policy
+    /// is enabled (`--keep-open`); its delays and limit then apply only to
+    /// failed accepts.
+    pub accept: Option<Arc<TcpListener>>,
 }
 
 impl ClientOptions {
@@ -48,6 +59,8 @@ impl ClientOptions {
             connect_timeout: crate::scenario::keys::CONNECT_TIMEOUT,
             buffer_limit: 1 << 20,
             read_size: 64 * 1024,
+            retry_unresolved: false,
+            accept: None,
         }
     }
 }

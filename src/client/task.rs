@@ -136,11 +136,17 @@ impl ClientTask {
             self.attempt += 1;
             self.batch.push(ClientEvent::Connecting {
                 attempt: self.attempt,
-                target: format!("{}:{}", self.options.host, self.options.port),
+                target: match &self.options.accept {
+                    Some(listener) => listener
+                        .local_addr()
+                        .map_or_else(|_| "the listener".to_owned(), |addr| addr.to_string()),
+                    None => format!("{}:{}", self.options.host, self.options.port),
+                },
             });
             self.flush().await?;
             let mut socket = None;
             let mut ended_here = false;
+            let mut connected = false;
             let failure = match self.connect().await? {
                 Attempt::Shutdown => return Ok(self.stopped().await),
                 Attempt::Stopped => {
@@ -155,6 +161,7 @@ impl ClientTask {
                 }
                 Attempt::Connected(stream) => {
                     retries = 0;
+                    connected = true;
                     let ending = self.converse(stream).await?;
                     // A partly written chunk is announced again on the next connection.
                     if let Some(chunk) = self.pending.front_mut() {
@@ -181,7 +188,7 @@ impl ClientTask {
                     }
                 }
             };
-            let decided = self.decide(failure, ended_here, &mut retries);
+            let decided = self.decide(failure, ended_here, connected, &mut retries);
             let wait = match decided {
                 Decision::Stop(outcome) => {
                     // Bytes still held now never go out: say how many
@@ -227,6 +234,7 @@ impl ClientTask {
         &mut self,
         failure: Option<NetError>,
         ended_here: bool,
+        connected: bool,
         retries: &mut u32,
     ) -> Decision {
         match self.finish {
@@ -242,11 +250,22 @@ impl ClientTask {
             }
             _ => {}
         }
+        // A name that does not resolve is most likely a typo.
+        if let Some(error) = &failure
+            && error.code == "ENOTFOUND"
+            && !self.options.retry_unresolved
+        {
+            return Decision::Stop(Outcome::Failed(error.clone()));
+        }
         if !self.options.policy.enabled {
             return Decision::Stop(match failure {
                 None => Outcome::PeerClosed,
                 Some(error) => Outcome::Failed(error),
             });
+        }
+        // Accepting: the next connection is accepted at once.
+        if self.options.accept.is_some() && connected {
+            return Decision::Retry(std::time::Duration::ZERO);
         }
         *retries += 1;
         match self.options.policy.delay(*retries) {
@@ -319,12 +338,20 @@ impl ClientTask {
             .sum()
     }
 
-    /// Tries every resolved address in turn, taking commands meanwhile.
+    /// Tries every resolved address in turn (or accepts a connection),
+    /// taking commands meanwhile.
     async fn connect(&mut self) -> Result<Attempt, StreamClosed> {
         let host = self.options.host.clone();
         let port = self.options.port;
         let timeout = self.options.connect_timeout;
+        let listener = self.options.accept.clone();
         let attempt = async move {
+            if let Some(listener) = listener {
+                return match listener.accept().await {
+                    Ok((stream, _)) => Ok(stream),
+                    Err(error) => Err(net_error(&error)),
+                };
+            }
             let addrs: Vec<SocketAddr> =
                 match tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), port)))
                     .await

@@ -421,6 +421,7 @@ fn client_options(
             jitter: false,
         },
         connect_timeout: spec.connect_timeout,
+        retry_unresolved: spec.retry_unresolved,
         ..ClientOptions::new(host, spec.port.unwrap_or(server_port))
     }
 }

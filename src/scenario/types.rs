@@ -173,6 +173,8 @@ pub struct ClientSpec {
     pub max_retries: u32,
     /// `reconnect: false` disables reconnecting (default true).
     pub reconnect: bool,
+    /// `retry_unresolved: true` retries `ENOTFOUND` (default false: it stops the client).
+    pub retry_unresolved: bool,
     /// `connect_timeout:` (default 10s).
     pub connect_timeout: Duration,
     /// `backoff: fixed|exponential` (default fixed).
