@@ -41,10 +41,16 @@ impl Tcprun {
 
     /// Starts `tcprun ARGS...` with extra environment variables.
     pub fn spawn_with_env<S: AsRef<str>>(args: &[S], env: &[(&str, &str)]) -> Self {
+        Self::spawn_with(args, env, Stdio::piped())
+    }
+
+    /// Starts `tcprun ARGS...` with extra environment variables and this
+    /// stdin (a pipe to write to, or a terminal, ...).
+    pub fn spawn_with<S: AsRef<str>>(args: &[S], env: &[(&str, &str)], stdin: Stdio) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tcprun"));
         command
             .args(args.iter().map(AsRef::as_ref))
-            .stdin(Stdio::piped())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (key, value) in env {
@@ -539,6 +545,22 @@ impl FullQueue {
         drop(self.listener);
         drop(self.fillers);
     }
+}
+
+/// Runs the scenario `yaml` from a file of its own with `tcprun -v`;
+/// returns the exit code and stdout.
+pub fn run_scenario(yaml: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, yaml).expect("write the scenario");
+    let output = Command::new(env!("CARGO_BIN_EXE_tcprun"))
+        .arg("-v")
+        .arg(&file)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("tcprun runs");
+    let code = output.status.code().expect("an exit code");
+    (code, String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Returns the repository's root.

@@ -1,25 +1,14 @@
 //! Bytes a built-in client never sends fail the scenario, unless `expect_unsent` expects them.
 
-use std::process::Command;
+use crate::support::run_scenario;
 
 /// Runs a scenario with `steps` against a fake echo server that is down
-/// (a client retrying every 100ms, up to `max_retries`); returns the exit
-/// code and stdout of `tcprun -v`.
+/// (a client retrying every 100ms, up to `max_retries`, holding `hello`);
+/// returns the exit code and stdout of `tcprun -v`.
 fn run(max_retries: u32, steps: &str) -> (i32, String) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("unsent.yaml");
-    let scenario = format!(
+    run_scenario(&format!(
         "name: unsent\nserver: {{fake: echo, start: false}}\nclient: {{retry_interval: 100ms, max_retries: {max_retries}}}\nsteps:\n  - expect_error: ECONNREFUSED\n  - send_line: hello\n{steps}"
-    );
-    std::fs::write(&file, scenario).expect("write");
-    let output = Command::new(env!("CARGO_BIN_EXE_tcprun"))
-        .arg("-v")
-        .arg(&file)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("tcprun runs");
-    let code = output.status.code().expect("an exit code");
-    (code, String::from_utf8_lossy(&output.stdout).into_owned())
+    ))
 }
 
 #[test]
