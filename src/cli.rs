@@ -247,6 +247,7 @@ pub struct ConnectArgs {
 /// documented defaults.
 #[derive(Debug, Args, Clone, Default)]
 #[group(id = "relay", multiple = true)]
+#[command(next_help_heading = "Stdin, stdout and time (connect, serve --stdio)")]
 pub struct RelayArgs {
     /// Write received bytes to stdout as text: utf8, ascii, latin1, base64, or hex
     /// (lowercase, two digits a byte, no separators, no final newline) [default: bytes as they are].

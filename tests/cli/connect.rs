@@ -1056,3 +1056,37 @@ fn a_bare_ipv6_address_needs_its_port_apart() {
         );
     }
 }
+
+#[test]
+fn help_lists_the_relay_flags_with_examples() {
+    for (command, flags) in [
+        (
+            "connect",
+            &[
+                "--idle-timeout",
+                "--eof-timeout",
+                "--hex-dump",
+                "--crlf",
+                "--quit-word",
+                "--retry-unresolved",
+            ][..],
+        ),
+        (
+            "serve",
+            &["--stdio", "--keep-open", "--hex-dump", "--idle-timeout"],
+        ),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tcprun"))
+            .args([command, "--help"])
+            .output()
+            .expect("tcprun runs");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{help}");
+        for flag in flags.iter().chain(&["Examples:"]) {
+            assert!(
+                help.contains(flag),
+                "`{command} --help` lacks {flag}:\n{help}"
+            );
+        }
+    }
+}
