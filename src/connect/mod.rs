@@ -215,7 +215,7 @@ impl Relay<'_> {
         let mut eof_seen = false;
         let mut not_written = 0u64;
         let mut at = Deadlines {
-            idle: args.idle_timeout.map(after),
+            idle: args.idle_timeout.and_then(after),
             ..Deadlines::default()
         };
         loop {
@@ -245,7 +245,7 @@ impl Relay<'_> {
                 read = &mut eof, if !eof_seen => {
                     eof_seen = true;
                     if read.is_ok() && let Some(timeout) = args.eof_timeout {
-                        at.eof = Some(after(timeout));
+                        at.eof = after(timeout);
                     }
                     continue;
                 }
@@ -264,10 +264,10 @@ impl Relay<'_> {
                     Event::Server(_) | Event::Program(_) => continue,
                 };
                 match &event {
-                    ClientEvent::Quit => at.quit = Some(after(args.quit_timeout())),
-                    ClientEvent::Sent { .. } => at.idle = args.idle_timeout.map(after),
+                    ClientEvent::Quit => at.quit = after(args.quit_timeout()),
+                    ClientEvent::Sent { .. } => at.idle = args.idle_timeout.and_then(after),
                     ClientEvent::Received { data } => {
-                        at.idle = args.idle_timeout.map(after);
+                        at.idle = args.idle_timeout.and_then(after);
                         if stop != Some(Stop::StdoutClosed) {
                             let sent = tokio::select! {
                                 sent = stdout_tx.send(data.clone()) => sent.is_ok(),
@@ -377,11 +377,10 @@ pub fn lines(n: u64) -> &'static str {
     if n == 1 { "line" } else { "lines" }
 }
 
-/// Returns the instant `duration` from now (far off when it would overflow).
-fn after(duration: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(duration)
-        .unwrap_or_else(|| now + crate::cli::MAX_DURATION)
+/// Returns the instant `duration` from now; none (no deadline) where
+/// that instant cannot be told (it never can be within [`crate::cli::MAX_DURATION`]).
+fn after(duration: Duration) -> Option<Instant> {
+    Instant::now().checked_add(duration)
 }
 
 /// Waits until `deadline`, or forever without one.
