@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::mask::Masks;
 use super::window::{Show, Stream, Track, Window};
 use crate::client::encoding::Encoding;
-use crate::event::{ClientEvent, CloseReason, Pipe, ProgramEvent, ServerEvent};
+use crate::event::{ClientEvent, CloseReason, Pipe, ProgramEvent, ServerEvent, UnsentReason};
 
 /// Describes a client as the transcript shows it.
 #[derive(Debug, Clone)]
@@ -161,6 +161,15 @@ impl Recorder {
                         bytes_word(*unsent as usize)
                     ));
                 }
+                self.window.line(track, None, text);
+            }
+            ClientEvent::Unsent { bytes, reason } => {
+                let why = match reason {
+                    UnsentReason::NoRetry => "no retry follows",
+                    UnsentReason::Stopped => "stopped",
+                };
+                let n = *bytes as usize;
+                let text = format!("{n} {} never sent ({why})", bytes_word(n));
                 self.window.line(track, None, text);
             }
             ClientEvent::Quit => {

@@ -11,3 +11,4 @@ mod schema;
 mod serve;
 mod suite;
 mod support;
+mod unsent;

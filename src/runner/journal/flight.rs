@@ -147,6 +147,7 @@ impl Flight {
             ClientEvent::Queued { .. }
             | ClientEvent::RetryScheduled { .. }
             | ClientEvent::GaveUp { .. }
+            | ClientEvent::Unsent { .. }
             | ClientEvent::Quit => {}
         }
         None

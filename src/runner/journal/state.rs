@@ -30,6 +30,8 @@ pub struct ClientState {
     pub closes: Vec<CloseReason>,
     /// Set when it gave up: (retries, last error code, unsent bytes).
     pub gave_up: Option<(u32, Option<String>, u64)>,
+    /// Bytes it reported it will never send (when it gave up or stopped).
+    pub unsent: u64,
     /// Decoded received text (a program: its stdout, and stderr if merged).
     pub output: OutputBuffer,
     decoder: Decoder,
@@ -55,6 +57,7 @@ impl ClientState {
             errors: Vec::new(),
             closes: Vec::new(),
             gave_up: None,
+            unsent: 0,
             output: OutputBuffer::default(),
             decoder: info.encoding.decoder(),
             program: info.program.is_some(),
@@ -240,7 +243,9 @@ impl State {
             } => {
                 let code = last_error.as_ref().map(|e| e.code.clone());
                 client.gave_up = Some((*retries, code, *unsent));
+                client.unsent += unsent;
             }
+            ClientEvent::Unsent { bytes, .. } => client.unsent += bytes,
             ClientEvent::Connecting { .. }
             | ClientEvent::Sent { .. }
             | ClientEvent::Queued { .. }
