@@ -144,32 +144,51 @@ pub enum Command {
 /// Options of `tcprun serve`.
 #[derive(Debug, Args, Clone)]
 #[command(
-    after_help = "Examples:\n  tcprun serve --fake echo --port 4001\n  tcprun serve --fake chat --port 0     prints the port it chose on stdout\n  tcprun serve --fake silent --banner $'220 hello\\r\\n'"
+    // Without --stdio, --fake is required: a relay flag then meets --fake.
+    // (`requires = "stdio"` would be met by the flag's default, false.)
+    mut_group("relay", |group| group.conflicts_with("fake")),
+    after_help = "Examples:\n  tcprun serve --fake echo --port 4001\n  tcprun serve --fake chat --port 0     prints the port it chose on stdout\n  tcprun serve --fake silent --banner $'220 hello\\r\\n'\n  tcprun serve --stdio --port 4001      like `nc -l`: one connection to stdin and stdout\n  tcprun serve --stdio --keep-open --hex-dump --port 4001\n                                        the next connection when one ends; a hex dump\n\nExit status: 0 after SIGINT or SIGTERM (or, with --stdio, an orderly end), 1 when it cannot listen,\nwhen a relayed connection failed or timed out, or when input was never sent; 2 usage error."
 )]
 pub struct ServeArgs {
     /// The behaviour: echo, chat (to every other connection), sink (discard), silent (never answer).
-    #[arg(long, value_enum)]
-    pub fake: FakeArg,
+    #[arg(
+        long,
+        value_enum,
+        required_unless_present = "stdio",
+        conflicts_with = "stdio"
+    )]
+    pub fake: Option<FakeArg>,
+
+    /// Relay one connection to stdin and stdout instead (like `nc -l`); the port goes to stderr.
+    #[arg(long)]
+    pub stdio: bool,
+
+    /// With --stdio: when a connection ends, accept the next one (stdin carries on).
+    #[arg(long, conflicts_with = "fake")]
+    pub keep_open: bool,
 
     /// Address to listen on.
     #[arg(long, default_value = keys::HOST)]
     pub host: String,
 
-    /// Port to listen on; 0 picks a free one and prints it on stdout.
+    /// Port to listen on; 0 picks a free one and prints it on stdout (with --stdio, on stderr).
     #[arg(long, default_value_t = keys::PORT)]
     pub port: u16,
 
     /// Text sent to every connection on accept.
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", conflicts_with = "stdio")]
     pub banner: Option<String>,
 
     /// Keep connections open after the client's FIN.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "stdio")]
     pub half_open: bool,
 
-    /// Print no connection events.
+    /// Print no connection events (with --stdio: no status lines, except input never sent).
     #[arg(short, long)]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub relay: RelayArgs,
 }
 
 /// Options of `tcprun proxy`.
@@ -221,14 +240,14 @@ pub enum FakeArg {
 /// Options of `tcprun connect`.
 #[derive(Debug, Args, Clone)]
 #[command(
-    after_help = "Examples:\n  tcprun connect 4001                         localhost:4001\n  tcprun connect example.com 7 --max-retries 3\n  tcprun connect [::1]:4001 --encoding hex\n\nType the quit word (default `quit`) on a line of its own to end without reconnecting.\nExit status: 0 after quit or an orderly end, 1 when it gave up or failed, 2 usage error."
+    after_help = "Examples:\n  tcprun connect 4001                         localhost:4001\n  tcprun connect example.com 7 --max-retries 3\n  tcprun connect '[::1]:4001' --encoding hex   or: tcprun connect ::1 4001\n  printf 'PING\\r\\n' | tcprun connect -w 5s 6379   pipe a request; give up after 5s of silence\n  tcprun connect --eof-timeout 1s --hex-dump 4001 < request.bin\n  tcprun connect --crlf --quit-word bye smtp.example.com 25\n\nThe quit word (default `quit`, on a terminal only) on a line of its own ends without reconnecting.\nExit status: 0 after quit or an orderly end, 1 when it gave up, failed, timed out (--idle-timeout) or\ninput was never sent, 2 usage error, 130/143 after SIGINT/SIGTERM."
 )]
 pub struct ConnectArgs {
-    /// `[HOST] PORT` or `HOST:PORT` (HOST defaults to localhost).
+    /// `[HOST] PORT` or `HOST:PORT` (HOST defaults to localhost; IPv6: `::1 PORT` or `[::1]:PORT`).
     #[arg(value_name = "TARGET", required = true, num_args = 1..=2)]
     pub target: Vec<String>,
 
-    /// Delay before each retry, e.g. `500ms`, `3s`.
+    /// Delay before each retry, e.g. `500ms`, `3s` (at most 365d).
     #[arg(long, value_name = "DURATION", default_value = keys::RETRY_INTERVAL_TEXT, value_parser = parse_duration)]
     pub retry_interval: Duration,
 
@@ -240,15 +259,19 @@ pub struct ConnectArgs {
     #[arg(long)]
     pub no_reconnect: bool,
 
-    /// Bound on each connect attempt.
-    #[arg(long, value_name = "DURATION", default_value = keys::CONNECT_TIMEOUT_TEXT, value_parser = parse_duration)]
+    /// Retry a host name that does not resolve (ENOTFOUND); by default it fails at once.
+    #[arg(long)]
+    pub retry_unresolved: bool,
+
+    /// Bound on each connect attempt (at least 1ms, at most 365d).
+    #[arg(long, value_name = "DURATION", default_value = keys::CONNECT_TIMEOUT_TEXT, value_parser = parse_positive_duration)]
     pub connect_timeout: Duration,
 
     /// How the delay grows between retries.
     #[arg(long, value_enum, default_value_t = BackoffArg::Fixed)]
     pub backoff: BackoffArg,
 
-    /// Cap on the delay with exponential backoff.
+    /// Cap on the delay with exponential backoff (at most 365d).
     #[arg(long, value_name = "DURATION", default_value = keys::MAX_INTERVAL_TEXT, value_parser = parse_duration)]
     pub max_interval: Duration,
 
@@ -256,33 +279,105 @@ pub struct ConnectArgs {
     #[arg(long)]
     pub jitter: bool,
 
-    /// Write received bytes to stdout as this text encoding (default: bytes as they are).
-    #[arg(long, value_name = "ENCODING", value_parser = parse_encoding)]
-    pub encoding: Option<Encoding>,
-
-    /// How stdin lines become bytes: utf8 (as typed), base64 or hex (one value per line).
-    #[arg(long, value_name = "ENCODING", default_value = "utf8", value_parser = parse_send_encoding)]
-    pub send_encoding: Encoding,
-
-    /// The line that quits (trimmed, case-insensitive; never sent).
-    #[arg(long, value_name = "WORD", default_value = keys::QUIT_WORD)]
-    pub quit_word: String,
-
-    /// After quit, how long to wait for the server to close before closing anyway.
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
-    pub quit_timeout: Duration,
-
-    /// Bytes of input held while disconnected before input is paused.
-    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
-    pub buffer_limit: usize,
-
-    /// Print no status lines on stderr.
+    /// Print no status lines on stderr (input never sent is still said).
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// Report events on stderr: `human` status lines or `json`, one object per line.
-    #[arg(long, value_enum, default_value_t = EventFormat::Human)]
-    pub events: EventFormat,
+    #[command(flatten)]
+    pub relay: RelayArgs,
+}
+
+/// Options of the relay between stdin and stdout and a connection, shared by
+/// `tcprun connect` and `tcprun serve --stdio`. None has a default here, so
+/// that `serve` can tell which were given; [`RelayArgs`]'s methods apply the
+/// documented defaults.
+#[derive(Debug, Args, Clone, Default)]
+#[group(id = "relay", multiple = true)]
+#[command(next_help_heading = "Stdin, stdout and time (connect, serve --stdio)")]
+pub struct RelayArgs {
+    /// Write received bytes to stdout as text: utf8, ascii, latin1, base64, or hex
+    /// (lowercase, two digits a byte, no separators, no final newline) [default: bytes as they are].
+    #[arg(long, value_name = "ENCODING", value_parser = parse_encoding, conflicts_with = "hex_dump")]
+    pub encoding: Option<Encoding>,
+
+    /// Write received bytes to stdout as a hex dump for people: offset, 16 bytes in hex, ASCII
+    /// (like `hexdump -C`); offsets run on across reads and connections.
+    #[arg(long)]
+    pub hex_dump: bool,
+
+    /// How stdin becomes bytes: utf8 (as read), base64 or hex (one value per line) [default: utf8].
+    #[arg(long, value_name = "ENCODING", value_parser = parse_send_encoding)]
+    pub send_encoding: Option<Encoding>,
+
+    /// Send each stdin line ending `\n` as `\r\n` (text input only).
+    #[arg(short = 'C', long)]
+    pub crlf: bool,
+
+    /// A stdin line that is this word (trimmed, any case) quits and is not sent
+    /// [default: `quit` when stdin is a terminal; off when it is not].
+    #[arg(long, value_name = "WORD")]
+    pub quit_word: Option<String>,
+
+    /// After the quit word, how long the peer has to close before tcprun closes anyway
+    /// [default: 2s; at most 365d].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub quit_timeout: Option<Duration>,
+
+    /// Exit 1 after this long with no bytes either way, connected or not (as `nc -w`)
+    /// [default: unbounded; at least 1ms, at most 365d].
+    #[arg(short = 'w', long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub idle_timeout: Option<Duration>,
+
+    /// After the end of stdin, close this long later and exit 0 (as `nc -q`)
+    /// [default: unbounded: wait for the peer to close; at most 365d].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub eof_timeout: Option<Duration>,
+
+    /// Bytes of input held while disconnected before stdin is paused (never dropped)
+    /// [default: 1048576; 1 to 1073741824].
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=MAX_BUFFER_LIMIT))]
+    pub buffer_limit: Option<u64>,
+
+    /// Report events on stderr: `human` status lines or `json`, one object per line [default: human].
+    #[arg(long, value_enum)]
+    pub events: Option<EventFormat>,
+}
+
+/// The largest `--buffer-limit`: 1 GiB.
+pub const MAX_BUFFER_LIMIT: u64 = 1 << 30;
+
+pub use crate::scenario::limits::{MAX_DURATION, MAX_DURATION_TEXT};
+
+impl RelayArgs {
+    /// Returns `--send-encoding` (default utf8).
+    pub fn send_encoding(&self) -> Encoding {
+        self.send_encoding.unwrap_or(Encoding::Utf8)
+    }
+
+    /// Returns `--quit-timeout` (default 2s).
+    pub fn quit_timeout(&self) -> Duration {
+        self.quit_timeout.unwrap_or(Duration::from_secs(2))
+    }
+
+    /// Returns `--buffer-limit` (default 1 MiB).
+    pub fn buffer_limit(&self) -> usize {
+        self.buffer_limit.map_or(1 << 20, |n| n as usize)
+    }
+
+    /// Returns `--events` (default human).
+    pub fn events(&self) -> EventFormat {
+        self.events.unwrap_or(EventFormat::Human)
+    }
+
+    /// Returns the quit word in force: the one given, else `quit` when
+    /// stdin is a terminal (`interactive`), else none.
+    pub fn quit_word(&self, interactive: bool) -> Option<String> {
+        match &self.quit_word {
+            Some(word) => Some(word.clone()),
+            None if interactive => Some(keys::QUIT_WORD.to_owned()),
+            None => None,
+        }
+    }
 }
 
 /// Names the backoff choices on the command line.
@@ -305,7 +400,6 @@ pub enum EventFormat {
 
 /// Parses a duration such as `500ms` or `3s`, at most 365 days (as in scenarios).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    use crate::scenario::limits::{MAX_DURATION, MAX_DURATION_TEXT};
     match humantime::parse_duration(text) {
         Ok(duration) if duration <= MAX_DURATION => Ok(duration),
         Ok(_) | Err(humantime::DurationError::NumberOverflow) => Err(format!(
@@ -313,6 +407,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         )),
         Err(error) => Err(format!("{error} (durations look like 500ms, 3s or 1m)")),
     }
+}
+
+/// Parses a duration of at least 1ms (and at most [`MAX_DURATION`]).
+pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration < Duration::from_millis(1) {
+        return Err(format!("`{text}` is too short: at least 1ms"));
+    }
+    Ok(duration)
 }
 
 fn parse_encoding(text: &str) -> Result<Encoding, String> {

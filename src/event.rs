@@ -105,8 +105,40 @@ pub enum ClientEvent {
         last_error: Option<NetError>,
         unsent: u64,
     },
-    /// The quit word was given; no reconnect follows.
+    /// The client stopped with `bytes` bytes it never wrote, for `reason`;
+    /// they never will be. (A client that gives up says so in `GaveUp`.)
+    Unsent { bytes: u64, reason: UnsentReason },
+    /// The quit word was given; no reconnect follows once nothing is left to send.
     Quit,
+}
+
+/// Says why a client stopped with bytes it never wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsentReason {
+    /// The connection failed or closed, and no retry follows: reconnecting
+    /// is off, or the error is one that is not retried (`ENOTFOUND`).
+    NoRetry,
+    /// The client was stopped while they waited: tcprun is ending (a
+    /// timeout, a signal, the end of a scenario).
+    Stopped,
+}
+
+impl UnsentReason {
+    /// Returns the name used in JSON events: `no_retry` or `stopped`.
+    pub fn name(self) -> &'static str {
+        match self {
+            UnsentReason::NoRetry => "no_retry",
+            UnsentReason::Stopped => "stopped",
+        }
+    }
+
+    /// Says why, for people: completes "N bytes never sent: ...".
+    pub fn describe(self) -> &'static str {
+        match self {
+            UnsentReason::NoRetry => "the connection is gone and no retry follows",
+            UnsentReason::Stopped => "stopped while they waited",
+        }
+    }
 }
 
 /// Lists what the fake server reports.

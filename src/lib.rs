@@ -10,8 +10,8 @@
 //! - [`cli`]: the command line (clap types only).
 //! - [`event`]: the typed events, by actor (client, server, program), and the emitter every actor reports through.
 //! - [`client`]: the reconnecting client: connection, reconnect policy, encodings.
-//! - [`connect`]: `tcprun connect`, the client on stdin and stdout.
-//! - [`serve`]: `tcprun serve`, a fake server on its own.
+//! - [`connect`]: `tcprun connect`, the client on stdin and stdout, and the relay `tcprun serve --stdio` shares.
+//! - [`serve`]: `tcprun serve`, a fake server on its own, or one connection relayed to stdin and stdout.
 //! - [`server`]: the built-in fake servers (echo, chat, sink, silent) and server programs.
 //! - [`proxy`]: the fault proxy (forwarding, half-close and reset pass-through, faults, down and up) and `tcprun proxy`.
 //! - [`process`]: programs in their own process groups, each under a supervisor; none outlives tcprun.

@@ -45,15 +45,14 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Connect(args)) => match runtime.block_on(tcprun::connect::run(args)) {
-            Ok(outcome) if outcome.is_success() => ExitCode::SUCCESS,
-            Ok(_) => ExitCode::FAILURE,
+            Ok(ended) => ExitCode::from(ended.exit_code(tcprun::connect::Role::Connect)),
             Err(error) => {
                 eprintln!("tcprun connect: {error}");
                 ExitCode::from(INVALID)
             }
         },
         Some(Command::Serve(args)) => match runtime.block_on(tcprun::serve::run(args)) {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(code) => ExitCode::from(code),
             Err(error) => {
                 eprintln!("tcprun serve: {error}");
                 ExitCode::FAILURE

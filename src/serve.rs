@@ -1,27 +1,48 @@
-//! Runs `tcprun serve`: a built-in fake server on its own, logging connection events to stderr.
+//! Runs `tcprun serve`: a built-in fake server on its own, logging connection events to stderr; or, with `--stdio`, one connection relayed to stdin and stdout.
 
 use std::io::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{FakeArg, ServeArgs};
+use crate::client::{Backoff, ClientOptions, ReconnectPolicy};
+use crate::connect::{GRACE, Overflow, Relay, Role, Signals, StatusSink, lines};
 use crate::event::{Clock, CloseReason, Emitter, Event, ServerEvent, Source};
 use crate::server::{FakeKind, FakeOptions, FakeServer, ServerError};
 
-/// Serves until interrupted (SIGINT or SIGTERM); returns an error if it cannot listen.
-pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
-    let (tx, mut events) = mpsc::channel(256);
+/// With `--stdio --keep-open`: the pause after a failed accept, and how many
+/// failed accepts in a row end the relay.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+const ACCEPT_RETRIES: u32 = 10;
+
+/// Serves until interrupted (SIGINT or SIGTERM), or relays with `--stdio`;
+/// returns the exit status, or an error if it cannot listen.
+pub async fn run(args: ServeArgs) -> Result<u8, ServerError> {
+    // First of all: a signal that comes once the port is announced (or
+    // earlier) is handled, never fatal.
+    let mut signals = Signals::install();
+    if args.stdio {
+        return relay(&args, &mut signals).await;
+    }
     let shutdown = CancellationToken::new();
+    let (sink, sink_thread) = StatusSink::start(
+        Overflow::Drop,
+        shutdown.clone(),
+        Box::new(|n| format!("tcprun serve: {n} status {} dropped", lines(n))),
+    );
+    let (tx, mut events) = mpsc::channel(256);
     let options = FakeOptions {
         kind: match args.fake {
-            FakeArg::Echo => FakeKind::Echo,
-            FakeArg::Chat => FakeKind::Chat,
-            FakeArg::Sink => FakeKind::Sink,
-            FakeArg::Silent => FakeKind::Silent,
+            Some(FakeArg::Echo) | None => FakeKind::Echo,
+            Some(FakeArg::Chat) => FakeKind::Chat,
+            Some(FakeArg::Sink) => FakeKind::Sink,
+            Some(FakeArg::Silent) => FakeKind::Silent,
         },
-        banner: args.banner.map(Bytes::from),
+        banner: args.banner.clone().map(Bytes::from),
         half_open: args.half_open,
     };
     let emitter = Emitter::new(tx, Source::Server, Clock::Real);
@@ -31,13 +52,7 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
         println!("{}", server.addr().port());
         let _ = std::io::stdout().flush();
     }
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(|source| ServerError::Program(format!("cannot watch SIGTERM: {source}")))?;
-    // Made once, so a Ctrl-C that comes while a line is being logged still counts.
-    let mut interrupt =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-            .map_err(|source| ServerError::Program(format!("cannot watch SIGINT: {source}")))?;
+    // Never waits: a stderr nobody reads costs log lines (counted), not service.
     let log = |report: crate::event::Report| {
         if args.quiet {
             return;
@@ -47,13 +62,12 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
             // The fake server reports only server events.
             Event::Client(_) | Event::Program(_) => None,
         }) {
-            eprintln!("tcprun serve: {line}");
+            sink.try_line(format!("tcprun serve: {line}"));
         }
     };
     loop {
         tokio::select! {
-            _ = interrupt.recv() => break,
-            _ = terminate.recv() => break,
+            _ = signals.recv() => break,
             report = events.recv() => match report {
                 Some(report) => log(report),
                 None => break,
@@ -65,7 +79,40 @@ pub async fn run(args: ServeArgs) -> Result<(), ServerError> {
         log(report);
     }
     shutdown.cancel();
-    Ok(())
+    drop(sink);
+    sink_thread.finish(Some(GRACE)).await;
+    Ok(0)
+}
+
+/// `--stdio`: accepts a connection and relays it to stdin and stdout, as
+/// `tcprun connect` relays its connection (with `--keep-open`, the next
+/// connection when one ends).
+async fn relay(args: &ServeArgs, signals: &mut Signals) -> Result<u8, ServerError> {
+    let wanted = format!("{}:{}", args.host, args.port);
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: wanted,
+            source,
+        })?;
+    let options = ClientOptions {
+        policy: ReconnectPolicy {
+            enabled: args.keep_open,
+            interval: ACCEPT_RETRY,
+            max_retries: ACCEPT_RETRIES,
+            backoff: Backoff::Fixed,
+            jitter: false,
+        },
+        buffer_limit: args.relay.buffer_limit(),
+        accept: Some(Arc::new(listener)),
+        ..ClientOptions::new(args.host.clone(), args.port)
+    };
+    let relay = Relay {
+        args: &args.relay,
+        quiet: args.quiet,
+        role: Role::Serve,
+    };
+    Ok(relay.run(options, signals).await.exit_code(Role::Serve))
 }
 
 /// Returns the log line for a server event (data is counted, not shown).

@@ -9,14 +9,16 @@ pub mod error;
 pub mod policy;
 mod task;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::event::{Emitter, NetError};
+use crate::event::{Emitter, NetError, UnsentReason};
 pub use policy::{Backoff, ReconnectPolicy};
 
 /// Configures a client.
@@ -36,6 +38,15 @@ pub struct ClientOptions {
     pub buffer_limit: usize,
     /// The size of each socket read.
     pub read_size: usize,
+    /// Retry a host name that does not resolve (`ENOTFOUND`); by default
+    /// it fails at once, as a typo would.
+    pub retry_unresolved: bool,
+    /// Accept connections on this listener instead of connecting to
+    /// `host:port` (`tcprun serve --stdio`): each connection is one "attempt".
+    /// After a connection ends, the next is accepted at once when the policy
+    /// is enabled (`--keep-open`); its delays and limit then apply only to
+    /// failed accepts.
+    pub accept: Option<Arc<TcpListener>>,
 }
 
 impl ClientOptions {
@@ -48,6 +59,8 @@ impl ClientOptions {
             connect_timeout: crate::scenario::keys::CONNECT_TIMEOUT,
             buffer_limit: 1 << 20,
             read_size: 64 * 1024,
+            retry_unresolved: false,
+            accept: None,
         }
     }
 }
@@ -79,7 +92,8 @@ pub enum Command {
         /// Told when the command has been taken.
         ack: Option<oneshot::Sender<()>>,
     },
-    /// The quit word: end the connection and never reconnect.
+    /// The quit word: send what is held, end the connection, and never
+    /// reconnect once nothing is left to send.
     Quit {
         /// Told when the command has been taken.
         ack: Option<oneshot::Sender<()>>,
@@ -108,6 +122,14 @@ pub enum Outcome {
     },
     /// The shutdown signal stopped it.
     Shutdown,
+    /// It stopped (no retry followed, or the shutdown signal) with bytes it
+    /// never wrote; an [`Unsent`](crate::event::ClientEvent::Unsent) event said so.
+    Unsent {
+        /// Bytes that were never written.
+        bytes: u64,
+        /// Why it stopped.
+        reason: UnsentReason,
+    },
 }
 
 impl Outcome {
@@ -157,7 +179,8 @@ impl ClientHandle {
         done.await.map_err(|_| ClientGone)
     }
 
-    /// Quits: ends the connection and stops reconnecting.
+    /// Quits: sends what is held, ends the connection, and stops
+    /// reconnecting once nothing is left to send.
     pub async fn quit(&self) -> Result<(), ClientGone> {
         let (ack, done) = oneshot::channel();
         self.command(Command::Quit { ack: Some(ack) }).await?;

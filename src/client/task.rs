@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::{net_error, not_found, timed_out};
 use super::{ClientOptions, Command, Delivery, Outcome};
-use crate::event::{ClientEvent, CloseReason, Emitter, NetError, StreamClosed};
+use crate::event::{ClientEvent, CloseReason, Emitter, NetError, StreamClosed, UnsentReason};
 
 /// Holds bytes not yet handed to a socket, in order.
 struct Chunk {
@@ -136,13 +136,19 @@ impl ClientTask {
             self.attempt += 1;
             self.batch.push(ClientEvent::Connecting {
                 attempt: self.attempt,
-                target: format!("{}:{}", self.options.host, self.options.port),
+                target: match &self.options.accept {
+                    Some(listener) => listener
+                        .local_addr()
+                        .map_or_else(|_| "the listener".to_owned(), |addr| addr.to_string()),
+                    None => format!("{}:{}", self.options.host, self.options.port),
+                },
             });
             self.flush().await?;
             let mut socket = None;
             let mut ended_here = false;
+            let mut connected = false;
             let failure = match self.connect().await? {
-                Attempt::Shutdown => return Ok(Outcome::Shutdown),
+                Attempt::Shutdown => return Ok(self.stopped().await),
                 Attempt::Stopped => {
                     self.flush().await?;
                     return Ok(Outcome::Quit);
@@ -155,13 +161,14 @@ impl ClientTask {
                 }
                 Attempt::Connected(stream) => {
                     retries = 0;
+                    connected = true;
                     let ending = self.converse(stream).await?;
                     // A partly written chunk is announced again on the next connection.
                     if let Some(chunk) = self.pending.front_mut() {
                         chunk.announced = false;
                     }
                     match ending {
-                        Ending::Shutdown => return Ok(Outcome::Shutdown),
+                        Ending::Shutdown => return Ok(self.stopped().await),
                         Ending::Closed {
                             reason,
                             ended,
@@ -181,15 +188,18 @@ impl ClientTask {
                     }
                 }
             };
-            let decided = self.decide(failure, ended_here, &mut retries);
+            let decided = self.decide(failure, ended_here, connected, &mut retries);
             let wait = match decided {
                 Decision::Stop(outcome) => {
+                    // Bytes still held now never go out: say how many
+                    // (giving up says so in its own event).
+                    let outcome = match outcome {
+                        Outcome::GaveUp { .. } => outcome,
+                        _ => self.strand(UnsentReason::NoRetry).unwrap_or(outcome),
+                    };
                     self.flush().await?;
                     drop(socket);
-                    if matches!(outcome, Outcome::GaveUp { .. }) {
-                        self.pending.clear();
-                        self.pending_bytes = 0;
-                    }
+                    self.drop_pending();
                     return Ok(outcome);
                 }
                 Decision::Retry(delay) => {
@@ -203,12 +213,13 @@ impl ClientTask {
             tokio::pin!(wait);
             loop {
                 tokio::select! {
-                    _ = self.shutdown.cancelled() => return Ok(Outcome::Shutdown),
+                    _ = self.shutdown.cancelled() => return Ok(self.stopped().await),
                     () = &mut wait => break,
                     command = self.commands.recv(), if self.accepts_input() => {
                         self.take(command, false);
                         self.flush().await?;
-                        if self.finish == Finish::Quit {
+                        // Held input is sent on the next connection first.
+                        if self.quit_with_nothing_held() {
                             return Ok(Outcome::Quit);
                         }
                     }
@@ -223,10 +234,13 @@ impl ClientTask {
         &mut self,
         failure: Option<NetError>,
         ended_here: bool,
+        connected: bool,
         retries: &mut u32,
     ) -> Decision {
         match self.finish {
-            Finish::Quit => return Decision::Stop(Outcome::Quit),
+            // Held input goes out before the quit's FIN: until it has, the
+            // client reconnects as it would without the quit.
+            Finish::Quit if self.pending.is_empty() => return Decision::Stop(Outcome::Quit),
             // After our FIN went out, the conversation is over either way.
             Finish::End if ended_here => {
                 return Decision::Stop(match failure {
@@ -236,11 +250,22 @@ impl ClientTask {
             }
             _ => {}
         }
+        // A name that does not resolve is most likely a typo.
+        if let Some(error) = &failure
+            && error.code == "ENOTFOUND"
+            && !self.options.retry_unresolved
+        {
+            return Decision::Stop(Outcome::Failed(error.clone()));
+        }
         if !self.options.policy.enabled {
             return Decision::Stop(match failure {
                 None => Outcome::PeerClosed,
                 Some(error) => Outcome::Failed(error),
             });
+        }
+        // Accepting: the next connection is accepted at once.
+        if self.options.accept.is_some() && connected {
+            return Decision::Retry(std::time::Duration::ZERO);
         }
         *retries += 1;
         match self.options.policy.delay(*retries) {
@@ -268,6 +293,38 @@ impl ClientTask {
         }
     }
 
+    /// Returns true once the user quit and nothing is left to send.
+    fn quit_with_nothing_held(&self) -> bool {
+        self.finish == Finish::Quit && self.pending.is_empty()
+    }
+
+    /// Adds an `Unsent` event for the bytes still held, if any, and returns
+    /// the outcome that says so.
+    fn strand(&mut self, reason: UnsentReason) -> Option<Outcome> {
+        let bytes = self.unsent();
+        if bytes == 0 {
+            return None;
+        }
+        self.batch.push(ClientEvent::Unsent { bytes, reason });
+        Some(Outcome::Unsent { bytes, reason })
+    }
+
+    /// Stops at the shutdown signal: reports the bytes still held, if any
+    /// (while anyone still listens), and drops them.
+    async fn stopped(&mut self) -> Outcome {
+        let outcome = self
+            .strand(UnsentReason::Stopped)
+            .unwrap_or(Outcome::Shutdown);
+        let _ = self.flush().await;
+        self.drop_pending();
+        outcome
+    }
+
+    fn drop_pending(&mut self) {
+        self.pending.clear();
+        self.pending_bytes = 0;
+    }
+
     fn accepts_input(&self) -> bool {
         self.commands_open
             && self.finish == Finish::None
@@ -281,12 +338,20 @@ impl ClientTask {
             .sum()
     }
 
-    /// Tries every resolved address in turn, taking commands meanwhile.
+    /// Tries every resolved address in turn (or accepts a connection),
+    /// taking commands meanwhile.
     async fn connect(&mut self) -> Result<Attempt, StreamClosed> {
         let host = self.options.host.clone();
         let port = self.options.port;
         let timeout = self.options.connect_timeout;
+        let listener = self.options.accept.clone();
         let attempt = async move {
+            if let Some(listener) = listener {
+                return match listener.accept().await {
+                    Ok((stream, _)) => Ok(stream),
+                    Err(error) => Err(net_error(&error)),
+                };
+            }
             let addrs: Vec<SocketAddr> =
                 match tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), port)))
                     .await
@@ -315,7 +380,8 @@ impl ClientTask {
                 }),
                 command = self.commands.recv(), if self.accepts_input() => {
                     self.take(command, false);
-                    if self.finish == Finish::Quit {
+                    // With input held, the attempt goes on: it is sent first.
+                    if self.quit_with_nothing_held() {
                         return Ok(Attempt::Stopped);
                     }
                     self.flush().await?;

@@ -21,10 +21,11 @@ pub enum Input {
 /// Splits stdin into [`Input`]s: finds quit-word lines and decodes
 /// base64 or hex lines, while passing plain bytes through unchanged and
 /// without delay (a partial line is held back only while it could still
-/// become the quit word).
+/// become the quit word; without a quit word, never).
 #[derive(Debug)]
 pub struct InputSplitter {
-    quit_word: String,
+    /// The quit word, trimmed and lowercase; none: no line quits.
+    quit_word: Option<String>,
     encoding: Encoding,
     /// The start of the current line, held back.
     held: BytesMut,
@@ -35,10 +36,10 @@ pub struct InputSplitter {
 }
 
 impl InputSplitter {
-    /// Creates a splitter for `quit_word` and the `--send-encoding`.
-    pub fn new(quit_word: &str, encoding: Encoding) -> Self {
+    /// Creates a splitter for `quit_word` (none: no line quits) and the `--send-encoding`.
+    pub fn new(quit_word: Option<&str>, encoding: Encoding) -> Self {
         Self {
-            quit_word: quit_word.trim().to_lowercase(),
+            quit_word: quit_word.map(|word| word.trim().to_lowercase()),
             encoding,
             held: BytesMut::new(),
             line_passed: false,
@@ -53,6 +54,13 @@ impl InputSplitter {
     pub fn feed(&mut self, chunk: Bytes) -> Vec<Input> {
         if matches!(self.encoding, Encoding::Base64 | Encoding::Hex) {
             return self.feed_lines(&chunk);
+        }
+        if self.quit || chunk.is_empty() {
+            return Vec::new();
+        }
+        if self.quit_word.is_none() {
+            // Nothing to look for: every byte goes on as it came.
+            return vec![Input::Data(chunk)];
         }
         let mut out = Vec::new();
         let mut run = 0; // start of the pass-through run not yet emitted
@@ -202,32 +210,79 @@ impl InputSplitter {
     }
 
     fn is_quit(&self, line: &[u8]) -> bool {
+        let Some(word) = &self.quit_word else {
+            return false;
+        };
         let trimmed = line.trim_ascii();
-        if trimmed.len() > self.quit_word.len() * 4 {
+        if trimmed.len() > word.len() * 4 {
             return false; // too long to be the word in any case mapping
         }
-        if self.quit_word.is_ascii() {
-            return trimmed.eq_ignore_ascii_case(self.quit_word.as_bytes());
+        if word.is_ascii() {
+            return trimmed.eq_ignore_ascii_case(word.as_bytes());
         }
-        std::str::from_utf8(line).is_ok_and(|text| text.trim().to_lowercase() == self.quit_word)
+        std::str::from_utf8(line).is_ok_and(|text| text.trim().to_lowercase() == *word)
     }
 
+    /// Returns true while `start`, the start of a line, could still become
+    /// the quit word; only such a start is held back.
     fn could_become_quit(&self, start: &[u8]) -> bool {
-        if start.len() > self.quit_word.len() + 64 {
+        let Some(word) = &self.quit_word else {
+            return false;
+        };
+        if start.len() > word.len() + 64 {
             return false;
         }
-        let Ok(text) = std::str::from_utf8(start) else {
-            // Maybe a character cut in half: keep holding while short.
-            return start.len() < 8;
+        let text = match std::str::from_utf8(start) {
+            Ok(text) => text,
+            // A character cut in half at the end may still complete a
+            // non-ASCII word; any other invalid byte is no word.
+            Err(error) if error.error_len().is_none() && !word.is_ascii() => {
+                std::str::from_utf8(&start[..error.valid_up_to()]).unwrap_or_default()
+            }
+            Err(_) => return false,
         };
         let text = text.trim_start().to_lowercase();
         let trimmed_end = text.trim_end();
         if trimmed_end.len() < text.len() {
             // Trailing white space: only the whole word may precede it.
-            trimmed_end == self.quit_word
+            trimmed_end == word
         } else {
-            self.quit_word.starts_with(trimmed_end)
+            word.starts_with(trimmed_end)
         }
+    }
+}
+
+/// Turns every `\n` that no `\r` precedes into `\r\n` (`--crlf`), across
+/// chunk boundaries.
+#[derive(Debug, Default)]
+pub struct Crlf {
+    /// The last byte passed on was `\r`.
+    after_cr: bool,
+}
+
+impl Crlf {
+    /// Returns `data` with its line ends as CRLF (the same bytes, without a
+    /// copy, when it has no bare `\n`).
+    pub fn apply(&mut self, data: Bytes) -> Bytes {
+        let mut after_cr = self.after_cr;
+        let bare = data.iter().any(|&b| {
+            let bare = b == b'\n' && !after_cr;
+            after_cr = b == b'\r';
+            bare
+        });
+        if !bare {
+            self.after_cr = after_cr;
+            return data;
+        }
+        let mut out = BytesMut::with_capacity(data.len() + data.len() / 8 + 1);
+        for &b in data.iter() {
+            if b == b'\n' && !self.after_cr {
+                out.extend_from_slice(b"\r");
+            }
+            out.extend_from_slice(&[b]);
+            self.after_cr = b == b'\r';
+        }
+        out.freeze()
     }
 }
 
@@ -248,12 +303,16 @@ mod tests {
     use super::*;
 
     fn data(text: &str) -> Input {
-        Input::Data(Bytes::copy_from_slice(text.as_bytes()))
+        data_bytes(text.as_bytes())
+    }
+
+    fn data_bytes(bytes: &[u8]) -> Input {
+        Input::Data(Bytes::copy_from_slice(bytes))
     }
 
     #[test]
     fn passes_lines_through_and_stops_at_the_quit_word() {
-        let mut splitter = InputSplitter::new("quit", Encoding::Utf8);
+        let mut splitter = InputSplitter::new(Some("quit"), Encoding::Utf8);
         assert_eq!(
             splitter.feed(Bytes::from_static(b"hello\n  QUIT \r\nafter\n")),
             vec![data("hello\n"), Input::Quit]
@@ -263,7 +322,7 @@ mod tests {
 
     #[test]
     fn quit_word_inside_a_line_is_data() {
-        let mut splitter = InputSplitter::new("quit", Encoding::Utf8);
+        let mut splitter = InputSplitter::new(Some("quit"), Encoding::Utf8);
         assert_eq!(
             splitter.feed(Bytes::from_static(b"do not quit\n")),
             vec![data("do not quit\n")]
@@ -272,7 +331,7 @@ mod tests {
 
     #[test]
     fn partial_lines_are_sent_at_once_unless_they_may_be_the_quit_word() {
-        let mut splitter = InputSplitter::new("quit", Encoding::Utf8);
+        let mut splitter = InputSplitter::new(Some("quit"), Encoding::Utf8);
         assert_eq!(splitter.feed(Bytes::from_static(b"abc")), vec![data("abc")]);
         assert_eq!(
             splitter.feed(Bytes::from_static(b"quit\n")),
@@ -288,7 +347,7 @@ mod tests {
 
     #[test]
     fn a_held_prefix_that_turns_out_different_is_sent_whole() {
-        let mut splitter = InputSplitter::new("quit", Encoding::Utf8);
+        let mut splitter = InputSplitter::new(Some("quit"), Encoding::Utf8);
         assert_eq!(splitter.feed(Bytes::from_static(b"qu")), vec![]);
         assert_eq!(
             splitter.feed(Bytes::from_static(b"een\n")),
@@ -299,13 +358,65 @@ mod tests {
     }
 
     #[test]
+    fn bytes_that_cannot_become_the_quit_word_are_never_held() {
+        let mut splitter = InputSplitter::new(Some("quit"), Encoding::Utf8);
+        let binary = Bytes::from_static(b"\x01\x02\x03\xff");
+        assert_eq!(splitter.feed(binary.clone()), vec![Input::Data(binary)]);
+        let mut splitter = InputSplitter::new(Some("quit"), Encoding::Utf8);
+        assert_eq!(
+            splitter.feed(Bytes::from_static(b"\xc3")),
+            vec![data_bytes(b"\xc3")],
+            "half a character is no start of an ASCII word"
+        );
+        let mut splitter = InputSplitter::new(Some("über"), Encoding::Utf8);
+        assert_eq!(splitter.feed(Bytes::from_static(b"\xc3")), vec![]);
+        assert_eq!(
+            splitter.feed(Bytes::from_static(b"\xbcber\n")),
+            vec![Input::Quit]
+        );
+    }
+
+    #[test]
+    fn without_a_quit_word_every_chunk_goes_on_at_once() {
+        let mut splitter = InputSplitter::new(None, Encoding::Utf8);
+        for chunk in [&b"qu"[..], b"it\n", b"QUIT\r\n", b"\xff"] {
+            let chunk = Bytes::copy_from_slice(chunk);
+            assert_eq!(splitter.feed(chunk.clone()), vec![Input::Data(chunk)]);
+        }
+        assert_eq!(splitter.finish(), vec![]);
+        let mut splitter = InputSplitter::new(None, Encoding::Hex);
+        assert_eq!(
+            splitter.feed(Bytes::from_static(b"71756974\nquit\n")),
+            vec![
+                data("quit"),
+                Input::Invalid {
+                    line: 2,
+                    reason: "invalid hex: Invalid character 'q' at position 0".into()
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn crlf_ends_bare_line_feeds_only_across_chunks() {
+        let mut crlf = Crlf::default();
+        let apply = |crlf: &mut Crlf, text: &'static [u8]| crlf.apply(Bytes::from_static(text));
+        assert_eq!(
+            apply(&mut crlf, b"PING\nQUIT\r\n"),
+            &b"PING\r\nQUIT\r\n"[..]
+        );
+        assert_eq!(apply(&mut crlf, b"a\r"), &b"a\r"[..]);
+        assert_eq!(apply(&mut crlf, b"\nb\n\n"), &b"\nb\r\n\r\n"[..]);
+    }
+
+    #[test]
     fn decodes_base64_and_hex_lines() {
-        let mut splitter = InputSplitter::new("quit", Encoding::Base64);
+        let mut splitter = InputSplitter::new(Some("quit"), Encoding::Base64);
         assert_eq!(
             splitter.feed(Bytes::from_static(b"SGVs\nbG8=\n")),
             vec![data("Hello")]
         );
-        let mut splitter = InputSplitter::new("quit", Encoding::Hex);
+        let mut splitter = InputSplitter::new(Some("quit"), Encoding::Hex);
         assert_eq!(
             splitter.feed(Bytes::from_static(b"6869\nzz\n21\n")),
             vec![

@@ -1,16 +1,44 @@
-//! Renders client events as status lines for people or as JSON lines for programs.
+//! Renders client events as status lines for people or as JSON lines for programs, and prints them through the status sink.
 
 use serde_json::{Value, json};
 
+use super::sink::StatusSink;
+use crate::cli::EventFormat;
 use crate::event::{ClientEvent, CloseReason};
 
+/// Names the command that relays, for the wording of its status lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `tcprun connect`: the client connects.
+    Connect,
+    /// `tcprun serve --stdio`: connections are accepted.
+    Serve,
+}
+
+impl Role {
+    /// Returns what status lines start with.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Role::Connect => "tcprun",
+            Role::Serve => "tcprun serve",
+        }
+    }
+}
+
 /// Returns the status line for `event`, or `None` for events that only move data.
-pub fn human(event: &ClientEvent) -> Option<String> {
+pub fn human(event: &ClientEvent, role: Role) -> Option<String> {
+    let serve = role == Role::Serve;
     Some(match event {
+        ClientEvent::Connecting { target, .. } if serve => {
+            format!("waiting for a connection on {target}")
+        }
         ClientEvent::Connecting { attempt: 1, target } => format!("connecting to {target}"),
         ClientEvent::Connecting { .. } => return None,
+        ClientEvent::Connected { peer, .. } if serve => format!("connection from {peer}"),
         ClientEvent::Connected { peer, .. } => format!("connected to {peer}"),
+        ClientEvent::ConnectFailed { error } if serve => format!("cannot accept: {error}"),
         ClientEvent::ConnectFailed { error } => format!("cannot connect: {}", error),
+        ClientEvent::PeerEnded if serve => "client ended its side of the connection".to_owned(),
         ClientEvent::PeerEnded => "server ended its side of the connection".to_owned(),
         ClientEvent::Closed { reason, written } => {
             let lost = match reason {
@@ -24,7 +52,7 @@ pub fn human(event: &ClientEvent) -> Option<String> {
             } else {
                 format!(
                     "{lost}; {written} {} had been written on it, and the last may not have arrived",
-                    plural(*written as u32, "byte", "bytes")
+                    plural(*written, "byte", "bytes")
                 )
             }
         }
@@ -39,7 +67,7 @@ pub fn human(event: &ClientEvent) -> Option<String> {
         } => {
             let mut line = format!(
                 "gave up after {retries} {}",
-                plural(*retries, "retry", "retries")
+                plural(u64::from(*retries), "retry", "retries")
             );
             if let Some(error) = last_error {
                 line.push_str(&format!(": {}", error.code));
@@ -47,16 +75,26 @@ pub fn human(event: &ClientEvent) -> Option<String> {
             if *unsent > 0 {
                 line.push_str(&format!(
                     "; {unsent} {} never sent",
-                    plural(*unsent as u32, "byte", "bytes")
+                    plural(*unsent, "byte", "bytes")
                 ));
             }
             line
         }
+        ClientEvent::Unsent { bytes, reason } => format!(
+            "{bytes} {} of input never sent: {}",
+            plural(*bytes, "byte", "bytes"),
+            reason.describe()
+        ),
         ClientEvent::Quit => "quitting".to_owned(),
         ClientEvent::Queued { data } => format!(
-            "holding {} {} until connected",
+            "holding {} {} until {}",
             data.len(),
-            plural(data.len() as u32, "byte", "bytes")
+            plural(data.len() as u64, "byte", "bytes"),
+            if serve {
+                "a client connects"
+            } else {
+                "connected"
+            }
         ),
         ClientEvent::Sent { .. } | ClientEvent::Received { .. } | ClientEvent::Ended => {
             return None;
@@ -64,7 +102,90 @@ pub fn human(event: &ClientEvent) -> Option<String> {
     })
 }
 
-fn plural(n: u32, one: &'static str, many: &'static str) -> &'static str {
+/// Returns true for an event that says input was lost: said even with `--quiet`.
+pub fn tells_of_loss(event: &ClientEvent) -> bool {
+    match event {
+        ClientEvent::GaveUp { unsent, .. } => *unsent > 0,
+        ClientEvent::Unsent { .. } => true,
+        _ => false,
+    }
+}
+
+/// Prints events and tcprun's own notes as status lines, in the format asked for.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    /// Who relays.
+    pub role: Role,
+    /// `--events`.
+    pub format: EventFormat,
+    /// `--quiet`: only losses are said.
+    pub quiet: bool,
+    /// The quit word in force, to name it when it swallows a line.
+    pub quit_word: Option<String>,
+    /// Add a hint to `ENOTFOUND`: it is not retried.
+    pub unresolved_hint: bool,
+    /// Where lines go.
+    pub sink: StatusSink,
+}
+
+impl Printer {
+    /// Prints the status line of `event`, if it has one.
+    pub async fn event(&self, event: &ClientEvent) {
+        if self.quiet && !tells_of_loss(event) {
+            return;
+        }
+        let line = match (self.format, event) {
+            (EventFormat::Json, _) if !self.quiet => Some(json(event).to_string()),
+            (_, ClientEvent::Quit) if self.quit_word.is_some() => Some(format!(
+                "quit word `{}` read on stdin: that line is not sent; ending the connection",
+                self.quit_word.as_deref().unwrap_or_default()
+            )),
+            (_, ClientEvent::ConnectFailed { error })
+                if error.code == "ENOTFOUND" && self.unresolved_hint =>
+            {
+                Some(format!(
+                    "cannot connect: {error}\n{}: hint: check the host name for a typo; --retry-unresolved retries a name that does not resolve",
+                    self.role.prefix()
+                ))
+            }
+            _ => human(event, self.role),
+        };
+        if let Some(line) = line {
+            self.sink.line(self.prefixed(line)).await;
+        }
+    }
+
+    /// Prints one of tcprun's own notes: `human` for people, `json` for programs.
+    pub async fn note(&self, human: String, json: Value) {
+        if let Some(line) = self.render_note(human, json) {
+            self.sink.line(line).await;
+        }
+    }
+
+    /// Prints a note from a thread outside the runtime.
+    pub fn blocking_note(&self, human: String, json: Value) {
+        if let Some(line) = self.render_note(human, json) {
+            self.sink.blocking_line(line);
+        }
+    }
+
+    fn render_note(&self, human: String, json: Value) -> Option<String> {
+        match (self.quiet, self.format) {
+            (true, _) => None,
+            (false, EventFormat::Json) => Some(json.to_string()),
+            (false, EventFormat::Human) => Some(self.prefixed(human)),
+        }
+    }
+
+    fn prefixed(&self, line: String) -> String {
+        match self.format {
+            EventFormat::Json if !self.quiet => line,
+            _ => format!("{}: {line}", self.role.prefix()),
+        }
+    }
+}
+
+fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }
 }
 
@@ -113,6 +234,9 @@ pub fn json(event: &ClientEvent) -> Value {
             "code": last_error.as_ref().map(|e| e.code.clone()),
             "unsent": unsent,
         }),
+        ClientEvent::Unsent { bytes, reason } => {
+            json!({"event": "unsent", "bytes": bytes, "reason": reason.name()})
+        }
         ClientEvent::Quit => json!({"event": "quit"}),
     }
 }
@@ -131,7 +255,7 @@ mod tests {
             max: 10,
             delay: Duration::from_secs(3),
         };
-        assert_eq!(human(&retry).unwrap(), "retry 1/10 in 3s");
+        assert_eq!(human(&retry, Role::Connect).unwrap(), "retry 1/10 in 3s");
         let gave_up = ClientEvent::GaveUp {
             retries: 10,
             last_error: Some(NetError {
@@ -141,16 +265,19 @@ mod tests {
             unsent: 0,
         };
         assert_eq!(
-            human(&gave_up).unwrap(),
+            human(&gave_up, Role::Connect).unwrap(),
             "gave up after 10 retries: ECONNREFUSED"
         );
-        assert_eq!(human(&ClientEvent::Received { data: "x".into() }), None);
+        assert_eq!(
+            human(&ClientEvent::Received { data: "x".into() }, Role::Connect),
+            None
+        );
         let reset = ClientEvent::Closed {
             reason: CloseReason::Reset,
             written: 12,
         };
         assert_eq!(
-            human(&reset).unwrap(),
+            human(&reset, Role::Serve).unwrap(),
             "connection reset by peer (ECONNRESET); 12 bytes had been written on it, and the last may not have arrived"
         );
     }

@@ -9,6 +9,11 @@ pub enum TargetError {
     /// The host is empty.
     #[error("empty host in `{0}`")]
     Host(String),
+    /// One word with several colons: an IPv6 address, with no port that can be told apart.
+    #[error(
+        "`{0}` looks like an IPv6 address, and one word cannot tell its port apart\n\nhint: write `[{0}]:PORT`, or the host and the port as two words: `{0} PORT`"
+    )]
+    BareIpv6(String),
 }
 
 /// Returns the host and port of `[HOST] PORT` or `HOST:PORT` (`[::1]:80` for IPv6);
@@ -25,6 +30,9 @@ pub fn parse_target(words: &[String]) -> Result<(String, u16), TargetError> {
         [one] => {
             if let Ok(port) = one.parse::<u16>() {
                 return parse_port(one).map(|_| ("localhost".to_owned(), port));
+            }
+            if !one.starts_with('[') && one.matches(':').count() > 1 {
+                return Err(TargetError::BareIpv6(one.clone()));
             }
             let Some((host, port)) = one.rsplit_once(':') else {
                 return Err(TargetError::Port(one.clone()));
@@ -75,5 +83,10 @@ mod tests {
         );
         assert_eq!(parse(&["host"]), Err(TargetError::Port("host".into())));
         assert_eq!(parse(&[":80"]), Err(TargetError::Host(":80".into())));
+        assert_eq!(parse(&["::1"]), Err(TargetError::BareIpv6("::1".into())));
+        assert_eq!(
+            parse(&["fe80::1:4001"]),
+            Err(TargetError::BareIpv6("fe80::1:4001".into()))
+        );
     }
 }

@@ -3,6 +3,7 @@
 use bytes::Bytes;
 use nix::sys::signal::Signal;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::client::{ClientGone, ClientHandle, Outcome};
 use crate::event::{Emitter, ProgramEvent};
@@ -27,6 +28,8 @@ pub enum ClientDriver {
         handle: ClientHandle,
         /// Its task, until it is awaited.
         task: Option<JoinHandle<Outcome>>,
+        /// Stops it (before the rest of the scenario stops).
+        stop: CancellationToken,
     },
     /// A client program.
     Program(ProgramClient),

@@ -26,6 +26,8 @@ pub enum Awaited {
     Error(String),
     /// `expect_gave_up`: the client giving up.
     GiveUp,
+    /// `expect_unsent`: the client reporting this many bytes never sent.
+    Unsent(u32),
     /// `expect_closed`: a close of this kind.
     Close(CloseKind),
 }
@@ -39,6 +41,11 @@ impl fmt::Display for Awaited {
             Awaited::FailedRetry(retry) => write!(f, "failed retry {retry}"),
             Awaited::Error(code) => write!(f, "error {code}"),
             Awaited::GiveUp => f.write_str("the client to give up"),
+            Awaited::Unsent(n) => write!(
+                f,
+                "the client to report {n} {} never sent",
+                plural(*n, "byte", "bytes")
+            ),
             Awaited::Close(CloseKind::Fin) => f.write_str("the connection to close with FIN"),
             Awaited::Close(CloseKind::Reset) => f.write_str("the connection to be reset"),
             Awaited::Close(CloseKind::Any) => f.write_str("the connection to close"),
@@ -359,6 +366,23 @@ pub enum StepFailure {
         /// Its last output lines.
         output: Option<String>,
     },
+    /// `expect_unsent`: the client reported another count of bytes never sent.
+    UnsentMismatch {
+        /// The count the step expected.
+        expected: u32,
+        /// The count the client reported.
+        reported: u64,
+        /// The client's name.
+        client: String,
+    },
+    /// The scenario ended with bytes a client never sent, which no
+    /// `expect_unsent` step expected.
+    NeverSent {
+        /// The client's name.
+        client: String,
+        /// The bytes never sent, beyond those expected.
+        bytes: u64,
+    },
     /// The scenario's `timeout:` passed during the step.
     ScenarioTimedOut {
         /// The scenario's timeout.
@@ -397,6 +421,8 @@ impl StepFailure {
             | StepFailure::ExitMismatch { .. }
             | StepFailure::TooFewConnections { .. }
             | StepFailure::TooManyConnections { .. }
+            | StepFailure::UnsentMismatch { .. }
+            | StepFailure::NeverSent { .. }
             | StepFailure::ScenarioTimedOut { .. } => None,
         }
     }
@@ -492,6 +518,9 @@ impl fmt::Display for StepFailure {
                     ),
                 }
             }
+            StepFailure::Stuck { unsettled } if unsettled.is_empty() => f.write_str(
+                "nothing more can happen: every client and the server have stopped reporting",
+            ),
             StepFailure::Stuck { unsettled } => {
                 write!(
                     f,
@@ -572,6 +601,24 @@ impl fmt::Display for StepFailure {
                 f,
                 "the server program was not ready within {}",
                 duration(*within)
+            ),
+            StepFailure::UnsentMismatch {
+                expected,
+                reported,
+                client,
+            } => write!(
+                f,
+                "expected {expected} {} never sent, {client} reported {reported}",
+                plural(*expected, "byte", "bytes")
+            ),
+            StepFailure::NeverSent { client, bytes } => write!(
+                f,
+                "{client}: {bytes} {} never sent; where that is expected, say so with `- expect_unsent: {bytes}`",
+                if *bytes == 1 {
+                    "byte was"
+                } else {
+                    "bytes were"
+                }
             ),
             StepFailure::ScenarioTimedOut { timeout, running } => {
                 write!(

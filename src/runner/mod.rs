@@ -64,8 +64,16 @@ pub async fn run(scenario: &Scenario, live: Option<LineSink>, given: &Given) -> 
         Ok(Ok(mut conductor)) => {
             let run =
                 tokio::time::timeout_at(deadline, conductor.run_steps(scenario, &mut steps)).await;
+            // Stopped first, so that each reports the bytes it still held.
+            conductor.stop_clients().await;
             let outcome = match run {
-                Ok(Ok(())) => Outcome::Passed,
+                Ok(Ok(())) => match conductor.never_sent() {
+                    None => Outcome::Passed,
+                    Some(never_sent) => {
+                        let last = scenario.steps.len().saturating_sub(1);
+                        Outcome::Failed(never_sent.at(&scenario.steps[last]))
+                    }
+                },
                 Ok(Err(failure)) => Outcome::Failed(failure),
                 Err(_) => {
                     let index = steps.len().min(scenario.steps.len().saturating_sub(1));
@@ -116,6 +124,8 @@ struct ClientSlot {
     errors_seen: usize,
     /// Closes already consumed by `expect_closed`.
     closes_seen: usize,
+    /// Bytes never sent that `expect_unsent` expected.
+    unsent_seen: u64,
 }
 
 /// Owns everything one scenario runs: the event stream, the journal, the
@@ -256,13 +266,14 @@ impl Conductor {
             let driver = match &spec.command {
                 None => {
                     let options = client_options(spec, &host, port);
-                    let (handle, task) =
-                        client::spawn(options, emitter, conductor.shutdown.clone());
+                    let stop = conductor.shutdown.child_token();
+                    let (handle, task) = client::spawn(options, emitter, stop.clone());
                     // Busy until its first report.
                     conductor.journal.wake(index);
                     ClientDriver::BuiltIn {
                         handle,
                         task: Some(task),
+                        stop,
                     }
                 }
                 Some(command) => {
@@ -282,6 +293,7 @@ impl Conductor {
                 connects_seen: 0,
                 errors_seen: 0,
                 closes_seen: 0,
+                unsent_seen: 0,
             });
             conductor
                 .settle()
@@ -356,6 +368,39 @@ impl Conductor {
         running
     }
 
+    /// Stops the built-in clients, folding what they report meanwhile
+    /// (bytes they never sent), each for at most the default timeout.
+    async fn stop_clients(&mut self) {
+        for slot in &mut self.clients {
+            if let ClientDriver::BuiltIn { task, stop, .. } = &mut slot.driver
+                && let Some(task) = task.take()
+            {
+                stop.cancel();
+                let stopped = folding(
+                    task,
+                    &mut self.reports,
+                    &mut self.scheduler,
+                    &mut self.journal,
+                );
+                let _ = tokio::time::timeout(self.default_timeout, stopped).await;
+            }
+        }
+        // What each reported last is still queued.
+        self.drain();
+    }
+
+    /// Returns the failure for bytes a client never sent that no step
+    /// expected (the first such client's).
+    fn never_sent(&self) -> Option<StepFailure> {
+        self.clients.iter().enumerate().find_map(|(index, slot)| {
+            let client = self.journal.client(index);
+            (client.unsent > slot.unsent_seen).then(|| StepFailure::NeverSent {
+                client: client.name.clone(),
+                bytes: client.unsent - slot.unsent_seen,
+            })
+        })
+    }
+
     /// Stops every client and the server and waits for their tasks.
     async fn finish(&mut self) {
         self.drain();
@@ -400,6 +445,7 @@ fn client_options(
             jitter: false,
         },
         connect_timeout: spec.connect_timeout,
+        retry_unresolved: spec.retry_unresolved,
         ..ClientOptions::new(host, spec.port.unwrap_or(server_port))
     }
 }

@@ -463,6 +463,15 @@ pub(crate) const CLIENT: &[Key] = &[
     ),
     with_default(
         client(
+            "retry_unresolved",
+            "true: retry a host name that does not resolve (ENOTFOUND) like any other error; by default the client stops at once, as a typo would make it.",
+            Value::Bool,
+            "b",
+        ),
+        Default::Bool(false),
+    ),
+    with_default(
+        client(
             "connect_timeout",
             "Bound on one connect attempt (ETIMEDOUT).",
             Value::Def("duration"),

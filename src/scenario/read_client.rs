@@ -154,6 +154,8 @@ impl Reader<'_> {
         let max_retries =
             get("max_retries").and_then(|n| self.number(n, "`max_retries`", 0, u32::MAX.into()));
         let reconnect = get("reconnect").and_then(|n| self.boolean(n, "`reconnect`"));
+        let retry_unresolved =
+            get("retry_unresolved").and_then(|n| self.boolean(n, "`retry_unresolved`"));
         let connect_timeout = self.opt_duration(fields, "connect_timeout");
         let backoff = get("backoff").and_then(|n| self.choice(n, "backoff", &BACKOFFS));
         let max_interval = self.opt_duration(fields, "max_interval");
@@ -164,6 +166,7 @@ impl Reader<'_> {
             retry_interval: retry_interval.unwrap_or(defaults.retry_interval),
             max_retries: max_retries.map_or(defaults.max_retries, |n| n as u32),
             reconnect: reconnect.unwrap_or(defaults.reconnect),
+            retry_unresolved: retry_unresolved.unwrap_or(defaults.retry_unresolved),
             connect_timeout: connect_timeout.unwrap_or(defaults.connect_timeout),
             backoff: backoff.unwrap_or(defaults.backoff),
             max_interval: max_interval.unwrap_or(defaults.max_interval),
@@ -215,6 +218,7 @@ pub(crate) fn default_client(name: &str) -> ClientSpec {
         retry_interval: keys::RETRY_INTERVAL,
         max_retries: keys::MAX_RETRIES,
         reconnect: true,
+        retry_unresolved: false,
         connect_timeout: keys::CONNECT_TIMEOUT,
         backoff: Backoff::Fixed,
         max_interval: keys::MAX_INTERVAL,

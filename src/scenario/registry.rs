@@ -29,6 +29,7 @@ pub(crate) const STEPS: &[&StepDef] = &[
     &WAIT_RETRY,
     &EXPECT_ERROR,
     &EXPECT_GAVE_UP,
+    &EXPECT_UNSENT,
     &EXPECT_CLOSED,
     &SLEEP,
     &KILL_SERVER,
@@ -521,6 +522,42 @@ mod tests {
             if def.table.is_some() {
                 assert!(!def.readme_meaning().is_empty(), "{}", def.name);
             }
+        }
+    }
+
+    #[test]
+    fn expect_unsent_takes_a_byte_count_for_a_built_in_client() {
+        let load = |steps: &str, client: &str| {
+            let source = format!("server: {{fake: echo}}\nclient: {client}\nsteps:\n{steps}");
+            load_str(Path::new("unsent.yaml"), &source)
+        };
+        let scenario = load(
+            "  - expect_unsent: 6\n  - expect_unsent: {bytes: 2, timeout: 1s}\n",
+            "{}",
+        )
+        .expect("loads");
+        let steps: Vec<Step> = scenario.steps.into_iter().map(|s| s.value).collect();
+        assert_eq!(
+            steps,
+            [
+                Step::ExpectUnsent {
+                    client: None,
+                    bytes: 6,
+                    timeout: None
+                },
+                Step::ExpectUnsent {
+                    client: None,
+                    bytes: 2,
+                    timeout: Some(Duration::from_secs(1))
+                },
+            ]
+        );
+        for (steps, client) in [
+            ("  - expect_unsent: 0\n", "{}"),
+            ("  - expect_unsent\n", "{}"),
+            ("  - expect_unsent: 6\n", "{command: [cli]}"),
+        ] {
+            assert!(load(steps, client).is_err(), "{steps} for {client}");
         }
     }
 

@@ -107,8 +107,10 @@ pub(crate) const END: StepDef = StepDef {
 
 pub(crate) const SEND_QUIT: StepDef = StepDef {
     name: "send_quit",
-    doc: "Send the quit word: the client ends and never reconnects.",
-    meaning: Some("the quit word: the client ends and never reconnects"),
+    doc: "Send the quit word: the client sends what it holds, ends, and never reconnects after that.",
+    meaning: Some(
+        "the quit word: the client sends what it holds, ends, and never reconnects after that",
+    ),
     examples: &["- send_quit"],
     table: Some(Table::Client),
     shorthand: None,
@@ -224,6 +226,32 @@ pub(crate) const EXPECT_GAVE_UP: StepDef = StepDef {
     },
     ..WAIT_CONNECTED
 };
+
+pub(crate) const EXPECT_UNSENT: StepDef = StepDef {
+    name: "expect_unsent",
+    doc: "Wait until the client reports that N bytes will never be sent: it gave up or stopped with them held (built-in clients only). Bytes never sent that no step expects fail the scenario.",
+    meaning: Some(
+        "until the client reports that 6 bytes will never be sent (it gave up or stopped with them held); unsent bytes no step expects fail the scenario",
+    ),
+    examples: &["- expect_unsent: 6"],
+    shorthand: Some(UNSENT_BYTES),
+    options: &[UNSENT_BYTES, TIMEOUT, CLIENT],
+    expected: "a number of bytes, or a map with `bytes:`",
+    read: |r, a| {
+        let missing = "`expect_unsent` needs a number of bytes";
+        Some(Step::ExpectUnsent {
+            client: a.client.clone(),
+            bytes: r.count(&a.fields, "bytes", a.item, missing)?,
+            timeout: a.timeout,
+        })
+    },
+    ..WAIT_RETRY
+};
+const UNSENT_BYTES: Opt = opt(
+    "bytes",
+    Value::Def("count"),
+    "How many bytes the client reports it will never send.",
+);
 
 pub(crate) const EXPECT_CLOSED: StepDef = StepDef {
     name: "expect_closed",

@@ -181,6 +181,8 @@ pub struct ClientSpec {
     pub max_retries: u32,
     /// `reconnect: false` disables reconnecting (default true).
     pub reconnect: bool,
+    /// `retry_unresolved: true` retries `ENOTFOUND` (default false: it stops the client).
+    pub retry_unresolved: bool,
     /// `connect_timeout:` (default 10s).
     pub connect_timeout: Duration,
     /// `backoff: fixed|exponential` (default fixed).
@@ -325,6 +327,12 @@ pub enum Step {
         client: Option<String>,
         timeout: Option<Duration>,
     },
+    /// `expect_unsent: N`: until the client reports that N bytes will never be sent.
+    ExpectUnsent {
+        client: Option<String>,
+        bytes: u32,
+        timeout: Option<Duration>,
+    },
     /// `expect_closed`: until the client's connection is closed (by FIN, reset, or either).
     ExpectClosed {
         client: Option<String>,
@@ -398,6 +406,7 @@ impl Step {
             Step::WaitRetry { .. } => &step_defs::WAIT_RETRY,
             Step::ExpectError { .. } => &step_defs::EXPECT_ERROR,
             Step::ExpectGaveUp { .. } => &step_defs::EXPECT_GAVE_UP,
+            Step::ExpectUnsent { .. } => &step_defs::EXPECT_UNSENT,
             Step::ExpectClosed { .. } => &step_defs::EXPECT_CLOSED,
             Step::Sleep { .. } => &step_defs::SLEEP,
             Step::KillServer { .. } => &step_defs::KILL_SERVER,

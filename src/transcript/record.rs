@@ -6,7 +6,7 @@ use super::kept::Kept;
 use super::mask::{Masks, Scope};
 use super::window::{Show, Stream, Track, Window};
 use crate::client::encoding::Encoding;
-use crate::event::{ClientEvent, CloseReason, Pipe, ProgramEvent, ServerEvent};
+use crate::event::{ClientEvent, CloseReason, Pipe, ProgramEvent, ServerEvent, UnsentReason};
 
 /// Describes a client as the transcript shows it.
 #[derive(Debug, Clone)]
@@ -162,6 +162,15 @@ impl Recorder {
                         bytes_word(*unsent as usize)
                     ));
                 }
+                self.window.line(track, None, text);
+            }
+            ClientEvent::Unsent { bytes, reason } => {
+                let why = match reason {
+                    UnsentReason::NoRetry => "no retry follows",
+                    UnsentReason::Stopped => "stopped",
+                };
+                let n = *bytes as usize;
+                let text = format!("{n} {} never sent ({why})", bytes_word(n));
                 self.window.line(track, None, text);
             }
             ClientEvent::Quit => {

@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
-use crate::support::{Server, Tcprun};
+use crate::support::{FullQueue, Server, Tcprun};
 
 /// `tcprun connect TARGET ARGS...`
 fn connect(target: &str, args: &[&str]) -> Tcprun {
@@ -50,11 +50,17 @@ fn echoes_and_ends_in_order_on_stdin_eof() {
 /// `chunks`, each only after the client reported receiving the one before
 /// (so each arrives in its own read), then closes; returns stdout.
 fn received_as(encoding: Option<&str>, chunks: &[&[u8]]) -> Vec<u8> {
+    match encoding {
+        Some(encoding) => received_with(&["--encoding", encoding], chunks),
+        None => received_with(&[], chunks),
+    }
+}
+
+/// Like [`received_as`], with `extra` arguments.
+fn received_with(extra: &[&str], chunks: &[&[u8]]) -> Vec<u8> {
     let server = Server::listening();
     let mut args = vec!["--no-reconnect", "--events", "json"];
-    if let Some(encoding) = encoding {
-        args.extend(["--encoding", encoding]);
-    }
+    args.extend_from_slice(extra);
     let mut client = connect(&server.target(), &args);
     let mut conn = server.accept();
     let (mut sent, mut received) = (0, 0);
@@ -310,7 +316,14 @@ fn quit_ends_the_connection_without_sending_the_word() {
     let server = Server::listening();
     let mut client = connect(
         &server.target(),
-        &["--retry-interval", "20ms", "--events", "json"],
+        &[
+            "--quit-word",
+            "quit",
+            "--retry-interval",
+            "20ms",
+            "--events",
+            "json",
+        ],
     );
     let mut conn = server.accept();
     client.write("hello\n");
@@ -329,7 +342,14 @@ fn after_quit_a_server_that_never_closes_gets_quit_timeout_then_the_client_close
     let server = Server::listening();
     let mut client = connect(
         &server.target(),
-        &["--quit-timeout", "50ms", "--events", "json"],
+        &[
+            "--quit-word",
+            "quit",
+            "--quit-timeout",
+            "50ms",
+            "--events",
+            "json",
+        ],
     );
     let mut conn = server.accept();
     client.wait_event("connected");
@@ -351,6 +371,8 @@ fn quit_while_disconnected_stops_reconnecting() {
     let mut client = connect(
         &server.target(),
         &[
+            "--quit-word",
+            "quit",
             "--retry-interval",
             "100ms",
             "--max-retries",
@@ -469,7 +491,7 @@ fn json_events_name_enotfound() {
 
 #[test]
 fn usage_errors_exit_2_with_one_line() {
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["connect", "99999"], "invalid port `99999`"),
         (&["connect", "127.0.0.1", "0"], "invalid port `0`"),
         (&["connect", "nohost"], "invalid port `nohost`"),
@@ -480,6 +502,18 @@ fn usage_errors_exit_2_with_one_line() {
         (
             &["connect", "4001", "--connect-timeout", "soon"],
             "--connect-timeout",
+        ),
+        (
+            &["connect", "4001", "--buffer-limit", "0"],
+            "--buffer-limit",
+        ),
+        (
+            &["connect", "4001", "--quit-timeout", "300000000000y"],
+            "--quit-timeout",
+        ),
+        (
+            &["connect", "4001", "--idle-timeout", "400d"],
+            "at most 365 days",
         ),
     ];
     for (args, expected) in cases {
@@ -571,28 +605,9 @@ fn ipv6_targets_connect_in_both_forms() {
 /// the connect timeout turns that into ETIMEDOUT.
 #[test]
 fn connect_timeout_reports_etimedout() {
-    use socket2::{Domain, Socket, Type};
-    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
-    listener
-        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
-        .expect("bind");
-    listener.listen(0).expect("listen");
-    let addr = listener
-        .local_addr()
-        .expect("addr")
-        .as_socket()
-        .expect("inet");
-    // Fill the accept queue (never accepted).
-    let fillers: Vec<Socket> = (0..3)
-        .map(|_| {
-            let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
-            socket.set_nonblocking(true).expect("nonblocking");
-            let _ = socket.connect(&addr.into());
-            socket
-        })
-        .collect();
-    crate::support::assert_connect_times_out(addr.port());
-    drop(fillers);
+    let full = FullQueue::new();
+    crate::support::assert_connect_times_out(full.addr().port());
+    drop(full);
 }
 
 /// While the server is down, input beyond --buffer-limit is not read (the
@@ -677,4 +692,390 @@ fn input_beyond_the_buffer_limit_waits_and_is_never_lost() {
     );
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Input read before the connection exists is sent once it is up, before
+/// the FIN, also when the quit word follows it at once (it was dropped).
+#[test]
+fn input_held_before_a_quit_is_sent_once_connected_then_fin() {
+    let mut server = Server::refusing();
+    let mut client = connect(
+        &server.target(),
+        &[
+            "--quit-word",
+            "quit",
+            "--retry-interval",
+            "20ms",
+            "--max-retries",
+            "100000",
+            "--events",
+            "json",
+        ],
+    );
+    client.wait_event("error");
+    client.write("SET a 1\nquit\n");
+    assert_eq!(client.wait_event("queued")["bytes"], 8);
+    client.wait_event("quit");
+    server.start();
+    let mut conn = server.accept();
+    assert_eq!(conn.read_to_end(), b"SET a 1\n", "the held line, then FIN");
+    conn.finish();
+    client.assert_exit(0);
+    let events = client.events();
+    let names = names(&events);
+    assert_eq!(count_of(&names, "connected"), 1, "{names:?}");
+    assert_eq!(count_of(&names, "unsent"), 0, "{names:?}");
+}
+
+/// Held input that can never be sent, because `--quit-timeout` ran out,
+/// is counted in an event and a status line (even with -q), and exits 1.
+#[test]
+fn input_never_sent_before_the_quit_timeout_is_counted_and_exits_1() {
+    for (format, quiet) in [("json", false), ("human", true)] {
+        let server = Server::refusing();
+        let mut args = vec![
+            "--quit-word",
+            "quit",
+            "--quit-timeout",
+            "100ms",
+            "--retry-interval",
+            "20ms",
+            "--max-retries",
+            "100000",
+            "--events",
+            format,
+        ];
+        if quiet {
+            args.push("-q");
+        }
+        let mut client = connect(&server.target(), &args);
+        client.write("hello\nquit\n");
+        if format == "json" {
+            let unsent = client.wait_event("unsent");
+            assert_eq!(unsent["bytes"], 6, "{unsent}");
+            assert_eq!(unsent["reason"], "stopped", "{unsent}");
+        } else {
+            client.wait_line("tcprun: 6 bytes of input never sent: stopped while they waited");
+        }
+        client.assert_exit(1);
+        drop(server);
+    }
+}
+
+/// With --no-reconnect, input held while the only attempt fails is counted.
+#[test]
+fn input_held_when_the_only_attempt_fails_is_counted_and_exits_1() {
+    let full = FullQueue::new();
+    let mut client = connect(
+        &full.addr().to_string(),
+        &[
+            "--no-reconnect",
+            "--connect-timeout",
+            "1m",
+            "--events",
+            "json",
+        ],
+    );
+    client.wait_event("connecting");
+    client.write("hello\n");
+    assert_eq!(client.wait_event("queued")["bytes"], 6);
+    // Now the port closes: the SYN sent again is refused.
+    full.close();
+    let error = client.wait_event("error");
+    assert_eq!(error["code"], "ECONNREFUSED", "{error}");
+    let unsent = client.wait_event("unsent");
+    assert_eq!(unsent["bytes"], 6, "{unsent}");
+    assert_eq!(unsent["reason"], "no_retry", "{unsent}");
+    client.assert_exit(1);
+}
+
+/// Bytes that are not valid UTF-8, or a line without its newline, go to
+/// the server as soon as they are read, not at the next newline or EOF.
+#[test]
+fn stdin_is_forwarded_as_soon_as_it_is_read() {
+    for quit_word in [None, Some("quit")] {
+        let server = Server::listening();
+        let mut args = vec!["-q", "--no-reconnect"];
+        if let Some(word) = quit_word {
+            args.extend(["--quit-word", word]);
+        }
+        let mut client = connect(&server.target(), &args);
+        let mut conn = server.accept();
+        // stdin stays open while the server waits for each piece.
+        client.write(b"\x01\x02\x03\xff");
+        assert_eq!(conn.read_until(b"\xff"), b"\x01\x02\x03\xff");
+        client.write("no newline yet");
+        assert_eq!(conn.read_until(b"yet"), b"no newline yet");
+        client.close_stdin();
+        assert_eq!(conn.finish(), b"");
+        client.assert_exit(0);
+    }
+}
+
+/// A redis-server on a free port, killed on drop.
+struct Redis {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Self {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server runs (apt-get install redis-server)");
+        let stdout = child.stdout.take().expect("stdout");
+        let (ready_tx, ready) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("Ready to accept connections") {
+                    let _ = ready_tx.send(());
+                }
+            }
+        });
+        ready
+            .recv_timeout(crate::support::DEADLINE)
+            .expect("redis-server is ready");
+        Self { child, port }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Piped stdin has no quit word by default: redis gets its QUIT. Given
+/// explicitly, the quit word swallows the line, and a status line says so.
+#[test]
+fn piped_quit_reaches_the_server_unless_a_quit_word_is_given() {
+    let redis = Redis::start();
+    let port = redis.port.to_string();
+    let mut client = Tcprun::spawn(&["connect", "-q", "--no-reconnect", "127.0.0.1", &port]);
+    client.write("PING\r\nQUIT\r\n");
+    client.close_stdin();
+    client.assert_exit(0);
+    assert_eq!(client.stdout(), b"+PONG\r\n+OK\r\n");
+
+    let mut client = Tcprun::spawn(&[
+        "connect",
+        "--no-reconnect",
+        "--quit-word",
+        "quit",
+        "127.0.0.1",
+        &port,
+    ]);
+    client.write("PING\r\nQUIT\r\n");
+    client.wait_line(
+        "tcprun: quit word `quit` read on stdin: that line is not sent; ending the connection",
+    );
+    client.assert_exit(0);
+    assert_eq!(client.stdout(), b"+PONG\r\n");
+}
+
+/// On a terminal the quit word is on by default.
+#[test]
+fn on_a_terminal_the_quit_word_quits() {
+    use std::io::Write;
+    let pty = nix::pty::openpty(None, None).expect("a pseudo-terminal");
+    let server = Server::listening();
+    let target = server.target();
+    let mut client = Tcprun::spawn_with(
+        &["connect", "--no-reconnect", target.as_str()],
+        &[],
+        std::process::Stdio::from(pty.slave),
+    );
+    let mut conn = server.accept();
+    let mut terminal = std::fs::File::from(pty.master);
+    terminal.write_all(b"hello\nquit\n").expect("type");
+    assert_eq!(conn.read_to_end(), b"hello\n", "the quit word is not sent");
+    conn.finish();
+    client.wait_line(
+        "tcprun: quit word `quit` read on stdin: that line is not sent; ending the connection",
+    );
+    client.assert_exit(0);
+}
+
+#[test]
+fn idle_timeout_closes_a_silent_connection_and_exits_1() {
+    let server = Server::listening();
+    let mut client = connect(&server.target(), &["--no-reconnect", "-w", "200ms"]);
+    let mut conn = server.accept();
+    client.wait_line("tcprun: closing: no bytes either way for 200ms (--idle-timeout)");
+    client.assert_exit(1);
+    assert_eq!(
+        conn.read_to_end(),
+        b"",
+        "stdin stayed open; the client closed"
+    );
+}
+
+#[test]
+fn eof_timeout_closes_after_the_end_of_stdin_and_exits_0() {
+    let server = Server::listening();
+    let mut client = connect(
+        &server.target(),
+        &[
+            "--no-reconnect",
+            "--eof-timeout",
+            "100ms",
+            "--events",
+            "json",
+        ],
+    );
+    let mut conn = server.accept();
+    client.write("hi\n");
+    client.close_stdin();
+    // The server never closes: the EOF timeout does.
+    assert_eq!(conn.read_to_end(), b"hi\n");
+    client.wait_event("eof_timeout");
+    client.assert_exit(0);
+}
+
+#[test]
+fn hex_dump_shows_offsets_hex_and_ascii_across_reads() {
+    let stdout = received_with(&["--hex-dump"], &[b"0123456789abcdef\x00", b"\xffhi"]);
+    assert_eq!(
+        String::from_utf8_lossy(&stdout),
+        "00000000  30 31 32 33 34 35 36 37  38 39 61 62 63 64 65 66  |0123456789abcdef|\n\
+         00000010  00                                                |.|\n\
+         00000011  ff 68 69                                          |.hi|\n"
+    );
+}
+
+#[test]
+fn crlf_sends_lines_with_cr_lf() {
+    let server = Server::listening();
+    let mut client = connect(&server.target(), &["--no-reconnect", "--crlf"]);
+    let mut conn = server.accept();
+    client.write("PING\nQUIT\r\n");
+    client.close_stdin();
+    assert_eq!(conn.read_to_end(), b"PING\r\nQUIT\r\n");
+    conn.finish();
+    client.assert_exit(0);
+}
+
+/// A name that does not resolve is most likely a typo: one attempt, exit 1.
+#[test]
+fn a_name_that_does_not_resolve_fails_at_once_unless_retried() {
+    let mut client = connect("nonexistent.invalid:4001", &["--events", "json"]);
+    client.assert_exit(1);
+    let events = client.events();
+    let seen = names(&events);
+    assert_eq!(count_of(&seen, "error"), 1, "{seen:?}");
+    assert_eq!(count_of(&seen, "retry"), 0, "{seen:?}");
+
+    let mut client = connect("nonexistent.invalid:4001", &[]);
+    client.wait_prefix("tcprun: cannot connect: ENOTFOUND");
+    client.wait_prefix("tcprun: hint: check the host name for a typo");
+    client.assert_exit(1);
+
+    let mut client = connect(
+        "nonexistent.invalid:4001",
+        &[
+            "--retry-unresolved",
+            "--max-retries",
+            "1",
+            "--retry-interval",
+            "10ms",
+            "--events",
+            "json",
+        ],
+    );
+    client.assert_exit(1);
+    let events = client.events();
+    let seen = names(&events);
+    assert_eq!(count_of(&seen, "error"), 2, "{seen:?}");
+    assert_eq!(count_of(&seen, "retry"), 1, "{seen:?}");
+    assert_eq!(count_of(&seen, "gave_up"), 1, "{seen:?}");
+}
+
+#[test]
+fn scenario_clients_retry_unresolved_names_only_when_asked() {
+    let scenario = |options: &str, steps: &str| {
+        crate::support::run_scenario(&format!(
+            "server: {{address: \"127.0.0.1:9\"}}\nclient: {{host: nonexistent.invalid, retry_interval: 10ms, max_retries: 1{options}}}\nsteps:\n  - expect_error: ENOTFOUND\n{steps}"
+        ))
+    };
+    let (code, out) = scenario(
+        ", retry_unresolved: true",
+        "  - wait_retry: 1\n  - expect_gave_up\n",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("client: retry 1/1 in 10ms"), "{out}");
+    let (code, out) = scenario("", "");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("client: connect failed: ENOTFOUND"), "{out}");
+    assert!(!out.contains("retry"), "stopped at once: {out}");
+}
+
+#[test]
+fn encoding_and_hex_dump_exclude_each_other() {
+    let mut client = Tcprun::spawn(&["connect", "4001", "--encoding", "hex", "--hex-dump"]);
+    client.assert_exit(2);
+    let lines = client.stderr_lines();
+    assert!(
+        lines[0].contains("'--encoding <ENCODING>' cannot be used with '--hex-dump'"),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn a_bare_ipv6_address_needs_its_port_apart() {
+    for target in ["::1", "fe80::1:4001"] {
+        let mut client = Tcprun::spawn(&["connect", target]);
+        client.assert_exit(2);
+        let lines = client.stderr_lines();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(&format!("write `[{target}]:PORT`"))),
+            "{lines:#?}"
+        );
+    }
+}
+
+#[test]
+fn help_lists_the_relay_flags_with_examples() {
+    for (command, flags) in [
+        (
+            "connect",
+            &[
+                "--idle-timeout",
+                "--eof-timeout",
+                "--hex-dump",
+                "--crlf",
+                "--quit-word",
+                "--retry-unresolved",
+            ][..],
+        ),
+        (
+            "serve",
+            &["--stdio", "--keep-open", "--hex-dump", "--idle-timeout"],
+        ),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tcprun"))
+            .args([command, "--help"])
+            .output()
+            .expect("tcprun runs");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{help}");
+        for flag in flags.iter().chain(&["Examples:"]) {
+            assert!(
+                help.contains(flag),
+                "`{command} --help` lacks {flag}:\n{help}"
+            );
+        }
+    }
 }

@@ -13,3 +13,4 @@ mod serve;
 mod suite;
 mod support;
 mod trust;
+mod unsent;

@@ -43,10 +43,16 @@ impl Tcprun {
 
     /// Starts `tcprun ARGS...` with extra environment variables.
     pub fn spawn_with_env<S: AsRef<str>>(args: &[S], env: &[(&str, &str)]) -> Self {
+        Self::spawn_with(args, env, Stdio::piped())
+    }
+
+    /// Starts `tcprun ARGS...` with extra environment variables and this
+    /// stdin (a pipe to write to, or a terminal, ...).
+    pub fn spawn_with<S: AsRef<str>>(args: &[S], env: &[(&str, &str)], stdin: Stdio) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tcprun"));
         command
             .args(args.iter().map(AsRef::as_ref))
-            .stdin(Stdio::piped())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (key, value) in env {
@@ -606,6 +612,70 @@ impl Conn {
             }
         })
     }
+}
+
+/// A listener whose accept queue is full: it drops new SYNs, so a connect
+/// to it hangs (until it times out, or the listener goes and a SYN sent
+/// again is refused).
+pub struct FullQueue {
+    listener: Socket,
+    fillers: Vec<Socket>,
+    addr: SocketAddr,
+}
+
+impl FullQueue {
+    /// Listens on 127.0.0.1 with a queue that connections never accepted fill.
+    pub fn new() -> Self {
+        let listener = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+        listener
+            .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .expect("bind");
+        listener.listen(0).expect("listen");
+        let addr = listener
+            .local_addr()
+            .expect("addr")
+            .as_socket()
+            .expect("inet");
+        let fillers = (0..3)
+            .map(|_| {
+                let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+                socket.set_nonblocking(true).expect("nonblocking");
+                let _ = socket.connect(&addr.into());
+                socket
+            })
+            .collect();
+        Self {
+            listener,
+            fillers,
+            addr,
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Closes the port: a SYN sent again is refused.
+    pub fn close(self) {
+        drop(self.listener);
+        drop(self.fillers);
+    }
+}
+
+/// Runs the scenario `yaml` from a file of its own with `tcprun -v`;
+/// returns the exit code and stdout.
+pub fn run_scenario(yaml: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, yaml).expect("write the scenario");
+    let output = Command::new(env!("CARGO_BIN_EXE_tcprun"))
+        .arg("-v")
+        .arg(&file)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("tcprun runs");
+    let code = output.status.code().expect("an exit code");
+    (code, String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Returns the repository's root.

@@ -155,6 +155,7 @@ impl Flight {
             ClientEvent::Queued { .. }
             | ClientEvent::RetryScheduled { .. }
             | ClientEvent::GaveUp { .. }
+            | ClientEvent::Unsent { .. }
             | ClientEvent::Quit => {}
         }
         None

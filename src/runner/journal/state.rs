@@ -42,6 +42,8 @@ pub struct ClientState {
     pub last_close: Option<(CloseReason, bool)>,
     /// A connect attempt is under way or a retry is scheduled.
     pub trying: bool,
+    /// Bytes it reported it will never send (when it gave up or stopped).
+    pub unsent: u64,
     /// Decoded received text (a program: its stdout, and stderr if merged).
     pub output: OutputBuffer,
     decoder: Decoder,
@@ -73,6 +75,7 @@ impl ClientState {
             peer_ended: false,
             last_close: None,
             trying: false,
+            unsent: 0,
             output: OutputBuffer::default(),
             decoder: info.encoding.decoder(),
             program: info.program.is_some(),
@@ -313,7 +316,9 @@ impl State {
             } => {
                 let code = last_error.as_ref().map(|e| e.code.clone());
                 client.gave_up = Some((*retries, code, *unsent));
+                client.unsent += unsent;
             }
+            ClientEvent::Unsent { bytes, .. } => client.unsent += bytes,
             ClientEvent::Sent { .. } | ClientEvent::Queued { .. } | ClientEvent::Ended => {}
         }
         added

@@ -279,6 +279,37 @@ impl Conductor {
         .await
     }
 
+    /// `expect_unsent`: waits until the client reports bytes it will
+    /// never send, not yet expected by a step, and checks their count.
+    pub(super) async fn expect_unsent(
+        &mut self,
+        client: &Option<String>,
+        bytes: u32,
+        timeout: Option<Duration>,
+    ) -> StepResult {
+        let index = self.client_index(client);
+        let seen = self.clients[index].unsent_seen;
+        let reported = self
+            .wait_on(index, Awaited::Unsent(bytes), timeout, |j| {
+                let c = j.client(index);
+                if c.unsent > seen {
+                    Check::Met(c.unsent)
+                } else {
+                    never(c, None)
+                }
+            })
+            .await?;
+        self.clients[index].unsent_seen = reported;
+        match reported - seen {
+            n if n == u64::from(bytes) => Ok(()),
+            n => Err(StepFailure::UnsentMismatch {
+                expected: bytes,
+                reported: n,
+                client: self.journal.client(index).name.clone(),
+            }),
+        }
+    }
+
     /// `expect_closed`: waits until a connection of the client closes
     /// as `how` says, a close no step consumed yet (a program: seen from
     /// the server).

@@ -77,6 +77,11 @@ impl Conductor {
                 timeout,
             } => self.expect_error(client, code, *timeout).await,
             Step::ExpectGaveUp { client, timeout } => self.expect_gave_up(client, *timeout).await,
+            Step::ExpectUnsent {
+                client,
+                bytes,
+                timeout,
+            } => self.expect_unsent(client, *bytes, *timeout).await,
             Step::ExpectClosed {
                 client,
                 how,
