@@ -238,6 +238,16 @@ impl Matcher {
         })
     }
 
+    /// Returns the names of the pattern's named groups, in order.
+    pub fn group_names(&self) -> Vec<String> {
+        self.meta
+            .group_info()
+            .pattern_names(regex_automata::PatternID::ZERO)
+            .flatten()
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Returns the underlying meta regex (for plain searches over finished text).
     pub fn regex(&self) -> &meta::Regex {
         &self.meta

@@ -100,8 +100,12 @@ impl Reader<'_> {
             ("text", Some(name)) => self.encoding(name, true)?,
             _ => encoding,
         };
-        // Text is encoded when it is sent, after its variables are replaced;
-        // here it only has to fit its encoding as written.
+        // Text is encoded when it is sent, after its variables are replaced
+        // (a banner's are not); here it only has to fit its encoding as
+        // written, and its variables must have values.
+        if encoding.is_text() && required != Some("banner") {
+            self.check_variables(node, &text);
+        }
         match encoding.encode(&text) {
             Ok(_) if encoding.is_text() => Some(Data::Text { text, encoding }),
             Ok(bytes) => Some(Data::Bytes { bytes, encoding }),
@@ -162,7 +166,9 @@ impl Reader<'_> {
             return None;
         }
         // `${name}` stands for a value known only when the step runs: check
-        // the rest of the regex with an empty group in its place.
+        // that it will have one, and the rest of the regex with an empty
+        // group in its place.
+        self.check_variables(node, &source);
         let vars = crate::vars::has_placeholders(&source);
         let checked = if vars {
             let mut stand_in = source.clone();

@@ -10,6 +10,8 @@ use super::types::Scenario;
 use super::yaml::{self, Node, Pos};
 use std::path::Path;
 
+use crate::vars::Given;
+
 impl Reader<'_> {
     fn scenario(&mut self, root: &Node) -> Option<Scenario> {
         let top = self.fields(root, &keys::all(keys::TOP), "the scenario", placed_at_top)?;
@@ -245,9 +247,14 @@ fn not_utf8(path: &Path, error: std::string::FromUtf8Error) -> Diagnostic {
 }
 
 /// Loads a scenario from `source`, as read from `path`.
-pub(crate) fn load(path: &Path, source: &str) -> Result<Scenario, LoadError> {
+pub(crate) fn load(
+    path: &Path,
+    source: &str,
+    given: Option<&Given>,
+) -> Result<Scenario, LoadError> {
     let parsed = yaml::parse(source);
     let mut loader = Reader::new(path, source);
+    loader.given = given;
     for problem in &parsed.problems {
         loader.error_at(
             problem.start,
@@ -298,7 +305,7 @@ mod tests {
     use crate::scenario::types::{Backoff, ClientSpec, FakeKind, FakeServerSpec, ServerSpec, Step};
 
     fn load_test(source: &str) -> Result<Scenario, LoadError> {
-        load(Path::new("scenarios/test.yaml"), source)
+        load(Path::new("scenarios/test.yaml"), source, None)
     }
 
     fn ok(source: &str) -> Scenario {
@@ -407,7 +414,7 @@ steps:
 
     #[test]
     fn defaults_fill_what_is_left_out() {
-        let scenario = load(Path::new("dir/reconnect.yaml"), MINIMAL).unwrap();
+        let scenario = load(Path::new("dir/reconnect.yaml"), MINIMAL, None).unwrap();
         assert_eq!(scenario.name, "reconnect");
         assert_eq!(scenario.timeout, Duration::from_secs(30));
         assert_eq!(scenario.default_timeout, Duration::from_secs(5));
@@ -717,7 +724,7 @@ steps:
     #[test]
     fn renders_full_diagnostics() {
         let source = "server:\n  fake: echo\nclient: {}\nsteps:\n  - wait_connected\n  - send_line: hi\n  - kil_server\n";
-        let error = load(Path::new("scenarios/bad.yaml"), source).unwrap_err();
+        let error = load(Path::new("scenarios/bad.yaml"), source, None).unwrap_err();
         insta::assert_snapshot!(error.to_string(), @r"
         scenarios/bad.yaml:7:5: error: unknown step `kil_server`
           |
@@ -726,7 +733,7 @@ steps:
           = hint: did you mean `kill_server`?
         ");
         let source = "server: {fake: echo}\nclients:\n  alice: {}\n  bob: {}\nsteps:\n  - send_line: hello\n  - expect: {regex: \"(hi\", client: alice, timeout: 1}\n";
-        let error = load(Path::new("two.yaml"), source).unwrap_err();
+        let error = load(Path::new("two.yaml"), source, None).unwrap_err();
         insta::assert_snapshot!(error.to_string(), @r#"
         two.yaml:6:5: error: `send_line` must say which client it is for: this scenario has 2 clients
           |
@@ -759,7 +766,7 @@ steps:
     #[test]
     fn bare_cr_line_breaks_show_the_right_line() {
         let source = "server: {fake: echo}\rclient: {}\rsteps:\r  - kil_server\r";
-        let error = load(Path::new("cr.yaml"), source).unwrap_err();
+        let error = load(Path::new("cr.yaml"), source, None).unwrap_err();
         insta::assert_snapshot!(error.to_string(), @r"
         cr.yaml:4:5: error: unknown step `kil_server`
           |

@@ -49,6 +49,10 @@ impl Reader<'_> {
             .iter()
             .filter_map(|item| {
                 let value = self.step(item)?;
+                // Later steps may use what this one captures.
+                if let Step::Expect { pattern, .. } | Step::ServerExpect { pattern, .. } = &value {
+                    self.captured.extend(pattern.matcher.group_names());
+                }
                 Some(Located {
                     line: item.start.line,
                     col: item.start.col,

@@ -30,12 +30,16 @@ pub struct Summary {
 }
 
 /// Finds and loads every scenario below `paths`; all problems are reported together.
-pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<LoadError>> {
+///
+/// `given` holds the values a run gives (`--var`, `--secret`): every
+/// `${name}` a step uses must have one, be set in the environment, or be
+/// captured by an earlier step.
+pub fn load_all(paths: &[PathBuf], given: &Given) -> Result<Vec<Scenario>, Vec<LoadError>> {
     let files = scenario::discover(paths).map_err(|error| vec![error])?;
     let mut scenarios = Vec::new();
     let mut errors = Vec::new();
     for file in files {
-        match scenario::load_file(&file) {
+        match scenario::load_file_given(&file, given) {
             Ok(scenario) => scenarios.push(scenario),
             Err(error) => errors.push(error),
         }

@@ -318,9 +318,19 @@ fn variables_come_from_var_the_environment_and_captures() {
     );
     // Another secret, and another temporary folder, give the same golden transcript.
     run("zz9");
-    let missing = stdout(&tcprun(&[path]).code(1));
-    assert!(
-        missing.contains("unknown variable `${secret}`"),
-        "{missing}"
-    );
+    // Without the value, the file is invalid before anything runs (as `validate` says).
+    for args in [vec![path], vec!["validate", path]] {
+        let missing = tcprun(&args).code(2);
+        let stderr = String::from_utf8_lossy(&missing.get_output().stderr).into_owned();
+        assert!(
+            stderr.contains(":6:16: error: unknown variable `${secret}`"),
+            "{stderr}"
+        );
+    }
+    Command::cargo_bin("tcprun")
+        .expect("binary")
+        .env("TCPRUN_TEST_MARK", "here")
+        .args(["validate", "--var", "secret=x", path])
+        .assert()
+        .success();
 }

@@ -308,3 +308,66 @@ fn secrets_never_show_in_transcripts_failures_or_reports() {
         assert!(report.contains("LOGIN *** ***"), "{report}");
     }
 }
+
+#[test]
+fn an_address_takes_variables_resolved_before_the_run() {
+    let mut server = crate::support::Server::refusing();
+    server.start();
+    let port = server.port().to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("address.yaml");
+    std::fs::write(
+        &file,
+        "server: {address: \"127.0.0.1:${env.TCPRUN_TEST_PORT}\"}\nclient: {reconnect: false}\nsteps:\n  - wait_connected\n",
+    )
+    .expect("write");
+    let with_port = |value: &str| {
+        Command::cargo_bin("tcprun")
+            .expect("binary")
+            .env("TCPRUN_TEST_PORT", value)
+            .arg(&file)
+            .output()
+            .expect("run")
+    };
+    let ok = with_port(&port);
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    let bad = with_port("http");
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains(":1:19: error: expected `host:port` for `address`, found `127.0.0.1:http` (`127.0.0.1:${env.TCPRUN_TEST_PORT}` with its variables)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn validate_reports_unknown_variables_where_they_are_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("vars.yaml");
+    std::fs::write(
+        &file,
+        "server: {fake: echo}\nclient: {}\nsteps:\n  - send_line: \"use ${tok}\"\n  - expect: '^(?<tok>\\w+)$'\n  - send_line: \"again ${tok} ${nope}\"\n",
+    )
+    .expect("write");
+    let output = Command::cargo_bin("tcprun")
+        .expect("binary")
+        .arg("validate")
+        .arg(&file)
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Used before it is captured; unknown everywhere.
+    assert!(
+        stderr.contains(":4:16: error: unknown variable `${tok}`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(":6:16: error: unknown variable `${nope}`"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(":6:16: error: unknown variable `${tok}`"),
+        "{stderr}"
+    );
+}
