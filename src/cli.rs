@@ -85,6 +85,10 @@ pub struct RunArgs {
     /// Give `${NAME}` in scenarios a value (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub var: Vec<(String, String)>,
+
+    /// Give `${NAME}` a secret value: written as `***` in transcripts, failure messages and reports (repeatable).
+    #[arg(long = "secret", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub secret: Vec<(String, String)>,
 }
 
 /// Parses `NAME=VALUE`.
@@ -126,6 +130,14 @@ pub enum Command {
         /// Scenario files, or folders to search for `*.yaml` scenarios.
         #[arg(value_name = "PATH", required = true)]
         paths: Vec<PathBuf>,
+
+        /// The value a run would give `${NAME}` (repeatable): variables without one are errors.
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        var: Vec<(String, String)>,
+
+        /// A secret value a run would give `${NAME}` (repeatable).
+        #[arg(long = "secret", value_name = "NAME=VALUE", value_parser = parse_var)]
+        secret: Vec<(String, String)>,
     },
     /// Print the JSON Schema of the scenario format (for editors).
     Schema,

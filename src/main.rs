@@ -8,6 +8,7 @@ use clap::{CommandFactory, Parser};
 use tcprun::cli::{Cli, Command, RunArgs};
 use tcprun::process::supervise;
 use tcprun::suite;
+use tcprun::vars::Given;
 
 /// Exit status for invalid input or usage.
 const INVALID: u8 = 2;
@@ -61,13 +62,15 @@ fn main() -> ExitCode {
         Some(Command::Proxy(args)) => {
             tcprun::proxy::command::exit(runtime.block_on(tcprun::proxy::command::run(args)))
         }
-        Some(Command::Validate { paths }) => match suite::load_all(&paths) {
-            Ok(scenarios) => {
-                println!("{} valid", plural(scenarios.len(), "scenario", "scenarios"));
-                ExitCode::SUCCESS
+        Some(Command::Validate { paths, var, secret }) => {
+            match suite::load_all(&paths, &Given::new(&var, &secret)) {
+                Ok(scenarios) => {
+                    println!("{} valid", plural(scenarios.len(), "scenario", "scenarios"));
+                    ExitCode::SUCCESS
+                }
+                Err(errors) => invalid(errors),
             }
-            Err(errors) => invalid(errors),
-        },
+        }
         Some(Command::Schema) => {
             use std::io::Write as _;
             let _ = std::io::stdout().write_all(tcprun::schema::render().as_bytes());
@@ -96,7 +99,7 @@ fn run(
         );
         return ExitCode::from(INVALID);
     }
-    let scenarios = match suite::load_all(paths) {
+    let scenarios = match suite::load_all(paths, &Given::new(&args.var, &args.secret)) {
         Ok(scenarios) => suite::select(scenarios, args),
         Err(errors) => return invalid(errors),
     };

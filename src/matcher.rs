@@ -87,32 +87,56 @@ pub enum Found {
         /// start of the best match so far, or of the unmatched tail).
         from: usize,
     },
-    /// No match, and none can come from more input (the stream has ended).
+    /// No match: none is under way, and once the stream has ended none can come.
     None,
+    /// Not decided yet: walking the text took its time slice; call again
+    /// (after letting other work run) to go on where it stopped.
+    Busy,
 }
+
+/// Bounds one call of [`Matcher::find`]: a long text is walked in slices,
+/// so that a slow pattern cannot keep timers and timeouts from firing.
+const SLICE: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Reports a pattern that does not compile: a syntax error, or a compiled
 /// size over the limit.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct BuildError(Box<meta::BuildError>);
+pub struct BuildError(Box<Why>);
+
+/// Says why a pattern does not compile.
+#[derive(Debug, thiserror::Error)]
+enum Why {
+    /// The meta regex refused it: its syntax or its size.
+    #[error(transparent)]
+    Meta(meta::BuildError),
+    /// The lazy DFA refused it.
+    #[error("{0}")]
+    Dfa(String),
+}
 
 impl BuildError {
     /// Returns the syntax error's text (the pattern, a caret and the
     /// reason), if the pattern is not valid syntax.
     pub fn syntax(&self) -> Option<String> {
-        self.0.syntax_error().map(ToString::to_string)
+        match &*self.0 {
+            Why::Meta(error) => error.syntax_error().map(ToString::to_string),
+            Why::Dfa(_) => None,
+        }
     }
 
     /// Returns the size limit in bytes that the compiled pattern exceeds, if that is why.
     pub fn size_limit(&self) -> Option<usize> {
-        self.0.size_limit()
+        match &*self.0 {
+            Why::Meta(error) => error.size_limit(),
+            Why::Dfa(_) => None,
+        }
     }
 }
 
 impl From<meta::BuildError> for BuildError {
     fn from(error: meta::BuildError) -> Self {
-        BuildError(Box::new(error))
+        BuildError(Box::new(Why::Meta(error)))
     }
 }
 
@@ -128,6 +152,8 @@ pub struct Scan {
     walked: usize,
     /// Where the best match so far ends, and the DFA's state there.
     last_end: Option<(usize, LazyStateID)>,
+    /// The last byte walked (what `^` and `\b` look behind at).
+    behind: Option<u8>,
     /// The DFA gave up on this text (a Unicode word boundary next to a
     /// non-ASCII byte): decide by lines instead.
     quit: bool,
@@ -139,6 +165,7 @@ impl Scan {
         self.state = None;
         self.walked = 0;
         self.last_end = None;
+        self.behind = None;
         self.quit = false;
     }
 }
@@ -151,7 +178,16 @@ impl Matcher {
     /// # Errors
     /// The pattern's syntax error, or a compiled size over the limits.
     pub fn new(pattern: &str) -> Result<Self, BuildError> {
-        Self::build(pattern, false)
+        Self::build(pattern, false, None)
+    }
+
+    /// Compiles `pattern` as [`Matcher::new`] does, refusing it when its
+    /// compiled program would take more than `size_limit` bytes.
+    ///
+    /// # Errors
+    /// As [`Matcher::new`]; [`BuildError::size_limit`] says when the limit is why.
+    pub fn limited(pattern: &str, size_limit: usize) -> Result<Self, BuildError> {
+        Self::build(pattern, false, Some(size_limit))
     }
 
     /// Compiles `pattern` for raw bytes (`.` matches any byte, as in
@@ -160,39 +196,56 @@ impl Matcher {
     /// # Errors
     /// As [`Matcher::new`].
     pub fn new_bytes(pattern: &str) -> Result<Self, BuildError> {
-        Self::build(pattern, true)
+        Self::build(pattern, true, None)
     }
 
-    fn build(pattern: &str, bytes: bool) -> Result<Self, BuildError> {
+    fn build(pattern: &str, bytes: bool, size_limit: Option<usize>) -> Result<Self, BuildError> {
         let syntax = syntax::Config::new()
             .multi_line(true)
             .crlf(true)
             .utf8(!bytes);
-        let meta = meta::Builder::new().syntax(syntax).build(pattern)?;
+        // No one-pass DFA: it costs memory per pattern, and groups come from
+        // one short span per match.
+        let mut config = meta::Config::new().onepass(false);
+        if size_limit.is_some() {
+            config = config.nfa_size_limit(size_limit);
+        }
+        let meta = meta::Builder::new()
+            .configure(config)
+            .syntax(syntax)
+            .build(pattern)?;
         let dfa = DFA::builder()
             .syntax(syntax)
+            .thompson(
+                regex_automata::nfa::thompson::Config::new()
+                    .nfa_size_limit(size_limit.or(Some(10 << 20))),
+            )
             // A Unicode `\b` is handled until a non-ASCII byte comes next to
             // it; then the scan decides by lines (see `by_lines`).
-            .configure(DFA::config().unicode_word_boundary(true))
+            // A pattern too big for the cache still builds: the DFA then
+            // clears its cache often, or gives up and the scan decides by lines.
+            .configure(
+                DFA::config()
+                    .unicode_word_boundary(true)
+                    .skip_cache_capacity_check(true),
+            )
             .build(pattern)
-            .map_err(|_| {
-                // The meta regex accepted the pattern, so the DFA's error can
-                // only be a size limit; the meta regex reports it best.
-                meta::Builder::new()
-                    .configure(meta::Config::new().nfa_size_limit(Some(0)))
-                    .build(pattern)
-                    .err()
-            });
-        let dfa = match dfa {
-            Ok(dfa) => dfa,
-            Err(Some(error)) => return Err(error.into()),
-            Err(None) => unreachable!("a pattern of size zero always builds"),
-        };
+            .map_err(|error| BuildError(Box::new(Why::Dfa(error.to_string()))))?;
         Ok(Self {
             meta,
             dfa: Arc::new(dfa),
             bytes,
         })
+    }
+
+    /// Returns the names of the pattern's named groups, in order.
+    pub fn group_names(&self) -> Vec<String> {
+        self.meta
+            .group_info()
+            .pattern_names(regex_automata::PatternID::ZERO)
+            .flatten()
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Returns the underlying meta regex (for plain searches over finished text).
@@ -207,6 +260,7 @@ impl Matcher {
             state: None,
             walked: 0,
             last_end: None,
+            behind: None,
             quit: false,
         }
     }
@@ -220,8 +274,12 @@ impl Matcher {
         if scan.walked > hay.len() {
             scan.reset();
         }
-        if !scan.quit && self.walk(scan, &hay[scan.walked..]).is_err() {
+        let until = std::time::Instant::now() + SLICE;
+        if !scan.quit && self.walk(scan, &hay[scan.walked..], Some(until)).is_err() {
             scan.quit = true;
+        }
+        if !scan.quit && scan.walked < hay.len() {
+            return Found::Busy;
         }
         let decided = if scan.quit {
             Err(())
@@ -251,8 +309,14 @@ impl Matcher {
     }
 
     /// Walks `new`, the text that follows what the scan walked so far,
-    /// stopping early once the DFA is dead.
-    fn walk(&self, scan: &mut Scan, new: &[u8]) -> Result<(), ()> {
+    /// stopping early once the DFA is dead, or (with `until`) once that
+    /// time has passed, to go on at the next call.
+    fn walk(
+        &self,
+        scan: &mut Scan,
+        new: &[u8],
+        until: Option<std::time::Instant>,
+    ) -> Result<(), ()> {
         let dfa = &*self.dfa;
         let mut state = match scan.state {
             Some(state) => state,
@@ -263,12 +327,16 @@ impl Matcher {
         };
         let start = scan.walked;
         let mut at = start;
-        for &byte in new {
+        for (index, &byte) in new.iter().enumerate() {
             if state.is_dead() {
+                break;
+            }
+            if index % 64 == 63 && until.is_some_and(|until| std::time::Instant::now() >= until) {
                 break;
             }
             let before = state;
             state = dfa.next_state(&mut scan.cache, state, byte).map_err(drop)?;
+            scan.behind = Some(byte);
             if state.is_quit() {
                 return Err(());
             }
@@ -295,13 +363,15 @@ impl Matcher {
     /// has to keep it: this is for streams too long to hold, where only the
     /// end of the match matters (a trigger point), not its start or groups.
     pub fn feed(&self, scan: &mut Scan, piece: &[u8], ended: bool) -> Fed {
-        if scan.quit || self.walk(scan, piece).is_err() {
+        if scan.quit || self.walk(scan, piece, None).is_err() {
             scan.quit = true;
             return Fed::GaveUp;
         }
         match self.decide(scan, scan.walked, ended) {
             Ok(Decision::Final(end, _)) => Fed::End(end),
-            Ok(Decision::NoMatch) => Fed::None,
+            Ok(Decision::NoMatch) if ended => Fed::None,
+            // Nothing under way: every byte walked can be acted on.
+            Ok(Decision::NoMatch) => Fed::Pending { hold: scan.walked },
             // A match that ends before the walk's end has been seen (one
             // byte late); any final match ends at the best one so far or
             // later, or, with none so far, at the end of the walk or later.
@@ -318,6 +388,7 @@ impl Matcher {
     /// Decides from where the walk stopped (`len` bytes in): final (where
     /// the match ends, and whether that needed text beyond it), no match, or pending.
     fn decide(&self, scan: &mut Scan, len: usize, ended: bool) -> Result<Decision, ()> {
+        let behind = scan.behind;
         let state = scan.state.ok_or(())?;
         let last = scan.last_end;
         let cache = &mut scan.cache;
@@ -355,6 +426,17 @@ impl Matcher {
         // B: a match ends here whatever comes next, and nothing extends it.
         if self.ends_here(cache, state)? {
             return Ok(Decision::Final(len, false));
+        }
+        // With no match so far, a match is under way only if the DFA has
+        // moved on from where a fresh search would start here.
+        if last.is_none() {
+            let config = start::Config::new()
+                .anchored(Anchored::No)
+                .look_behind(behind);
+            let fresh = self.dfa.start_state(cache, &config).map_err(drop)?;
+            if fresh == state {
+                return Ok(Decision::NoMatch);
+            }
         }
         Ok(Decision::Pending)
     }
@@ -416,7 +498,10 @@ impl Matcher {
     fn captures(&self, text: &[u8], end: usize) -> Option<Match> {
         let mut caps: Captures = self.meta.create_captures();
         let input = Input::new(text).span(0..end);
-        self.meta.search_captures(&input, &mut caps);
+        // A cache of its own, dropped after: a regex keeps none between steps.
+        let mut cache = self.meta.create_cache();
+        self.meta
+            .search_captures_with(&mut cache, &input, &mut caps);
         let found = caps.get_match()?;
         let captures = self
             .meta
@@ -450,8 +535,11 @@ impl Matcher {
         };
         let mut caps: Captures = self.meta.create_captures();
         // The end of the searched part is not the end of the text: look-around sees past it.
-        self.meta
-            .search_captures(&Input::new(text).span(0..searched), &mut caps);
+        self.meta.search_captures_with(
+            &mut self.meta.create_cache(),
+            &Input::new(text).span(0..searched),
+            &mut caps,
+        );
         match caps.get_match() {
             Some(found) => self
                 .captures(text, found.end())
@@ -640,9 +728,13 @@ mod tests {
     }
 
     #[test]
-    fn no_match_is_final_only_at_the_end_of_the_stream() {
-        assert!(pending(&find("^x$", "abc\n", false)));
+    fn a_match_under_way_is_pending_and_nothing_is_none() {
+        assert_eq!(find("^x$", "abc\n", false), Found::None);
         assert_eq!(find("^x$", "abc\n", true), Found::None);
+        assert_eq!(find("hi bob", "", false), Found::None);
+        assert!(pending(&find("hi bob", "say h", false)));
+        assert!(pending(&find("hi bob", "say hi b", false)));
+        assert_eq!(find("hi bob", "say hi b", true), Found::None);
     }
 
     #[test]

@@ -3,6 +3,45 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// Holds the values given on the command line (`--var`, `--secret`), and
+/// which of them are secrets (written as `***` wherever tcprun shows text).
+#[derive(Debug, Clone, Default)]
+pub struct Given {
+    /// Every value by name.
+    pub values: BTreeMap<String, String>,
+    /// The names given with `--secret`.
+    pub secrets: std::collections::BTreeSet<String>,
+}
+
+impl Given {
+    /// Collects `--var` and `--secret` values (a later one of the same name wins).
+    pub fn new(vars: &[(String, String)], secrets: &[(String, String)]) -> Self {
+        let mut given = Given::default();
+        for (name, value) in vars {
+            given.secrets.remove(name);
+            given.values.insert(name.clone(), value.clone());
+        }
+        for (name, value) in secrets {
+            given.secrets.insert(name.clone());
+            given.values.insert(name.clone(), value.clone());
+        }
+        given
+    }
+
+    /// Returns the values of the secrets: those given with `--secret`, and
+    /// those of the environment variables named in `env_secrets`.
+    pub fn secret_values(&self, env_secrets: &[String]) -> Vec<String> {
+        let given = self
+            .secrets
+            .iter()
+            .filter_map(|name| self.values.get(name).cloned());
+        let env = env_secrets
+            .iter()
+            .filter_map(|name| std::env::var(name).ok());
+        given.chain(env).filter(|value| !value.is_empty()).collect()
+    }
+}
+
 /// Holds the values variables stand for in one scenario run.
 #[derive(Debug, Clone, Default)]
 pub struct Vars {

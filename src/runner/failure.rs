@@ -3,7 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::event::Exit;
+use crate::client::encoding::Encoding;
+use crate::event::{CloseReason, Exit};
 use crate::outcome::Failure;
 use crate::process::ProcessError;
 use crate::scenario::{CloseKind, Located, RenderError, Step};
@@ -76,6 +77,123 @@ impl fmt::Display for GaveUp {
     }
 }
 
+/// Says why what a step waits for can no longer happen: what it waits on has stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Because {
+    /// A client program exited; `before` names what it never did (`connecting`).
+    Exited {
+        /// The client's name.
+        client: String,
+        /// How it ended.
+        exit: Exit,
+        /// What it did not do before it ended, if that is the point.
+        before: Option<&'static str>,
+    },
+    /// The client gave up reconnecting.
+    GaveUp {
+        /// The client's name.
+        client: String,
+        /// How it gave up.
+        gave_up: GaveUp,
+    },
+    /// The client quit (the quit word), and its connection is closed.
+    Quit {
+        /// The client's name.
+        client: String,
+    },
+    /// The client ended its side (`end`), and its connection is closed.
+    Ended {
+        /// The client's name.
+        client: String,
+    },
+    /// The client's connection closed and it does not reconnect (`reconnect: false`).
+    NoReconnect {
+        /// The client's name.
+        client: String,
+        /// How the connection closed.
+        how: Closing,
+    },
+    /// The client could not connect and does not reconnect (`reconnect: false`).
+    Refused {
+        /// The client's name.
+        client: String,
+        /// The connect error's code.
+        code: String,
+    },
+    /// The server program exited.
+    ServerExited {
+        /// How it ended.
+        exit: Exit,
+    },
+    /// A server connection's client side ended (FIN or close).
+    ConnectionEnded {
+        /// The connection's number.
+        conn: u32,
+    },
+}
+
+/// Says how a connection closed, and which side began it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closing {
+    /// How it closed.
+    pub reason: CloseReason,
+    /// The server began it (its FIN or reset came first).
+    pub by_server: bool,
+}
+
+impl fmt::Display for Closing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let how = match &self.reason {
+            CloseReason::Fin => "FIN".to_owned(),
+            CloseReason::Reset => "reset".to_owned(),
+            CloseReason::Aborted => "aborted".to_owned(),
+            CloseReason::Error(error) => error.code.clone(),
+        };
+        if self.by_server {
+            write!(f, "the server closed the connection ({how})")
+        } else {
+            write!(f, "the connection closed ({how})")
+        }
+    }
+}
+
+impl fmt::Display for Because {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Because::Exited {
+                client,
+                exit,
+                before,
+            } => {
+                write!(f, "{client} {exit}")?;
+                match before {
+                    Some(doing) => write!(f, " before {doing}"),
+                    None => Ok(()),
+                }
+            }
+            Because::GaveUp { client, gave_up } => write!(f, "{client} {gave_up}"),
+            Because::Quit { client } => write!(f, "{client} quit and its connection is closed"),
+            Because::Ended { client } => {
+                write!(
+                    f,
+                    "{client} ended its side (FIN) and its connection is closed"
+                )
+            }
+            Because::NoReconnect { client, how } => {
+                write!(f, "{how} and {client} does not reconnect")
+            }
+            Because::Refused { client, code } => {
+                write!(
+                    f,
+                    "{client} could not connect ({code}) and does not reconnect"
+                )
+            }
+            Because::ServerExited { exit } => write!(f, "the server program {exit}"),
+            Because::ConnectionEnded { conn } => write!(f, "connection {conn} has ended"),
+        }
+    }
+}
+
 /// Tells the last thing a client reported, when a wait on it timed out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LastNews {
@@ -127,13 +245,29 @@ pub enum StepFailure {
         tail: String,
         /// Bytes dropped for the output cap before they were matched.
         dropped: u64,
+        /// The text a match was pending on when the time was up (more
+        /// input could have completed or changed it), if one was.
+        pending: Option<String>,
     },
-    /// `expect_no`: the output matched `pattern`; `tail` is the end of it.
+    /// `expect_no`: the output matched `pattern` (or, with `pending`, might
+    /// match once more input came); `tail` is the end of it.
     Matched {
         /// The regex as written.
         pattern: String,
         /// The end of the unconsumed output.
         tail: String,
+        /// The text a match was pending on when the window ended, if that is what failed.
+        pending: Option<String>,
+    },
+    /// What the step waits for can no longer happen; `tail` is what had
+    /// arrived unmatched, for an expectation.
+    Impossible {
+        /// What it waited for ("a connection", "output matching /x/").
+        awaited: String,
+        /// Why it cannot come any more.
+        because: Box<Because>,
+        /// The end of the unmatched output, for an expectation.
+        tail: Option<String>,
     },
     /// `server_expect_no`: what the server received (a program: printed)
     /// matched `pattern`; `tail` is the end of it.
@@ -144,6 +278,8 @@ pub enum StepFailure {
         printed: bool,
         /// The end of the unconsumed output.
         tail: Option<String>,
+        /// The text a match was pending on when the window ended, if that is what failed.
+        pending: Option<String>,
     },
     /// The conversation stopped settling while a step waited.
     Stuck {
@@ -157,12 +293,15 @@ pub enum StepFailure {
         /// What kept it from settling.
         unsettled: Vec<String>,
     },
-    /// The client takes no more input: it gave up, or (`None`) it quit or ended.
+    /// The client takes no more input: it gave up, the server closed its
+    /// connection and it does not reconnect, or (neither) it quit or ended.
     Stopped {
         /// The client's name.
         client: String,
         /// How it gave up, if it did.
         gave_up: Option<GaveUp>,
+        /// How its last connection closed, when it does not reconnect.
+        closed: Option<Closing>,
     },
     /// `connection: NAME` names a client with no connection to the server.
     NoConnection {
@@ -187,7 +326,7 @@ pub enum StepFailure {
     /// not fit its encoding.
     Data(#[source] RenderError),
     /// A pattern is no valid regex once its variables are replaced.
-    InvalidRegex(#[source] regex::Error),
+    InvalidRegex(#[source] crate::matcher::BuildError),
     /// A signal name is unknown.
     UnknownSignal(String),
     /// `expect_exit`: the program ended otherwise.
@@ -259,6 +398,7 @@ impl StepFailure {
         match self {
             StepFailure::Unmatched { tail, .. } => (!tail.is_empty()).then_some(tail.as_str()),
             StepFailure::Matched { tail, .. } => Some(tail),
+            StepFailure::Impossible { tail, .. } => tail.as_deref(),
             StepFailure::ServerMatched { tail, .. } => tail.as_deref(),
             StepFailure::EndedBeforeReady { output, .. } | StepFailure::NotReady { output, .. } => {
                 output.as_deref()
@@ -320,6 +460,7 @@ impl fmt::Display for StepFailure {
                 within,
                 tail,
                 dropped,
+                pending,
             } => {
                 write!(
                     f,
@@ -332,20 +473,54 @@ impl fmt::Display for StepFailure {
                 if *dropped > 0 {
                     write!(f, " ({dropped} older bytes were dropped unread)")?;
                 }
+                if let Some(text) = pending {
+                    write!(f, "; {}", PendingMatch(text))?;
+                }
                 Ok(())
             }
-            StepFailure::Matched { pattern, .. } => {
+            StepFailure::Matched {
+                pattern,
+                pending: None,
+                ..
+            } => {
                 write!(f, "output matched /{pattern}/, which it must not")
             }
-            StepFailure::ServerMatched {
-                pattern, printed, ..
+            StepFailure::Matched {
+                pattern,
+                pending: Some(text),
+                ..
             } => {
-                let what = if *printed { "printed" } else { "received" };
                 write!(
                     f,
-                    "what the server {what} matched /{pattern}/, which it must not"
+                    "output may match /{pattern}/, which it must not: {}",
+                    PendingMatch(text)
                 )
             }
+            StepFailure::Impossible {
+                awaited, because, ..
+            } => write!(f, "expected {awaited}, but {because}"),
+            StepFailure::ServerMatched {
+                pattern,
+                printed,
+                pending,
+                ..
+            } => {
+                let what = if *printed { "printed" } else { "received" };
+                match pending {
+                    None => write!(
+                        f,
+                        "what the server {what} matched /{pattern}/, which it must not"
+                    ),
+                    Some(text) => write!(
+                        f,
+                        "what the server {what} may match /{pattern}/, which it must not: {}",
+                        PendingMatch(text)
+                    ),
+                }
+            }
+            StepFailure::Stuck { unsettled } if unsettled.is_empty() => f.write_str(
+                "nothing more can happen: every client and the server have stopped reporting",
+            ),
             StepFailure::Stuck { unsettled } => {
                 write!(
                     f,
@@ -359,9 +534,19 @@ impl fmt::Display for StepFailure {
                 duration(*within),
                 unsettled.join("; ")
             ),
-            StepFailure::Stopped { client, gave_up } => match gave_up {
-                Some(gave_up) => write!(f, "{client} has stopped: it {gave_up}"),
-                None => write!(f, "{client} has stopped: it quit or ended"),
+            StepFailure::Stopped {
+                client,
+                gave_up,
+                closed,
+            } => match (gave_up, closed) {
+                (Some(gave_up), _) => write!(f, "{client} has stopped: it {gave_up}"),
+                (None, Some(closed)) => {
+                    write!(
+                        f,
+                        "{client} has stopped: {closed}, and it does not reconnect"
+                    )
+                }
+                (None, None) => write!(f, "{client} has stopped: it quit or ended"),
             },
             StepFailure::NoConnection { client } => {
                 write!(f, "{client} has no connection to the server")
@@ -451,6 +636,30 @@ impl fmt::Display for StepFailure {
     }
 }
 
+/// Says that a match was pending on `text` when the time was up.
+struct PendingMatch<'a>(&'a str);
+
+impl fmt::Display for PendingMatch<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 60;
+        let text = self.0;
+        let count = text.chars().count();
+        let shown: String = if count > SHOWN {
+            let rest: String = text.chars().skip(count - SHOWN).collect();
+            format!("…{rest}")
+        } else {
+            text.to_owned()
+        };
+        let quoted = crate::transcript::quote(shown.as_bytes(), Encoding::Utf8);
+        // The quoted text, escapes and all, between backticks instead of quotes.
+        let inner = &quoted[1..quoted.len() - 1];
+        write!(
+            f,
+            "a match was pending at the end of the received text (`{inner}`); more input could change it"
+        )
+    }
+}
+
 /// Says why a scenario could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -484,6 +693,15 @@ pub enum StartError {
         name: String,
         /// Why.
         source: ProcessError,
+    },
+    /// The scenario's `timeout:` passed while its server and clients started.
+    #[error(
+        "the scenario timed out after {} (its `timeout:`) while its server and clients were starting",
+        duration(*timeout)
+    )]
+    TimedOut {
+        /// The scenario's timeout.
+        timeout: Duration,
     },
     /// A client's start did not settle in the default timeout.
     #[error("client {name} did not settle after starting")]
@@ -553,6 +771,7 @@ mod tests {
             within: Duration::from_millis(500),
             tail: tail.into(),
             dropped,
+            pending: None,
         };
         let nothing = unmatched("", 0);
         assert_eq!(

@@ -17,7 +17,6 @@ mod scheduler;
 mod steps;
 mod wait;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -30,36 +29,41 @@ use crate::event::{Clock, Emitter, Report, Source};
 use crate::outcome::{Failure, Outcome, Problem, ScenarioResult, StepRecord};
 use crate::scenario::{self, OutputMode, Scenario, ServerSpec};
 use crate::server::{FakeOptions, FakeServer, ProgramServer};
-use crate::vars::Vars;
+use crate::vars::{Given, Vars};
 use drivers::{ClientDriver, ProgramClient, ServerDriver};
 use failure::{StartError, StepFailure};
 use journal::{ClientInfo, Journal};
 pub use output::OUTPUT_CAP;
 use scheduler::{Pace, Scheduler};
-use wait::{Waited, folding};
+use wait::{Check, Waited, folding};
 
 /// Caps the reports waiting to be folded; reporters wait beyond it.
-const REPORT_QUEUE: usize = 1024;
+const REPORT_QUEUE: usize = 256;
 
 /// Receives transcript lines as they are settled (for `--verbose`).
 pub type LineSink = Box<dyn FnMut(&str) + Send>;
 
 /// Runs `scenario` to its end and returns its result. Every task and socket
 /// it started is gone when this returns.
-pub async fn run(
-    scenario: &Scenario,
-    live: Option<LineSink>,
-    given: &BTreeMap<String, String>,
-) -> ScenarioResult {
+pub async fn run(scenario: &Scenario, live: Option<LineSink>, given: &Given) -> ScenarioResult {
     let started = Instant::now();
     let mut steps = Vec::new();
     let mut transcript = Vec::new();
-    let outcome = match Conductor::start(scenario, live, given).await {
-        Err(error) => Outcome::Error(Problem::NotRun(error.to_string())),
-        Ok(mut conductor) => {
+    let secrets = given.secret_values(&scenario.secret_env);
+    // The scenario's `timeout:` bounds everything, its start included.
+    let deadline = Instant::now() + scenario.timeout;
+    let start = Conductor::start(scenario, live, given, &secrets);
+    let outcome = match tokio::time::timeout_at(deadline, start).await {
+        Err(_) => Outcome::Error(Problem::NotRun(
+            StartError::TimedOut {
+                timeout: scenario.timeout,
+            }
+            .to_string(),
+        )),
+        Ok(Err(error)) => Outcome::Error(Problem::NotRun(hide(&error.to_string(), &secrets))),
+        Ok(Ok(mut conductor)) => {
             let run =
-                tokio::time::timeout(scenario.timeout, conductor.run_steps(scenario, &mut steps))
-                    .await;
+                tokio::time::timeout_at(deadline, conductor.run_steps(scenario, &mut steps)).await;
             // Stopped first, so that each reports the bytes it still held.
             conductor.stop_clients().await;
             let outcome = match run {
@@ -83,8 +87,15 @@ pub async fn run(
                 }
             };
             conductor.finish().await;
-            transcript = conductor.journal.transcript().to_vec();
-            outcome
+            transcript = conductor.journal.transcript();
+            match outcome {
+                Outcome::Failed(failure) => Outcome::Failed(Failure {
+                    message: conductor.journal.hide(&failure.message),
+                    received: failure.received.map(|text| conductor.journal.hide(&text)),
+                    ..failure
+                }),
+                other => other,
+            }
         }
     };
     ScenarioResult {
@@ -95,6 +106,13 @@ pub async fn run(
         steps,
         duration: started.elapsed(),
     }
+}
+
+/// Returns `text` with every one of `secrets` as `***`.
+fn hide(text: &str, secrets: &[String]) -> String {
+    secrets.iter().fold(text.to_owned(), |text, secret| {
+        text.replace(secret.as_str(), "***")
+    })
 }
 
 struct ClientSlot {
@@ -132,7 +150,8 @@ impl Conductor {
     async fn start(
         scenario: &Scenario,
         live: Option<LineSink>,
-        given: &BTreeMap<String, String>,
+        given: &Given,
+        secrets: &[String],
     ) -> Result<Self, StartError> {
         let (tx, reports) = mpsc::channel(REPORT_QUEUE);
         let shutdown = CancellationToken::new();
@@ -167,7 +186,7 @@ impl Conductor {
             ServerSpec::Command(spec) => {
                 let vars = Vars {
                     tmp: tmp.path().to_owned(),
-                    values: given.clone(),
+                    values: given.values.clone(),
                     ..Vars::default()
                 };
                 let server = ProgramServer::new(spec.clone(), server_emitter, vars)
@@ -197,6 +216,7 @@ impl Conductor {
                 name: c.name.clone(),
                 encoding: c.encoding,
                 program: c.command.as_ref().map(|command| command.merge_stderr),
+                reconnect: c.reconnect,
             })
             .collect();
         let mut conductor = Conductor {
@@ -211,13 +231,19 @@ impl Conductor {
             vars: Vars {
                 port,
                 tmp: tmp.path().to_owned(),
-                values: given.clone(),
+                values: given.values.clone(),
             },
             _tmp: tmp,
         };
+        // Secrets never show, from the first line on.
+        for secret in secrets {
+            conductor.journal.hide_secret(secret);
+        }
         // The folder's name differs from run to run: mask it like the port.
         let folder = conductor.vars.tmp.to_string_lossy().into_owned();
-        conductor.journal.mask_value("tmp", &folder);
+        conductor
+            .journal
+            .mask_value("tmp", &folder, crate::transcript::Scope::Everywhere);
         let start_server = match &scenario.server {
             ServerSpec::Fake(spec) => spec.start,
             ServerSpec::Command(spec) => spec.start,

@@ -6,17 +6,43 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::Conductor;
+use super::failure::Because;
 use super::journal::Journal;
 use super::scheduler::{Fired, Pace, Scheduler};
 use crate::event::{Report, Source};
 
 /// Says why a wait ended without its condition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Waited {
     /// Its timeout passed (on the scenario clock).
     TimedOut,
     /// The conversation never settled within the real-time bound.
     Stuck,
+    /// The condition can no longer hold, and this says why.
+    Never(Because),
+}
+
+/// Says where a wait's condition stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Check<T> {
+    /// It holds, with this value.
+    Met(T),
+    /// Not yet.
+    Waiting,
+    /// It can no longer hold: what it waits on has stopped.
+    Never(Because),
+    /// Not decided yet, with work left to do at once (a long text to
+    /// match): check again after letting other work run.
+    Busy,
+}
+
+impl<T> From<Option<T>> for Check<T> {
+    fn from(value: Option<T>) -> Self {
+        match value {
+            Some(value) => Check::Met(value),
+            None => Check::Waiting,
+        }
+    }
 }
 
 impl Conductor {
@@ -41,7 +67,7 @@ impl Conductor {
     pub(super) fn stream(&mut self) {
         let lines = self.journal.unstreamed();
         if let Some(live) = &mut self.live {
-            for line in lines {
+            for line in &lines {
                 live(line);
             }
         }
@@ -66,24 +92,43 @@ impl Conductor {
         }
     }
 
-    /// Waits until `condition` gives a value, letting timers fire whenever
-    /// the conversation is settled, for at most `timeout` of scenario time.
+    /// Waits until `condition` is met, letting timers fire whenever the
+    /// conversation is settled, for at most `timeout` of scenario time; a
+    /// condition that can no longer be met ends the wait at once.
     pub(super) async fn wait_for<T>(
         &mut self,
         timeout: Duration,
-        mut condition: impl FnMut(&mut Journal) -> Option<T>,
+        mut condition: impl FnMut(&mut Journal) -> Check<T>,
     ) -> Result<T, Waited> {
         let timer = self.scheduler.add_runner(timeout);
         // In virtual time the timeout fires as soon as all is settled; this
         // real-time bound only catches a conversation that never settles.
         let real_deadline = Instant::now() + timeout.max(self.default_timeout);
+        // A match that walks a long text in slices is bounded by the wait's
+        // own timeout in real time: virtual time stands still meanwhile.
+        let busy_deadline = Instant::now() + timeout;
         loop {
             self.drain();
-            if let Some(value) = condition(&mut self.journal) {
-                self.scheduler.cancel(timer);
-                self.journal.sync_programs();
-                self.stream();
-                return Ok(value);
+            match condition(&mut self.journal) {
+                Check::Met(value) => {
+                    self.scheduler.cancel(timer);
+                    self.journal.sync_programs();
+                    self.stream();
+                    return Ok(value);
+                }
+                Check::Never(because) => {
+                    self.scheduler.cancel(timer);
+                    return Err(Waited::Never(because));
+                }
+                Check::Waiting => {}
+                Check::Busy => {
+                    if Instant::now() >= busy_deadline {
+                        self.scheduler.cancel(timer);
+                        return Err(Waited::TimedOut);
+                    }
+                    tokio::task::yield_now().await;
+                    continue;
+                }
             }
             if self.journal.settled() {
                 self.close_window();

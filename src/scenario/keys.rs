@@ -96,6 +96,8 @@ pub(crate) enum Value {
     Ready,
     /// `defaults:`, the defaults of steps.
     Defaults,
+    /// Top-level `env:`, the environment variables a scenario reads, with options.
+    EnvUse,
     /// `server:`, one kind of server.
     Server,
     /// `clients:`, named clients.
@@ -245,6 +247,11 @@ pub(crate) const TOP: &[Key] = &[
         Default::Text(TIMEOUT_TEXT),
     ),
     top("defaults", "Defaults for the steps.", Value::Defaults),
+    top(
+        "env",
+        "Environment variables the scenario reads as `${env.NAME}`, with options: `{NAME: {secret: true}}` writes the value as `***` in transcripts, failure messages and reports.",
+        Value::EnvUse,
+    ),
     with_default(
         top(
             "snapshot",

@@ -21,6 +21,8 @@ mod yaml;
 
 use std::path::Path;
 
+use crate::vars::Given;
+
 pub use data::{Data, RenderError};
 pub(crate) use diagnostic::sentence_case;
 pub use diagnostic::{Diagnostic, LoadError};
@@ -28,10 +30,18 @@ pub use discover::discover;
 pub use types::*;
 
 /// Reads and loads the scenario file at `path`: a regular file of at most
-/// [`limits::MAX_FILE_BYTES`], in UTF-8.
+/// [`limits::MAX_FILE_BYTES`], in UTF-8. Variables are checked when steps run.
 pub fn load_file(path: &Path) -> Result<Scenario, LoadError> {
     let source = read_file::read_source(path)?;
     load_str(path, &source)
+}
+
+/// Reads and loads the scenario file at `path`, as [`load_file`] does,
+/// checking now that every `${name}` will have a value: one of `given`, an
+/// environment variable that is set, a built-in one, or an earlier capture.
+pub fn load_file_given(path: &Path, given: &Given) -> Result<Scenario, LoadError> {
+    let source = read_file::read_source(path)?;
+    read_file::load(path, &source, Some(given))
 }
 
 /// Loads a scenario from the bytes of a file (at most
@@ -45,7 +55,7 @@ pub fn load_bytes(path: &Path, bytes: Vec<u8>) -> Result<Scenario, LoadError> {
 
 /// Loads a scenario from `source`; `path` names it in diagnostics and gives the default name.
 pub fn load_str(path: &Path, source: &str) -> Result<Scenario, LoadError> {
-    read_file::load(path, source)
+    read_file::load(path, source, None)
 }
 
 /// Renders the README's table of client steps (`server: false`) or of server steps from the step registry.

@@ -8,7 +8,8 @@ use super::registry::DATA_OPTIONS;
 use super::types::Pattern;
 use super::yaml::Node;
 use crate::client::encoding::{EncodeError, Encoding};
-use regex::Regex;
+use crate::matcher::{BuildError, Matcher};
+use std::sync::Arc;
 
 /// Lists the keys of a data map (`send: {...}`, `banner: {...}`), from the registry's data options.
 pub(crate) const DATA_KEYS: [&str; 4] = [
@@ -25,18 +26,18 @@ const SOURCES: [(&str, Encoding); 3] = [
 ];
 
 /// Flattens a regex compile error into one lowercase line.
-fn regex_reason(error: &regex::Error) -> String {
-    match error {
-        regex::Error::Syntax(text) => {
-            let reason = text
-                .lines()
-                .rev()
-                .find_map(|line| line.trim().strip_prefix("error: "))
-                .unwrap_or_else(|| text.lines().last().unwrap_or("syntax error"));
-            sentence_case(reason)
-        }
-        regex::Error::CompiledTooBig(limit) => format!("the compiled regex exceeds {limit} bytes"),
-        other => sentence_case(&other.to_string()),
+fn regex_reason(error: &BuildError) -> String {
+    if let Some(text) = error.syntax() {
+        let reason = text
+            .lines()
+            .rev()
+            .find_map(|line| line.trim().strip_prefix("error: "))
+            .unwrap_or_else(|| text.lines().last().unwrap_or("syntax error"));
+        return sentence_case(reason);
+    }
+    match error.size_limit() {
+        Some(limit) => format!("the compiled regex exceeds {limit} bytes"),
+        None => sentence_case(&error.to_string()),
     }
 }
 
@@ -99,8 +100,12 @@ impl Reader<'_> {
             ("text", Some(name)) => self.encoding(name, true)?,
             _ => encoding,
         };
-        // Text is encoded when it is sent, after its variables are replaced;
-        // here it only has to fit its encoding as written.
+        // Text is encoded when it is sent, after its variables are replaced
+        // (a banner's are not); here it only has to fit its encoding as
+        // written, and its variables must have values.
+        if encoding.is_text() && required != Some("banner") {
+            self.check_variables(node, &text);
+        }
         match encoding.encode(&text) {
             Ok(_) if encoding.is_text() => Some(Data::Text { text, encoding }),
             Ok(bytes) => Some(Data::Bytes { bytes, encoding }),
@@ -161,7 +166,9 @@ impl Reader<'_> {
             return None;
         }
         // `${name}` stands for a value known only when the step runs: check
-        // the rest of the regex with an empty group in its place.
+        // that it will have one, and the rest of the regex with an empty
+        // group in its place.
+        self.check_variables(node, &source);
         let vars = crate::vars::has_placeholders(&source);
         let checked = if vars {
             let mut stand_in = source.clone();
@@ -184,9 +191,9 @@ impl Reader<'_> {
             }
         };
         match compiled {
-            Ok(regex) => Some(Pattern {
+            Ok(matcher) => Some(Pattern {
                 source,
-                regex,
+                matcher,
                 vars,
             }),
             Err((message, hint)) => {
@@ -202,7 +209,7 @@ impl Reader<'_> {
     /// compiled for use; one too large counts as that limit. Once the budget
     /// is spent, no more regexes are compiled, so the work of loading a file
     /// stays bounded however many regexes it holds.
-    fn compile(&mut self, checked: &str) -> Result<Regex, Rejected> {
+    fn compile(&mut self, checked: &str) -> Result<Arc<Matcher>, Rejected> {
         if self.compiled >= MAX_FILE_COMPILED {
             return Err(over_budget());
         }
@@ -219,13 +226,15 @@ impl Reader<'_> {
         if self.compiled > MAX_FILE_COMPILED {
             return Err(over_budget());
         }
-        Pattern::compile(checked).map_err(|error| match error {
-            regex::Error::CompiledTooBig(_) => too_big(),
-            error => (
-                format!("invalid regex: {}", regex_reason(&error)),
-                "regexes use Rust regex syntax; escape special characters like `(`, `[` or `.` with `\\`".to_owned(),
-            ),
-        })
+        Pattern::compile(checked)
+            .map(Arc::new)
+            .map_err(|error| match error.size_limit() {
+                Some(_) => too_big(),
+                None => (
+                    format!("invalid regex: {}", regex_reason(&error)),
+                    "regexes use Rust regex syntax; escape special characters like `(`, `[` or `.` with `\\`".to_owned(),
+                ),
+            })
     }
 }
 
@@ -269,14 +278,11 @@ fn compiled_size(checked: &str) -> Result<usize, Option<usize>> {
 
 #[cfg(test)]
 mod tests {
-    use regex::RegexBuilder;
-
     use super::*;
 
     #[test]
     fn flattens_regex_errors() {
-        // Built at run time so clippy does not reject the deliberately invalid regexes.
-        let compile = |source: &str| RegexBuilder::new(source).build().unwrap_err();
+        let compile = |source: &str| Pattern::compile(source).unwrap_err();
         assert_eq!(regex_reason(&compile("(abc")), "unclosed group");
         assert!(!regex_reason(&compile("a{2,1}")).contains('\n'));
     }

@@ -10,6 +10,8 @@ use super::types::Scenario;
 use super::yaml::{self, Node, Pos};
 use std::path::Path;
 
+use crate::vars::Given;
+
 impl Reader<'_> {
     fn scenario(&mut self, root: &Node) -> Option<Scenario> {
         let top = self.fields(root, &keys::all(keys::TOP), "the scenario", placed_at_top)?;
@@ -28,6 +30,10 @@ impl Reader<'_> {
         let snapshot = top
             .get("snapshot")
             .and_then(|n| self.boolean(n, "`snapshot`"));
+        let secret_env = top
+            .get("env")
+            .map(|node| self.env_uses(node))
+            .unwrap_or_default();
         let server = match (top.key("server"), top.get("server")) {
             (Some(key), Some(value)) => self.server(key, value),
             _ => {
@@ -61,9 +67,61 @@ impl Reader<'_> {
             server: server?,
             clients: clients?,
             steps,
+            secret_env,
         })
     }
+
+    /// Reads the top-level `env:`: the environment variables the scenario
+    /// reads, each with `{secret: true|false}`; returns the secret ones.
+    fn env_uses(&mut self, node: &Node) -> Vec<String> {
+        let mut secrets = Vec::new();
+        if node.is_null() {
+            return secrets;
+        }
+        let Some(entries) = node.entries() else {
+            let message = format!(
+                "expected a map of environment variable names to options for `env`, found {}",
+                describe(node)
+            );
+            self.error(node, message, Some(ENV_USE_EXAMPLE.into()));
+            return secrets;
+        };
+        for (key, value) in entries {
+            let Some(name) = key.scalar().filter(|n| !n.is_empty() && !n.contains('=')) else {
+                let message = format!(
+                    "expected an environment variable name, found {}",
+                    describe(key)
+                );
+                self.error(key, message, None);
+                continue;
+            };
+            if value.scalar().is_some() && !value.is_null() {
+                let message = format!(
+                    "expected options such as `{{secret: true}}` for `{name}` in the top-level `env`, found {}",
+                    describe(value)
+                );
+                let hint = "the top-level `env:` says how tcprun treats variables it reads as `${env.NAME}`; a program's own environment goes under `server:` or `client:` (`env: {NAME: value}`)";
+                self.error(value, message, Some(hint.into()));
+                continue;
+            }
+            let Some(options) = self.fields(value, &["secret"], &format!("`env.{name}`"), |_| None)
+            else {
+                continue;
+            };
+            if let Some(secret) = options
+                .get("secret")
+                .and_then(|n| self.boolean(n, "`secret`"))
+                && secret
+            {
+                secrets.push(name.to_owned());
+            }
+        }
+        secrets
+    }
 }
+
+/// Shows how the top-level `env:` is written, for hints.
+const ENV_USE_EXAMPLE: &str = "for example `env: {API_TOKEN: {secret: true}}`";
 
 fn placed_at_top(key: &str) -> Option<String> {
     let is = |table: &[keys::Key]| table.iter().any(|k| k.name == key);
@@ -189,9 +247,14 @@ fn not_utf8(path: &Path, error: std::string::FromUtf8Error) -> Diagnostic {
 }
 
 /// Loads a scenario from `source`, as read from `path`.
-pub(crate) fn load(path: &Path, source: &str) -> Result<Scenario, LoadError> {
+pub(crate) fn load(
+    path: &Path,
+    source: &str,
+    given: Option<&Given>,
+) -> Result<Scenario, LoadError> {
     let parsed = yaml::parse(source);
     let mut loader = Reader::new(path, source);
+    loader.given = given;
     for problem in &parsed.problems {
         loader.error_at(
             problem.start,
@@ -242,7 +305,7 @@ mod tests {
     use crate::scenario::types::{Backoff, ClientSpec, FakeKind, FakeServerSpec, ServerSpec, Step};
 
     fn load_test(source: &str) -> Result<Scenario, LoadError> {
-        load(Path::new("scenarios/test.yaml"), source)
+        load(Path::new("scenarios/test.yaml"), source, None)
     }
 
     fn ok(source: &str) -> Scenario {
@@ -351,7 +414,7 @@ steps:
 
     #[test]
     fn defaults_fill_what_is_left_out() {
-        let scenario = load(Path::new("dir/reconnect.yaml"), MINIMAL).unwrap();
+        let scenario = load(Path::new("dir/reconnect.yaml"), MINIMAL, None).unwrap();
         assert_eq!(scenario.name, "reconnect");
         assert_eq!(scenario.timeout, Duration::from_secs(30));
         assert_eq!(scenario.default_timeout, Duration::from_secs(5));
@@ -661,7 +724,7 @@ steps:
     #[test]
     fn renders_full_diagnostics() {
         let source = "server:\n  fake: echo\nclient: {}\nsteps:\n  - wait_connected\n  - send_line: hi\n  - kil_server\n";
-        let error = load(Path::new("scenarios/bad.yaml"), source).unwrap_err();
+        let error = load(Path::new("scenarios/bad.yaml"), source, None).unwrap_err();
         insta::assert_snapshot!(error.to_string(), @r"
         scenarios/bad.yaml:7:5: error: unknown step `kil_server`
           |
@@ -670,7 +733,7 @@ steps:
           = hint: did you mean `kill_server`?
         ");
         let source = "server: {fake: echo}\nclients:\n  alice: {}\n  bob: {}\nsteps:\n  - send_line: hello\n  - expect: {regex: \"(hi\", client: alice, timeout: 1}\n";
-        let error = load(Path::new("two.yaml"), source).unwrap_err();
+        let error = load(Path::new("two.yaml"), source, None).unwrap_err();
         insta::assert_snapshot!(error.to_string(), @r#"
         two.yaml:6:5: error: `send_line` must say which client it is for: this scenario has 2 clients
           |
@@ -703,7 +766,7 @@ steps:
     #[test]
     fn bare_cr_line_breaks_show_the_right_line() {
         let source = "server: {fake: echo}\rclient: {}\rsteps:\r  - kil_server\r";
-        let error = load(Path::new("cr.yaml"), source).unwrap_err();
+        let error = load(Path::new("cr.yaml"), source, None).unwrap_err();
         insta::assert_snapshot!(error.to_string(), @r"
         cr.yaml:4:5: error: unknown step `kil_server`
           |
@@ -839,16 +902,21 @@ steps:
         let scenario = ok(
             "server: {fake: echo}\nclient: {}\nsteps:\n  - expect: &r \"^a+$\"\n  - expect: *r\n  - expect: \"^a+$\"\n",
         );
-        let regexes: Vec<&regex::Regex> = scenario
+        let matchers: Vec<&std::sync::Arc<crate::matcher::Matcher>> = scenario
             .steps
             .iter()
             .map(|step| match &step.value {
-                Step::Expect { pattern, .. } => &pattern.regex,
+                Step::Expect { pattern, .. } => &pattern.matcher,
                 other => panic!("not an expect: {other:?}"),
             })
             .collect();
-        assert_eq!(regexes.len(), 3);
-        assert!(regexes.iter().all(|r| r.as_str() == "^a+$"));
+        assert_eq!(matchers.len(), 3);
+        assert!(
+            matchers
+                .iter()
+                .all(|m| std::sync::Arc::ptr_eq(m, matchers[0])),
+            "one compiled form, shared"
+        );
     }
 
     #[test]

@@ -417,7 +417,8 @@ mod tests {
         assert_eq!(pattern.source, "Ready to accept");
         assert!(
             pattern
-                .regex
+                .matcher
+                .regex()
                 .is_match("starting\r\n* Ready to accept connections\r\n")
         );
         let env = [

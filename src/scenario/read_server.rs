@@ -181,7 +181,24 @@ impl Reader<'_> {
     }
 
     fn address(&mut self, node: &Node) -> Option<(String, u16)> {
-        let text = self.text(node, "`address`")?;
+        let written = self.text(node, "`address`")?;
+        // Variables are resolved now, from the values given and the
+        // environment: the address must be known before anything runs.
+        let text = if crate::vars::has_placeholders(&written) {
+            let before = self.error_count();
+            let given = self.given.cloned().unwrap_or_default();
+            self.check_variables_in(node, &written, &given);
+            if self.error_count() > before {
+                return None;
+            }
+            let vars = crate::vars::Vars {
+                values: given.values,
+                ..crate::vars::Vars::default()
+            };
+            vars.apply(&written).ok()?
+        } else {
+            written.clone()
+        };
         let split = match text.strip_prefix('[') {
             Some(rest) => rest.split_once("]:"),
             None => text.rsplit_once(':'),
@@ -191,10 +208,12 @@ impl Reader<'_> {
             (!host.is_empty()).then(|| (host.to_owned(), port))
         });
         if parsed.is_none() {
-            let message = format!(
-                "expected `host:port` for `address`, found {}",
+            let found = if text == written {
                 describe(node)
-            );
+            } else {
+                format!("`{text}` (`{written}` with its variables)")
+            };
+            let message = format!("expected `host:port` for `address`, found {found}");
             self.error(
                 node,
                 message,

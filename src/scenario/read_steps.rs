@@ -49,6 +49,10 @@ impl Reader<'_> {
             .iter()
             .filter_map(|item| {
                 let value = self.step(item)?;
+                // Later steps may use what this one captures.
+                if let Step::Expect { pattern, .. } | Step::ServerExpect { pattern, .. } = &value {
+                    self.captured.extend(pattern.matcher.group_names());
+                }
                 Some(Located {
                     line: item.start.line,
                     col: item.start.col,
@@ -545,7 +549,7 @@ mod tests {
     fn pattern(source: &str) -> Pattern {
         Pattern {
             source: source.into(),
-            regex: regex::Regex::new(source).unwrap(),
+            matcher: std::sync::Arc::new(Pattern::compile(source).unwrap()),
             vars: false,
         }
     }
@@ -833,7 +837,7 @@ mod tests {
         let [Step::Expect { pattern, .. }] = &steps(ONE, "  - expect: \"^b$\"\n")[..] else {
             panic!("expected one expect step")
         };
-        assert!(pattern.regex.is_match("a\r\nb\r\n"));
+        assert!(pattern.matcher.regex().is_match("a\r\nb\r\n"));
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Holds the state of loading one file: where problems are recorded, and how maps are read.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use regex::Regex;
+use crate::matcher::Matcher;
+use crate::vars::Given;
 
 use super::diagnostic::{Diagnostic, MAX_DIAGNOSTICS};
 use super::diagnostic::{describe, quote};
@@ -189,9 +191,16 @@ pub(crate) struct Reader<'a> {
     pub merged_clients: Vec<String>,
     /// Every distinct regex compiled so far (as checked), or why it failed:
     /// identical patterns are compiled once and share the compiled form.
-    pub(crate) patterns: HashMap<String, Result<Regex, Rejected>>,
+    pub(crate) patterns: HashMap<String, Result<Arc<Matcher>, Rejected>>,
     /// The compiled size of those regexes together, in bytes.
     pub(crate) compiled: usize,
+    /// The values given on the command line; with them, every `${name}` a
+    /// step uses must have a value (none: variables are checked when the
+    /// steps run).
+    pub(crate) given: Option<&'a Given>,
+    /// The names captured by the steps read so far (named groups of
+    /// `expect` and `server_expect`).
+    pub(crate) captured: BTreeSet<String>,
 }
 
 /// Says why a regex was rejected: the message and the hint.
@@ -210,6 +219,50 @@ impl<'a> Reader<'a> {
             merged_clients: Vec::new(),
             patterns: HashMap::new(),
             compiled: 0,
+            given: None,
+            captured: BTreeSet::new(),
+        }
+    }
+
+    /// Checks that every `${name}` in `text` (written at `node`) will have a
+    /// value when its step runs: a built-in name, a value given on the
+    /// command line, an environment variable that is set, or a capture of
+    /// an earlier step. Does nothing when no values were given to check against.
+    pub(crate) fn check_variables(&mut self, node: &Node, text: &str) {
+        if let Some(given) = self.given {
+            self.check_variables_in(node, text, given);
+        }
+    }
+
+    /// Checks `text`'s variables as [`Self::check_variables`] does, against `given`.
+    pub(crate) fn check_variables_in(&mut self, node: &Node, text: &str, given: &Given) {
+        let unknown: Vec<String> = crate::vars::names(text)
+            .filter(|name| match name.strip_prefix("env.") {
+                Some(env) => std::env::var_os(env).is_none(),
+                None => {
+                    !matches!(*name, "port" | "tmp")
+                        && !given.values.contains_key(*name)
+                        && !self.captured.contains(*name)
+                }
+            })
+            .map(str::to_owned)
+            .collect();
+        for name in unknown {
+            let (message, hint) = match name.strip_prefix("env.") {
+                Some(env) => (
+                    format!(
+                        "`${{{name}}}` has no value: the environment variable `{env}` is not set"
+                    ),
+                    format!("set `{env}` in tcprun's environment"),
+                ),
+                None => (
+                    format!("unknown variable `${{{name}}}`"),
+                    format!(
+                        "give it a value with `--var {name}=VALUE` (or `--secret`; `tcprun validate` takes them too), or capture it in an earlier `expect` with a named group: `(?<{name}>...)`"
+                    ),
+                ),
+            };
+            self.error(node, message, Some(hint));
         }
     }
 

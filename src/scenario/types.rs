@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use regex::Regex;
+use std::sync::Arc;
+
+use crate::matcher::{BuildError, Matcher};
 
 use super::data::Data;
 use super::registry::StepDef;
@@ -29,6 +31,9 @@ pub struct Scenario {
     pub clients: Vec<ClientSpec>,
     /// `steps:` in file order.
     pub steps: Vec<Located<Step>>,
+    /// `env: {NAME: {secret: true}}`: the environment variables whose
+    /// values are secrets, shown as `***` everywhere.
+    pub secret_env: Vec<String>,
 }
 
 /// Wraps a value with where it was written.
@@ -207,25 +212,24 @@ pub enum Backoff {
 pub struct Pattern {
     /// The regex as written.
     pub source: String,
-    /// The compiled regex (with variables, a stand-in that only proves the
-    /// rest is valid: the runner compiles it with their values).
-    pub regex: Regex,
+    /// The compiled pattern (with variables, a stand-in that only proves
+    /// the rest is valid: the runner compiles it with their values).
+    pub matcher: Arc<Matcher>,
     /// It mentions variables (`${name}`), replaced when the step runs.
     pub vars: bool,
 }
 
 impl Pattern {
     /// Compiles `source` the way every pattern is compiled: multi-line,
-    /// CRLF-aware, and at most [`MAX_PATTERN_COMPILED`] bytes compiled
-    /// (beyond it: [`regex::Error::CompiledTooBig`]).
+    /// CRLF-aware, matched over text still arriving ([`Matcher`]), and at
+    /// most [`MAX_PATTERN_COMPILED`] bytes compiled.
     ///
     /// [`MAX_PATTERN_COMPILED`]: super::limits::MAX_PATTERN_COMPILED
-    pub fn compile(source: &str) -> Result<Regex, regex::Error> {
-        regex::RegexBuilder::new(source)
-            .multi_line(true)
-            .crlf(true)
-            .size_limit(super::limits::MAX_PATTERN_COMPILED)
-            .build()
+    ///
+    /// # Errors
+    /// The pattern's syntax error, or a compiled size over the limit.
+    pub fn compile(source: &str) -> Result<Matcher, BuildError> {
+        Matcher::limited(source, super::limits::MAX_PATTERN_COMPILED)
     }
 }
 

@@ -284,6 +284,20 @@ fn value_schema(value: keys::Value, doc: &str, default: Option<Default>) -> Valu
             "minimum": 0,
             "maximum": 255,
         }),
+        V::EnvUse => json!({
+            "description": doc,
+            "type": ["object", "null"],
+            "propertyNames": {"minLength": 1, "pattern": "^[^=]*$"},
+            "additionalProperties": {
+                "type": ["object", "null"],
+                "properties": {"secret": {
+                    "description": "Write the variable's value as `***` everywhere tcprun shows text.",
+                    "type": "boolean",
+                    "default": false,
+                }},
+                "additionalProperties": false,
+            },
+        }),
         V::Defaults => {
             let mut schema = closed(key_schemas(keys::DEFAULTS_KEYS, false), &[]);
             schema["type"] = json!(["object", "null"]);

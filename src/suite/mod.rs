@@ -4,7 +4,6 @@ mod pool;
 mod progress;
 mod repeat;
 
-use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +14,7 @@ use crate::golden;
 use crate::outcome::{Finished, Outcome, Problem, ScenarioResult};
 use crate::report::human;
 use crate::scenario::{self, LoadError, Scenario};
+use crate::vars::Given;
 
 /// Counts the results of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,12 +30,16 @@ pub struct Summary {
 }
 
 /// Finds and loads every scenario below `paths`; all problems are reported together.
-pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Scenario>, Vec<LoadError>> {
+///
+/// `given` holds the values a run gives (`--var`, `--secret`): every
+/// `${name}` a step uses must have one, be set in the environment, or be
+/// captured by an earlier step.
+pub fn load_all(paths: &[PathBuf], given: &Given) -> Result<Vec<Scenario>, Vec<LoadError>> {
     let files = scenario::discover(paths).map_err(|error| vec![error])?;
     let mut scenarios = Vec::new();
     let mut errors = Vec::new();
     for file in files {
-        match scenario::load_file(&file) {
+        match scenario::load_file_given(&file, given) {
             Ok(scenario) => scenarios.push(scenario),
             Err(error) => errors.push(error),
         }
@@ -82,7 +86,7 @@ pub async fn run(scenarios: Vec<Scenario>, args: &RunArgs) -> Summary {
     let repeat = args.repeat as usize;
     let live = args.verbose && workers == 1 && repeat == 1;
     let units: Vec<Arc<Scenario>> = scenarios.into_iter().map(Arc::new).collect();
-    let vars = Arc::new(args.var.iter().cloned().collect::<BTreeMap<_, _>>());
+    let vars = Arc::new(Given::new(&args.var, &args.secret));
     let jobs = Arc::new(pool::Jobs::new(units.clone(), repeat, vars));
     let stop = Arc::new(AtomicBool::new(false));
     let (mut done, started) = pool::start(jobs, workers, stop.clone(), args.fail_fast, live);

@@ -1,8 +1,9 @@
 //! Runs scenario jobs on worker threads, each with its own single-threaded runtime, and hands back results.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use crate::vars::Given;
 use std::thread;
 
 use tokio::sync::{mpsc, oneshot};
@@ -21,18 +22,14 @@ pub struct Jobs {
     /// How many times each runs.
     pub repeat: usize,
     /// The `--var` values.
-    pub vars: Arc<BTreeMap<String, String>>,
+    pub vars: Arc<Given>,
     /// The next job to hand out.
     next: AtomicUsize,
 }
 
 impl Jobs {
     /// Describes `repeat` runs of each of `units`.
-    pub fn new(
-        units: Vec<Arc<Scenario>>,
-        repeat: usize,
-        vars: Arc<BTreeMap<String, String>>,
-    ) -> Self {
+    pub fn new(units: Vec<Arc<Scenario>>, repeat: usize, vars: Arc<Given>) -> Self {
         Jobs {
             units,
             repeat: repeat.max(1),

@@ -11,13 +11,17 @@
 //! - `record`: each event worded as a line or a block, with its cause; closed windows become lines.
 //! - `window`: the items of one window, ordered by cause and actor, rendered.
 //! - `text`: bytes as quoted, escaped text, or hex and base64 pieces.
-//! - `mask`: the port, `${tmp}` and captured values masked as `${name}`.
+//! - `kept`: the lines kept: the first ones whole, then the last ones, with a count of what is elided between.
+//! - `mask`: the port and `${tmp}` masked as `${port}` and `${tmp}`, captured values as `${name}` in payload bytes only, secrets as `***` everywhere.
 
+mod kept;
 mod mask;
 mod record;
 mod text;
 mod window;
 
+pub use kept::thousands;
+pub use mask::{Line, Scope};
 pub use record::{Actor, Owners, Recorder};
-pub use text::{quote, render};
+pub use text::{quote, render, render_decoded};
 pub use window::{Show, Stream, Track, Window};

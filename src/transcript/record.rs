@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use super::mask::Masks;
+use super::kept::Kept;
+use super::mask::{Masks, Scope};
 use super::window::{Show, Stream, Track, Window};
 use crate::client::encoding::Encoding;
 use crate::event::{ClientEvent, CloseReason, Pipe, ProgramEvent, ServerEvent, UnsentReason};
@@ -25,6 +26,8 @@ enum Mark {
     ConnEnded(u32),
     ConnAborted(u32),
     ServerDown,
+    /// A signal sent to the server program: what its clients see next.
+    ServerSignalled,
     Connecting,
 }
 
@@ -42,9 +45,8 @@ pub struct Recorder {
     counts: bool,
     window: Window,
     marks: HashMap<Mark, u32>,
-    lines: Vec<String>,
-    /// How many lines were streamed live.
-    streamed: usize,
+    /// The lines written so far, within bounds.
+    kept: Kept,
     masks: Masks,
 }
 
@@ -67,8 +69,7 @@ impl Recorder {
             counts,
             window: Window::default(),
             marks: HashMap::new(),
-            lines: Vec::new(),
-            streamed: 0,
+            kept: Kept::default(),
             masks: Masks::new(port),
         }
     }
@@ -111,7 +112,10 @@ impl Recorder {
                     .bytes(Stream::ClientIn(index), cause, data, show);
             }
             ClientEvent::PeerEnded => {
-                let cause = conn.and_then(|c| self.marks.get(&Mark::ConnEnded(c)).copied());
+                let cause = conn
+                    .and_then(|c| self.marks.get(&Mark::ConnEnded(c)))
+                    .or(self.marks.get(&Mark::ServerSignalled))
+                    .copied();
                 self.window.line(track, cause, "peer ended (FIN)".into());
             }
             ClientEvent::Ended => {
@@ -125,17 +129,14 @@ impl Recorder {
                     CloseReason::Aborted => "closed (aborted)".to_owned(),
                     CloseReason::Error(error) => format!("closed (error: {})", error.code),
                 };
-                // Both directions end with the connection: a character cut
-                // short is shown as it is, not carried to the next one.
-                for stream in [Stream::ClientIn(index), Stream::ClientOut(index)] {
-                    self.window.end_stream(stream, show);
-                }
-                let cause = conn.and_then(|c| {
-                    self.marks
-                        .get(&Mark::ConnAborted(c))
-                        .or(self.marks.get(&Mark::ServerDown))
-                        .copied()
-                });
+                let cause = conn
+                    .and_then(|c| {
+                        self.marks
+                            .get(&Mark::ConnAborted(c))
+                            .or(self.marks.get(&Mark::ServerDown))
+                    })
+                    .or(self.marks.get(&Mark::ServerSignalled))
+                    .copied();
                 self.window.line(track, cause, text);
             }
             ClientEvent::RetryScheduled { retry, max, delay } => {
@@ -232,11 +233,6 @@ impl Recorder {
                 self.marks.insert(Mark::ConnEnded(*conn), clock);
             }
             ServerEvent::Closed { conn, reason } => {
-                let sent_as = self.encoding_of(owner(conn));
-                self.window
-                    .end_stream(Stream::ConnIn(*conn), Show::Text(Encoding::Utf8));
-                self.window
-                    .end_stream(Stream::ConnOut(*conn), Show::Text(sent_as));
                 let text = match reason {
                     CloseReason::Fin => "closed (FIN)".to_owned(),
                     CloseReason::Reset => "closed (reset by peer)".to_owned(),
@@ -265,33 +261,40 @@ impl Recorder {
             }
             ProgramEvent::StdinClosed => "stdin closed".to_owned(),
             ProgramEvent::Output { .. } => return,
-            ProgramEvent::Signalled { signal } => format!("sent SIG{signal}"),
+            ProgramEvent::Signalled { signal } => {
+                let clock = self.window.line(track, None, format!("sent SIG{signal}"));
+                if track == Track::Server {
+                    self.marks.insert(Mark::ServerSignalled, clock);
+                }
+                return;
+            }
             ProgramEvent::Ready => "ready".to_owned(),
             ProgramEvent::Exited { exit } => exit.to_string(),
         };
         self.window.line(track, None, text);
     }
 
-    /// Adds released program output on `track` to the current window.
-    pub fn show_program(&mut self, track: Track, pipe: Pipe, text: &str) {
-        let show = Show::Text(Encoding::Utf8);
-        self.window
-            .bytes(Stream::Program(track, pipe), None, text.as_bytes(), show);
+    /// Adds released text (a program's output, or what a built-in client
+    /// received, decoded) on `stream` to the current window.
+    pub fn show_held(&mut self, stream: Stream, text: &str) {
+        let show = match stream {
+            Stream::ClientIn(index) => Show::Decoded(self.clients[index].encoding),
+            _ => Show::Text(Encoding::Utf8),
+        };
+        self.window.bytes(stream, None, text.as_bytes(), show);
     }
 
-    /// Writes released program output as windows of its own, after the
-    /// current one, one per piece so stdout and stderr keep their order.
-    pub fn show_released(&mut self, released: Vec<(Track, Vec<(Pipe, String)>)>, owners: &Owners) {
-        if released.iter().all(|(_, pieces)| pieces.is_empty()) {
+    /// Writes released text as windows of its own, after the current one,
+    /// one per piece so stdout and stderr keep their order.
+    pub fn show_released(&mut self, released: Vec<(Stream, String)>, owners: &Owners) {
+        if released.is_empty() {
             return;
         }
         self.close_window(owners);
-        for (track, pieces) in released {
-            for (pipe, text) in pieces {
-                self.window.begin_batch();
-                self.show_program(track, pipe, &text);
-                self.close_window(owners);
-            }
+        for (stream, text) in released {
+            self.window.begin_batch();
+            self.show_held(stream, &text);
+            self.close_window(owners);
         }
     }
 
@@ -319,29 +322,40 @@ impl Recorder {
                     },
                 },
             );
-            let masks = &self.masks;
-            self.lines
-                .extend(lines.into_iter().map(|line| masks.apply(&line)));
+            for line in lines {
+                self.kept.push(self.masks.apply(&line));
+            }
         }
         self.marks.clear();
     }
 
-    /// Shows `value` as `${name}` in the transcript from now on, and in what
-    /// was already written: a captured value or `${tmp}` is masked like the port.
-    pub fn mask_value(&mut self, name: &str, value: &str) {
-        self.masks.add(name, value, &mut self.lines);
+    /// Shows `value` as `${name}` in the transcript, where `scope` says: a
+    /// captured value in payload bytes, `${tmp}` everywhere.
+    pub fn mask_value(&mut self, name: &str, value: &str, scope: Scope) {
+        self.masks.add(name, value, scope, self.kept.lines_mut());
     }
 
-    /// Returns the transcript so far (closed windows only).
-    pub fn lines(&self) -> &[String] {
-        &self.lines
+    /// Shows `value` as `***` everywhere from now on, and in what was already written.
+    pub fn hide_secret(&mut self, value: &str) {
+        self.masks.add_secret(value, self.kept.lines_mut());
     }
 
-    /// Returns the lines not returned before, to stream them live.
-    pub fn unstreamed(&mut self) -> &[String] {
-        let start = self.streamed;
-        self.streamed = self.lines.len();
-        &self.lines[start..]
+    /// Returns `text` with every secret as `***` (for failure messages).
+    pub fn hide(&self, text: &str) -> String {
+        self.masks.hide(text)
+    }
+
+    /// Returns the transcript so far (closed windows only), masked, with
+    /// what was elided in the middle said in one line.
+    pub fn lines(&self) -> Vec<String> {
+        let captured = self.masks.captured();
+        self.kept.render(|line| captured.apply(line))
+    }
+
+    /// Returns the lines not returned before, to stream them live (as
+    /// written: captured values are masked when the transcript is read).
+    pub fn unstreamed(&mut self) -> Vec<String> {
+        self.kept.unstreamed()
     }
 
     /// Returns how a connection's bytes are shown: in its client's encoding, else as UTF-8.

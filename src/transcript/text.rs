@@ -2,26 +2,20 @@
 
 use crate::client::encoding::Encoding;
 
-/// Returns how many bytes at the end of `bytes` start a UTF-8 character
-/// that is not complete yet (0 for other encodings).
-pub(super) fn incomplete_tail(bytes: &[u8], encoding: Encoding) -> usize {
-    if encoding != Encoding::Utf8 {
-        return 0;
-    }
-    for back in 1..=3.min(bytes.len()) {
-        let byte = bytes[bytes.len() - back];
-        if byte & 0xC0 == 0x80 {
-            continue; // a continuation byte: look further back
+/// Renders text decoded from `encoding` the way [`render`] shows the bytes
+/// it came from: hex and base64 text in the same fixed-size pieces, other
+/// text quoted and escaped, a piece per line.
+pub fn render_decoded(text: &str, encoding: Encoding) -> Vec<String> {
+    match encoding {
+        Encoding::Hex | Encoding::Base64 => text
+            .as_bytes()
+            .chunks(64)
+            .map(|piece| String::from_utf8_lossy(piece).into_owned())
+            .collect(),
+        Encoding::Utf8 | Encoding::Ascii | Encoding::Latin1 => {
+            render(text.as_bytes(), Encoding::Utf8)
         }
-        let needed = match byte {
-            0xC2..=0xDF => 2,
-            0xE0..=0xEF => 3,
-            0xF0..=0xF4 => 4,
-            _ => return 0,
-        };
-        return if needed > back { back } else { 0 };
     }
-    0
 }
 
 /// Renders bytes as quoted, escaped text pieces (one per line of data for

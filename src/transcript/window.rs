@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use super::text::{incomplete_tail, render};
+use super::mask::Line;
+use super::text::{render, render_decoded};
 use crate::client::encoding::Encoding;
 use crate::event::Pipe;
 
@@ -55,8 +56,20 @@ impl Stream {
 pub enum Show {
     /// As text in this encoding, split into lines, escaped.
     Text(Encoding),
+    /// Bytes that are text already decoded from this encoding (held text):
+    /// shown as [`Show::Text`] would show the bytes it came from.
+    Decoded(Encoding),
     /// As a byte count only (the sink server).
     Count,
+}
+
+/// Renders a block's bytes as `show` says.
+fn render_shown(bytes: &[u8], show: Show) -> Vec<String> {
+    match show {
+        Show::Text(encoding) => render(bytes, encoding),
+        Show::Decoded(encoding) => render_decoded(&String::from_utf8_lossy(bytes), encoding),
+        Show::Count => Vec::new(),
+    }
 }
 
 /// Holds one item of a window: a finished line or a block of bytes.
@@ -76,8 +89,6 @@ enum Body {
         bytes: Vec<u8>,
         total: u64,
         show: Show,
-        /// Whether an incomplete character at the end waits for the next window.
-        hold: bool,
     },
 }
 
@@ -94,8 +105,6 @@ pub struct Window {
     last: HashMap<Track, u32>,
     /// The clock of the item before, within the batch being added.
     batch_clock: u32,
-    /// Undecoded bytes carried between windows (a UTF-8 sequence cut in two).
-    carry: HashMap<Stream, Vec<u8>>,
 }
 
 impl Window {
@@ -127,49 +136,19 @@ impl Window {
             self.batch_clock = self.batch_clock.max(item.clock);
             return item.clock;
         }
-        let mut bytes = self.carry.remove(&stream).unwrap_or_default();
-        let carried = bytes.len() as u64;
-        bytes.extend_from_slice(&data[..data.len().min(BLOCK_CAP)]);
+        let bytes = data[..data.len().min(BLOCK_CAP)].to_vec();
         let clock = self.push(
             stream.track(),
             cause,
             Body::Block {
                 stream,
                 bytes,
-                total: carried + data.len() as u64,
+                total: data.len() as u64,
                 show,
-                hold: true,
             },
         );
         self.blocks.insert(stream, self.items.len() - 1);
         clock
-    }
-
-    /// Ends `stream` (its connection closed): bytes held back for an
-    /// incomplete character are shown as they are.
-    pub fn end_stream(&mut self, stream: Stream, show: Show) {
-        if self.blocks.contains_key(&stream) {
-            if let Some(&index) = self.blocks.get(&stream)
-                && let Body::Block { hold, .. } = &mut self.items[index].body
-            {
-                *hold = false;
-            }
-            return;
-        }
-        if let Some(bytes) = self.carry.remove(&stream) {
-            let total = bytes.len() as u64;
-            self.push(
-                stream.track(),
-                None,
-                Body::Block {
-                    stream,
-                    bytes,
-                    total,
-                    show,
-                    hold: false,
-                },
-            );
-        }
     }
 
     fn push(&mut self, track: Track, cause: Option<u32>, body: Body) -> u32 {
@@ -198,7 +177,7 @@ impl Window {
         &mut self,
         name: impl Fn(Track) -> String,
         rank: impl Fn(Track) -> (u8, u32),
-    ) -> Vec<String> {
+    ) -> Vec<Line> {
         let mut items = std::mem::take(&mut self.items);
         self.blocks.clear();
         self.last.clear();
@@ -208,37 +187,36 @@ impl Window {
         for item in items {
             let who = name(item.track);
             match item.body {
-                Body::Line(text) => lines.push(format!("{who}: {text}")),
+                Body::Line(text) => lines.push(Line {
+                    text: format!("{who}: {text}"),
+                    payload: None,
+                }),
                 Body::Block {
                     stream,
-                    mut bytes,
+                    bytes,
                     total,
                     show,
-                    hold,
                 } => {
                     let arrow = stream.arrow();
                     match show {
-                        Show::Count => lines.push(format!("{who} {arrow} ({total} bytes)")),
-                        Show::Text(encoding) => {
-                            let whole = total as usize == bytes.len();
-                            let keep = if hold && whole {
-                                incomplete_tail(&bytes, encoding)
-                            } else {
-                                0
-                            };
-                            if keep > 0 {
-                                let tail = bytes.split_off(bytes.len() - keep);
-                                self.carry.insert(stream, tail);
+                        Show::Count => lines.push(Line {
+                            text: format!("{who} {arrow} ({total} bytes)"),
+                            payload: None,
+                        }),
+                        Show::Text(_) | Show::Decoded(_) => {
+                            let prefix = format!("{who} {arrow} ");
+                            for piece in render_shown(&bytes, show) {
+                                lines.push(Line {
+                                    text: format!("{prefix}{piece}"),
+                                    payload: Some(prefix.len()),
+                                });
                             }
-                            for piece in render(&bytes, encoding) {
-                                lines.push(format!("{who} {arrow} {piece}"));
-                            }
-                            let shown = bytes.len() as u64 + keep as u64;
+                            let shown = bytes.len() as u64;
                             if total > shown {
-                                lines.push(format!(
-                                    "{who} {arrow} ... ({} more bytes)",
-                                    total - shown
-                                ));
+                                lines.push(Line {
+                                    text: format!("{prefix}... ({} more bytes)", total - shown),
+                                    payload: None,
+                                });
                             }
                         }
                     }
@@ -252,6 +230,10 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn texts(lines: Vec<Line>) -> Vec<String> {
+        lines.into_iter().map(|line| line.text).collect()
+    }
 
     fn names(track: Track) -> String {
         match track {
@@ -296,7 +278,7 @@ mod tests {
                     Show::Text(Encoding::Utf8),
                 );
             }
-            window.close(names, rank)
+            texts(window.close(names, rank))
         };
         let whole = run(&[b"a\nb\n"]);
         assert_eq!(whole, run(&[b"a\n", b"b\n"]));
@@ -327,14 +309,14 @@ mod tests {
                 window.line(Track::Client(client), Some(killed), "closed: reset".into());
                 window.line(Track::Client(client), None, "retry 1/3 in 1s".into());
             }
-            window.close(names, rank)
+            texts(window.close(names, rank))
         };
         assert_eq!(run(true), run(false));
         assert_eq!(run(false)[1], "alice: closed: reset");
     }
 
     #[test]
-    fn a_utf8_character_cut_between_windows_is_shown_whole() {
+    fn bytes_show_in_the_window_they_came_in_even_a_character_cut_short() {
         let mut window = Window::default();
         window.begin_batch();
         window.bytes(
@@ -343,7 +325,10 @@ mod tests {
             b"x\xe2\x82",
             Show::Text(Encoding::Utf8),
         );
-        assert_eq!(window.close(names, rank), vec![r#"alice < "x""#]);
+        assert_eq!(
+            texts(window.close(names, rank)),
+            vec![r#"alice < "x\xe2\x82""#]
+        );
         window.begin_batch();
         window.bytes(
             Stream::ClientIn(0),
@@ -351,6 +336,9 @@ mod tests {
             b"\xac\n",
             Show::Text(Encoding::Utf8),
         );
-        assert_eq!(window.close(names, rank), vec![r#"alice < "€\n""#]);
+        assert_eq!(
+            texts(window.close(names, rank)),
+            vec![r#"alice < "\xac\n""#]
+        );
     }
 }

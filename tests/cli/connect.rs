@@ -511,7 +511,10 @@ fn usage_errors_exit_2_with_one_line() {
             &["connect", "4001", "--quit-timeout", "300000000000y"],
             "--quit-timeout",
         ),
-        (&["connect", "4001", "--idle-timeout", "400d"], "at most 365 days"),
+        (
+            &["connect", "4001", "--idle-timeout", "400d"],
+            "at most 365 days",
+        ),
     ];
     for (args, expected) in cases {
         let mut client = Tcprun::spawn_with_env(args, &[("RUST_BACKTRACE", "1")]);

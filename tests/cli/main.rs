@@ -3,6 +3,7 @@
 
 mod bounds;
 mod connect;
+mod floods;
 mod processes;
 mod proxy;
 mod readme;
@@ -11,4 +12,5 @@ mod schema;
 mod serve;
 mod suite;
 mod support;
+mod trust;
 mod unsent;

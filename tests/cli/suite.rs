@@ -262,7 +262,7 @@ fn text_data_is_encoded_after_its_variables_are_replaced() {
     let latin1 = "  - send_line: {text: \"caf\u{e9} ${who}\", encoding: latin1}\n";
     let ascii = "  - send_line: {text: \"hi ${who}\", encoding: ascii}\n";
     scenario(&format!(
-        "{latin1}  - expect: \"^636166e9207a6feb0a$\"\n{ascii}"
+        "{latin1}  - expect: \"^636166e9207a6feb0a\"\n{ascii}"
     ));
     // `é` and `ë` go out as the Latin-1 bytes e9 and eb; the ASCII text cannot hold `ë`.
     let out = stdout(&tcprun(&["-v", "--var", "who=zo\u{eb}", &path]).code(1));
@@ -280,7 +280,7 @@ fn text_data_is_encoded_after_its_variables_are_replaced() {
     );
     // With a value ASCII can hold, every step passes.
     scenario(&format!(
-        "{latin1}  - expect: \"^636166e920626f620a$\"\n{ascii}  - expect: \"^686920626f620a$\"\n"
+        "{latin1}  - expect: \"^636166e920626f620a\"\n{ascii}  - expect: \"^686920626f620a\"\n"
     ));
     tcprun(&["--var", "who=bob", &path]).success();
 }
@@ -318,9 +318,19 @@ fn variables_come_from_var_the_environment_and_captures() {
     );
     // Another secret, and another temporary folder, give the same golden transcript.
     run("zz9");
-    let missing = stdout(&tcprun(&[path]).code(1));
-    assert!(
-        missing.contains("unknown variable `${secret}`"),
-        "{missing}"
-    );
+    // Without the value, the file is invalid before anything runs (as `validate` says).
+    for args in [vec![path], vec!["validate", path]] {
+        let missing = tcprun(&args).code(2);
+        let stderr = String::from_utf8_lossy(&missing.get_output().stderr).into_owned();
+        assert!(
+            stderr.contains(":6:16: error: unknown variable `${secret}`"),
+            "{stderr}"
+        );
+    }
+    Command::cargo_bin("tcprun")
+        .expect("binary")
+        .env("TCPRUN_TEST_MARK", "here")
+        .args(["validate", "--var", "secret=x", path])
+        .assert()
+        .success();
 }

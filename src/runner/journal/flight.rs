@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use crate::event::{ClientEvent, ServerEvent};
+use crate::event::{ClientEvent, ProgramEvent, ServerEvent};
 
 /// Counts one side of a connection: what it sent and what it saw.
 #[derive(Debug, Default, Clone)]
@@ -62,6 +62,8 @@ struct Busy {
     woken: bool,
     /// The local address of its current connection.
     local: Option<SocketAddr>,
+    /// Connected now (its connection has not closed yet).
+    connected: bool,
 }
 
 /// Accounts for every client and connection of one scenario.
@@ -74,6 +76,9 @@ pub struct Flight {
     /// tcprun sees both ends of every connection (a fake server), so
     /// connections count; otherwise only the clients do.
     both_ends: bool,
+    /// The server program has exited (and not started again): every
+    /// client's connection to it is about to close, so it is in flight.
+    server_gone: bool,
 }
 
 impl Flight {
@@ -85,6 +90,7 @@ impl Flight {
             links: HashMap::new(),
             conn_peer: HashMap::new(),
             both_ends,
+            server_gone: false,
         }
     }
 
@@ -112,6 +118,7 @@ impl Flight {
             ClientEvent::Connected { local, .. } => {
                 let busy = &mut self.clients[index];
                 busy.connecting = false;
+                busy.connected = true;
                 busy.local = Some(*local);
                 let link = self.links.entry(*local).or_default();
                 link.client = Some((index, Side::default()));
@@ -139,6 +146,7 @@ impl Flight {
                 }
             }
             ClientEvent::Closed { .. } => {
+                self.clients[index].connected = false;
                 if let Some(side) = self.client_side(index) {
                     side.closed = true;
                 }
@@ -194,10 +202,27 @@ impl Flight {
         None
     }
 
+    /// Folds the server program's event: once it exits, the clients'
+    /// connections to it are closing; once it starts again, they are not.
+    pub fn server_program_event(&mut self, event: &ProgramEvent) {
+        match event {
+            ProgramEvent::Exited { .. } => self.server_gone = true,
+            ProgramEvent::Started { .. } => self.server_gone = false,
+            ProgramEvent::Input { .. }
+            | ProgramEvent::StdinClosed
+            | ProgramEvent::Output { .. }
+            | ProgramEvent::Signalled { .. }
+            | ProgramEvent::Ready => {}
+        }
+    }
+
     /// Returns true when nothing is in flight: every connection settled, no
-    /// attempt under way, no woken client still to report.
+    /// attempt under way, no woken client still to report, and no client
+    /// still connected to a server program that has exited.
     pub fn settled(&self) -> bool {
-        self.clients.iter().all(|c| !c.connecting && !c.woken)
+        self.clients
+            .iter()
+            .all(|c| !(c.connecting || c.woken || self.server_gone && c.connected))
             && (!self.both_ends || self.links.values().all(Link::settled))
     }
 
@@ -211,6 +236,12 @@ impl Flight {
             }
             if client.woken {
                 why.push(format!("{} was woken and has not reported", name(index)));
+            }
+            if self.server_gone && client.connected {
+                why.push(format!(
+                    "{}'s connection to the server program is still open after the program exited",
+                    name(index)
+                ));
             }
         }
         if self.both_ends {

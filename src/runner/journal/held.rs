@@ -4,16 +4,18 @@
 //! the same line may reach tcprun before or after the server notices the
 //! connection the program made. The transcript therefore shows program output
 //! where the scenario synchronises on it: when an `expect` (or
-//! `server_expect`, or a `ready: {log: ...}`) consumes it, up to the end of
-//! the line the match ended in; output nothing consumes shows when the program
-//! exits or the scenario ends.
+//! `server_expect`, or a `ready: {log: ...}`) consumes it, through the end of
+//! the match, and the line break after it when the match needed to see it
+//! (a `$`): both are the same however the output arrived. Readiness reads a
+//! whole line. Output nothing consumes shows when the program exits or the
+//! scenario ends.
 
 use std::collections::VecDeque;
 
 use super::state::{Decoded, State};
 use crate::event::{Pipe, ProgramEvent};
 use crate::scenario::OutputStream;
-use crate::transcript::Track;
+use crate::transcript::{Stream, Track};
 
 /// Caps the text held per program stream; older text is released at once.
 pub const HELD_CAP: usize = 1 << 20;
@@ -43,27 +45,12 @@ impl Held {
         self.len += text.len();
     }
 
-    /// Releases what was consumed up to position `consumed`, through the end
-    /// of the line the consumption ended in if that line has arrived whole.
-    pub fn release_consumed(&mut self, consumed: u64) -> Vec<(Pipe, String)> {
-        if consumed <= self.start {
-            return Vec::new();
-        }
-        let last = consumed - 1 - self.start;
-        let mut to = consumed;
-        let mut offset = 0u64;
-        for (_, text) in &self.pieces {
-            let end = offset + text.len() as u64;
-            if end > last {
-                let from = last.saturating_sub(offset) as usize;
-                if let Some(newline) = text.as_bytes()[from..].iter().position(|&b| b == b'\n') {
-                    to = self.start + offset + (from + newline) as u64 + 1;
-                    break;
-                }
-            }
-            offset = end;
-        }
-        self.release_to(to)
+    /// Releases what a step consumed and may show: the text before
+    /// position `shown` (see [`OutputBuffer::shown_total`]).
+    ///
+    /// [`OutputBuffer::shown_total`]: crate::runner::output::OutputBuffer::shown_total
+    pub fn release_shown(&mut self, shown: u64) -> Vec<(Pipe, String)> {
+        self.release_to(shown)
     }
 
     /// Releases everything held.
@@ -111,15 +98,17 @@ impl Held {
     }
 }
 
-/// Lists released output: each program's track with its pieces, in order.
-pub type Released = Vec<(Track, Vec<(Pipe, String)>)>;
+/// Lists released text, in the order it is shown: a program's output, or
+/// what a built-in client received from a peer tcprun cannot settle.
+pub type Released = Vec<(Stream, String)>;
 
-/// Holds one client program's output back: what `expect` reads, and a
-/// separate stderr.
+/// Holds one client's text back: a program's output (what `expect` reads,
+/// and a separate stderr), or what a built-in client received.
 #[derive(Debug, Default)]
 struct ClientHeld {
     output: Held,
     stderr: Held,
+    received: Held,
 }
 
 impl ClientHeld {
@@ -130,21 +119,23 @@ impl ClientHeld {
         }
     }
 
-    fn release_overflow(&mut self) -> Vec<(Pipe, String)> {
-        let mut pieces = self.output.release_overflow();
-        pieces.extend(self.stderr.release_overflow());
-        pieces
-    }
-
-    fn release_all(&mut self) -> Vec<(Pipe, String)> {
-        let mut pieces = self.output.release_all();
-        pieces.extend(self.stderr.release_all());
+    /// Releases with `release`, in order: output, stderr, then received text.
+    fn release(
+        &mut self,
+        index: usize,
+        release: impl Fn(&mut Held) -> Vec<(Pipe, String)>,
+    ) -> Released {
+        let track = Track::Client(index);
+        let mut pieces = program_pieces(track, release(&mut self.output));
+        pieces.extend(program_pieces(track, release(&mut self.stderr)));
+        pieces.extend(received_pieces(index, release(&mut self.received)));
         pieces
     }
 }
 
-/// Holds every program's output back from the transcript until a step
-/// consumes it, the program exits, or the scenario ends.
+/// Holds programs' output, and what built-in clients receive from peers
+/// tcprun cannot settle, back from the transcript until a step consumes
+/// it, the stream ends, or the scenario ends.
 #[derive(Debug)]
 pub struct HeldOutput {
     clients: Vec<ClientHeld>,
@@ -172,14 +163,14 @@ impl HeldOutput {
         index: usize,
         event: &ProgramEvent,
         decoded: Vec<Decoded>,
-    ) -> Vec<(Pipe, String)> {
+    ) -> Released {
         let held = &mut self.clients[index];
         for piece in decoded {
             held.stream(piece.stream).push(piece.pipe, &piece.text);
         }
         match event {
-            ProgramEvent::Output { .. } => held.release_overflow(),
-            ProgramEvent::Exited { .. } => held.release_all(),
+            ProgramEvent::Output { .. } => held.release(index, Held::release_overflow),
+            ProgramEvent::Exited { .. } => held.release(index, Held::release_all),
             ProgramEvent::Started { .. }
             | ProgramEvent::Input { .. }
             | ProgramEvent::StdinClosed
@@ -188,14 +179,28 @@ impl HeldOutput {
         }
     }
 
+    /// Holds `text` that built-in client `index` received (decoded);
+    /// returns what is released now: the oldest text beyond the cap.
+    pub fn received(&mut self, index: usize, text: &str) -> Released {
+        let held = &mut self.clients[index];
+        held.received.push(Pipe::Stdout, text);
+        held.release(index, Held::release_overflow)
+    }
+
+    /// Releases everything built-in client `index` received (its
+    /// connection ended: nothing more comes on it).
+    pub fn received_ended(&mut self, index: usize) -> Released {
+        self.clients[index].release(index, Held::release_all)
+    }
+
     /// Folds the server program's event with the output it `decoded`;
     /// returns what is released now, as [`Self::client_event`] does.
     pub fn server_event(
         &mut self,
         event: &ProgramEvent,
         decoded: Option<(Pipe, String)>,
-    ) -> Vec<(Pipe, String)> {
-        match event {
+    ) -> Released {
+        let released = match event {
             ProgramEvent::Output { .. } if self.server_shown => {
                 if let Some((pipe, text)) = decoded {
                     self.server.push(pipe, &text);
@@ -209,41 +214,65 @@ impl HeldOutput {
             | ProgramEvent::StdinClosed
             | ProgramEvent::Signalled { .. }
             | ProgramEvent::Ready => Vec::new(),
-        }
+        };
+        server_pieces(released)
     }
 
-    /// Releases the output steps consumed (as `state` says), through the
-    /// end of the line each consumption ended in.
+    /// Releases the text steps consumed (as `state` says): through the
+    /// end of each match, and the line break after it when the match needed it.
     pub fn release_consumed(&mut self, state: &State) -> Released {
         let mut released = Vec::new();
         for (index, held) in self.clients.iter_mut().enumerate() {
             let client = state.client(index);
-            let mut pieces = held.output.release_consumed(client.output.consumed_total());
-            pieces.extend(held.stderr.release_consumed(client.stderr.consumed_total()));
-            released.push((Track::Client(index), pieces));
+            let track = Track::Client(index);
+            // A program's output and a built-in client's received text are
+            // both what `expect` reads; a program's stderr has its own buffer.
+            let (output, stderr) = (client.output.shown_total(), client.stderr.shown_total());
+            released.extend(program_pieces(track, held.output.release_shown(output)));
+            released.extend(program_pieces(track, held.stderr.release_shown(stderr)));
+            released.extend(received_pieces(index, held.received.release_shown(output)));
         }
         if self.server_shown {
             let server = state.server();
-            let consumed = server
+            let shown = server
                 .log
-                .consumed_total()
-                .max(server.program_output.consumed_total());
-            released.push((Track::Server, self.server.release_consumed(consumed)));
+                .shown_total()
+                .max(server.program_output.shown_total());
+            released.extend(server_pieces(self.server.release_shown(shown)));
         }
         released
     }
 
     /// Releases everything held (the scenario ends).
     pub fn release_all(&mut self) -> Released {
-        let mut released: Released = self
-            .clients
-            .iter_mut()
-            .enumerate()
-            .map(|(index, held)| (Track::Client(index), held.release_all()))
-            .collect();
-        released.push((Track::Server, self.server.release_all()));
+        let mut released: Released = Vec::new();
+        for (index, held) in self.clients.iter_mut().enumerate() {
+            released.extend(held.release(index, Held::release_all));
+        }
+        released.extend(server_pieces(self.server.release_all()));
         released
     }
+}
+
+/// Tags the server program's released pieces with their streams.
+fn server_pieces(pieces: Vec<(Pipe, String)>) -> Released {
+    program_pieces(Track::Server, pieces)
+}
+
+/// Tags the released pieces of the program on `track` with their streams.
+fn program_pieces(track: Track, pieces: Vec<(Pipe, String)>) -> Released {
+    pieces
+        .into_iter()
+        .map(|(pipe, text)| (Stream::Program(track, pipe), text))
+        .collect()
+}
+
+/// Tags the released text built-in client `index` received.
+fn received_pieces(index: usize, pieces: Vec<(Pipe, String)>) -> Released {
+    pieces
+        .into_iter()
+        .map(|(_, text)| (Stream::ClientIn(index), text))
+        .collect()
 }
 
 #[cfg(test)]
@@ -258,39 +287,36 @@ mod tests {
     }
 
     #[test]
-    fn a_consumption_releases_through_the_end_of_its_line() {
+    fn what_is_shown_is_released_once_and_in_order() {
         let mut held = Held::default();
         held.push(Pipe::Stdout, "connected\nhello ");
         held.push(Pipe::Stdout, "world\nmore\n");
-        // `^connected$` ends before the newline.
+        // `^connected$` needed the line break: shown through it.
         assert_eq!(
-            texts(held.release_consumed(9)),
+            texts(held.release_shown(10)),
             vec![("stdout", "connected\n".to_owned())]
         );
-        // `hello` ends mid-line: the line goes out whole.
+        // `hello` was final at its last byte: shown through it only.
         assert_eq!(
-            texts(held.release_consumed(15)),
-            vec![("stdout", "hello world\n".to_owned())]
+            texts(held.release_shown(15)),
+            vec![("stdout", "hello".to_owned())]
         );
-        assert!(
-            held.release_consumed(15).is_empty(),
-            "released text goes once"
-        );
+        assert!(held.release_shown(15).is_empty(), "released text goes once");
         assert_eq!(
             texts(held.release_all()),
-            vec![("stdout", "more\n".to_owned())]
+            vec![("stdout", " world\nmore\n".to_owned())]
         );
         assert_eq!(held.len, 0);
     }
 
     #[test]
-    fn pipes_keep_their_order_and_a_partial_line_waits() {
+    fn pipes_keep_their_order() {
         let mut held = Held::default();
         held.push(Pipe::Stderr, "error\n");
         held.push(Pipe::Stdout, "out\n");
         held.push(Pipe::Stderr, "par");
         assert_eq!(
-            texts(held.release_consumed(12)),
+            texts(held.release_shown(12)),
             vec![
                 ("stderr", "error\n".to_owned()),
                 ("stdout", "out\n".to_owned()),
@@ -299,7 +325,7 @@ mod tests {
         );
         held.push(Pipe::Stderr, "tial\n");
         assert_eq!(
-            texts(held.release_consumed(13)),
+            texts(held.release_shown(18)),
             vec![("stderr", "rtial\n".to_owned())]
         );
     }

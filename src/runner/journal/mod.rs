@@ -7,7 +7,7 @@ mod state;
 use crate::client::encoding::Encoding;
 use crate::event::{ClientEvent, Event, ProgramEvent, Report, ServerEvent, Source};
 use crate::scenario::FakeKind;
-use crate::transcript::{Actor, Recorder, Track};
+use crate::transcript::{Actor, Recorder, Scope, Track};
 use flight::Flight;
 use held::{HeldOutput, Released};
 use state::State;
@@ -22,6 +22,8 @@ pub struct ClientInfo {
     pub encoding: Encoding,
     /// A program client; `Some(true)` when its stderr joins its output.
     pub program: Option<bool>,
+    /// A built-in client reconnects after a lost or refused connection.
+    pub reconnect: bool,
 }
 
 /// Folds reports into state and transcript.
@@ -31,6 +33,9 @@ pub struct Journal {
     flight: Flight,
     held: HeldOutput,
     record: Recorder,
+    /// tcprun does not see the server's side (a program or an external
+    /// server): what built-in clients receive is held until a step consumes it.
+    hold_received: bool,
 }
 
 impl Journal {
@@ -56,13 +61,25 @@ impl Journal {
             flight: Flight::new(clients.len(), fake.is_some()),
             held: HeldOutput::new(clients.len(), server_output),
             record: Recorder::new(actors, fake == Some(FakeKind::Sink), port),
+            hold_received: fake.is_none(),
         }
     }
 
     /// Shows `value` as `${name}` in the transcript from now on, and in what
-    /// was already written: a captured value or `${tmp}` is masked like the port.
-    pub fn mask_value(&mut self, name: &str, value: &str) {
-        self.record.mask_value(name, value);
+    /// was already written, where `scope` says: a captured value in payload
+    /// bytes only, `${tmp}` everywhere.
+    pub fn mask_value(&mut self, name: &str, value: &str, scope: Scope) {
+        self.record.mask_value(name, value, scope);
+    }
+
+    /// Shows a secret's `value` as `***` everywhere in the transcript.
+    pub fn hide_secret(&mut self, value: &str) {
+        self.record.hide_secret(value);
+    }
+
+    /// Returns `text` with every secret as `***`.
+    pub fn hide(&self, text: &str) -> String {
+        self.record.hide(text)
     }
 
     /// Returns client `index`'s state.
@@ -108,12 +125,12 @@ impl Journal {
     }
 
     /// Returns the transcript so far (closed windows only).
-    pub fn transcript(&self) -> &[String] {
+    pub fn transcript(&self) -> Vec<String> {
         self.record.lines()
     }
 
     /// Returns the transcript lines not returned before, to stream them live.
-    pub fn unstreamed(&mut self) -> &[String] {
+    pub fn unstreamed(&mut self) -> Vec<String> {
         self.record.unstreamed()
     }
 
@@ -161,11 +178,29 @@ impl Journal {
     fn client_event(&mut self, index: usize, event: &ClientEvent) {
         // Before the event: a close forgets the connection.
         let conn = self.flight.conn_of_client(index);
-        self.record.client(index, conn, event);
+        let added = self.state.client_event(index, event);
+        if self.hold_received {
+            // Received bytes show where a step consumes them; the end of
+            // the connection shows them all, before its line.
+            let released = match event {
+                ClientEvent::Received { .. } => self.held.received(index, &added),
+                ClientEvent::PeerEnded | ClientEvent::Closed { .. } => {
+                    let mut released = self.held.received(index, &added);
+                    released.extend(self.held.received_ended(index));
+                    released
+                }
+                _ => Vec::new(),
+            };
+            for (stream, text) in released {
+                self.record.show_held(stream, &text);
+            }
+        }
+        if !(self.hold_received && matches!(event, ClientEvent::Received { .. })) {
+            self.record.client(index, conn, event);
+        }
         if let Some((conn, index)) = self.flight.client_event(index, event) {
             self.state.pair(conn, index);
         }
-        self.state.client_event(index, event);
     }
 
     fn server_event(&mut self, event: &ServerEvent) {
@@ -186,12 +221,13 @@ impl Journal {
                 (Track::Client(index), released)
             }
             Source::Server => {
+                self.flight.server_program_event(event);
                 let decoded = self.state.server_program_event(event);
                 (Track::Server, self.held.server_event(event, decoded))
             }
         };
-        for (pipe, text) in released {
-            self.record.show_program(track, pipe, &text);
+        for (stream, text) in released {
+            self.record.show_held(stream, &text);
         }
         self.record.program(track, event);
     }
@@ -217,6 +253,7 @@ mod tests {
             name: "alice".into(),
             encoding: Encoding::Utf8,
             program: None,
+            reconnect: true,
         };
         Journal::new(&[client], Some(FakeKind::Echo), false, PORT)
     }
@@ -379,7 +416,7 @@ mod tests {
     fn the_port_and_captured_values_are_masked() {
         let mut j = connected();
         carry(&mut j, data("token 1234abcd\n"));
-        j.mask_value("token", "1234abcd");
+        j.mask_value("token", "1234abcd", Scope::Payload);
         let transcript = j.transcript().join("\n");
         assert!(
             transcript.contains("connecting to 127.0.0.1:${port}"),
@@ -400,6 +437,7 @@ mod tests {
             name: "prog".into(),
             encoding: Encoding::Utf8,
             program: Some(true),
+            reconnect: false,
         };
         let mut j = Journal::new(&[program], Some(FakeKind::Echo), false, PORT);
         let accepted = ServerEvent::Accepted {
@@ -419,11 +457,12 @@ mod tests {
             j.close_window();
             report(&mut j, Source::Client(0), vec![printed]);
         }
-        let regex = regex::RegexBuilder::new("^connected$")
-            .multi_line(true)
-            .build()
-            .unwrap();
-        assert!(j.client_mut(0).output.take(&regex).is_some());
+        let matcher = crate::matcher::Matcher::new("^connected$").unwrap();
+        let mut seek = crate::runner::output::Seek::new(&matcher);
+        assert!(matches!(
+            j.client_mut(0).output.take(&matcher, &mut seek),
+            crate::runner::output::Look::Found(_)
+        ));
         j.sync_programs();
         server(
             &mut j,
@@ -451,7 +490,7 @@ mod tests {
     }
 
     #[test]
-    fn a_character_cut_short_by_a_close_is_shown_with_its_connection() {
+    fn a_character_cut_short_shows_where_it_was_sent() {
         let mut j = connected();
         carry(&mut j, Bytes::from_static(b"caf\xc3"));
         client(
@@ -467,7 +506,11 @@ mod tests {
             .lines()
             .filter(|l| l.starts_with("alice > "))
             .collect();
-        assert_eq!(sent.len(), 2, "{transcript}");
-        assert_eq!(sent[1], r#"alice > "\xc3""#, "{transcript}");
+        assert_eq!(sent, [r#"alice > "caf\xc3""#], "{transcript}");
+        let after_close = transcript
+            .lines()
+            .skip_while(|l| !l.contains("closed"))
+            .any(|l| l.contains("\\xc3"));
+        assert!(!after_close, "{transcript}");
     }
 }

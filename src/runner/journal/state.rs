@@ -30,6 +30,18 @@ pub struct ClientState {
     pub closes: Vec<CloseReason>,
     /// Set when it gave up: (retries, last error code, unsent bytes).
     pub gave_up: Option<(u32, Option<String>, u64)>,
+    /// It reconnects after a lost or refused connection (`reconnect:`).
+    reconnect: bool,
+    /// It quit (the quit word).
+    pub quit: bool,
+    /// An `end` step ended its side: it does not reconnect.
+    pub ended: bool,
+    /// The peer ended the current connection first (its FIN came before ours).
+    peer_ended: bool,
+    /// How its last connection closed, and whether the server began it.
+    pub last_close: Option<(CloseReason, bool)>,
+    /// A connect attempt is under way or a retry is scheduled.
+    pub trying: bool,
     /// Bytes it reported it will never send (when it gave up or stopped).
     pub unsent: u64,
     /// Decoded received text (a program: its stdout, and stderr if merged).
@@ -57,6 +69,12 @@ impl ClientState {
             errors: Vec::new(),
             closes: Vec::new(),
             gave_up: None,
+            reconnect: info.reconnect,
+            quit: false,
+            ended: false,
+            peer_ended: false,
+            last_close: None,
+            trying: false,
             unsent: 0,
             output: OutputBuffer::default(),
             decoder: info.encoding.decoder(),
@@ -82,6 +100,20 @@ impl ClientState {
             OutputStream::Stdout => &mut self.output,
             OutputStream::Stderr => &mut self.stderr,
         }
+    }
+
+    /// Returns true when no more events can come from the client: it gave
+    /// up, a program exited, or its connection is closed and it will not
+    /// connect again (it quit, ended, or does not reconnect).
+    pub fn stopped(&self) -> bool {
+        if self.program {
+            return self.exit.is_some();
+        }
+        self.gave_up.is_some()
+            || (!self.connected
+                && !self.trying
+                && (self.quit || self.ended || !self.reconnect)
+                && (self.last_close.is_some() || !self.errors.is_empty()))
     }
 
     /// Decodes a program's output into the buffer `expect` reads it from.
@@ -115,6 +147,8 @@ pub struct ServerState {
     pub conn_client: HashMap<u32, usize>,
     /// Connections open now.
     pub open: BTreeSet<u32>,
+    /// Connections whose client may still send (no FIN, not closed).
+    inputs: BTreeSet<u32>,
     /// How connections that no built-in client owns closed (program clients).
     pub unowned_closes: Vec<CloseReason>,
     /// A server program's output, decoded, for `ready: {log: ...}`.
@@ -131,6 +165,25 @@ pub struct ServerState {
 }
 
 impl ServerState {
+    /// Notes that connection `conn`'s client sends no more: its text, and
+    /// once every connection's has, all the text, is matched as it is.
+    fn input_ended(&mut self, conn: u32) {
+        if self.inputs.remove(&conn) {
+            let tail = self.decoders.get_mut(&conn).map(Decoder::finish);
+            let output = self.outputs.entry(conn).or_default();
+            output.push(&tail.unwrap_or_default());
+            output.end();
+            if self.inputs.is_empty() {
+                self.all_output.end();
+            }
+        }
+    }
+
+    /// Returns true when connection `conn`'s client can send no more.
+    pub fn input_over(&self, conn: u32) -> bool {
+        conn <= self.accepted && !self.inputs.contains(&conn)
+    }
+
     /// Returns the connections accepted so far that no built-in client owns.
     pub fn unowned_accepted(&self) -> u32 {
         self.accepted - self.conn_client.len() as u32
@@ -201,31 +254,47 @@ impl State {
         self.server.conn_client.insert(conn, index);
     }
 
-    /// Folds built-in client `index`'s event.
-    pub fn client_event(&mut self, index: usize, event: &ClientEvent) {
+    /// Folds built-in client `index`'s event; returns the text it added to
+    /// what `expect` reads (received bytes, decoded; a character cut short
+    /// when the connection ends).
+    pub fn client_event(&mut self, index: usize, event: &ClientEvent) -> String {
         let client = &mut self.clients[index];
+        let mut added = String::new();
         match event {
+            ClientEvent::Connecting { .. } => client.trying = true,
             ClientEvent::Connected { .. } => {
                 client.connected = true;
+                client.trying = false;
+                client.peer_ended = false;
                 client.connects += 1;
                 client.retry_under_way = 0;
                 client.failed_retries = 0;
             }
             ClientEvent::ConnectFailed { error } => {
+                client.trying = false;
                 if client.retry_under_way > 0 {
                     client.failed_retries = client.failed_retries.max(client.retry_under_way);
                 }
                 client.errors.push(error.clone());
             }
             ClientEvent::Received { data } => {
-                let text = client.decoder.decode(data);
-                client.output.push(&text);
+                added = client.decoder.decode(data);
+                client.output.push(&added);
+            }
+            ClientEvent::PeerEnded => {
+                client.peer_ended = true;
+                added = client.decoder.finish();
+                client.output.push(&added);
+                client.output.end();
             }
             ClientEvent::Closed { reason, .. } => {
                 client.connected = false;
                 client.closes.push(reason.clone());
-                let tail = client.decoder.finish();
-                client.output.push(&tail);
+                let by_server = client.peer_ended || *reason == CloseReason::Reset;
+                client.last_close = Some((reason.clone(), by_server));
+                added = client.decoder.finish();
+                client.output.push(&added);
+                client.output.end();
                 match reason {
                     CloseReason::Reset => client.errors.push(NetError {
                         code: "ECONNRESET".into(),
@@ -235,7 +304,11 @@ impl State {
                     CloseReason::Fin | CloseReason::Aborted => {}
                 }
             }
-            ClientEvent::RetryScheduled { retry, .. } => client.retry_under_way = *retry,
+            ClientEvent::RetryScheduled { retry, .. } => {
+                client.retry_under_way = *retry;
+                client.trying = true;
+            }
+            ClientEvent::Quit => client.quit = true,
             ClientEvent::GaveUp {
                 retries,
                 last_error,
@@ -246,13 +319,9 @@ impl State {
                 client.unsent += unsent;
             }
             ClientEvent::Unsent { bytes, .. } => client.unsent += bytes,
-            ClientEvent::Connecting { .. }
-            | ClientEvent::Sent { .. }
-            | ClientEvent::Queued { .. }
-            | ClientEvent::PeerEnded
-            | ClientEvent::Ended
-            | ClientEvent::Quit => {}
+            ClientEvent::Sent { .. } | ClientEvent::Queued { .. } | ClientEvent::Ended => {}
         }
+        added
     }
 
     /// Folds client program `index`'s event; returns the output it decoded.
@@ -274,13 +343,16 @@ impl State {
                     (OutputStream::Stdout, Pipe::Stdout, out),
                     (err_stream, Pipe::Stderr, err),
                 ];
-                pieces
+                let decoded = pieces
                     .into_iter()
                     .map(|(stream, pipe, text)| {
                         client.read_mut(stream).push(&text);
                         Decoded { stream, pipe, text }
                     })
-                    .collect()
+                    .collect();
+                client.output.end();
+                client.stderr.end();
+                decoded
             }
             ProgramEvent::Started { .. }
             | ProgramEvent::Input { .. }
@@ -299,7 +371,9 @@ impl State {
             ServerEvent::Accepted { conn, .. } => {
                 server.accepted += 1;
                 server.open.insert(*conn);
+                server.inputs.insert(*conn);
             }
+            ServerEvent::PeerEnded { conn } => server.input_ended(*conn),
             ServerEvent::Received { conn, data } => {
                 let decoder = server
                     .decoders
@@ -315,6 +389,7 @@ impl State {
             }
             ServerEvent::Closed { conn, reason } => {
                 server.open.remove(conn);
+                server.input_ended(*conn);
                 if !server.conn_client.contains_key(conn) {
                     // Seen from the server, a program client's FIN or reset.
                     let seen = match reason {
@@ -324,9 +399,7 @@ impl State {
                     server.unowned_closes.push(seen);
                 }
             }
-            ServerEvent::Sent { .. }
-            | ServerEvent::PeerEnded { .. }
-            | ServerEvent::Ended { .. } => {}
+            ServerEvent::Sent { .. } | ServerEvent::Ended { .. } => {}
         }
     }
 
@@ -353,6 +426,13 @@ impl State {
             ProgramEvent::Exited { exit } => {
                 server.running = false;
                 server.exit = Some(exit.clone());
+                if let Some(decoder) = &mut server.log_decoder {
+                    let tail = decoder.finish();
+                    server.log.push(&tail);
+                    server.program_output.push(&tail);
+                }
+                server.log.end();
+                server.program_output.end();
             }
             ProgramEvent::Input { .. }
             | ProgramEvent::StdinClosed

@@ -4,12 +4,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{StepResult, TAIL, step_signal};
+use super::{StepResult, TAIL, checked, step_signal};
 use crate::event::{CloseReason, Exit};
 use crate::runner::drivers::ClientDriver;
-use crate::runner::failure::{Awaited, GaveUp, LastNews, StepFailure};
+use crate::runner::failure::{Awaited, Because, Closing, GaveUp, LastNews, StepFailure};
 use crate::runner::journal::{ClientState, Journal};
-use crate::runner::{Conductor, Waited, folding};
+use crate::runner::output::Seek;
+use crate::runner::{Check, Conductor, Waited, folding};
 use crate::scenario::{CloseKind, OutputStream, Pattern};
 
 impl Conductor {
@@ -25,7 +26,7 @@ impl Conductor {
         let index = self.client_index(client);
         let exit = self
             .wait_on(index, Awaited::Exit, timeout, |j| {
-                j.client(index).exit.clone()
+                j.client(index).exit.clone().into()
             })
             .await?;
         let expected = match (code, signal) {
@@ -101,7 +102,7 @@ impl Conductor {
     }
 
     /// `expect`: waits until `pattern` matches what the client received
-    /// on `stream`, and consumes it.
+    /// on `stream` (a final match: more input cannot change it), and consumes it.
     pub(super) async fn expect(
         &mut self,
         client: &Option<String>,
@@ -110,22 +111,29 @@ impl Conductor {
         stream: OutputStream,
     ) -> StepResult {
         let index = self.client_index(client);
-        let regex = self.regex(pattern)?;
+        let matcher = self.matcher(pattern)?;
+        let mut seek = Seek::new(&matcher);
+        let mut pending = None;
         let waited = self
             .wait_for(self.timeout(timeout), |j| {
-                j.client_mut(index).read_mut(stream).take(&regex)
+                let output = j.client_mut(index).read_mut(stream);
+                let ended = output.ended();
+                let look = output.take(&matcher, &mut seek);
+                checked(look, &mut pending, || {
+                    because(j.client(index), None).filter(|_| ended)
+                })
             })
             .await;
         let matched = waited.map_err(|why| {
             let output = self.journal.client(index).read(stream);
-            self.unmatched(why, pattern, timeout, output.tail(TAIL), output.dropped())
+            self.unmatched(why, pattern, timeout, output, pending)
         })?;
         self.capture(matched);
         Ok(())
     }
 
     /// `expect_no`: fails if `pattern` matches what the client receives
-    /// on `stream` within `window`.
+    /// on `stream` within `window`, or may match once more input comes.
     pub(super) async fn expect_no(
         &mut self,
         client: &Option<String>,
@@ -134,20 +142,25 @@ impl Conductor {
         stream: OutputStream,
     ) -> StepResult {
         let index = self.client_index(client);
-        let regex = self.regex(pattern)?;
+        let matcher = self.matcher(pattern)?;
+        let mut seek = Seek::new(&matcher);
+        let mut pending = None;
         let waited = self
             .wait_for(self.timeout(window), |j| {
-                j.client(index).read(stream).matches(&regex).then_some(())
+                let look = j.client(index).read(stream).look(&matcher, &mut seek);
+                checked(look, &mut pending, || None)
             })
             .await;
-        self.absent(waited, || StepFailure::Matched {
+        let tail = self
+            .journal
+            .client(index)
+            .read(stream)
+            .tail(TAIL)
+            .to_owned();
+        self.absent(waited, pending, |pending| StepFailure::Matched {
             pattern: pattern.source.clone(),
-            tail: self
-                .journal
-                .client(index)
-                .read(stream)
-                .tail(TAIL)
-                .to_owned(),
+            tail,
+            pending,
         })
     }
 
@@ -162,11 +175,13 @@ impl Conductor {
         let connects = self
             .wait_on(index, Awaited::Connection, timeout, |j| {
                 let c = j.client(index);
-                if c.program {
+                let met = if c.program {
                     let s = j.server();
-                    return s.unowned_open().then(|| s.unowned_accepted());
-                }
-                c.connected.then_some(c.connects)
+                    s.unowned_open().then(|| s.unowned_accepted())
+                } else {
+                    c.connected.then_some(c.connects)
+                };
+                met.map_or_else(|| never(c, Some("connecting")), Check::Met)
             })
             .await?;
         self.clients[index].connects_seen = connects;
@@ -190,7 +205,11 @@ impl Conductor {
                 } else {
                     c.connects
                 };
-                (connects > seen && connects >= 2).then_some(connects)
+                if connects > seen && connects >= 2 {
+                    Check::Met(connects)
+                } else {
+                    never(c, Some("reconnecting"))
+                }
             })
             .await?;
         self.clients[index].connects_seen = connects;
@@ -207,7 +226,12 @@ impl Conductor {
     ) -> StepResult {
         let index = self.client_index(client);
         self.wait_on(index, Awaited::FailedRetry(retry), timeout, |j| {
-            (j.client(index).failed_retries >= retry).then_some(())
+            let c = j.client(index);
+            if c.failed_retries >= retry {
+                Check::Met(())
+            } else {
+                never(c, None)
+            }
         })
         .await
     }
@@ -224,10 +248,14 @@ impl Conductor {
         let from = self.clients[index].errors_seen;
         let found = self
             .wait_on(index, Awaited::Error(code.to_owned()), timeout, |j| {
-                j.client(index).errors[from.min(j.client(index).errors.len())..]
+                let c = j.client(index);
+                match c.errors[from.min(c.errors.len())..]
                     .iter()
                     .position(|e| e.code == code)
-                    .map(|at| from + at + 1)
+                {
+                    Some(at) => Check::Met(from + at + 1),
+                    None => never(c, None),
+                }
             })
             .await?;
         self.clients[index].errors_seen = found;
@@ -242,7 +270,11 @@ impl Conductor {
     ) -> StepResult {
         let index = self.client_index(client);
         self.wait_on(index, Awaited::GiveUp, timeout, |j| {
-            j.client(index).gave_up.as_ref().map(drop)
+            let c = j.client(index);
+            match c.gave_up {
+                Some(_) => Check::Met(()),
+                None => never(c, None),
+            }
         })
         .await
     }
@@ -259,8 +291,12 @@ impl Conductor {
         let seen = self.clients[index].unsent_seen;
         let reported = self
             .wait_on(index, Awaited::Unsent(bytes), timeout, |j| {
-                let unsent = j.client(index).unsent;
-                (unsent > seen).then_some(unsent)
+                let c = j.client(index);
+                if c.unsent > seen {
+                    Check::Met(c.unsent)
+                } else {
+                    never(c, None)
+                }
             })
             .await?;
         self.clients[index].unsent_seen = reported;
@@ -287,15 +323,22 @@ impl Conductor {
         let from = self.clients[index].closes_seen;
         let found = self
             .wait_on(index, Awaited::Close(how), timeout, |j| {
-                let closes = if j.client(index).program {
+                let c = j.client(index);
+                let closes = if c.program {
                     &j.server().unowned_closes
                 } else {
-                    &j.client(index).closes
+                    &c.closes
                 };
-                closes[from.min(closes.len())..]
+                let found = closes[from.min(closes.len())..]
                     .iter()
-                    .position(|reason| close_matches(how, reason))
-                    .map(|at| from + at + 1)
+                    .position(|reason| close_matches(how, reason));
+                match found {
+                    Some(at) => Check::Met(from + at + 1),
+                    // A program's connections close after it exits, seen
+                    // from the server: wait until none is open.
+                    None if c.program && j.server().unowned_open() => Check::Waiting,
+                    None => never(c, None),
+                }
             })
             .await?;
         self.clients[index].closes_seen = found;
@@ -305,9 +348,17 @@ impl Conductor {
     /// Says that the client takes no more input, and why.
     fn stopped(&self, index: usize) -> StepFailure {
         let client = self.journal.client(index);
+        let closed = match &client.last_close {
+            Some((reason, by_server)) if !client.quit && !client.ended => Some(Closing {
+                reason: reason.clone(),
+                by_server: *by_server,
+            }),
+            _ => None,
+        };
         StepFailure::Stopped {
             client: client.name.clone(),
             gave_up: gave_up(client),
+            closed,
         }
     }
 
@@ -318,7 +369,7 @@ impl Conductor {
         index: usize,
         awaited: Awaited,
         timeout: Option<Duration>,
-        condition: impl FnMut(&mut Journal) -> Option<T>,
+        condition: impl FnMut(&mut Journal) -> Check<T>,
     ) -> Result<T, StepFailure> {
         let waited = self.wait_for(self.timeout(timeout), condition).await;
         waited.map_err(|why| self.waited(why, awaited, timeout, index))
@@ -334,6 +385,11 @@ impl Conductor {
     ) -> StepFailure {
         match why {
             Waited::Stuck => self.stuck(),
+            Waited::Never(because) => StepFailure::Impossible {
+                awaited: awaited.to_string(),
+                because: Box::new(because),
+                tail: None,
+            },
             Waited::TimedOut => {
                 let client = self.journal.client(index);
                 let news = match (gave_up(client), client.errors.last()) {
@@ -350,6 +406,52 @@ impl Conductor {
             }
         }
     }
+}
+
+/// Returns why nothing more can come from the client, if it has stopped;
+/// `before` names what a program never did before it ended.
+pub(super) fn because(client: &ClientState, before: Option<&'static str>) -> Option<Because> {
+    let name = client.name.clone();
+    if client.program {
+        return client.exit.clone().map(|exit| Because::Exited {
+            client: name,
+            exit,
+            before,
+        });
+    }
+    if let Some(gave_up) = gave_up(client) {
+        return Some(Because::GaveUp {
+            client: name,
+            gave_up,
+        });
+    }
+    if !client.stopped() {
+        return None;
+    }
+    Some(if client.quit {
+        Because::Quit { client: name }
+    } else if client.ended {
+        Because::Ended { client: name }
+    } else {
+        match (&client.last_close, client.errors.last()) {
+            (Some((reason, by_server)), _) => Because::NoReconnect {
+                client: name,
+                how: Closing {
+                    reason: reason.clone(),
+                    by_server: *by_server,
+                },
+            },
+            (None, error) => Because::Refused {
+                client: name,
+                code: error.map_or_else(|| "no connection".to_owned(), |e| e.code.clone()),
+            },
+        }
+    })
+}
+
+/// Waits on, unless the client has stopped: then the wait can never end well.
+fn never<T>(client: &ClientState, before: Option<&'static str>) -> Check<T> {
+    because(client, before).map_or(Check::Waiting, Check::Never)
 }
 
 /// Returns how a client gave up, if it did.

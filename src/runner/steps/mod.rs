@@ -3,16 +3,18 @@
 mod client;
 mod server;
 
-use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use nix::sys::signal::Signal;
-use regex::Regex;
 
+use super::failure::Because;
 use super::failure::StepFailure;
 use super::output::Matched;
-use super::{Conductor, Waited};
+use super::output::{Look, OutputBuffer};
+use super::{Check, Conductor, Waited};
+use crate::matcher::Matcher;
 use crate::process::parse_signal;
 use crate::scenario::{Data, Pattern, Step};
 
@@ -85,10 +87,12 @@ impl Conductor {
                 how,
                 timeout,
             } => self.expect_closed(client, *how, *timeout).await,
-            Step::Sleep { duration } => match self.wait_for(*duration, |_| None::<()>).await {
-                Err(Waited::TimedOut) => Ok(()),
-                Ok(()) | Err(Waited::Stuck) => Err(self.stuck()),
-            },
+            Step::Sleep { duration } => {
+                match self.wait_for(*duration, |_| Check::<()>::Waiting).await {
+                    Err(Waited::TimedOut) => Ok(()),
+                    Ok(()) | Err(Waited::Stuck | Waited::Never(_)) => Err(self.stuck()),
+                }
+            }
             Step::KillServer { signal } => self.kill_server(signal.as_deref()).await,
             Step::StopServer => self.stop_server().await,
             Step::StartServer => self.start_server().await,
@@ -124,24 +128,25 @@ impl Conductor {
         Ok(Bytes::from(bytes))
     }
 
-    /// Returns the pattern's regex, compiled with the values of its variables.
-    fn regex<'p>(&self, pattern: &'p Pattern) -> Result<Cow<'p, Regex>, StepFailure> {
+    /// Returns the pattern's matcher, compiled with the values of its variables.
+    fn matcher(&self, pattern: &Pattern) -> Result<Arc<Matcher>, StepFailure> {
         if !pattern.vars {
-            return Ok(Cow::Borrowed(&pattern.regex));
+            return Ok(pattern.matcher.clone());
         }
         let source = self
             .vars
             .apply_regex(&pattern.source)
             .map_err(StepFailure::UnknownVariable)?;
         Pattern::compile(&source)
-            .map(Cow::Owned)
+            .map(Arc::new)
             .map_err(StepFailure::InvalidRegex)
     }
 
     /// Keeps a match's named groups as variables, masked in the transcript.
     fn capture(&mut self, matched: Matched) {
         for (name, value) in matched.captures {
-            self.journal.mask_value(&name, &value);
+            self.journal
+                .mask_value(&name, &value, crate::transcript::Scope::Payload);
             self.vars.values.insert(name, value);
         }
     }
@@ -171,38 +176,75 @@ impl Conductor {
     }
 
     /// Judges a wait for what must not come (`expect_no`): its window
-    /// passing is a pass, a match the failure `matched` describes.
+    /// passing is a pass, unless a match was `pending` then (more input
+    /// could complete it); a match is the failure `matched` describes
+    /// (given the pending text, if that is what failed).
     fn absent(
         &self,
         seen: Result<(), Waited>,
-        matched: impl FnOnce() -> StepFailure,
+        pending: Option<String>,
+        matched: impl FnOnce(Option<String>) -> StepFailure,
     ) -> StepResult {
         match seen {
-            Err(Waited::TimedOut) => Ok(()),
-            Err(Waited::Stuck) => Err(self.stuck()),
-            Ok(()) => Err(matched()),
+            Err(Waited::TimedOut) => match pending {
+                None => Ok(()),
+                Some(text) => Err(matched(Some(text))),
+            },
+            Err(Waited::Stuck | Waited::Never(_)) => Err(self.stuck()),
+            Ok(()) => Err(matched(None)),
         }
     }
 
-    /// Says why no output matched `pattern`: the wait timed out with `tail`
-    /// unmatched (and `dropped` bytes dropped unread), or it got stuck.
+    /// Says why no output matched `pattern`: the wait timed out with
+    /// `output`'s tail unmatched (a match `pending` on that text, if one
+    /// was), it can no longer match, or it got stuck.
     fn unmatched(
         &self,
         why: Waited,
         pattern: &Pattern,
         timeout: Option<Duration>,
-        tail: &str,
-        dropped: u64,
+        output: &OutputBuffer,
+        pending: Option<String>,
     ) -> StepFailure {
+        let tail = output.tail(TAIL).to_owned();
         match why {
             Waited::Stuck => self.stuck(),
+            Waited::Never(because) => StepFailure::Impossible {
+                awaited: format!("output matching /{}/", pattern.source),
+                because: Box::new(because),
+                tail: (!tail.is_empty()).then_some(tail),
+            },
             Waited::TimedOut => StepFailure::Unmatched {
                 pattern: pattern.source.clone(),
                 within: self.timeout(timeout),
-                tail: tail.to_owned(),
-                dropped,
+                tail,
+                dropped: output.dropped(),
+                pending,
             },
         }
+    }
+}
+
+/// Turns what a look at some text found into a wait's check: a final
+/// match is met; a pending one is noted in `pending` (for the failure if
+/// the time runs out); with nothing, `never` says why nothing can come any
+/// more, if it cannot.
+fn checked<T>(
+    look: Look<T>,
+    pending: &mut Option<String>,
+    never: impl FnOnce() -> Option<Because>,
+) -> Check<T> {
+    match look {
+        Look::Found(found) => Check::Met(found),
+        Look::Pending { text } => {
+            *pending = Some(text);
+            Check::Waiting
+        }
+        Look::Nothing => {
+            *pending = None;
+            never().map_or(Check::Waiting, Check::Never)
+        }
+        Look::Busy => Check::Busy,
     }
 }
 

@@ -4,11 +4,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{StepResult, TAIL, step_signal};
+use super::{StepResult, TAIL, checked, step_signal};
+use crate::matcher::Matcher;
 use crate::runner::drivers::ServerDriver;
+use crate::runner::failure::Because;
 use crate::runner::failure::{ServerAction, StepFailure};
 use crate::runner::journal::Journal;
-use crate::runner::output::OutputBuffer;
+use crate::runner::output::{Look, OutputBuffer, Seek};
 use crate::runner::{Conductor, Waited, folding};
 use crate::scenario::{CloseKind, ConnectionRef, Pattern, Readiness};
 use crate::server::{FakeServer, Targets};
@@ -79,14 +81,21 @@ impl Conductor {
         timeout: Option<Duration>,
     ) -> StepResult {
         let text = self.server_text(connection)?;
-        let regex = self.regex(pattern)?;
+        let matcher = self.matcher(pattern)?;
+        let mut seek = Seek::new(&matcher);
+        let mut pending = None;
         let waited = self
-            .wait_for(self.timeout(timeout), |j| text.buffer_mut(j).take(&regex))
+            .wait_for(self.timeout(timeout), |j| {
+                let output = text.buffer_mut(j);
+                let ended = output.ended();
+                let look = output.take(&matcher, &mut seek);
+                checked(look, &mut pending, || text.over(j).filter(|_| ended))
+            })
             .await;
         let matched = waited.map_err(|why| {
-            let output = text.buffer(&self.journal);
-            let (tail, dropped) = output.map_or(("", 0), |o| (o.tail(TAIL), o.dropped()));
-            self.unmatched(why, pattern, timeout, tail, dropped)
+            let empty = OutputBuffer::default();
+            let output = text.buffer(&self.journal).unwrap_or(&empty);
+            self.unmatched(why, pattern, timeout, output, pending)
         })?;
         self.capture(matched);
         Ok(())
@@ -102,18 +111,23 @@ impl Conductor {
         window: Option<Duration>,
     ) -> StepResult {
         let text = self.server_text(connection)?;
-        let regex = self.regex(pattern)?;
+        let matcher = self.matcher(pattern)?;
+        let mut seek = Seek::new(&matcher);
+        let mut pending = None;
         let seen = self
             .wait_for(self.timeout(window), |j| {
-                text.buffer_mut(j).matches(&regex).then_some(())
+                let look = text.buffer_mut(j).look(&matcher, &mut seek);
+                checked(look, &mut pending, || None)
             })
             .await;
-        self.absent(seen, || StepFailure::ServerMatched {
+        let tail = text
+            .buffer(&self.journal)
+            .map(|output| output.tail(TAIL).to_owned());
+        self.absent(seen, pending, |pending| StepFailure::ServerMatched {
             pattern: pattern.source.clone(),
             printed: text.program,
-            tail: text
-                .buffer(&self.journal)
-                .map(|output| output.tail(TAIL).to_owned()),
+            tail,
+            pending,
         })
     }
 
@@ -152,7 +166,9 @@ impl Conductor {
     ) -> StepResult {
         let accepted = self
             .wait_for(self.timeout(timeout), |j| {
-                (j.server().accepted >= count).then_some(j.server().accepted)
+                (j.server().accepted >= count)
+                    .then_some(j.server().accepted)
+                    .into()
             })
             .await
             .map_err(|why| match why {
@@ -161,7 +177,7 @@ impl Conductor {
                     within: self.timeout(timeout),
                     accepted: self.journal.server().accepted,
                 },
-                Waited::Stuck => self.stuck(),
+                Waited::Stuck | Waited::Never(_) => self.stuck(),
             })?;
         if accepted > count {
             return Err(StepFailure::TooManyConnections {
@@ -181,7 +197,7 @@ impl Conductor {
         let readiness = server.readiness().clone();
         let (host, port) = (server.host().to_owned(), server.port());
         let ready = match &readiness {
-            Readiness::Log(pattern) => self.await_log(&pattern.regex, timeout).await,
+            Readiness::Log(pattern) => self.await_log(&pattern.matcher, timeout).await,
             Readiness::Port => self.probe_port(&host, port, timeout).await,
         };
         let tail: Vec<String> = self.journal.server().tail.iter().cloned().collect();
@@ -209,14 +225,23 @@ impl Conductor {
     /// [`Self::probe_port`], it fires no timers: the clients' retries wait
     /// until the server is ready, so how many fail does not depend on how
     /// fast the program starts.
-    async fn await_log(&mut self, regex: &regex::Regex, timeout: Duration) -> Option<bool> {
+    async fn await_log(&mut self, matcher: &Matcher, timeout: Duration) -> Option<bool> {
         let deadline = tokio::time::Instant::now() + timeout;
+        let mut seek = Seek::new(matcher);
         loop {
             self.drain();
-            if self.journal.server_mut().log.take(regex).is_some() {
-                self.journal.sync_programs();
-                self.stream();
-                return Some(true);
+            let log = &mut self.journal.server_mut().log;
+            match log.take_line(matcher, &mut seek) {
+                Look::Found(_) => {
+                    self.journal.sync_programs();
+                    self.stream();
+                    return Some(true);
+                }
+                Look::Busy if tokio::time::Instant::now() < deadline => {
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+                Look::Busy | Look::Pending { .. } | Look::Nothing => {}
             }
             if !self.journal.server().running {
                 return Some(false);
@@ -329,6 +354,24 @@ impl ServerText {
             _ if self.program => &mut server.program_output,
             Some(conn) => server.outputs.entry(conn).or_default(),
             None => &mut server.all_output,
+        }
+    }
+
+    /// Returns why no more text can come, if none can: the server program
+    /// exited, or the one connection read has ended. (New connections can
+    /// always add to every connection's text together.)
+    fn over(self, journal: &Journal) -> Option<Because> {
+        let server = journal.server();
+        match self.conn {
+            _ if self.program => server
+                .exit
+                .clone()
+                .filter(|_| !server.running)
+                .map(|exit| Because::ServerExited { exit }),
+            Some(conn) => server
+                .input_over(conn)
+                .then_some(Because::ConnectionEnded { conn }),
+            None => None,
         }
     }
 
