@@ -248,7 +248,7 @@ impl Recorder {
     }
 
     /// Adds a program's event on `track` (a client's, or the server's).
-    /// Its output is not shown here: [`Self::show_program`] shows it when
+    /// Its output is not shown here: [`Self::show_held`] shows it when
     /// it is released.
     pub fn program(&mut self, track: Track, event: &ProgramEvent) {
         let text = match event {
