@@ -44,6 +44,7 @@ pub async fn run(args: ServeArgs) -> Result<u8, ServerError> {
         },
         banner: args.banner.clone().map(Bytes::from),
         half_open: args.half_open,
+        rules: None,
     };
     let emitter = Emitter::new(tx, Source::Server, Clock::Real);
     let mut server = FakeServer::bind(&args.host, args.port, options, emitter, shutdown.clone())?;
@@ -135,6 +136,26 @@ fn describe(event: &ServerEvent) -> Option<String> {
                 CloseReason::Error(error) => error.to_string(),
             }
         ),
-        ServerEvent::Down { .. } => return None,
+        ServerEvent::RuleMatched {
+            conn,
+            rule,
+            payload,
+        } => format!(
+            "connection {conn}: rule {rule} matched {}",
+            crate::transcript::one_line(payload, crate::client::encoding::Encoding::Utf8, 200)
+        ),
+        ServerEvent::NoRuleMatched { conn, payload } => format!(
+            "connection {conn}: no rule matched {}",
+            crate::transcript::one_line(payload, crate::client::encoding::Encoding::Utf8, 200)
+        ),
+        ServerEvent::Waiting { conn, delay } => format!(
+            "connection {conn}: delay {}",
+            humantime::format_duration(*delay)
+        ),
+        ServerEvent::Stalled { conn } => format!("connection {conn}: stalled (reads nothing more)"),
+        ServerEvent::FramingFailed { conn, error } => {
+            format!("connection {conn}: framing stopped: {error}")
+        }
+        ServerEvent::Down { .. } | ServerEvent::Resumed { .. } => return None,
     })
 }

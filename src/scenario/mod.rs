@@ -3,11 +3,14 @@
 mod data;
 mod diagnostic;
 mod discover;
+pub(crate) mod frame_steps;
+pub mod frames;
 pub mod keys;
 pub mod limits;
 pub(crate) mod read_client;
 mod read_data;
 mod read_file;
+mod read_frames;
 pub(crate) mod read_program;
 mod read_server;
 pub(crate) mod read_steps;

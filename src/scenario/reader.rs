@@ -201,6 +201,11 @@ pub(crate) struct Reader<'a> {
     /// The names captured by the steps read so far (named groups of
     /// `expect` and `server_expect`).
     pub(crate) captured: BTreeSet<String>,
+    /// The built-in clients with `framing:`, and their framing.
+    pub(crate) framed_clients: Vec<(String, crate::framing::FramingSpec)>,
+    /// The fake server's framing (`Some(None)`: a fake server without one;
+    /// `None`: no fake server, or `server:` is broken).
+    pub(crate) framed_server: Option<Option<crate::framing::FramingSpec>>,
 }
 
 /// Says why a regex was rejected: the message and the hint.
@@ -221,6 +226,8 @@ impl<'a> Reader<'a> {
             compiled: 0,
             given: None,
             captured: BTreeSet::new(),
+            framed_clients: Vec::new(),
+            framed_server: None,
         }
     }
 

@@ -4,9 +4,14 @@ use std::collections::HashMap;
 
 use super::kept::Kept;
 use super::mask::{Masks, Scope};
+use super::text::one_line;
 use super::window::{Show, Stream, Track, Window};
 use crate::client::encoding::Encoding;
 use crate::event::{ClientEvent, CloseReason, Pipe, ProgramEvent, ServerEvent, UnsentReason};
+use crate::framing::Cut;
+
+/// Caps the payload bytes shown in one frame line.
+const FRAME_SHOWN: usize = 64 * 1024;
 
 /// Describes a client as the transcript shows it.
 #[derive(Debug, Clone)]
@@ -112,10 +117,7 @@ impl Recorder {
                     .bytes(Stream::ClientIn(index), cause, data, show);
             }
             ClientEvent::PeerEnded => {
-                let cause = conn
-                    .and_then(|c| self.marks.get(&Mark::ConnEnded(c)))
-                    .or(self.marks.get(&Mark::ServerSignalled))
-                    .copied();
+                let cause = self.end_cause(conn, event);
                 self.window.line(track, cause, "peer ended (FIN)".into());
             }
             ClientEvent::Ended => {
@@ -129,14 +131,7 @@ impl Recorder {
                     CloseReason::Aborted => "closed (aborted)".to_owned(),
                     CloseReason::Error(error) => format!("closed (error: {})", error.code),
                 };
-                let cause = conn
-                    .and_then(|c| {
-                        self.marks
-                            .get(&Mark::ConnAborted(c))
-                            .or(self.marks.get(&Mark::ServerDown))
-                    })
-                    .or(self.marks.get(&Mark::ServerSignalled))
-                    .copied();
+                let cause = self.end_cause(conn, event);
                 self.window.line(track, cause, text);
             }
             ClientEvent::RetryScheduled { retry, max, delay } => {
@@ -177,6 +172,35 @@ impl Recorder {
                 self.window.line(track, None, "quit".into());
             }
         }
+    }
+
+    /// Returns the cause of a client's `PeerEnded` or `Closed` on server
+    /// connection `conn`: the server's FIN, reset, kill or signal in this window.
+    fn end_cause(&self, conn: Option<u32>, event: &ClientEvent) -> Option<u32> {
+        let mark = match event {
+            ClientEvent::PeerEnded => conn.and_then(|c| self.marks.get(&Mark::ConnEnded(c))),
+            ClientEvent::Closed { .. } => conn.and_then(|c| {
+                self.marks
+                    .get(&Mark::ConnAborted(c))
+                    .or(self.marks.get(&Mark::ServerDown))
+            }),
+            _ => None,
+        };
+        mark.or(self.marks.get(&Mark::ServerSignalled)).copied()
+    }
+
+    /// Adds the frames (or partial frame) a client's stream ended in, as
+    /// caused by what ended it (`event`, a `PeerEnded` or `Closed`).
+    pub fn client_end_cuts(
+        &mut self,
+        index: usize,
+        conn: Option<u32>,
+        event: &ClientEvent,
+        cuts: &[Cut],
+    ) {
+        let cause = self.end_cause(conn, event);
+        let encoding = self.clients[index].encoding;
+        self.cuts(Stream::ClientIn(index), cause, encoding, cuts);
     }
 
     /// Adds the fake server's event; `owners` says which built-in client
@@ -244,6 +268,104 @@ impl Recorder {
                     self.marks.insert(Mark::ConnAborted(*conn), clock);
                 }
             }
+            // A rules server's verdict on a frame stands for the frame's line.
+            ServerEvent::RuleMatched {
+                conn,
+                rule,
+                payload,
+            } => {
+                let cause = owner(conn).and_then(|i| self.window.block_clock(Stream::ClientOut(i)));
+                let head = format!("rule {rule} matched ");
+                let text = format!("{head}{}", one_line(payload, Encoding::Utf8, FRAME_SHOWN));
+                self.window
+                    .payload_line(Track::Conn(*conn), cause, text, head.len());
+            }
+            ServerEvent::NoRuleMatched { conn, payload } => {
+                let cause = owner(conn).and_then(|i| self.window.block_clock(Stream::ClientOut(i)));
+                let head = "no rule matched ";
+                let text = format!("{head}{}", one_line(payload, Encoding::Utf8, FRAME_SHOWN));
+                self.window
+                    .payload_line(Track::Conn(*conn), cause, text, head.len());
+            }
+            ServerEvent::Waiting { conn, delay } => {
+                let text = format!("delay {}", humantime::format_duration(*delay));
+                self.window.line(Track::Conn(*conn), None, text);
+            }
+            ServerEvent::Stalled { conn } => {
+                let text = "stalled (reads nothing more)".to_owned();
+                self.window.line(Track::Conn(*conn), None, text);
+            }
+            // The journal cuts the frames itself, and says where framing stopped.
+            ServerEvent::Resumed { .. } | ServerEvent::FramingFailed { .. } => {}
+        }
+    }
+
+    /// Adds what client `index` received, cut into frames, in place of
+    /// its bytes; `conn` is the server connection of its current
+    /// connection (the frames answer what it sent).
+    pub fn client_cuts(&mut self, index: usize, conn: Option<u32>, cuts: &[Cut]) {
+        let cause = conn.and_then(|c| self.window.block_clock(Stream::ConnOut(c)));
+        let encoding = self.clients[index].encoding;
+        self.cuts(Stream::ClientIn(index), cause, encoding, cuts);
+    }
+
+    /// Adds what server connection `conn` received, cut into frames, in
+    /// place of its bytes; `owners` says which client sent them.
+    pub fn conn_cuts(&mut self, conn: u32, cuts: &[Cut], owners: &Owners) {
+        let cause = owners
+            .get(&conn)
+            .and_then(|&i| self.window.block_clock(Stream::ClientOut(i)));
+        self.cuts(Stream::ConnIn(conn), cause, Encoding::Utf8, cuts);
+    }
+
+    /// Writes client `index`'s released frames as windows of their own,
+    /// after the current one.
+    pub fn show_released_cuts(&mut self, index: usize, cuts: &[Cut], owners: &Owners) {
+        if cuts.is_empty() {
+            return;
+        }
+        self.close_window(owners);
+        self.window.begin_batch();
+        self.client_cuts(index, None, cuts);
+        self.close_window(owners);
+    }
+
+    /// Adds each cut: a frame, junk or a partial frame as a line of its
+    /// own, where framing stopped a line that says why, then bytes as they came.
+    fn cuts(&mut self, stream: Stream, cause: Option<u32>, encoding: Encoding, cuts: &[Cut]) {
+        for cut in cuts {
+            let (head, bytes) = match cut {
+                Cut::Frame(frame) => (format!("frame({}) ", frame.wire.len()), &frame.payload),
+                Cut::Junk(junk) => (format!("junk({}) ", junk.bytes.len()), &junk.bytes),
+                Cut::Partial(partial) => {
+                    let head = match partial.expected {
+                        Some(whole) => {
+                            format!("partial frame({} of {whole}) ", partial.bytes.len())
+                        }
+                        None => format!("partial frame({}) ", partial.bytes.len()),
+                    };
+                    (head, &partial.bytes)
+                }
+                Cut::Failed { error, held } => {
+                    let text = format!("framing stopped: {error}");
+                    let track = match stream {
+                        Stream::ClientIn(i) => Track::Client(i),
+                        Stream::ConnIn(c) => Track::Conn(c),
+                        _ => Track::Server,
+                    };
+                    self.window.line(track, cause, text);
+                    if !held.is_empty() {
+                        self.window.bytes(stream, None, held, Show::Text(encoding));
+                    }
+                    continue;
+                }
+                Cut::Raw(data) => {
+                    self.window.bytes(stream, cause, data, Show::Text(encoding));
+                    continue;
+                }
+            };
+            let text = format!("{head}{}", one_line(bytes, encoding, FRAME_SHOWN));
+            self.window.frame(stream, cause, text, head.len());
         }
     }
 
@@ -356,6 +478,11 @@ impl Recorder {
     /// written: captured values are masked when the transcript is read).
     pub fn unstreamed(&mut self) -> Vec<String> {
         self.kept.unstreamed()
+    }
+
+    /// Returns how client `index`'s bytes are shown.
+    pub fn encoding(&self, index: usize) -> Encoding {
+        self.clients[index].encoding
     }
 
     /// Returns how a connection's bytes are shown: in its client's encoding, else as UTF-8.

@@ -84,6 +84,18 @@ struct Item {
 #[derive(Debug)]
 enum Body {
     Line(String),
+    /// A line with payload in it, from byte `at` of `text` (a rule's match).
+    PayloadLine {
+        text: String,
+        at: usize,
+    },
+    /// One frame (or partial frame, or junk) of a stream, whole: `text`
+    /// with its payload from byte `at`.
+    Frame {
+        stream: Stream,
+        text: String,
+        at: usize,
+    },
     Block {
         stream: Stream,
         bytes: Vec<u8>,
@@ -121,6 +133,24 @@ impl Window {
     /// Adds a line for `track`, caused also by the item with clock `cause`; returns its clock.
     pub fn line(&mut self, track: Track, cause: Option<u32>, text: String) -> u32 {
         self.push(track, cause, Body::Line(text))
+    }
+
+    /// Adds a line for `track` whose text holds payload from byte `at` (so
+    /// that captured values are masked there); returns its clock.
+    pub fn payload_line(
+        &mut self,
+        track: Track,
+        cause: Option<u32>,
+        text: String,
+        at: usize,
+    ) -> u32 {
+        self.push(track, cause, Body::PayloadLine { text, at })
+    }
+
+    /// Adds one frame of `stream` as a line of its own (`frame(9) "PONG!"`,
+    /// its payload from byte `at`); returns its clock.
+    pub fn frame(&mut self, stream: Stream, cause: Option<u32>, text: String, at: usize) -> u32 {
+        self.push(stream.track(), cause, Body::Frame { stream, text, at })
     }
 
     /// Adds bytes to `stream`'s block in this window (opening it, caused by
@@ -191,6 +221,17 @@ impl Window {
                     text: format!("{who}: {text}"),
                     payload: None,
                 }),
+                Body::PayloadLine { text, at } => lines.push(Line {
+                    payload: Some(who.len() + 2 + at),
+                    text: format!("{who}: {text}"),
+                }),
+                Body::Frame { stream, text, at } => {
+                    let prefix = format!("{who} {} ", stream.arrow());
+                    lines.push(Line {
+                        payload: Some(prefix.len() + at),
+                        text: format!("{prefix}{text}"),
+                    });
+                }
                 Body::Block {
                     stream,
                     bytes,
