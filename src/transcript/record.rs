@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use super::kept::Kept;
 use super::mask::{Masks, Scope};
 use super::text::one_line;
-use super::window::{Show, Stream, Track, Window};
+use super::window::{Group, Show, Stream, Track, Window};
 use crate::client::encoding::Encoding;
 use crate::event::{ClientEvent, CloseReason, Pipe, ProgramEvent, ServerEvent, UnsentReason};
 use crate::framing::Cut;
@@ -53,6 +53,10 @@ pub struct Recorder {
     /// The lines written so far, within bounds.
     kept: Kept,
     masks: Masks,
+    /// Windows recorded aside, shown later in order ([`Self::begin_aside`]).
+    aside: Vec<Window>,
+    /// The window and marks put away while recording aside.
+    saved: Option<(Window, HashMap<Mark, u32>)>,
 }
 
 impl Recorder {
@@ -76,6 +80,39 @@ impl Recorder {
             marks: HashMap::new(),
             kept: Kept::default(),
             masks: Masks::new(port),
+            aside: Vec::new(),
+            saved: None,
+        }
+    }
+
+    /// Records what is added until [`Self::end_aside`] in a window of its
+    /// own, held until [`Self::release_aside`] shows it.
+    pub fn begin_aside(&mut self) {
+        let window = std::mem::take(&mut self.window);
+        let marks = std::mem::take(&mut self.marks);
+        self.saved = Some((window, marks));
+    }
+
+    /// Ends recording aside: the current window is the one before again.
+    pub fn end_aside(&mut self) {
+        if let Some((window, marks)) = self.saved.take() {
+            let aside = std::mem::replace(&mut self.window, window);
+            self.marks = marks;
+            if !aside.is_empty() {
+                self.aside.push(aside);
+            }
+        }
+    }
+
+    /// Shows the windows recorded aside, in order, after the current one.
+    pub fn release_aside(&mut self, owners: &Owners) {
+        if self.aside.is_empty() {
+            return;
+        }
+        self.close_window(owners);
+        for window in std::mem::take(&mut self.aside) {
+            self.window = window;
+            self.close_window(owners);
         }
     }
 
@@ -200,7 +237,7 @@ impl Recorder {
     ) {
         let cause = self.end_cause(conn, event);
         let encoding = self.clients[index].encoding;
-        self.cuts(Stream::ClientIn(index), cause, encoding, cuts);
+        self.cuts(Stream::ClientIn(index), cause, encoding, cuts, true);
     }
 
     /// Adds the fake server's event; `owners` says which built-in client
@@ -278,14 +315,14 @@ impl Recorder {
                 let head = format!("rule {rule} matched ");
                 let text = format!("{head}{}", one_line(payload, Encoding::Utf8, FRAME_SHOWN));
                 self.window
-                    .payload_line(Track::Conn(*conn), cause, text, head.len());
+                    .grouped(Group::Verdicts(*conn), cause, text, head.len());
             }
             ServerEvent::NoRuleMatched { conn, payload } => {
                 let cause = owner(conn).and_then(|i| self.window.block_clock(Stream::ClientOut(i)));
                 let head = "no rule matched ";
                 let text = format!("{head}{}", one_line(payload, Encoding::Utf8, FRAME_SHOWN));
                 self.window
-                    .payload_line(Track::Conn(*conn), cause, text, head.len());
+                    .grouped(Group::Verdicts(*conn), cause, text, head.len());
             }
             ServerEvent::Waiting { conn, delay } => {
                 let text = format!("delay {}", humantime::format_duration(*delay));
@@ -306,7 +343,7 @@ impl Recorder {
     pub fn client_cuts(&mut self, index: usize, conn: Option<u32>, cuts: &[Cut]) {
         let cause = conn.and_then(|c| self.window.block_clock(Stream::ConnOut(c)));
         let encoding = self.clients[index].encoding;
-        self.cuts(Stream::ClientIn(index), cause, encoding, cuts);
+        self.cuts(Stream::ClientIn(index), cause, encoding, cuts, false);
     }
 
     /// Adds what server connection `conn` received, cut into frames, in
@@ -315,7 +352,7 @@ impl Recorder {
         let cause = owners
             .get(&conn)
             .and_then(|&i| self.window.block_clock(Stream::ClientOut(i)));
-        self.cuts(Stream::ConnIn(conn), cause, Encoding::Utf8, cuts);
+        self.cuts(Stream::ConnIn(conn), cause, Encoding::Utf8, cuts, false);
     }
 
     /// Writes client `index`'s released frames as windows of their own,
@@ -330,9 +367,23 @@ impl Recorder {
         self.close_window(owners);
     }
 
-    /// Adds each cut: a frame, junk or a partial frame as a line of its
-    /// own, where framing stopped a line that says why, then bytes as they came.
-    fn cuts(&mut self, stream: Stream, cause: Option<u32>, encoding: Encoding, cuts: &[Cut]) {
+    /// Adds each cut: a frame, junk or a partial frame as a line of the
+    /// stream's frames in this window (`alone`: lines of their own, as what
+    /// a stream ended in), where framing stopped a line that says why, then
+    /// bytes as they came.
+    fn cuts(
+        &mut self,
+        stream: Stream,
+        cause: Option<u32>,
+        encoding: Encoding,
+        cuts: &[Cut],
+        alone: bool,
+    ) {
+        let group = if alone {
+            Group::Frame(stream)
+        } else {
+            Group::Frames(stream)
+        };
         for cut in cuts {
             let (head, bytes) = match cut {
                 Cut::Frame(frame) => (format!("frame({}) ", frame.wire.len()), &frame.payload),
@@ -365,7 +416,7 @@ impl Recorder {
                 }
             };
             let text = format!("{head}{}", one_line(bytes, encoding, FRAME_SHOWN));
-            self.window.frame(stream, cause, text, head.len());
+            self.window.grouped(group, cause, text, head.len());
         }
     }
 

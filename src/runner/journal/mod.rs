@@ -45,6 +45,9 @@ pub struct Journal {
     framed: Framed,
     /// A rules server: each frame it receives shows as the rules' verdict on it.
     rules: bool,
+    /// A client program's connections whose end (seen from a framed fake
+    /// server) is held back until the program exits.
+    ends_aside: std::collections::BTreeSet<u32>,
     /// A rules server's received cuts not shown yet, by connection: the
     /// verdicts later in the batch show the frames.
     verdicts_due: std::collections::HashMap<u32, std::collections::VecDeque<crate::framing::Cut>>,
@@ -82,6 +85,7 @@ impl Journal {
                 None,
             ),
             rules: false,
+            ends_aside: std::collections::BTreeSet::new(),
             verdicts_due: std::collections::HashMap::new(),
         }
     }
@@ -217,6 +221,7 @@ impl Journal {
 
     /// Moves every program's held output into the transcript (the scenario ends).
     pub fn release_programs(&mut self) {
+        self.record.release_aside(&self.state.server().conn_client);
         let released = self.held.release_all();
         self.show(released);
         for index in self.framed.holding() {
@@ -239,6 +244,74 @@ impl Journal {
 
     /// Folds one report.
     pub fn apply(&mut self, report: &Report) {
+        // A framed fake server's report about a client program's connection
+        // is a window of its own: tcprun cannot settle the program's side,
+        // so windows would otherwise end where reports happen to be
+        // drained; the server's reports come in an order of their own.
+        let own_window = self.program_conn_report(report);
+        let aside = own_window && self.program_end(report);
+        if aside {
+            self.record.begin_aside();
+        } else if own_window {
+            self.close_window();
+        }
+        self.apply_report(report);
+        if aside {
+            self.record.end_aside();
+        } else if own_window {
+            self.close_window();
+        }
+    }
+
+    /// Returns true for a report about the end of the lone client program's
+    /// connection, begun by the program (its FIN or reset), or what follows
+    /// it: held back until the program exits, since which of the two tcprun
+    /// hears of first is a matter of timing.
+    fn program_end(&mut self, report: &Report) -> bool {
+        if self.state.clients().iter().filter(|c| c.program).count() != 1 {
+            return false;
+        }
+        let mut conns = report.events.iter().filter_map(|event| match event {
+            Event::Server(event) => server_conn(event),
+            _ => None,
+        });
+        let Some(conn) = conns.next() else {
+            return false;
+        };
+        let begins = match report.events.first() {
+            Some(Event::Server(ServerEvent::PeerEnded { .. })) => true,
+            Some(Event::Server(ServerEvent::Closed { reason, .. })) => {
+                matches!(
+                    reason,
+                    crate::event::CloseReason::Reset | crate::event::CloseReason::Error(_)
+                )
+            }
+            _ => false,
+        };
+        if begins {
+            self.ends_aside.insert(conn);
+        }
+        self.ends_aside.contains(&conn)
+    }
+
+    /// Returns true for a report of a framed fake server about a
+    /// connection no built-in client owns, while all is settled.
+    fn program_conn_report(&self, report: &Report) -> bool {
+        if report.source != Source::Server
+            || self.framed.server_framing().is_none()
+            || !self.state.clients().iter().any(|c| c.program)
+            || !self.flight.settled()
+        {
+            return false;
+        }
+        let owners = &self.state.server().conn_client;
+        report.events.iter().any(|event| match event {
+            Event::Server(event) => server_conn(event).is_some_and(|c| !owners.contains_key(&c)),
+            _ => false,
+        })
+    }
+
+    fn apply_report(&mut self, report: &Report) {
         self.record.begin_batch();
         if let Source::Client(index) = report.source {
             self.flight.reported(index);
@@ -420,7 +493,31 @@ impl Journal {
         for (stream, text) in released {
             self.record.show_held(stream, &text);
         }
+        // The end of its connection, held back, shows after its output and before its exit.
+        if let (Source::Client(_), ProgramEvent::Exited { .. }) = (source, event) {
+            self.record.release_aside(&self.state.server().conn_client);
+            self.record.begin_batch();
+        }
         self.record.program(track, event);
+    }
+}
+
+/// Returns the connection a server event is about, if one.
+fn server_conn(event: &ServerEvent) -> Option<u32> {
+    match event {
+        ServerEvent::Accepted { conn, .. }
+        | ServerEvent::Received { conn, .. }
+        | ServerEvent::Sent { conn, .. }
+        | ServerEvent::PeerEnded { conn }
+        | ServerEvent::Ended { conn }
+        | ServerEvent::Closed { conn, .. }
+        | ServerEvent::RuleMatched { conn, .. }
+        | ServerEvent::NoRuleMatched { conn, .. }
+        | ServerEvent::Waiting { conn, .. }
+        | ServerEvent::Resumed { conn }
+        | ServerEvent::Stalled { conn }
+        | ServerEvent::FramingFailed { conn, .. } => Some(*conn),
+        ServerEvent::Listening { .. } | ServerEvent::Down { .. } => None,
     }
 }
 
