@@ -346,6 +346,21 @@ impl Recorder {
         self.cuts(Stream::ClientIn(index), cause, encoding, cuts, false);
     }
 
+    /// Adds what client `index` sent, cut into frames, in place of its
+    /// bytes; `ended`: what its stream ended in (when it closed).
+    pub fn client_sent_cuts(&mut self, index: usize, cuts: &[Cut], ended: bool) {
+        let encoding = self.clients[index].encoding;
+        self.cuts(Stream::ClientOut(index), None, encoding, cuts, ended);
+    }
+
+    /// Adds what server connection `conn` sent, cut into frames, in place
+    /// of its bytes (shown in its client's encoding); `ended`: what its
+    /// stream ended in.
+    pub fn conn_sent_cuts(&mut self, conn: u32, cuts: &[Cut], owners: &Owners, ended: bool) {
+        let encoding = self.encoding_of(owners.get(&conn).copied());
+        self.cuts(Stream::ConnOut(conn), None, encoding, cuts, ended);
+    }
+
     /// Adds what server connection `conn` received, cut into frames, in
     /// place of its bytes; `owners` says which client sent them.
     pub fn conn_cuts(&mut self, conn: u32, cuts: &[Cut], owners: &Owners) {
@@ -398,11 +413,20 @@ impl Recorder {
                     (head, &partial.bytes)
                 }
                 Cut::Failed { error, held } => {
-                    let text = format!("framing stopped: {error}");
-                    let track = match stream {
-                        Stream::ClientIn(i) => Track::Client(i),
-                        Stream::ConnIn(c) => Track::Conn(c),
-                        _ => Track::Server,
+                    let (track, text) = match stream {
+                        Stream::ClientIn(i) => {
+                            (Track::Client(i), format!("framing stopped: {error}"))
+                        }
+                        Stream::ConnIn(c) => (Track::Conn(c), format!("framing stopped: {error}")),
+                        Stream::ClientOut(i) => (
+                            Track::Client(i),
+                            format!("what it sends is no longer framed: {error}"),
+                        ),
+                        Stream::ConnOut(c) => (
+                            Track::Conn(c),
+                            format!("what it sends is no longer framed: {error}"),
+                        ),
+                        Stream::Program(track, _) => (track, format!("framing stopped: {error}")),
                     };
                     self.window.line(track, cause, text);
                     if !held.is_empty() {

@@ -153,7 +153,10 @@ impl Window {
 
     /// Returns the clock of `stream`'s block in this window, if any.
     pub fn block_clock(&self, stream: Stream) -> Option<u32> {
-        self.blocks.get(&stream).map(|&i| self.items[i].clock)
+        self.blocks
+            .get(&stream)
+            .or_else(|| self.groups.get(&Group::Frames(stream)))
+            .map(|&i| self.items[i].clock)
     }
 
     /// Adds a line for `track`, caused also by the item with clock `cause`; returns its clock.

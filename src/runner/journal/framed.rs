@@ -16,8 +16,10 @@ use crate::framing::{Cut, DecodeError, FrameStream, FramingSpec};
 #[derive(Debug)]
 struct ClientFrames {
     spec: FramingSpec,
-    /// The current connection's stream.
+    /// The current connection's stream, what the client received.
     stream: Option<FrameStream>,
+    /// What the client sent on its current connection.
+    sent: Option<FrameStream>,
     /// Cuts held back, each frame with its number (from 0, since the start).
     held: VecDeque<(Option<u64>, Cut)>,
     /// Frames cut so far.
@@ -30,6 +32,8 @@ pub struct Framed {
     clients: Vec<Option<ClientFrames>>,
     server: Option<FramingSpec>,
     conns: HashMap<u32, FrameStream>,
+    /// What each server connection sent.
+    sent: HashMap<u32, FrameStream>,
     /// Framing errors no step has failed on yet: who, and the error.
     errors: VecDeque<(String, DecodeError)>,
 }
@@ -45,6 +49,7 @@ impl Framed {
                     spec.clone().map(|spec| ClientFrames {
                         spec,
                         stream: None,
+                        sent: None,
                         held: VecDeque::new(),
                         frames: 0,
                     })
@@ -86,6 +91,56 @@ impl Framed {
             _ => {}
         }
         self.note_errors(name, &cuts);
+        cuts
+    }
+
+    /// Folds what client `index` sent on its current connection (a `Sent`
+    /// event, or `Closed`: the end of it); returns what it cut.
+    pub fn client_sent(&mut self, index: usize, event: &ClientEvent) -> Vec<Cut> {
+        let Some(Some(client)) = self.clients.get_mut(index) else {
+            return Vec::new();
+        };
+        let mut cuts = Vec::new();
+        match event {
+            ClientEvent::Connected { .. } => client.sent = Some(FrameStream::new(&client.spec)),
+            ClientEvent::Sent { data } => {
+                if let Some(sent) = &mut client.sent {
+                    sent.push(data, &mut cuts);
+                }
+            }
+            ClientEvent::Closed { .. } => {
+                if let Some(mut sent) = client.sent.take() {
+                    sent.finish(&mut cuts);
+                }
+            }
+            _ => {}
+        }
+        cuts
+    }
+
+    /// Folds what the fake server sent on a connection (a `Sent` event, or
+    /// `Closed`: the end of it); returns what it cut.
+    pub fn server_sent(&mut self, event: &ServerEvent) -> Vec<Cut> {
+        let Some(spec) = &self.server else {
+            return Vec::new();
+        };
+        let mut cuts = Vec::new();
+        match event {
+            ServerEvent::Accepted { conn, .. } => {
+                self.sent.insert(*conn, FrameStream::new(spec));
+            }
+            ServerEvent::Sent { conn, data } => {
+                if let Some(sent) = self.sent.get_mut(conn) {
+                    sent.push(data, &mut cuts);
+                }
+            }
+            ServerEvent::Closed { conn, .. } => {
+                if let Some(mut sent) = self.sent.remove(conn) {
+                    sent.finish(&mut cuts);
+                }
+            }
+            _ => {}
+        }
         cuts
     }
 

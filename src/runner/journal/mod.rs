@@ -423,8 +423,16 @@ impl Journal {
         } else {
             self.record.client_cuts(index, conn, &cuts);
         }
-        if !matches!(event, ClientEvent::Received { .. }) {
-            self.record.client(index, conn, event);
+        // What it sends shows as frames too; what its sends ended in, before its close.
+        let sent = self.framed.client_sent(index, event);
+        let closed = matches!(event, ClientEvent::Closed { .. });
+        if closed {
+            self.record.client_sent_cuts(index, &sent, true);
+        }
+        match event {
+            ClientEvent::Received { .. } => {}
+            ClientEvent::Sent { .. } => self.record.client_sent_cuts(index, &sent, false),
+            _ => self.record.client(index, conn, event),
         }
     }
 
@@ -468,8 +476,18 @@ impl Journal {
                 }
                 _ => {}
             }
-            if matches!(event, ServerEvent::Received { .. }) {
-                return;
+            let sent = self.framed.server_sent(event);
+            let owners = &self.state.server().conn_client;
+            match event {
+                ServerEvent::Received { .. } => return,
+                ServerEvent::Sent { conn, .. } => {
+                    self.record.conn_sent_cuts(*conn, &sent, owners, false);
+                    return;
+                }
+                ServerEvent::Closed { conn, .. } => {
+                    self.record.conn_sent_cuts(*conn, &sent, owners, true);
+                }
+                _ => {}
             }
         }
         self.record.server(event, &self.state.server().conn_client);
