@@ -411,6 +411,15 @@ pub enum StepFailure {
         /// The bytes of a frame that had come but not whole, if any.
         partial: Option<String>,
     },
+    /// `expect_frame`: no frame can come any more.
+    NoFrameCanCome {
+        /// The pattern, described.
+        pattern: String,
+        /// Why none can come.
+        because: Box<Because>,
+        /// The bytes of a frame that had come but not whole, if any.
+        partial: Option<String>,
+    },
     /// A stream could not be cut into frames (a frame over `max`, an
     /// impossible length field): the error says at which byte.
     FramingStopped {
@@ -472,6 +481,7 @@ impl StepFailure {
             | StepFailure::NeverSent { .. }
             | StepFailure::FrameMismatch { .. }
             | StepFailure::NoFrame { .. }
+            | StepFailure::NoFrameCanCome { .. }
             | StepFailure::FramingStopped { .. }
             | StepFailure::Encode { .. }
             | StepFailure::FramePattern(_)
@@ -705,6 +715,17 @@ impl fmt::Display for StepFailure {
                 if *dropped > 0 {
                     write!(f, " ({dropped} older frames were dropped unread)")?;
                 }
+                match partial {
+                    Some(partial) => write!(f, "; {partial} had come"),
+                    None => Ok(()),
+                }
+            }
+            StepFailure::NoFrameCanCome {
+                pattern,
+                because,
+                partial,
+            } => {
+                write!(f, "expected a frame matching {pattern}, but {because}")?;
                 match partial {
                     Some(partial) => write!(f, "; {partial} had come"),
                     None => Ok(()),

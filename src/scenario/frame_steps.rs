@@ -16,7 +16,7 @@ pub(crate) const SEND_FRAME: StepDef = StepDef {
     name: "send_frame",
     doc: "Send the data as one frame of the client's `framing`: with its length field, delimiter, or start and end bytes (built-in clients with `framing:` only).",
     meaning: Some(
-        "send the data as one frame of the client's `framing` (its length field or delimiter added)",
+        "send the data as one frame of the client's `framing`, its length field or delimiter added (see [frames](#frames))",
     ),
     examples: &["- send_frame: PING"],
     table: Some(Table::Client),
@@ -41,7 +41,7 @@ pub(crate) const EXPECT_FRAME: StepDef = StepDef {
     name: "expect_frame",
     doc: "Take the next frame the client received, not consumed yet, and fail unless it matches: a regex over its payload, `{text: ...}` (exact), or `{hex: \"01 ?? 00\"}` (bytes, `??` any byte); `skip: true` takes the next frame that matches instead (built-in clients with `framing:` only).",
     meaning: Some(
-        "take the next frame received and fail unless it matches (a regex, `{text: ...}`, `{hex: \"01 ?? 00\"}`); `skip: true` searches on",
+        "take the next frame received and fail unless it matches: a regex, `{text: ...}` or `{hex: \"01 ?? 00\"}`; `skip: true` searches on",
     ),
     examples: &[
         "- expect_frame: \"^PONG$\"",
@@ -188,7 +188,8 @@ impl Reader<'_> {
             return None;
         }
         match self.framed_clients.iter().find(|(n, _)| *n == name) {
-            Some((_, spec)) => Some(spec.clone()),
+            // An invalid framing was reported where it is written.
+            Some((_, spec)) => spec.clone(),
             None => {
                 let message = format!("`{}` needs `framing:` on client `{name}`", a.name);
                 let hint = "give the client a framing: `framing: line`, `crlf`, `{delimiter: \"\\0\"}`, `{start: \"\\x0b\", end: \"\\x1c\\r\"}`, `{fixed: 16}` or `{length: u32be}`";

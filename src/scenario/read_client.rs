@@ -160,7 +160,7 @@ impl Reader<'_> {
         let backoff = get("backoff").and_then(|n| self.choice(n, "backoff", &BACKOFFS));
         let max_interval = self.opt_duration(fields, "max_interval");
         let framing = get("framing").and_then(|n| self.framing(n));
-        if let Some(framing) = &framing {
+        if get("framing").is_some() {
             self.framed_clients.push((name.to_owned(), framing.clone()));
         }
         let defaults = default_client(name);

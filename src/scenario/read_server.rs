@@ -114,7 +114,9 @@ impl Reader<'_> {
             (None, Some(FakeKind::Rules)) => Some(crate::framing::FramingSpec::line()),
             (None, _) => None,
         };
-        self.framed_server = Some(framing.clone());
+        // An invalid framing was reported where it is written.
+        let invalid = fields.get("framing").is_some() && framing.is_none();
+        self.framed_server = (!invalid).then(|| framing.clone());
         if kind == Some(FakeKind::Rules)
             && let (Some(banner), Some(Some(Some(data)))) = (fields.get("banner"), &banner)
         {

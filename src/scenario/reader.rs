@@ -201,8 +201,9 @@ pub(crate) struct Reader<'a> {
     /// The names captured by the steps read so far (named groups of
     /// `expect` and `server_expect`).
     pub(crate) captured: BTreeSet<String>,
-    /// The built-in clients with `framing:`, and their framing.
-    pub(crate) framed_clients: Vec<(String, crate::framing::FramingSpec)>,
+    /// The built-in clients with `framing:`, and their framing (none: it
+    /// is invalid, and was reported).
+    pub(crate) framed_clients: Vec<(String, Option<crate::framing::FramingSpec>)>,
     /// The fake server's framing (`Some(None)`: a fake server without one;
     /// `None`: no fake server, or `server:` is broken).
     pub(crate) framed_server: Option<Option<crate::framing::FramingSpec>>,

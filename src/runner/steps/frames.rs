@@ -182,10 +182,10 @@ impl Conductor {
                 dropped: frames.dropped(),
                 partial,
             }),
-            Err(Waited::Never(because)) => Err(StepFailure::Impossible {
-                awaited: format!("a frame matching {}", pattern.describe()),
+            Err(Waited::Never(because)) => Err(StepFailure::NoFrameCanCome {
+                pattern: pattern.describe(),
                 because: Box::new(because),
-                tail: partial,
+                partial,
             }),
             Err(Waited::Stuck) => Err(self.stuck()),
         }
