@@ -543,8 +543,15 @@ impl Reader<'_> {
                 } else {
                     checked.source.clone()
                 };
-                let pattern =
-                    self.pattern_error(node, FramePattern::new("regex", &stand_in, false))?;
+                let pattern = match self.frame_regexes.get(&stand_in) {
+                    Some(pattern) => pattern.clone(),
+                    None => {
+                        let pattern =
+                            self.pattern_error(node, FramePattern::new("regex", &stand_in, false))?;
+                        self.frame_regexes.insert(stand_in, pattern.clone());
+                        pattern
+                    }
+                };
                 Some(FramePatternSpec {
                     key: "regex",
                     source: checked.source,

@@ -207,6 +207,9 @@ pub(crate) struct Reader<'a> {
     /// The fake server's framing (`Some(None)`: a fake server without one;
     /// `None`: no fake server, or `server:` is broken).
     pub(crate) framed_server: Option<Option<crate::framing::FramingSpec>>,
+    /// Every distinct frame regex compiled so far: identical ones are
+    /// compiled once and share the compiled form.
+    pub(crate) frame_regexes: HashMap<String, crate::framing::FramePattern>,
 }
 
 /// Says why a regex was rejected: the message and the hint.
@@ -229,6 +232,7 @@ impl<'a> Reader<'a> {
             captured: BTreeSet::new(),
             framed_clients: Vec::new(),
             framed_server: None,
+            frame_regexes: HashMap::new(),
         }
     }
 
