@@ -1,6 +1,8 @@
 //! Benchmarks the scenario runner: 1,000 `send_line`/`expect` round trips
-//! against the echo server (process start included), and 10,000 `expect`s
-//! over 1 MB of output (linear, never rescanning from the start).
+//! against the echo server (process start included), 10,000 `expect`s
+//! over 1 MB of output (linear, never rescanning from the start), and
+//! 10,000 length-prefixed request/reply round trips against a rules server
+//! beside 10,000 line round trips against the echo server.
 //!
 //! Run: `cargo bench --bench scenario`.
 
@@ -39,6 +41,35 @@ fn round_trips(n: usize) -> String {
         let _ = write!(
             yaml,
             "  - send_line: message {i}\n  - expect: \"^message {i}$\"\n"
+        );
+    }
+    yaml
+}
+
+/// `n` line round trips against the echo server, one regex for every reply.
+fn line_round_trips(n: usize) -> String {
+    let mut yaml = format!(
+        "name: {n} line round trips\ntimeout: 5m\nserver: {{fake: echo}}\nclient: {{}}\nsteps:\n  - wait_connected\n"
+    );
+    for i in 0..n {
+        let _ = write!(
+            yaml,
+            "  - send_line: message {i}\n  - expect: '^message \\d+$'\n"
+        );
+    }
+    yaml
+}
+
+/// `n` length-prefixed request/reply round trips against a rules server
+/// (u16be length fields both ways), one regex for every reply.
+fn frame_round_trips(n: usize) -> String {
+    let mut yaml = format!(
+        "name: {n} frame round trips\ntimeout: 5m\nserver:\n  fake: rules\n  framing: {{length: u16be}}\n  rules:\n    - name: message\n      when: {{starts_with: \"message \"}}\n      reply: {{hex: \"00 04 50 4f 4e 47\"}}\nclient: {{framing: {{length: u16be}}}}\nsteps:\n  - wait_connected\n"
+    );
+    for i in 0..n {
+        let _ = write!(
+            yaml,
+            "  - send_frame: message {i}\n  - expect_frame: '^PONG$'\n"
         );
     }
     yaml
@@ -90,5 +121,38 @@ fn main() {
         let time = time_runs(&file, 11);
         println!("| {label} | {:.1} ms |", time.as_secs_f64() * 1e3);
     }
+    // Frames and rules beside plain lines, the same number of round trips,
+    // runs taken in turns so that the machine's load falls on both.
+    let lines = dir.join("lines.yaml");
+    let frames = dir.join("frames.yaml");
+    std::fs::write(&lines, line_round_trips(10_000)).expect("write scenario");
+    std::fs::write(&frames, frame_round_trips(10_000)).expect("write scenario");
+    let (mut line_times, mut frame_times) = (Vec::new(), Vec::new());
+    for _ in 0..7 {
+        line_times.push(time_runs(&lines, 1));
+        frame_times.push(time_runs(&frames, 1));
+    }
+    line_times.sort();
+    frame_times.sort();
+    let (line, frame) = (line_times[3], frame_times[3]);
+    println!();
+    println!(
+        "| 10,000 round trips, process start included (median of 7, in turns) | wall time | per round trip |"
+    );
+    println!("| --- | --- | --- |");
+    println!(
+        "| lines: `send_line` / `expect` against `fake: echo` | {:.1} ms | {:.1} µs |",
+        line.as_secs_f64() * 1e3,
+        line.as_secs_f64() * 1e2
+    );
+    println!(
+        "| frames: `send_frame` / `expect_frame` (u16be length) against `fake: rules` | {:.1} ms | {:.1} µs |",
+        frame.as_secs_f64() * 1e3,
+        frame.as_secs_f64() * 1e2
+    );
+    println!(
+        "| frames and rules ÷ lines | {:.2}× | |",
+        frame.as_secs_f64() / line.as_secs_f64()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

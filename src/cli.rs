@@ -154,18 +154,22 @@ pub enum Command {
 #[command(
     // Without --stdio, --fake is required: a relay flag then meets --fake.
     // (`requires = "stdio"` would be met by the flag's default, false.)
-    mut_group("relay", |group| group.conflicts_with("fake")),
-    after_help = "Examples:\n  tcprun serve --fake echo --port 4001\n  tcprun serve --fake chat --port 0     prints the port it chose on stdout\n  tcprun serve --fake silent --banner $'220 hello\\r\\n'\n  tcprun serve --stdio --port 4001      like `nc -l`: one connection to stdin and stdout\n  tcprun serve --stdio --keep-open --hex-dump --port 4001\n                                        the next connection when one ends; a hex dump\n\nExit status: 0 after SIGINT or SIGTERM (or, with --stdio, an orderly end), 1 when it cannot listen,\nwhen a relayed connection failed or timed out, or when input was never sent; 2 usage error."
+    mut_group("relay", |group| group.conflicts_with("fake").conflicts_with("rules")),
+    after_help = "Examples:\n  tcprun serve --fake echo --port 4001\n  tcprun serve --fake chat --port 0     prints the port it chose on stdout\n  tcprun serve --fake silent --banner $'220 hello\\r\\n'\n  tcprun serve --rules smtp.yaml --port 2525\n                                        a rules server: each frame answered by the first rule that matches\n  tcprun serve --stdio --port 4001      like `nc -l`: one connection to stdin and stdout\n  tcprun serve --stdio --keep-open --hex-dump --port 4001\n                                        the next connection when one ends; a hex dump\n\nExit status: 0 after SIGINT or SIGTERM (or, with --stdio, an orderly end), 1 when it cannot listen,\nwhen a relayed connection failed or timed out, or when input was never sent; 2 usage error or a rules file with errors."
 )]
 pub struct ServeArgs {
     /// The behaviour: echo, chat (to every other connection), sink (discard), silent (never answer).
     #[arg(
         long,
         value_enum,
-        required_unless_present = "stdio",
-        conflicts_with = "stdio"
+        required_unless_present_any = ["stdio", "rules"],
+        conflicts_with_all = ["stdio", "rules"]
     )]
     pub fake: Option<FakeArg>,
+
+    /// Answer frames by the rules in FILE (`framing`, `banner`, `rules`, or a scenario's `server:` block); each match goes to stderr.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["stdio", "banner"])]
+    pub rules: Option<std::path::PathBuf>,
 
     /// Relay one connection to stdin and stdout instead (like `nc -l`); the port goes to stderr.
     #[arg(long)]

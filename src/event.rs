@@ -162,6 +162,28 @@ pub enum ServerEvent {
     Ended { conn: u32 },
     /// A connection is closed.
     Closed { conn: u32, reason: CloseReason },
+    /// `fake: rules`: a frame matched the rule `rule` (its label, such as
+    /// `ehlo (smtp.yaml:7)`); the rest of the batch carries out its reply.
+    RuleMatched {
+        conn: u32,
+        rule: std::sync::Arc<str>,
+        payload: Bytes,
+    },
+    /// `fake: rules`: no rule matched a frame; nothing is sent for it.
+    NoRuleMatched { conn: u32, payload: Bytes },
+    /// `fake: rules`: a rule's `delay` begins; the batch that reports it
+    /// asks for the timer, on the scenario's clock.
+    Waiting { conn: u32, delay: Duration },
+    /// `fake: rules`: the delay is over (the first event of the batch that
+    /// goes on after it).
+    Resumed { conn: u32 },
+    /// `fake: rules`: a rule stalled the connection: it reads nothing more,
+    /// and never writes or closes by itself.
+    Stalled { conn: u32 },
+    /// `fake: rules`: what a connection received cannot be cut into
+    /// frames (its framing's error, with the byte offset); no rule applies
+    /// on it any more.
+    FramingFailed { conn: u32, error: String },
 }
 
 /// Lists what happens to a program: a server program, or a client program

@@ -52,13 +52,16 @@ fn main() -> ExitCode {
                 ExitCode::from(INVALID)
             }
         },
-        Some(Command::Serve(args)) => match runtime.block_on(tcprun::serve::run(args)) {
-            Ok(code) => ExitCode::from(code),
-            Err(error) => {
-                eprintln!("tcprun serve: {error}");
-                ExitCode::FAILURE
-            }
-        },
+        Some(Command::Serve(args)) => {
+            let rules = match &args.rules {
+                Some(path) => match tcprun::scenario::load_rules_file(path) {
+                    Ok(rules) => Some(rules),
+                    Err(error) => return invalid(vec![error]),
+                },
+                None => None,
+            };
+            serve(&runtime, args, rules)
+        }
         Some(Command::Proxy(args)) => {
             tcprun::proxy::command::exit(runtime.block_on(tcprun::proxy::command::run(args)))
         }
@@ -138,6 +141,21 @@ fn run(
             tcprun::process::remove_temp_folders();
             eprintln!("tcprun: interrupted by {signal}; every process it started was stopped");
             ExitCode::from(if signal == "SIGINT" { 130 } else { 143 })
+        }
+    }
+}
+
+/// Runs `tcprun serve` (with the rules of `--rules`, loaded).
+fn serve(
+    runtime: &tokio::runtime::Runtime,
+    args: tcprun::cli::ServeArgs,
+    rules: Option<tcprun::scenario::RulesFile>,
+) -> ExitCode {
+    match runtime.block_on(tcprun::serve::run(args, rules)) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("tcprun serve: {error}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -12,7 +12,8 @@ use crate::cli::{FakeArg, ServeArgs};
 use crate::client::{Backoff, ClientOptions, ReconnectPolicy};
 use crate::connect::{GRACE, Overflow, Relay, Role, Signals, StatusSink, lines};
 use crate::event::{Clock, CloseReason, Emitter, Event, ServerEvent, Source};
-use crate::server::{FakeKind, FakeOptions, FakeServer, ServerError};
+use crate::scenario::RulesFile;
+use crate::server::{FakeKind, FakeOptions, FakeServer, ServerError, ServerRules};
 
 /// With `--stdio --keep-open`: the pause after a failed accept, and how many
 /// failed accepts in a row end the relay.
@@ -21,7 +22,7 @@ const ACCEPT_RETRIES: u32 = 10;
 
 /// Serves until interrupted (SIGINT or SIGTERM), or relays with `--stdio`;
 /// returns the exit status, or an error if it cannot listen.
-pub async fn run(args: ServeArgs) -> Result<u8, ServerError> {
+pub async fn run(args: ServeArgs, rules: Option<RulesFile>) -> Result<u8, ServerError> {
     // First of all: a signal that comes once the port is announced (or
     // earlier) is handled, never fatal.
     let mut signals = Signals::install();
@@ -37,16 +38,34 @@ pub async fn run(args: ServeArgs) -> Result<u8, ServerError> {
     let (tx, mut events) = mpsc::channel(256);
     let options = FakeOptions {
         kind: match args.fake {
+            _ if rules.is_some() => FakeKind::Rules,
             Some(FakeArg::Echo) | None => FakeKind::Echo,
             Some(FakeArg::Chat) => FakeKind::Chat,
             Some(FakeArg::Sink) => FakeKind::Sink,
             Some(FakeArg::Silent) => FakeKind::Silent,
         },
         banner: args.banner.clone().map(Bytes::from),
-        half_open: args.half_open,
+        half_open: args.half_open || rules.as_ref().is_some_and(|r| r.half_open),
+        rules: None,
     };
     let emitter = Emitter::new(tx, Source::Server, Clock::Real);
     let mut server = FakeServer::bind(&args.host, args.port, options, emitter, shutdown.clone())?;
+    if let Some(file) = &rules {
+        // `${port}` in the replies is the port just bound.
+        let vars = crate::vars::Vars {
+            port: server.addr().port(),
+            ..crate::vars::Vars::default()
+        };
+        let set = file
+            .rules
+            .build(file.banner.as_ref(), &vars)
+            .map_err(|error| ServerError::Program(error.to_string()))?;
+        server.set_rules(Arc::new(ServerRules {
+            set: Arc::new(set),
+            framing: file.framing.clone(),
+            labels: file.rules.labels().into_iter().map(Into::into).collect(),
+        }));
+    }
     server.start().await?;
     if args.port == 0 {
         println!("{}", server.addr().port());
@@ -135,6 +154,26 @@ fn describe(event: &ServerEvent) -> Option<String> {
                 CloseReason::Error(error) => error.to_string(),
             }
         ),
-        ServerEvent::Down { .. } => return None,
+        ServerEvent::RuleMatched {
+            conn,
+            rule,
+            payload,
+        } => format!(
+            "connection {conn}: rule {rule} matched {}",
+            crate::transcript::one_line(payload, crate::client::encoding::Encoding::Utf8, 200)
+        ),
+        ServerEvent::NoRuleMatched { conn, payload } => format!(
+            "connection {conn}: no rule matched {}",
+            crate::transcript::one_line(payload, crate::client::encoding::Encoding::Utf8, 200)
+        ),
+        ServerEvent::Waiting { conn, delay } => format!(
+            "connection {conn}: delay {}",
+            humantime::format_duration(*delay)
+        ),
+        ServerEvent::Stalled { conn } => format!("connection {conn}: stalled (reads nothing more)"),
+        ServerEvent::FramingFailed { conn, error } => {
+            format!("connection {conn}: framing stopped: {error}")
+        }
+        ServerEvent::Down { .. } | ServerEvent::Resumed { .. } => return None,
     })
 }

@@ -172,7 +172,9 @@ pub fn is_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
 }
 
-fn replace(
+/// Replaces each `${name}` of `text` by `value(name)`; a name whose value
+/// is `None` stays as written.
+pub(crate) fn replace(
     text: &str,
     mut value: impl FnMut(&str) -> Result<Option<String>, Unknown>,
 ) -> Result<String, Unknown> {

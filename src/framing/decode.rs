@@ -299,6 +299,14 @@ impl FrameDecoder {
         })
     }
 
+    /// Takes the bytes held that belong to no item yet: after an error,
+    /// the frame that could not be cut and what came after it.
+    pub fn take_buffered(&mut self) -> Bytes {
+        let len = self.buf.len();
+        self.framed = false;
+        self.take(len)
+    }
+
     fn take(&mut self, len: usize) -> Bytes {
         self.at += len as u64;
         self.searched = 0;

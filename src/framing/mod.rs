@@ -22,6 +22,7 @@
 //! - `decode`: [`FrameDecoder`]: frames, junk, the partial frame at the end, [`DecodeError`].
 //! - `encode`: [`FramingSpec::encode`] and [`EncodeError`].
 //! - `pattern`: [`FramePattern`], [`FrameRegex`], [`HexPattern`], [`Captures`].
+//! - `stream`: [`FrameStream`], [`Cut`]: one direction of a connection as reports show it (frames, junk, the partial frame at the end, the rest after an error).
 //! - `varint`: protobuf varints; `size`: sizes such as `1MiB`.
 
 mod decode;
@@ -30,6 +31,7 @@ mod parse;
 mod pattern;
 mod size;
 mod spec;
+mod stream;
 mod varint;
 
 pub use decode::{DecodeError, Frame, FrameDecoder, Item, Junk, Leftover, Partial};
@@ -37,3 +39,4 @@ pub use encode::EncodeError;
 pub use parse::{Location, SpecError, Written};
 pub use pattern::{Captures, FramePattern, FrameRegex, HexPattern, PatternError};
 pub use spec::{DEFAULT_MAX, FramingKind, FramingSpec, LengthField, LengthSpec};
+pub use stream::{Cut, FrameStream};

@@ -130,6 +130,11 @@ pub enum Because {
         /// The connection's number.
         conn: u32,
     },
+    /// Framing stopped on the stream a frame step reads.
+    FramingStopped {
+        /// The error, with its byte offset.
+        error: crate::framing::DecodeError,
+    },
 }
 
 /// Says how a connection closed, and which side began it.
@@ -190,6 +195,7 @@ impl fmt::Display for Because {
             }
             Because::ServerExited { exit } => write!(f, "the server program {exit}"),
             Because::ConnectionEnded { conn } => write!(f, "connection {conn} has ended"),
+            Because::FramingStopped { error } => write!(f, "framing stopped: {error}"),
         }
     }
 }
@@ -383,6 +389,56 @@ pub enum StepFailure {
         /// The bytes never sent, beyond those expected.
         bytes: u64,
     },
+    /// `expect_frame`: the next frame did not match.
+    FrameMismatch {
+        /// The pattern, described (`/^PONG$/`, `hex 01 ??`).
+        pattern: String,
+        /// The frame, as the transcript shows it (`frame(9) "PING!"`).
+        frame: String,
+        /// Its byte offset in its connection's stream.
+        offset: u64,
+    },
+    /// `expect_frame`: no frame (or none that matched, with `skip`) came within the timeout.
+    NoFrame {
+        /// The pattern, described.
+        pattern: String,
+        /// The step's timeout.
+        within: Duration,
+        /// With `skip`: how many frames it passed over.
+        skipped: u64,
+        /// Frames dropped for the cap before any step took them.
+        dropped: u64,
+        /// The bytes of a frame that had come but not whole, if any.
+        partial: Option<String>,
+    },
+    /// `expect_frame`: no frame can come any more.
+    NoFrameCanCome {
+        /// The pattern, described.
+        pattern: String,
+        /// Why none can come.
+        because: Box<Because>,
+        /// The bytes of a frame that had come but not whole, if any.
+        partial: Option<String>,
+    },
+    /// A stream could not be cut into frames (a frame over `max`, an
+    /// impossible length field): the error says at which byte.
+    FramingStopped {
+        /// Whose stream: a client's name, or the server's connection.
+        who: String,
+        /// The error, with its byte offset.
+        error: crate::framing::DecodeError,
+    },
+    /// `send_frame`: the data cannot be sent as one frame.
+    Encode {
+        /// The framing, as written.
+        framing: String,
+        /// Why.
+        error: crate::framing::EncodeError,
+    },
+    /// A frame pattern cannot be used once its variables are replaced.
+    FramePattern(#[source] crate::scenario::frames::ResolveError),
+    /// A frame step for a client or server without framing (the loader says so first).
+    NoFraming,
     /// The scenario's `timeout:` passed during the step.
     ScenarioTimedOut {
         /// The scenario's timeout.
@@ -423,6 +479,13 @@ impl StepFailure {
             | StepFailure::TooManyConnections { .. }
             | StepFailure::UnsentMismatch { .. }
             | StepFailure::NeverSent { .. }
+            | StepFailure::FrameMismatch { .. }
+            | StepFailure::NoFrame { .. }
+            | StepFailure::NoFrameCanCome { .. }
+            | StepFailure::FramingStopped { .. }
+            | StepFailure::Encode { .. }
+            | StepFailure::FramePattern(_)
+            | StepFailure::NoFraming
             | StepFailure::ScenarioTimedOut { .. } => None,
         }
     }
@@ -620,6 +683,64 @@ impl fmt::Display for StepFailure {
                     "bytes were"
                 }
             ),
+            StepFailure::FrameMismatch {
+                pattern,
+                frame,
+                offset,
+            } => write!(
+                f,
+                "expected a frame matching {pattern}, but the next frame is {frame} (at byte {offset} of its connection)"
+            ),
+            StepFailure::NoFrame {
+                pattern,
+                within,
+                skipped,
+                dropped,
+                partial,
+            } => {
+                write!(
+                    f,
+                    "expected a frame matching {pattern} within {}",
+                    duration(*within)
+                )?;
+                if *skipped > 0 {
+                    write!(
+                        f,
+                        ", but none of the {skipped} {} that came matched",
+                        plural(*skipped as u32, "frame", "frames")
+                    )?;
+                } else {
+                    f.write_str(", but no frame came")?;
+                }
+                if *dropped > 0 {
+                    write!(f, " ({dropped} older frames were dropped unread)")?;
+                }
+                match partial {
+                    Some(partial) => write!(f, "; {partial} had come"),
+                    None => Ok(()),
+                }
+            }
+            StepFailure::NoFrameCanCome {
+                pattern,
+                because,
+                partial,
+            } => {
+                write!(f, "expected a frame matching {pattern}, but {because}")?;
+                match partial {
+                    Some(partial) => write!(f, "; {partial} had come"),
+                    None => Ok(()),
+                }
+            }
+            StepFailure::FramingStopped { who, error } => {
+                write!(f, "{who}: framing stopped: {error}; {}", error.hint())
+            }
+            StepFailure::Encode { framing, error } => write!(
+                f,
+                "the data cannot be sent as one `{framing}` frame: {error}; {}",
+                error.hint()
+            ),
+            StepFailure::FramePattern(error) => write!(f, "{error}"),
+            StepFailure::NoFraming => f.write_str("this step needs `framing:`"),
             StepFailure::ScenarioTimedOut { timeout, running } => {
                 write!(
                     f,
@@ -669,6 +790,9 @@ pub enum StartError {
     /// The fake server's banner cannot become bytes in its encoding.
     #[error("cannot send the banner: {0}")]
     Banner(#[source] RenderError),
+    /// The rules of `fake: rules` cannot run: a variable without a value.
+    #[error("cannot start the rules server: {0}")]
+    Rules(#[source] crate::scenario::frames::RulesError),
     /// The fake server could not bind its address.
     #[error("cannot start the fake server: {0}")]
     FakeServer(#[source] ServerError),

@@ -4,6 +4,7 @@
 //! - `drivers`: the server (fake or program) and each client (built-in or program) behind one interface each.
 //! - `journal`: the fold of the event stream, in parts: the state steps wait on, settle accounting, held program output.
 //! - `output`: received text for `expect`, consumed as patterns match.
+//! - `frames`: received frames for `expect_frame`, taken one at a time.
 //! - `scheduler`: every timer of the scenario on one clock, virtual or real.
 //! - `wait`: folding reports, settling, and waiting while timers fire.
 //! - `steps`: each kind of step: the dispatch, client steps, server steps.
@@ -11,6 +12,7 @@
 
 mod drivers;
 mod failure;
+mod frames;
 mod journal;
 mod output;
 mod scheduler;
@@ -67,13 +69,20 @@ pub async fn run(scenario: &Scenario, live: Option<LineSink>, given: &Given) -> 
             // Stopped first, so that each reports the bytes it still held.
             conductor.stop_clients().await;
             let outcome = match run {
-                Ok(Ok(())) => match conductor.never_sent() {
-                    None => Outcome::Passed,
-                    Some(never_sent) => {
-                        let last = scenario.steps.len().saturating_sub(1);
-                        Outcome::Failed(never_sent.at(&scenario.steps[last]))
+                Ok(Ok(())) => {
+                    // Framing that stopped after the last step fails it too.
+                    let framing = conductor
+                        .journal
+                        .take_framing_error()
+                        .map(|(who, error)| StepFailure::FramingStopped { who, error });
+                    match conductor.never_sent().or(framing) {
+                        None => Outcome::Passed,
+                        Some(failure) => {
+                            let last = scenario.steps.len().saturating_sub(1);
+                            Outcome::Failed(failure.at(&scenario.steps[last]))
+                        }
                     }
-                },
+                }
                 Ok(Err(failure)) => Outcome::Failed(failure),
                 Err(_) => {
                     let index = steps.len().min(scenario.steps.len().saturating_sub(1));
@@ -163,10 +172,12 @@ impl Conductor {
                 let banner = banner.map_err(StartError::Banner)?;
                 let options = FakeOptions {
                     kind: spec.kind,
-                    banner: banner.map(Bytes::from),
+                    // A rules server's banner comes from its rules.
+                    banner: banner.filter(|_| spec.rules.is_none()).map(Bytes::from),
                     half_open: spec.half_open,
+                    rules: None,
                 };
-                let server = FakeServer::bind(
+                let mut server = FakeServer::bind(
                     &spec.host,
                     spec.port,
                     options,
@@ -175,6 +186,24 @@ impl Conductor {
                 )
                 .map_err(StartError::FakeServer)?;
                 let port = server.addr().port();
+                if let Some(rules) = &spec.rules {
+                    let vars = Vars {
+                        port,
+                        tmp: tmp.path().to_owned(),
+                        values: given.values.clone(),
+                    };
+                    let set = rules
+                        .build(spec.banner.as_ref(), &vars)
+                        .map_err(StartError::Rules)?;
+                    server.set_rules(std::sync::Arc::new(crate::server::ServerRules {
+                        set: std::sync::Arc::new(set),
+                        framing: spec
+                            .framing
+                            .clone()
+                            .unwrap_or_else(crate::framing::FramingSpec::line),
+                        labels: rules.labels().into_iter().map(Into::into).collect(),
+                    }));
+                }
                 (
                     Some(ServerDriver::Fake(server)),
                     spec.host.clone(),
@@ -217,6 +246,7 @@ impl Conductor {
                 encoding: c.encoding,
                 program: c.command.as_ref().map(|command| command.merge_stderr),
                 reconnect: c.reconnect,
+                framing: c.framing.clone(),
             })
             .collect();
         let mut conductor = Conductor {
@@ -235,6 +265,12 @@ impl Conductor {
             },
             _tmp: tmp,
         };
+        if let ServerSpec::Fake(spec) = &scenario.server
+            && let Some(framing) = &spec.framing
+        {
+            let rules = spec.rules.is_some();
+            conductor.journal.frame_server(framing.clone(), rules);
+        }
         // Secrets never show, from the first line on.
         for secret in secrets {
             conductor.journal.hide_secret(secret);
@@ -326,6 +362,11 @@ impl Conductor {
                 }),
                 Err(error) => Err(error),
             };
+            // A stream that cannot be framed fails the step it happened in.
+            let result = result.and_then(|()| match self.journal.take_framing_error() {
+                Some((who, error)) => Err(StepFailure::FramingStopped { who, error }),
+                None => Ok(()),
+            });
             records.push(StepRecord {
                 line: step.line,
                 name: step.value.name(),

@@ -28,6 +28,8 @@ pub type TimerId = u64;
 pub enum Fired {
     /// A client's wait is over; it was woken.
     Client(usize),
+    /// A fake server connection's wait (a rule's delay) is over; it was woken.
+    Conn(u32),
     /// One of the runner's own timers.
     Runner(TimerId),
 }
@@ -35,8 +37,13 @@ pub enum Fired {
 #[derive(Debug)]
 enum Owner {
     Client(usize, oneshot::Sender<()>),
+    Conn(u32, oneshot::Sender<()>),
     Runner,
 }
+
+/// Ranks a server connection's timers after every client's and before the
+/// runner's, connections in their order.
+const CONN_RANK: u32 = 1 << 31;
 
 /// Keeps the pending timers, earliest first (ties: clients by index, then runner).
 #[derive(Debug)]
@@ -84,6 +91,13 @@ impl Scheduler {
         self.timers.insert(key, Owner::Client(client, wake));
     }
 
+    /// Adds a fake server connection's wait (a rule's delay); `wake` fires when it is over.
+    pub fn add_conn(&mut self, conn: u32, delay: Duration, wake: oneshot::Sender<()>) {
+        let rank = CONN_RANK.saturating_add(conn).min(u32::MAX - 1);
+        let key = self.key(delay, rank);
+        self.timers.insert(key, Owner::Conn(conn, wake));
+    }
+
     /// Adds a runner timer and returns its id.
     pub fn add_runner(&mut self, delay: Duration) -> TimerId {
         let key = self.key(delay, u32::MAX);
@@ -99,7 +113,7 @@ impl Scheduler {
     /// Drops client waits that were abandoned (the client quit or stopped).
     fn prune(&mut self) {
         self.timers.retain(|_, owner| match owner {
-            Owner::Client(_, wake) => !wake.is_closed(),
+            Owner::Client(_, wake) | Owner::Conn(_, wake) => !wake.is_closed(),
             Owner::Runner => true,
         });
     }
@@ -135,6 +149,10 @@ impl Scheduler {
             Owner::Client(client, wake) => {
                 let _ = wake.send(());
                 Fired::Client(client)
+            }
+            Owner::Conn(conn, wake) => {
+                let _ = wake.send(());
+                Fired::Conn(conn)
             }
             Owner::Runner => Fired::Runner(key.2),
         })
@@ -173,6 +191,30 @@ mod tests {
         scheduler.cancel(step);
         assert!(scheduler.fire().is_none());
         assert_eq!(scheduler.now(), Duration::ZERO);
+    }
+
+    #[test]
+    fn connection_waits_fire_after_clients_before_the_runner_in_connection_order() {
+        let mut scheduler = Scheduler::new(Pace::Virtual);
+        let (a, _ra) = oneshot::channel();
+        let (c2, _r2) = oneshot::channel();
+        let (c1, _r1) = oneshot::channel();
+        let step = scheduler.add_runner(Duration::from_millis(5));
+        scheduler.add_conn(2, Duration::from_millis(5), c2);
+        scheduler.add_conn(1, Duration::from_millis(5), c1);
+        scheduler.add_client(0, Duration::from_millis(5), a);
+        let order: Vec<String> = std::iter::from_fn(|| scheduler.fire())
+            .map(|fired| format!("{fired:?}"))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "Client(0)",
+                "Conn(1)",
+                "Conn(2)",
+                format!("Runner({step})").as_str()
+            ]
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -139,6 +139,10 @@ impl Conductor {
                         self.journal.wake(index);
                         continue;
                     }
+                    Some(Fired::Conn(conn)) => {
+                        self.journal.wake_conn(conn);
+                        continue;
+                    }
                     None => {}
                 }
             }
@@ -173,8 +177,23 @@ impl Conductor {
 
 /// Folds one report: its timer request into the scheduler, its events into the journal.
 fn fold(scheduler: &mut Scheduler, journal: &mut Journal, mut report: Report) {
-    if let (Some(timer), Source::Client(index)) = (report.timer.take(), report.source) {
-        scheduler.add_client(index, timer.delay, timer.wake);
+    match (report.timer.take(), report.source) {
+        (Some(timer), Source::Client(index)) => {
+            scheduler.add_client(index, timer.delay, timer.wake);
+        }
+        // A fake server connection's rule delay: its batch ends with `Waiting`.
+        (Some(timer), Source::Server) => {
+            let conn = report.events.iter().rev().find_map(|event| match event {
+                crate::event::Event::Server(crate::event::ServerEvent::Waiting {
+                    conn, ..
+                }) => Some(*conn),
+                _ => None,
+            });
+            if let Some(conn) = conn {
+                scheduler.add_conn(conn, timer.delay, timer.wake);
+            }
+        }
+        (None, _) => {}
     }
     journal.apply(&report);
 }

@@ -213,7 +213,7 @@ const fn for_programs(key: Key, doc: &'static str) -> Key {
 }
 
 /// Lists the fake server kinds (`fake:`).
-pub(crate) const FAKE_KINDS: &[&str] = &["echo", "chat", "sink", "silent"];
+pub(crate) const FAKE_KINDS: &[&str] = &["echo", "chat", "sink", "silent", "rules"];
 /// Lists the `output:` modes of a server program.
 pub(crate) const OUTPUT_MODES: &[&str] = &["transcript", "discard", "inherit"];
 /// Lists the `stderr:` modes of a client program.
@@ -289,7 +289,7 @@ const ENV_DOC: &str = "Variables added to tcprun's environment for the program."
 pub(crate) const SERVER: &[Key] = &[
     server(
         "fake",
-        "Which built-in server: `echo` (writes each chunk back), `chat` (writes each chunk to every other connection), `sink` (reads and discards; the transcript shows byte counts), `silent` (reads, never answers, never closes).",
+        "Which built-in server: `echo` (writes each chunk back), `chat` (writes each chunk to every other connection), `sink` (reads and discards; the transcript shows byte counts), `silent` (reads, never answers, never closes), `rules` (answers each frame by its `rules:`).",
         Value::Choice(FAKE_KINDS),
         "fk",
     ),
@@ -347,6 +347,18 @@ pub(crate) const SERVER: &[Key] = &[
             "false: not started until a `start_server` step.",
         ),
         Default::Bool(true),
+    ),
+    server(
+        "framing",
+        "How what the server receives is cut into frames, for `server_expect_frame`, `server_send_frame`, rules and the transcript: `line`, `crlf`, `{delimiter: ...}`, `{start: ..., end: ...}`, `{fixed: N}` or `{length: u8|u16be|u16le|u24be|u32be|u32le|u64be|u64le|varint, offset: N, adjust: N}`, each with an optional `max` (default 8MiB). `fake: rules` frames by `line` without it.",
+        Value::Def("framing"),
+        "f",
+    ),
+    server(
+        "rules",
+        "The rules of `fake: rules`, in order: the first whose `when` matches a frame answers it (`reply`, or `replies` in turn), after an optional `delay`, then does `then`.",
+        Value::Def("rules"),
+        "f",
     ),
     with_default(
         server(
@@ -496,6 +508,12 @@ pub(crate) const CLIENT: &[Key] = &[
             "b",
         ),
         Default::Text(MAX_INTERVAL_TEXT),
+    ),
+    client(
+        "framing",
+        "How what the client receives is cut into frames, for `expect_frame`, `send_frame` and the transcript: `line`, `crlf`, `{delimiter: ...}`, `{start: ..., end: ...}`, `{fixed: N}` or `{length: u8|u16be|u16le|u24be|u32be|u32le|u64be|u64le|varint, offset: N, adjust: N}`, each with an optional `max` (default 8MiB).",
+        Value::Def("framing"),
+        "b",
     ),
     with_default(
         for_programs(

@@ -3,12 +3,16 @@
 mod data;
 mod diagnostic;
 mod discover;
+pub(crate) mod frame_steps;
+pub mod frames;
 pub mod keys;
 pub mod limits;
 pub(crate) mod read_client;
 mod read_data;
 mod read_file;
+mod read_frames;
 pub(crate) mod read_program;
+mod read_rules;
 mod read_server;
 pub(crate) mod read_steps;
 mod read_values;
@@ -27,6 +31,7 @@ pub use data::{Data, RenderError};
 pub(crate) use diagnostic::sentence_case;
 pub use diagnostic::{Diagnostic, LoadError};
 pub use discover::discover;
+pub use read_rules::{RulesFile, load_rules_file, load_rules_str};
 pub use types::*;
 
 /// Reads and loads the scenario file at `path`: a regular file of at most

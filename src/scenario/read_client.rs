@@ -159,6 +159,10 @@ impl Reader<'_> {
         let connect_timeout = self.opt_duration(fields, "connect_timeout");
         let backoff = get("backoff").and_then(|n| self.choice(n, "backoff", &BACKOFFS));
         let max_interval = self.opt_duration(fields, "max_interval");
+        let framing = get("framing").and_then(|n| self.framing(n));
+        if get("framing").is_some() {
+            self.framed_clients.push((name.to_owned(), framing.clone()));
+        }
         let defaults = default_client(name);
         ClientSpec {
             host,
@@ -170,6 +174,7 @@ impl Reader<'_> {
             connect_timeout: connect_timeout.unwrap_or(defaults.connect_timeout),
             backoff: backoff.unwrap_or(defaults.backoff),
             max_interval: max_interval.unwrap_or(defaults.max_interval),
+            framing,
             ..defaults
         }
     }
@@ -225,6 +230,7 @@ pub(crate) fn default_client(name: &str) -> ClientSpec {
         encoding: Encoding::Utf8,
         quit_word: keys::QUIT_WORD.into(),
         command: None,
+        framing: None,
     }
 }
 

@@ -378,6 +378,8 @@ steps:
                 }),
                 start: false,
                 half_open: false,
+                framing: None,
+                rules: None,
             })
         );
         assert_eq!(
@@ -396,6 +398,7 @@ steps:
                 encoding: Encoding::Latin1,
                 quit_word: "bye".into(),
                 command: None,
+                framing: None,
             }]
         );
         let step = &scenario.steps[1];
@@ -428,6 +431,8 @@ steps:
                 banner: None,
                 start: true,
                 half_open: false,
+                framing: None,
+                rules: None,
             })
         );
         assert_eq!(
@@ -446,6 +451,7 @@ steps:
                 encoding: Encoding::Utf8,
                 quit_word: "quit".into(),
                 command: None,
+                framing: None,
             }]
         );
         // `client:` with nothing after it, `defaults: {}` and `${port}` are defaults too.

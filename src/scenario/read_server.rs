@@ -13,11 +13,12 @@ use super::types::{
 use super::yaml::Node;
 
 /// Lists the fake server kinds (`fake:`), with their names in the key table.
-pub(crate) const FAKE_KINDS: [(&str, FakeKind); 4] = [
+pub(crate) const FAKE_KINDS: [(&str, FakeKind); 5] = [
     (keys::FAKE_KINDS[0], FakeKind::Echo),
     (keys::FAKE_KINDS[1], FakeKind::Chat),
     (keys::FAKE_KINDS[2], FakeKind::Sink),
     (keys::FAKE_KINDS[3], FakeKind::Silent),
+    (keys::FAKE_KINDS[4], FakeKind::Rules),
 ];
 pub(super) const SERVER_HINT: &str = "write `server: {fake: echo}` for a built-in server, `server: {command: [...]}` for a server program, or `server: {address: \"host:port\"}` for one already running";
 const SERVER_KINDS_HINT: &str = "give exactly one of `fake:` (a built-in server), `command:` or `shell:` (a server program), or `address:` (a server already running)";
@@ -106,6 +107,21 @@ impl Reader<'_> {
         let half_open = fields
             .get("half_open")
             .map(|n| self.boolean(n, "`half_open`"));
+        let framing = fields.get("framing").map(|n| self.framing(n));
+        let rules = self.fake_rules(fields, kind);
+        let framing = match (framing, kind) {
+            (Some(framing), _) => framing,
+            (None, Some(FakeKind::Rules)) => Some(crate::framing::FramingSpec::line()),
+            (None, _) => None,
+        };
+        // An invalid framing was reported where it is written.
+        let invalid = fields.get("framing").is_some() && framing.is_none();
+        self.framed_server = (!invalid).then(|| framing.clone());
+        if kind == Some(FakeKind::Rules)
+            && let (Some(banner), Some(Some(Some(data)))) = (fields.get("banner"), &banner)
+        {
+            self.check_rules_banner(banner, data);
+        }
         Some(ServerSpec::Fake(FakeServerSpec {
             kind: kind?,
             host,
@@ -113,6 +129,8 @@ impl Reader<'_> {
             banner: banner.unwrap_or(Some(None))?,
             start: start.unwrap_or(Some(true))?,
             half_open: half_open.unwrap_or(Some(false))?,
+            framing,
+            rules: rules?,
         }))
     }
 
@@ -127,6 +145,12 @@ impl Reader<'_> {
             );
             let hint = match other {
                 "banner" => "a server program sends its own greeting; remove `banner`",
+                "framing" => {
+                    "tcprun does not see a server program's connections; give `framing:` to the client that reads them"
+                }
+                "rules" => {
+                    "a server program answers by itself; to answer by rules, write `fake: rules`"
+                }
                 _ => {
                     "a server program decides by itself what to do after a client's FIN; remove `half_open`"
                 }
@@ -171,6 +195,64 @@ impl Reader<'_> {
             host.unwrap_or_else(|| keys::HOST.into()),
             port.unwrap_or(Some(keys::PORT.into())).map(|p| p as u16),
         )
+    }
+
+    /// Reads `rules:`, which `fake: rules` needs and no other kind takes.
+    fn fake_rules(
+        &mut self,
+        fields: &Fields<'_>,
+        kind: Option<FakeKind>,
+    ) -> Option<Option<super::frames::RulesSpec>> {
+        let Some(kind) = kind else {
+            return Some(None);
+        };
+        match (kind, fields.key("rules"), fields.get("rules")) {
+            (FakeKind::Rules, Some(_), Some(node)) => {
+                let file = self.file().file_name().map_or_else(
+                    || "scenario".to_owned(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                self.rules(node, &file).map(Some)
+            }
+            (FakeKind::Rules, ..) => {
+                let at = fields.get("fake")?;
+                let hint = "for example `rules: [{when: {equals: PING}, reply: \"+PONG\\r\\n\"}]`";
+                self.error(at, "`fake: rules` needs `rules:`", Some(hint.into()));
+                None
+            }
+            (_, Some(key), _) => {
+                let message = "`rules` only applies to `fake: rules`";
+                let hint = "write `fake: rules` to answer frames by rules, or remove `rules:`";
+                self.error(key, message, Some(hint.into()));
+                None
+            }
+            (_, None, _) => Some(None),
+        }
+    }
+
+    /// Checks a rules server's banner: `${connection}` is its only name of
+    /// its own; other names are scenario variables, with values when given.
+    fn check_rules_banner(&mut self, node: &Node, data: &Data) {
+        let Data::Text { text, .. } = data else {
+            return;
+        };
+        if let Some(given) = self.given {
+            for name in super::frames::scenario_names(text, &["connection"]) {
+                let known = match name.strip_prefix("env.") {
+                    Some(env) => std::env::var_os(env).is_some(),
+                    None => matches!(name, "port" | "tmp") || given.values.contains_key(name),
+                };
+                if !known {
+                    let message = format!(
+                        "`${{{name}}}` has no value: a rules server's banner knows `${{connection}}` and scenario variables"
+                    );
+                    let hint = format!(
+                        "give it a value with `--var {name}=VALUE`, or write `${{connection}}` for the connection's number"
+                    );
+                    self.error(node, message, Some(hint));
+                }
+            }
+        }
     }
 
     fn banner(&mut self, node: &Node) -> Option<Option<Data>> {

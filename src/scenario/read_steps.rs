@@ -53,6 +53,12 @@ impl Reader<'_> {
                 if let Step::Expect { pattern, .. } | Step::ServerExpect { pattern, .. } = &value {
                     self.captured.extend(pattern.matcher.group_names());
                 }
+                if let Step::ExpectFrame { pattern, .. } | Step::ServerExpectFrame { pattern, .. } =
+                    &value
+                    && let crate::framing::FramePattern::Regex(regex) = &pattern.pattern
+                {
+                    self.captured.extend(regex.names().map(str::to_owned));
+                }
                 Some(Located {
                     line: item.start.line,
                     col: item.start.col,

@@ -201,6 +201,15 @@ pub(crate) struct Reader<'a> {
     /// The names captured by the steps read so far (named groups of
     /// `expect` and `server_expect`).
     pub(crate) captured: BTreeSet<String>,
+    /// The built-in clients with `framing:`, and their framing (none: it
+    /// is invalid, and was reported).
+    pub(crate) framed_clients: Vec<(String, Option<crate::framing::FramingSpec>)>,
+    /// The fake server's framing (`Some(None)`: a fake server without one;
+    /// `None`: no fake server, or `server:` is broken).
+    pub(crate) framed_server: Option<Option<crate::framing::FramingSpec>>,
+    /// Every distinct frame regex compiled so far: identical ones are
+    /// compiled once and share the compiled form.
+    pub(crate) frame_regexes: HashMap<String, crate::framing::FramePattern>,
 }
 
 /// Says why a regex was rejected: the message and the hint.
@@ -221,6 +230,9 @@ impl<'a> Reader<'a> {
             compiled: 0,
             given: None,
             captured: BTreeSet::new(),
+            framed_clients: Vec::new(),
+            framed_server: None,
+            frame_regexes: HashMap::new(),
         }
     }
 

@@ -43,6 +43,10 @@ pub(crate) const STEPS: &[&StepDef] = &[
     &EXPECT_CONNECTIONS,
     &EXPECT_EXIT,
     &KILL_CLIENT,
+    &super::frame_steps::SEND_FRAME,
+    &super::frame_steps::EXPECT_FRAME,
+    &super::frame_steps::SERVER_SEND_FRAME,
+    &super::frame_steps::SERVER_EXPECT_FRAME,
 ];
 
 // The options several steps share, and the helpers that write options.
@@ -438,6 +442,7 @@ mod tests {
         "server: {fake: echo}\nclients: {bob: {command: [cli]}}\n",
         "server: {command: [srv]}\nclients: {bob: {}}\n",
         "server: {command: [srv]}\nclients: {bob: {command: [cli]}}\n",
+        "server: {fake: echo, framing: line}\nclients: {bob: {framing: line}}\n",
     ];
 
     #[test]

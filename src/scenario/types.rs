@@ -8,9 +8,11 @@ use std::sync::Arc;
 use crate::matcher::{BuildError, Matcher};
 
 use super::data::Data;
+pub use super::frames::{FramePatternSpec, ReplySpec, RuleSpec, RulesSpec};
 use super::registry::StepDef;
 use super::step_defs;
 use crate::client::encoding::Encoding;
+use crate::framing::FramingSpec;
 
 /// Holds one validated scenario file.
 #[derive(Debug, Clone)]
@@ -82,6 +84,12 @@ pub struct FakeServerSpec {
     /// steps can still send (Node's `allowHalfOpen`; default false: the
     /// server ends its side as soon as the client ends).
     pub half_open: bool,
+    /// `framing:` how what the server receives is cut into frames (for
+    /// `server_expect_frame`, `server_send_frame`, the transcript and rules);
+    /// `fake: rules` without it frames by `line`.
+    pub framing: Option<FramingSpec>,
+    /// `rules:` of `fake: rules`.
+    pub rules: Option<RulesSpec>,
 }
 
 /// Configures a real server program under test.
@@ -164,6 +172,8 @@ pub enum FakeKind {
     Sink,
     /// Accepts, reads, never answers.
     Silent,
+    /// Answers frames by its `rules:` (see [`crate::rules`]).
+    Rules,
 }
 
 /// Configures one built-in reconnecting client (`client:` or an entry of `clients:`).
@@ -193,6 +203,9 @@ pub struct ClientSpec {
     pub encoding: Encoding,
     /// `quit_word:` (default `quit`).
     pub quit_word: String,
+    /// `framing:` how what the client receives is cut into frames (for
+    /// `expect_frame`, `send_frame` and the transcript); none: a byte stream.
+    pub framing: Option<FramingSpec>,
     /// `command:`/`shell:`: a real client program instead of the built-in
     /// client; the options above then do not apply (validation rejects them).
     pub command: Option<CommandClientSpec>,
@@ -389,6 +402,28 @@ pub enum Step {
         client: Option<String>,
         signal: Option<String>,
     },
+    /// `send_frame`: the data wrapped as one frame of the client's framing.
+    SendFrame { client: Option<String>, data: Data },
+    /// `expect_frame`: the next frame the client received matches (with
+    /// `skip`, the next frame that matches).
+    ExpectFrame {
+        client: Option<String>,
+        pattern: FramePatternSpec,
+        skip: bool,
+        timeout: Option<Duration>,
+    },
+    /// `server_send_frame`: the data wrapped as one frame of the server's framing.
+    ServerSendFrame {
+        connection: ConnectionRef,
+        data: Data,
+    },
+    /// `server_expect_frame`: the next frame the server received matches.
+    ServerExpectFrame {
+        connection: ConnectionRef,
+        pattern: FramePatternSpec,
+        skip: bool,
+        timeout: Option<Duration>,
+    },
 }
 
 impl Step {
@@ -420,6 +455,10 @@ impl Step {
             Step::ExpectConnections { .. } => &step_defs::EXPECT_CONNECTIONS,
             Step::ExpectExit { .. } => &step_defs::EXPECT_EXIT,
             Step::KillClient { .. } => &step_defs::KILL_CLIENT,
+            Step::SendFrame { .. } => &super::frame_steps::SEND_FRAME,
+            Step::ExpectFrame { .. } => &super::frame_steps::EXPECT_FRAME,
+            Step::ServerSendFrame { .. } => &super::frame_steps::SERVER_SEND_FRAME,
+            Step::ServerExpectFrame { .. } => &super::frame_steps::SERVER_EXPECT_FRAME,
         }
     }
 

@@ -19,6 +19,7 @@
 //! client declared under `clients:`, nor the kind of a named client among
 //! several: those stay with the loader.
 
+mod frames;
 mod patterns;
 mod steps;
 
@@ -105,7 +106,7 @@ fn defs() -> Value {
         .collect();
     let encodings: Vec<&str> = Encoding::ALL.iter().map(|e| e.name()).collect();
     let signals = SIGNALS;
-    json!({
+    let mut defs = json!({
         "duration": {
             "description": "A duration: a number and a unit, e.g. 500ms, 3s, 1m, 1h 30m.",
             "type": "string",
@@ -194,7 +195,11 @@ fn defs() -> Value {
         "programServer": server_branch(Branch::Program),
         "externalServer": server_branch(Branch::External),
         "step": steps::step_schema(),
-    })
+    });
+    for (name, schema) in frames::defs() {
+        defs[name] = schema;
+    }
+    defs
 }
 
 /// Returns a default as JSON.
@@ -379,6 +384,7 @@ fn server_branch(branch: Branch) -> Value {
         Branch::Fake => {
             let mut schema = closed(properties, &["fake"]);
             schema["description"] = json!("A built-in fake server that tcprun runs and controls.");
+            schema["allOf"] = frames::fake_server_rules();
             schema
         }
         Branch::Program => {

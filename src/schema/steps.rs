@@ -54,13 +54,14 @@ pub(super) fn step_schema() -> Value {
 
 /// Returns the schema of a step's argument, in each form the loader accepts.
 fn step_argument(def: &StepDef) -> Value {
-    let (required, data) = (def.required, def.takes_data());
+    let frame_pattern = crate::scenario::frame_steps::takes_frame_pattern(def);
+    let (required, data) = (def.required, def.takes_data() && !frame_pattern);
     let mut forms = Vec::new();
     if !required {
         forms.push(json!({"type": "null"}));
     }
     if let Some(short) = &def.shorthand {
-        forms.push(if data {
+        forms.push(if data && !frame_pattern {
             json!({"$ref": "#/$defs/text"})
         } else {
             option_schema(short)
@@ -73,7 +74,14 @@ fn step_argument(def: &StepDef) -> Value {
         .filter(|option| !data_key(option.key))
         .map(|option| (option.key.to_owned(), option_schema(option)))
         .collect();
-    if data {
+    if frame_pattern {
+        let options: Map<String, Value> = def
+            .options
+            .iter()
+            .map(|option| (option.key.to_owned(), option_schema(option)))
+            .collect();
+        forms.push(super::frames::pattern_maps(&options));
+    } else if data {
         assert!(
             DATA_OPTIONS.iter().all(|o| def.takes(o.key)),
             "`{}` takes some data keys but not all",
@@ -112,7 +120,7 @@ fn server_is(keys: &[&str]) -> Value {
 }
 
 /// Returns a condition on the top level: there is one client, and it matches `kind`.
-fn only_client(kind: &Value) -> Value {
+pub(super) fn only_client(kind: &Value) -> Value {
     json!({
         "anyOf": [
             {"required": ["client"], "properties": {"client": kind}},
@@ -125,7 +133,7 @@ fn only_client(kind: &Value) -> Value {
 }
 
 /// Returns a rule on the top level: the steps may not include any of `names`, bare or with an argument.
-fn steps_without(names: &[&str]) -> Value {
+pub(super) fn steps_without(names: &[&str]) -> Value {
     let forbidden: Map<String, Value> = names
         .iter()
         .map(|name| ((*name).to_owned(), Value::Bool(false)))
@@ -173,7 +181,7 @@ pub(super) fn rules() -> Value {
             json!({"type": "object", "required": ["client"]}),
         );
     }
-    json!([
+    let mut rules = json!([
         {
             "$comment": "With several clients, every client step names its client.",
             "if": {"required": ["clients"], "properties": {"clients": {"minProperties": 2}}},
@@ -231,5 +239,9 @@ pub(super) fn rules() -> Value {
             "if": only_client(&builtin),
             "then": steps_without(&registry::names_where(|d| matches!(d.clients, Clients::Programs { .. }))),
         },
-    ])
+    ]);
+    if let Some(all) = rules.as_array_mut() {
+        all.extend(super::frames::rules());
+    }
+    rules
 }

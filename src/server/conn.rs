@@ -1,5 +1,6 @@
 //! Runs one accepted connection of a fake server: reads, reacts by the server's kind, obeys commands.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -8,9 +9,11 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::rules::RulesConn;
 use super::{FakeKind, FakeOptions, Shared};
 use crate::client::error::net_error;
-use crate::event::{CloseReason, Emitter, ServerEvent};
+use crate::event::{CloseReason, Emitter, ServerEvent, Wait};
+use crate::rules::{Action, Close};
 
 /// Size of each socket read.
 const READ_SIZE: usize = 64 * 1024;
@@ -44,6 +47,25 @@ pub(super) struct ConnTask {
     batch: Vec<ServerEvent>,
     peer_ended: bool,
     we_ended: bool,
+    /// Sent first, on accept (already reported).
+    banner: Option<Bytes>,
+    /// `fake: rules`: this connection's rules.
+    rules: Option<RulesConn>,
+    /// Rule actions not carried out yet (they follow a delay), in order.
+    queue: VecDeque<Action>,
+    /// A rule's delay under way.
+    wait: Option<Wait>,
+    /// A rule stalled the connection: it reads nothing more.
+    stalled: bool,
+    /// The client ended while rule actions waited: our side ends once they are done.
+    end_when_done: bool,
+}
+
+/// Lists what carrying out rule actions does to the socket, once reported.
+enum Effect {
+    Write(Bytes),
+    Fin,
+    Reset,
 }
 
 impl ConnTask {
@@ -59,7 +81,6 @@ impl ConnTask {
         Self {
             conn,
             stream,
-            options,
             emitter,
             registry,
             commands,
@@ -67,11 +88,25 @@ impl ConnTask {
             batch: Vec::new(),
             peer_ended: false,
             we_ended: false,
+            banner: options.banner.clone(),
+            options,
+            rules: None,
+            queue: VecDeque::new(),
+            wait: None,
+            stalled: false,
+            end_when_done: false,
         }
     }
 
+    /// Sets the banner (already reported) and, for `fake: rules`, the connection's rules.
+    pub(super) fn with_rules(mut self, banner: Option<Bytes>, rules: Option<RulesConn>) -> Self {
+        self.banner = banner;
+        self.rules = rules;
+        self
+    }
+
     pub(super) async fn run(mut self, shutdown: CancellationToken) {
-        if let Some(banner) = self.options.banner.clone()
+        if let Some(banner) = self.banner.take()
             && let Flow::Done = self.write(&banner).await
         {
             return;
@@ -84,7 +119,8 @@ impl ConnTask {
                     Some(command) => self.obey(command).await,
                     None => Flow::Done,
                 },
-                read = self.stream.read_buf(&mut buf), if !self.peer_ended => match read {
+                () = until(&mut self.wait), if self.wait.is_some() => self.resume().await,
+                read = self.stream.read_buf(&mut buf), if !self.peer_ended && !self.stalled => match read {
                     Ok(0) => self.peer_end().await,
                     Ok(_) => {
                         let data = buf.split().freeze();
@@ -171,11 +207,130 @@ impl ConnTask {
                 }
                 Flow::Continue
             }
+            FakeKind::Rules => {
+                if let Some(rules) = &mut self.rules {
+                    rules.on_data(&data, &mut self.batch, &mut self.queue);
+                }
+                if self.wait.is_some() {
+                    // The actions wait their turn behind the delay under way.
+                    self.flush().await;
+                    return Flow::Continue;
+                }
+                self.carry_out().await
+            }
             FakeKind::Echo | FakeKind::Sink | FakeKind::Silent => {
                 self.flush().await;
                 Flow::Continue
             }
         }
+    }
+
+    /// Carries out rule actions up to the next delay: reports what they do
+    /// as one batch (asking for the delay's timer, if one comes), then does
+    /// it to the socket.
+    async fn carry_out(&mut self) -> Flow {
+        let conn = self.conn;
+        let mut effects = Vec::new();
+        let mut delay = None;
+        let mut done = false;
+        while let Some(action) = self.queue.pop_front() {
+            match action {
+                Action::Delay(wait) => {
+                    self.batch.push(ServerEvent::Waiting { conn, delay: wait });
+                    delay = Some(wait);
+                    break;
+                }
+                Action::Write(data) => {
+                    if !self.we_ended {
+                        self.batch.push(ServerEvent::Sent {
+                            conn,
+                            data: data.clone(),
+                        });
+                        effects.push(Effect::Write(data));
+                    }
+                }
+                Action::Close(Close::Fin) | Action::HalfClose => {
+                    if !self.we_ended {
+                        self.end_here();
+                        effects.push(Effect::Fin);
+                        if self.peer_ended {
+                            self.closed(CloseReason::Fin);
+                            done = true;
+                            break;
+                        }
+                    }
+                }
+                Action::Close(Close::Reset) => {
+                    self.closed(CloseReason::Aborted);
+                    effects.push(Effect::Reset);
+                    self.queue.clear();
+                    break;
+                }
+                Action::Stall => {
+                    self.batch.push(ServerEvent::Stalled { conn });
+                    self.stalled = true;
+                    self.queue.clear();
+                    break;
+                }
+            }
+        }
+        // The client ended while these actions waited: end now, as
+        // without rules (unless half-open).
+        if delay.is_none() && self.end_when_done && !self.we_ended && !done {
+            self.end_here();
+            effects.push(Effect::Fin);
+            self.closed(CloseReason::Fin);
+            done = true;
+        }
+        match delay {
+            Some(delay) => {
+                let events = std::mem::take(&mut self.batch);
+                match self.emitter.emit_then_wait(events, delay).await {
+                    Ok(wait) => self.wait = Some(wait),
+                    Err(_) => return Flow::Done,
+                }
+            }
+            None => self.flush().await,
+        }
+        for effect in effects {
+            match effect {
+                Effect::Write(data) => {
+                    if let Flow::Done = self.write(&data).await {
+                        return Flow::Done;
+                    }
+                }
+                Effect::Fin => {
+                    let _ = self.stream.shutdown().await;
+                }
+                Effect::Reset => {
+                    self.reset_on_drop();
+                    return Flow::Done;
+                }
+            }
+        }
+        if done { Flow::Done } else { Flow::Continue }
+    }
+
+    /// A rule's delay is over: goes on with the actions after it.
+    async fn resume(&mut self) -> Flow {
+        self.wait = None;
+        self.batch.push(ServerEvent::Resumed { conn: self.conn });
+        self.carry_out().await
+    }
+
+    /// Decides to end our side (FIN): no more writes go to this connection.
+    fn end_here(&mut self) {
+        self.we_ended = true;
+        if let Some(entry) = self
+            .registry
+            .lock()
+            .expect("registry lock")
+            .conns
+            .get_mut(&self.conn)
+        {
+            entry.writable = false;
+        }
+        self.batch.push(ServerEvent::Ended { conn: self.conn });
     }
 
     /// Handles the client's FIN: like Node's default (allowHalfOpen=false),
@@ -185,18 +340,14 @@ impl ConnTask {
         self.batch.push(ServerEvent::PeerEnded { conn: self.conn });
         let auto_end =
             !self.we_ended && !self.options.half_open && self.options.kind != FakeKind::Silent;
+        if auto_end && (self.wait.is_some() || !self.queue.is_empty()) {
+            // Rule actions still wait their turn: our side ends after them.
+            self.end_when_done = true;
+            self.flush().await;
+            return Flow::Continue;
+        }
         if auto_end {
-            self.we_ended = true;
-            if let Some(entry) = self
-                .registry
-                .lock()
-                .expect("registry lock")
-                .conns
-                .get_mut(&self.conn)
-            {
-                entry.writable = false;
-            }
-            self.batch.push(ServerEvent::Ended { conn: self.conn });
+            self.end_here();
         }
         if self.we_ended {
             self.closed(CloseReason::Fin);
@@ -262,5 +413,13 @@ impl ConnTask {
         if !self.batch.is_empty() {
             let _ = self.emitter.emit_all(std::mem::take(&mut self.batch)).await;
         }
+    }
+}
+
+/// Ends when the wait under way is over (never, without one).
+async fn until(wait: &mut Option<Wait>) {
+    match wait {
+        Some(wait) => wait.await,
+        None => std::future::pending().await,
     }
 }

@@ -9,6 +9,7 @@
 
 mod conn;
 mod program;
+mod rules;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -25,6 +26,7 @@ use crate::event::{CloseReason, Emitter, ServerEvent, StreamClosed};
 pub use crate::scenario::types::FakeKind;
 use conn::{ConnCommand, ConnTask};
 pub use program::ProgramServer;
+pub use rules::ServerRules;
 
 /// Configures a fake server.
 #[derive(Debug, Clone)]
@@ -35,6 +37,9 @@ pub struct FakeOptions {
     pub banner: Option<Bytes>,
     /// Keep a connection open after the client's FIN (Node's `allowHalfOpen`).
     pub half_open: bool,
+    /// `fake: rules`: the rules and the framing they read by (the banner
+    /// then comes from the rules, with `${connection}` filled in).
+    pub rules: Option<Arc<ServerRules>>,
 }
 
 /// Reports a server that cannot bind or listen.
@@ -145,6 +150,12 @@ impl FakeServer {
             accept: None,
             shutdown,
         })
+    }
+
+    /// Sets the rules of `fake: rules` (built once the port is known, for
+    /// `${port}` in replies); takes effect from the next start.
+    pub fn set_rules(&mut self, rules: Arc<ServerRules>) {
+        self.options.rules = Some(rules);
     }
 
     /// Returns the bound address (with the real port).
@@ -450,7 +461,15 @@ async fn accept_loop(
             conn
         };
         let mut events = vec![ServerEvent::Accepted { conn, peer }];
-        if let Some(banner) = &options.banner {
+        let mut rules = options
+            .rules
+            .as_ref()
+            .map(|rules| rules::RulesConn::new(rules, conn));
+        let banner = match &mut rules {
+            Some(rules) => rules.banner(),
+            None => options.banner.clone(),
+        };
+        if let Some(banner) = &banner {
             events.push(ServerEvent::Sent {
                 conn,
                 data: banner.clone(),
@@ -467,7 +486,8 @@ async fn accept_loop(
             registry.clone(),
             rx,
             abort,
-        );
+        )
+        .with_rules(banner, rules);
         tokio::spawn(task.run(shutdown.clone()));
     }
 }

@@ -23,5 +23,5 @@ mod window;
 pub use kept::thousands;
 pub use mask::{Line, Scope};
 pub use record::{Actor, Owners, Recorder};
-pub use text::{quote, render, render_decoded};
-pub use window::{Show, Stream, Track, Window};
+pub use text::{one_line, quote, render, render_decoded};
+pub use window::{Group, Show, Stream, Track, Window};

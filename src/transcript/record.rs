@@ -4,9 +4,14 @@ use std::collections::HashMap;
 
 use super::kept::Kept;
 use super::mask::{Masks, Scope};
-use super::window::{Show, Stream, Track, Window};
+use super::text::one_line;
+use super::window::{Group, Show, Stream, Track, Window};
 use crate::client::encoding::Encoding;
 use crate::event::{ClientEvent, CloseReason, Pipe, ProgramEvent, ServerEvent, UnsentReason};
+use crate::framing::Cut;
+
+/// Caps the payload bytes shown in one frame line.
+const FRAME_SHOWN: usize = 64 * 1024;
 
 /// Describes a client as the transcript shows it.
 #[derive(Debug, Clone)]
@@ -48,6 +53,10 @@ pub struct Recorder {
     /// The lines written so far, within bounds.
     kept: Kept,
     masks: Masks,
+    /// Windows recorded aside, shown later in order ([`Self::begin_aside`]).
+    aside: Vec<Window>,
+    /// The window and marks put away while recording aside.
+    saved: Option<(Window, HashMap<Mark, u32>)>,
 }
 
 impl Recorder {
@@ -71,6 +80,39 @@ impl Recorder {
             marks: HashMap::new(),
             kept: Kept::default(),
             masks: Masks::new(port),
+            aside: Vec::new(),
+            saved: None,
+        }
+    }
+
+    /// Records what is added until [`Self::end_aside`] in a window of its
+    /// own, held until [`Self::release_aside`] shows it.
+    pub fn begin_aside(&mut self) {
+        let window = std::mem::take(&mut self.window);
+        let marks = std::mem::take(&mut self.marks);
+        self.saved = Some((window, marks));
+    }
+
+    /// Ends recording aside: the current window is the one before again.
+    pub fn end_aside(&mut self) {
+        if let Some((window, marks)) = self.saved.take() {
+            let aside = std::mem::replace(&mut self.window, window);
+            self.marks = marks;
+            if !aside.is_empty() {
+                self.aside.push(aside);
+            }
+        }
+    }
+
+    /// Shows the windows recorded aside, in order, after the current one.
+    pub fn release_aside(&mut self, owners: &Owners) {
+        if self.aside.is_empty() {
+            return;
+        }
+        self.close_window(owners);
+        for window in std::mem::take(&mut self.aside) {
+            self.window = window;
+            self.close_window(owners);
         }
     }
 
@@ -112,10 +154,7 @@ impl Recorder {
                     .bytes(Stream::ClientIn(index), cause, data, show);
             }
             ClientEvent::PeerEnded => {
-                let cause = conn
-                    .and_then(|c| self.marks.get(&Mark::ConnEnded(c)))
-                    .or(self.marks.get(&Mark::ServerSignalled))
-                    .copied();
+                let cause = self.end_cause(conn, event);
                 self.window.line(track, cause, "peer ended (FIN)".into());
             }
             ClientEvent::Ended => {
@@ -129,14 +168,7 @@ impl Recorder {
                     CloseReason::Aborted => "closed (aborted)".to_owned(),
                     CloseReason::Error(error) => format!("closed (error: {})", error.code),
                 };
-                let cause = conn
-                    .and_then(|c| {
-                        self.marks
-                            .get(&Mark::ConnAborted(c))
-                            .or(self.marks.get(&Mark::ServerDown))
-                    })
-                    .or(self.marks.get(&Mark::ServerSignalled))
-                    .copied();
+                let cause = self.end_cause(conn, event);
                 self.window.line(track, cause, text);
             }
             ClientEvent::RetryScheduled { retry, max, delay } => {
@@ -177,6 +209,35 @@ impl Recorder {
                 self.window.line(track, None, "quit".into());
             }
         }
+    }
+
+    /// Returns the cause of a client's `PeerEnded` or `Closed` on server
+    /// connection `conn`: the server's FIN, reset, kill or signal in this window.
+    fn end_cause(&self, conn: Option<u32>, event: &ClientEvent) -> Option<u32> {
+        let mark = match event {
+            ClientEvent::PeerEnded => conn.and_then(|c| self.marks.get(&Mark::ConnEnded(c))),
+            ClientEvent::Closed { .. } => conn.and_then(|c| {
+                self.marks
+                    .get(&Mark::ConnAborted(c))
+                    .or(self.marks.get(&Mark::ServerDown))
+            }),
+            _ => None,
+        };
+        mark.or(self.marks.get(&Mark::ServerSignalled)).copied()
+    }
+
+    /// Adds the frames (or partial frame) a client's stream ended in, as
+    /// caused by what ended it (`event`, a `PeerEnded` or `Closed`).
+    pub fn client_end_cuts(
+        &mut self,
+        index: usize,
+        conn: Option<u32>,
+        event: &ClientEvent,
+        cuts: &[Cut],
+    ) {
+        let cause = self.end_cause(conn, event);
+        let encoding = self.clients[index].encoding;
+        self.cuts(Stream::ClientIn(index), cause, encoding, cuts, true);
     }
 
     /// Adds the fake server's event; `owners` says which built-in client
@@ -244,6 +305,142 @@ impl Recorder {
                     self.marks.insert(Mark::ConnAborted(*conn), clock);
                 }
             }
+            // A rules server's verdict on a frame stands for the frame's line.
+            ServerEvent::RuleMatched {
+                conn,
+                rule,
+                payload,
+            } => {
+                let cause = owner(conn).and_then(|i| self.window.block_clock(Stream::ClientOut(i)));
+                let head = format!("rule {rule} matched ");
+                let text = format!("{head}{}", one_line(payload, Encoding::Utf8, FRAME_SHOWN));
+                self.window
+                    .grouped(Group::Verdicts(*conn), cause, text, head.len());
+            }
+            ServerEvent::NoRuleMatched { conn, payload } => {
+                let cause = owner(conn).and_then(|i| self.window.block_clock(Stream::ClientOut(i)));
+                let head = "no rule matched ";
+                let text = format!("{head}{}", one_line(payload, Encoding::Utf8, FRAME_SHOWN));
+                self.window
+                    .grouped(Group::Verdicts(*conn), cause, text, head.len());
+            }
+            ServerEvent::Waiting { conn, delay } => {
+                let text = format!("delay {}", humantime::format_duration(*delay));
+                self.window.line(Track::Conn(*conn), None, text);
+            }
+            ServerEvent::Stalled { conn } => {
+                let text = "stalled (reads nothing more)".to_owned();
+                self.window.line(Track::Conn(*conn), None, text);
+            }
+            // The journal cuts the frames itself, and says where framing stopped.
+            ServerEvent::Resumed { .. } | ServerEvent::FramingFailed { .. } => {}
+        }
+    }
+
+    /// Adds what client `index` received, cut into frames, in place of
+    /// its bytes; `conn` is the server connection of its current
+    /// connection (the frames answer what it sent).
+    pub fn client_cuts(&mut self, index: usize, conn: Option<u32>, cuts: &[Cut]) {
+        let cause = conn.and_then(|c| self.window.block_clock(Stream::ConnOut(c)));
+        let encoding = self.clients[index].encoding;
+        self.cuts(Stream::ClientIn(index), cause, encoding, cuts, false);
+    }
+
+    /// Adds what client `index` sent, cut into frames, in place of its
+    /// bytes; `ended`: what its stream ended in (when it closed).
+    pub fn client_sent_cuts(&mut self, index: usize, cuts: &[Cut], ended: bool) {
+        let encoding = self.clients[index].encoding;
+        self.cuts(Stream::ClientOut(index), None, encoding, cuts, ended);
+    }
+
+    /// Adds what server connection `conn` sent, cut into frames, in place
+    /// of its bytes (shown in its client's encoding); `ended`: what its
+    /// stream ended in.
+    pub fn conn_sent_cuts(&mut self, conn: u32, cuts: &[Cut], owners: &Owners, ended: bool) {
+        let encoding = self.encoding_of(owners.get(&conn).copied());
+        self.cuts(Stream::ConnOut(conn), None, encoding, cuts, ended);
+    }
+
+    /// Adds what server connection `conn` received, cut into frames, in
+    /// place of its bytes; `owners` says which client sent them.
+    pub fn conn_cuts(&mut self, conn: u32, cuts: &[Cut], owners: &Owners) {
+        let cause = owners
+            .get(&conn)
+            .and_then(|&i| self.window.block_clock(Stream::ClientOut(i)));
+        self.cuts(Stream::ConnIn(conn), cause, Encoding::Utf8, cuts, false);
+    }
+
+    /// Writes client `index`'s released frames as windows of their own,
+    /// after the current one.
+    pub fn show_released_cuts(&mut self, index: usize, cuts: &[Cut], owners: &Owners) {
+        if cuts.is_empty() {
+            return;
+        }
+        self.close_window(owners);
+        self.window.begin_batch();
+        self.client_cuts(index, None, cuts);
+        self.close_window(owners);
+    }
+
+    /// Adds each cut: a frame, junk or a partial frame as a line of the
+    /// stream's frames in this window (`alone`: lines of their own, as what
+    /// a stream ended in), where framing stopped a line that says why, then
+    /// bytes as they came.
+    fn cuts(
+        &mut self,
+        stream: Stream,
+        cause: Option<u32>,
+        encoding: Encoding,
+        cuts: &[Cut],
+        alone: bool,
+    ) {
+        let group = if alone {
+            Group::Frame(stream)
+        } else {
+            Group::Frames(stream)
+        };
+        for cut in cuts {
+            let (head, bytes) = match cut {
+                Cut::Frame(frame) => (format!("frame({}) ", frame.wire.len()), &frame.payload),
+                Cut::Junk(junk) => (format!("junk({}) ", junk.bytes.len()), &junk.bytes),
+                Cut::Partial(partial) => {
+                    let head = match partial.expected {
+                        Some(whole) => {
+                            format!("partial frame({} of {whole}) ", partial.bytes.len())
+                        }
+                        None => format!("partial frame({}) ", partial.bytes.len()),
+                    };
+                    (head, &partial.bytes)
+                }
+                Cut::Failed { error, held } => {
+                    let (track, text) = match stream {
+                        Stream::ClientIn(i) => {
+                            (Track::Client(i), format!("framing stopped: {error}"))
+                        }
+                        Stream::ConnIn(c) => (Track::Conn(c), format!("framing stopped: {error}")),
+                        Stream::ClientOut(i) => (
+                            Track::Client(i),
+                            format!("what it sends is no longer framed: {error}"),
+                        ),
+                        Stream::ConnOut(c) => (
+                            Track::Conn(c),
+                            format!("what it sends is no longer framed: {error}"),
+                        ),
+                        Stream::Program(track, _) => (track, format!("framing stopped: {error}")),
+                    };
+                    self.window.line(track, cause, text);
+                    if !held.is_empty() {
+                        self.window.bytes(stream, None, held, Show::Text(encoding));
+                    }
+                    continue;
+                }
+                Cut::Raw(data) => {
+                    self.window.bytes(stream, cause, data, Show::Text(encoding));
+                    continue;
+                }
+            };
+            let text = format!("{head}{}", one_line(bytes, encoding, FRAME_SHOWN));
+            self.window.grouped(group, cause, text, head.len());
         }
     }
 
@@ -356,6 +553,11 @@ impl Recorder {
     /// written: captured values are masked when the transcript is read).
     pub fn unstreamed(&mut self) -> Vec<String> {
         self.kept.unstreamed()
+    }
+
+    /// Returns how client `index`'s bytes are shown.
+    pub fn encoding(&self, index: usize) -> Encoding {
+        self.clients[index].encoding
     }
 
     /// Returns how a connection's bytes are shown: in its client's encoding, else as UTF-8.

@@ -18,6 +18,24 @@ pub fn render_decoded(text: &str, encoding: Encoding) -> Vec<String> {
     }
 }
 
+/// Renders bytes as one line: quoted and escaped text in `encoding`, or
+/// hex or base64, at most `max` bytes of them (then how many more there were).
+pub fn one_line(bytes: &[u8], encoding: Encoding, max: usize) -> String {
+    let shown = &bytes[..bytes.len().min(max)];
+    let mut text = match encoding {
+        Encoding::Hex => hex::encode(shown),
+        Encoding::Base64 => {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(shown)
+        }
+        Encoding::Utf8 | Encoding::Ascii | Encoding::Latin1 => quote(shown, encoding),
+    };
+    if bytes.len() > shown.len() {
+        text.push_str(&format!(" ... ({} more bytes)", bytes.len() - shown.len()));
+    }
+    text
+}
+
 /// Renders bytes as quoted, escaped text pieces (one per line of data for
 /// text encodings; fixed-size pieces for hex and base64).
 pub fn render(bytes: &[u8], encoding: Encoding) -> Vec<String> {

@@ -84,6 +84,14 @@ struct Item {
 #[derive(Debug)]
 enum Body {
     Line(String),
+    /// Lines of one group ([`Group`]), each with its payload from byte
+    /// `at` of its text, in the order they came.
+    Group {
+        group: Group,
+        lines: Vec<(String, usize)>,
+        /// Lines beyond [`GROUP_CAP`], counted: (lines, payload bytes).
+        more: (u64, u64),
+    },
     Block {
         stream: Stream,
         bytes: Vec<u8>,
@@ -95,12 +103,42 @@ enum Body {
 /// Caps the bytes kept of one block for display.
 const BLOCK_CAP: usize = 64 * 1024;
 
+/// Caps the lines kept of one group for display.
+const GROUP_CAP: usize = 10_000;
+
+/// Names lines that, within a window, form one item as the bytes of a
+/// stream do: the frames of a stream, a rules server's verdicts on a
+/// connection. So how TCP cut a stream, and how the server's reads cut it,
+/// never shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Group {
+    /// The frames (and junk) of a stream: `client < frame(9) "PONG!"`.
+    Frames(Stream),
+    /// A line of one frame of a stream, alone (the partial frame a stream
+    /// ended in, caused by what ended it).
+    Frame(Stream),
+    /// A rules server's verdicts on one connection's frames:
+    /// `server[client]: rule ehlo (smtp.yaml:7) matched "EHLO x"`.
+    Verdicts(u32),
+}
+
+impl Group {
+    fn track(self) -> Track {
+        match self {
+            Group::Frames(stream) | Group::Frame(stream) => stream.track(),
+            Group::Verdicts(conn) => Track::Conn(conn),
+        }
+    }
+}
+
 /// Gathers the items of the current window and orders them when it closes.
 #[derive(Debug, Default)]
 pub struct Window {
     items: Vec<Item>,
     /// The open block of each stream in this window.
     blocks: HashMap<Stream, usize>,
+    /// The open item of each group in this window.
+    groups: HashMap<Group, usize>,
     /// The clock of the last item of each track.
     last: HashMap<Track, u32>,
     /// The clock of the item before, within the batch being added.
@@ -115,12 +153,45 @@ impl Window {
 
     /// Returns the clock of `stream`'s block in this window, if any.
     pub fn block_clock(&self, stream: Stream) -> Option<u32> {
-        self.blocks.get(&stream).map(|&i| self.items[i].clock)
+        self.blocks
+            .get(&stream)
+            .or_else(|| self.groups.get(&Group::Frames(stream)))
+            .map(|&i| self.items[i].clock)
     }
 
     /// Adds a line for `track`, caused also by the item with clock `cause`; returns its clock.
     pub fn line(&mut self, track: Track, cause: Option<u32>, text: String) -> u32 {
         self.push(track, cause, Body::Line(text))
+    }
+
+    /// Adds a line to `group`'s item in this window (opening it, caused by
+    /// `cause`, if it is the first; [`Group::Frame`] always opens one): its
+    /// text holds payload from byte `at` (where captured values are
+    /// masked). Returns the item's clock.
+    pub fn grouped(&mut self, group: Group, cause: Option<u32>, text: String, at: usize) -> u32 {
+        if let Some(&index) = self.groups.get(&group) {
+            let item = &mut self.items[index];
+            if let Body::Group { lines, more, .. } = &mut item.body {
+                if lines.len() < GROUP_CAP {
+                    lines.push((text, at));
+                } else {
+                    more.0 += 1;
+                    more.1 += (text.len() - at) as u64;
+                }
+            }
+            self.batch_clock = self.batch_clock.max(item.clock);
+            return item.clock;
+        }
+        let body = Body::Group {
+            group,
+            lines: vec![(text, at)],
+            more: (0, 0),
+        };
+        let clock = self.push(group.track(), cause, body);
+        if !matches!(group, Group::Frame(_)) {
+            self.groups.insert(group, self.items.len() - 1);
+        }
+        clock
     }
 
     /// Adds bytes to `stream`'s block in this window (opening it, caused by
@@ -180,6 +251,7 @@ impl Window {
     ) -> Vec<Line> {
         let mut items = std::mem::take(&mut self.items);
         self.blocks.clear();
+        self.groups.clear();
         self.last.clear();
         self.batch_clock = 0;
         items.sort_by_key(|item| (item.clock, rank(item.track), item.seq));
@@ -191,6 +263,30 @@ impl Window {
                     text: format!("{who}: {text}"),
                     payload: None,
                 }),
+                Body::Group {
+                    group,
+                    lines: grouped,
+                    more,
+                } => {
+                    let prefix = match group {
+                        Group::Frames(stream) | Group::Frame(stream) => {
+                            format!("{who} {} ", stream.arrow())
+                        }
+                        Group::Verdicts(_) => format!("{who}: "),
+                    };
+                    for (text, at) in grouped {
+                        lines.push(Line {
+                            payload: Some(prefix.len() + at),
+                            text: format!("{prefix}{text}"),
+                        });
+                    }
+                    if more.0 > 0 {
+                        lines.push(Line {
+                            text: format!("{prefix}... ({} more, {} bytes)", more.0, more.1),
+                            payload: None,
+                        });
+                    }
+                }
                 Body::Block {
                     stream,
                     bytes,

@@ -4,9 +4,11 @@
 mod bounds;
 mod connect;
 mod floods;
+mod frames;
 mod processes;
 mod proxy;
 mod readme;
+mod rules;
 mod scenarios;
 mod schema;
 mod serve;

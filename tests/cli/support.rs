@@ -678,6 +678,31 @@ pub fn run_scenario(yaml: &str) -> (i32, String) {
     (code, String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
+/// Runs `tcprun ARGS FILE` in the repository's root (with `CI` set);
+/// returns the exit code, stdout and stderr.
+pub fn run_in_root(file: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_tcprun"))
+        .current_dir(root())
+        .env("CI", "true")
+        .env("NO_COLOR", "1")
+        .args(args)
+        .arg(file)
+        .output()
+        .expect("tcprun runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Returns the transcript lines that `tcprun -v` streamed (`  | ` lines).
+pub fn transcript_lines(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter_map(|line| line.strip_prefix("  | "))
+        .collect()
+}
+
 /// Returns the repository's root.
 pub fn root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))

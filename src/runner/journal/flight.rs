@@ -13,6 +13,9 @@ struct Side {
     fin_sent: bool,
     fin_seen: bool,
     closed: bool,
+    /// A rule stalled this side: it reads nothing more, so what the peer
+    /// sends it stays in flight for good, by design.
+    stalled: bool,
 }
 
 /// Pairs the two sides of one connection, keyed by the client's local address.
@@ -26,6 +29,11 @@ impl Link {
     /// Returns true when nothing is in flight between the two sides.
     fn settled(&self) -> bool {
         match (&self.client, &self.conn) {
+            // Bytes and a FIN towards a stalled server stay where they are;
+            // what the server sent must still arrive.
+            (Some((_, c)), Some((_, s))) if s.stalled && !s.closed => {
+                c.closed || (s.sent == c.received && s.fin_sent == c.fin_seen)
+            }
             (Some((_, c)), Some((_, s))) => {
                 (c.closed && s.closed)
                     || (!c.closed
@@ -79,6 +87,9 @@ pub struct Flight {
     /// The server program has exited (and not started again): every
     /// client's connection to it is about to close, so it is in flight.
     server_gone: bool,
+    /// Fake server connections whose rule delay ended and that have not
+    /// reported since (`fake: rules`).
+    woken_conns: std::collections::BTreeSet<u32>,
 }
 
 impl Flight {
@@ -91,7 +102,14 @@ impl Flight {
             conn_peer: HashMap::new(),
             both_ends,
             server_gone: false,
+            woken_conns: std::collections::BTreeSet::new(),
         }
+    }
+
+    /// Notes that a rule delay of server connection `conn` is over: it is
+    /// busy until it reports that it resumed (or closes).
+    pub fn wake_conn(&mut self, conn: u32) {
+        self.woken_conns.insert(conn);
     }
 
     /// Notes that client `index`'s timer fired: it is busy until it reports.
@@ -192,12 +210,26 @@ impl Flight {
                 }
             }
             ServerEvent::Closed { conn, .. } => {
+                self.woken_conns.remove(conn);
                 if let Some(side) = self.conn_side(*conn) {
                     side.closed = true;
                 }
                 self.forget_closed();
             }
-            ServerEvent::Listening { .. } | ServerEvent::Down { .. } => {}
+            ServerEvent::Resumed { conn } => {
+                self.woken_conns.remove(conn);
+            }
+            ServerEvent::Stalled { conn } => {
+                if let Some(side) = self.conn_side(*conn) {
+                    side.stalled = true;
+                }
+            }
+            ServerEvent::Listening { .. }
+            | ServerEvent::Down { .. }
+            | ServerEvent::RuleMatched { .. }
+            | ServerEvent::NoRuleMatched { .. }
+            | ServerEvent::Waiting { .. }
+            | ServerEvent::FramingFailed { .. } => {}
         }
         None
     }
@@ -223,6 +255,7 @@ impl Flight {
         self.clients
             .iter()
             .all(|c| !(c.connecting || c.woken || self.server_gone && c.connected))
+            && self.woken_conns.is_empty()
             && (!self.both_ends || self.links.values().all(Link::settled))
     }
 
@@ -243,6 +276,11 @@ impl Flight {
                     name(index)
                 ));
             }
+        }
+        for conn in &self.woken_conns {
+            why.push(format!(
+                "server connection {conn} ended a rule's delay and has not reported"
+            ));
         }
         if self.both_ends {
             for link in self.links.values().filter(|l| !l.settled()) {

@@ -1,14 +1,17 @@
 //! Folds the event stream into what steps wait on, what is in flight, held program output and the transcript: one part each, fed event by event.
 
 mod flight;
+mod framed;
 mod held;
 mod state;
 
 use crate::client::encoding::Encoding;
 use crate::event::{ClientEvent, Event, ProgramEvent, Report, ServerEvent, Source};
+use crate::framing::{DecodeError, FramingSpec};
 use crate::scenario::FakeKind;
 use crate::transcript::{Actor, Recorder, Scope, Track};
 use flight::Flight;
+use framed::Framed;
 use held::{HeldOutput, Released};
 use state::State;
 pub use state::{ClientState, ServerState};
@@ -24,6 +27,8 @@ pub struct ClientInfo {
     pub program: Option<bool>,
     /// A built-in client reconnects after a lost or refused connection.
     pub reconnect: bool,
+    /// A built-in client's `framing:`: what it receives is cut into frames.
+    pub framing: Option<FramingSpec>,
 }
 
 /// Folds reports into state and transcript.
@@ -36,6 +41,16 @@ pub struct Journal {
     /// tcprun does not see the server's side (a program or an external
     /// server): what built-in clients receive is held until a step consumes it.
     hold_received: bool,
+    /// The framed streams, cut into frames.
+    framed: Framed,
+    /// A rules server: each frame it receives shows as the rules' verdict on it.
+    rules: bool,
+    /// A client program's connections whose end (seen from a framed fake
+    /// server) is held back until the program exits.
+    ends_aside: std::collections::BTreeSet<u32>,
+    /// A rules server's received cuts not shown yet, by connection: the
+    /// verdicts later in the batch show the frames.
+    verdicts_due: std::collections::HashMap<u32, std::collections::VecDeque<crate::framing::Cut>>,
 }
 
 impl Journal {
@@ -62,7 +77,64 @@ impl Journal {
             held: HeldOutput::new(clients.len(), server_output),
             record: Recorder::new(actors, fake == Some(FakeKind::Sink), port),
             hold_received: fake.is_none(),
+            framed: Framed::new(
+                &clients
+                    .iter()
+                    .map(|c| c.framing.clone())
+                    .collect::<Vec<_>>(),
+                None,
+            ),
+            rules: false,
+            ends_aside: std::collections::BTreeSet::new(),
+            verdicts_due: std::collections::HashMap::new(),
         }
+    }
+
+    /// Cuts what the fake server receives into frames by `spec`, from now
+    /// on; `rules`: it is a rules server, whose verdict on each frame
+    /// (`rule ehlo (smtp.yaml:7) matched "EHLO x"`) shows the frame.
+    pub fn frame_server(&mut self, spec: FramingSpec, rules: bool) {
+        self.rules = rules;
+        let clients: Vec<Option<FramingSpec>> = (0..self.state.clients().len())
+            .map(|index| self.framed.client_framing(index).cloned())
+            .collect();
+        self.framed = Framed::new(&clients, Some(spec));
+    }
+
+    /// Returns client `index`'s framing, if it has one.
+    pub fn client_framing(&self, index: usize) -> Option<&FramingSpec> {
+        self.framed.client_framing(index)
+    }
+
+    /// Returns how client `index`'s received bytes are shown.
+    pub fn client_encoding(&self, index: usize) -> crate::client::encoding::Encoding {
+        self.record.encoding(index)
+    }
+
+    /// Returns how many bytes client `index` received that are no whole frame yet.
+    pub fn client_frame_buffered(&self, index: usize) -> usize {
+        self.framed.client_buffered(index)
+    }
+
+    /// Returns how many bytes server connection `conn` received that are no whole frame yet.
+    pub fn conn_frame_buffered(&self, conn: u32) -> usize {
+        self.framed.conn_buffered(conn)
+    }
+
+    /// Returns the fake server's framing, if it has one.
+    pub fn server_framing(&self) -> Option<&FramingSpec> {
+        self.framed.server_framing()
+    }
+
+    /// Returns the oldest framing error no step has failed on yet (who, and
+    /// the error), and forgets it.
+    pub fn take_framing_error(&mut self) -> Option<(String, DecodeError)> {
+        self.framed.take_error()
+    }
+
+    /// Notes that server connection `conn`'s rule delay is over: it is busy until it reports.
+    pub fn wake_conn(&mut self, conn: u32) {
+        self.flight.wake_conn(conn);
     }
 
     /// Shows `value` as `${name}` in the transcript from now on, and in what
@@ -139,12 +211,24 @@ impl Journal {
     pub fn sync_programs(&mut self) {
         let released = self.held.release_consumed(&self.state);
         self.show(released);
+        for index in self.framed.holding() {
+            let consumed = self.state.client(index).frames.consumed();
+            let cuts = self.framed.release(index, Some(consumed));
+            let owners = &self.state.server().conn_client;
+            self.record.show_released_cuts(index, &cuts, owners);
+        }
     }
 
     /// Moves every program's held output into the transcript (the scenario ends).
     pub fn release_programs(&mut self) {
+        self.record.release_aside(&self.state.server().conn_client);
         let released = self.held.release_all();
         self.show(released);
+        for index in self.framed.holding() {
+            let cuts = self.framed.release(index, None);
+            let owners = &self.state.server().conn_client;
+            self.record.show_released_cuts(index, &cuts, owners);
+        }
     }
 
     /// Writes released program output as windows of its own, after the current one.
@@ -160,6 +244,74 @@ impl Journal {
 
     /// Folds one report.
     pub fn apply(&mut self, report: &Report) {
+        // A framed fake server's report about a client program's connection
+        // is a window of its own: tcprun cannot settle the program's side,
+        // so windows would otherwise end where reports happen to be
+        // drained; the server's reports come in an order of their own.
+        let own_window = self.program_conn_report(report);
+        let aside = own_window && self.program_end(report);
+        if aside {
+            self.record.begin_aside();
+        } else if own_window {
+            self.close_window();
+        }
+        self.apply_report(report);
+        if aside {
+            self.record.end_aside();
+        } else if own_window {
+            self.close_window();
+        }
+    }
+
+    /// Returns true for a report about the end of the lone client program's
+    /// connection, begun by the program (its FIN or reset), or what follows
+    /// it: held back until the program exits, since which of the two tcprun
+    /// hears of first is a matter of timing.
+    fn program_end(&mut self, report: &Report) -> bool {
+        if self.state.clients().iter().filter(|c| c.program).count() != 1 {
+            return false;
+        }
+        let mut conns = report.events.iter().filter_map(|event| match event {
+            Event::Server(event) => server_conn(event),
+            _ => None,
+        });
+        let Some(conn) = conns.next() else {
+            return false;
+        };
+        let begins = match report.events.first() {
+            Some(Event::Server(ServerEvent::PeerEnded { .. })) => true,
+            Some(Event::Server(ServerEvent::Closed { reason, .. })) => {
+                matches!(
+                    reason,
+                    crate::event::CloseReason::Reset | crate::event::CloseReason::Error(_)
+                )
+            }
+            _ => false,
+        };
+        if begins {
+            self.ends_aside.insert(conn);
+        }
+        self.ends_aside.contains(&conn)
+    }
+
+    /// Returns true for a report of a framed fake server about a
+    /// connection no built-in client owns, while all is settled.
+    fn program_conn_report(&self, report: &Report) -> bool {
+        if report.source != Source::Server
+            || self.framed.server_framing().is_none()
+            || !self.state.clients().iter().any(|c| c.program)
+            || !self.flight.settled()
+        {
+            return false;
+        }
+        let owners = &self.state.server().conn_client;
+        report.events.iter().any(|event| match event {
+            Event::Server(event) => server_conn(event).is_some_and(|c| !owners.contains_key(&c)),
+            _ => false,
+        })
+    }
+
+    fn apply_report(&mut self, report: &Report) {
         self.record.begin_batch();
         if let Source::Client(index) = report.source {
             self.flight.reported(index);
@@ -173,12 +325,53 @@ impl Journal {
                 (Source::Client(_), Event::Server(_)) | (Source::Server, Event::Client(_)) => {}
             }
         }
+        // Frames no verdict stood for (a rule closed the connection before them).
+        let conns: Vec<u32> = self.verdicts_due.keys().copied().collect();
+        for conn in conns {
+            self.show_due(conn);
+        }
+    }
+
+    /// Shows a rules server's received cuts still due on `conn`.
+    fn show_due(&mut self, conn: u32) {
+        if let Some(due) = self.verdicts_due.remove(&conn) {
+            let due: Vec<crate::framing::Cut> = due.into();
+            self.record
+                .conn_cuts(conn, &due, &self.state.server().conn_client);
+        }
+    }
+
+    /// Shows what comes before the frame a rules server's verdict is about,
+    /// and drops that frame: the verdict's line shows it.
+    fn before_verdict(&mut self, conn: u32) {
+        let Some(due) = self.verdicts_due.get_mut(&conn) else {
+            return;
+        };
+        let mut before = Vec::new();
+        while let Some(cut) = due.pop_front() {
+            if matches!(cut, crate::framing::Cut::Frame(_)) {
+                break;
+            }
+            before.push(cut);
+        }
+        if due.is_empty() {
+            self.verdicts_due.remove(&conn);
+        }
+        self.record
+            .conn_cuts(conn, &before, &self.state.server().conn_client);
     }
 
     fn client_event(&mut self, index: usize, event: &ClientEvent) {
         // Before the event: a close forgets the connection.
         let conn = self.flight.conn_of_client(index);
         let added = self.state.client_event(index, event);
+        if self.framed.client_framing(index).is_some() {
+            self.client_frames(index, conn, event);
+            if let Some((conn, index)) = self.flight.client_event(index, event) {
+                self.state.pair(conn, index);
+            }
+            return;
+        }
         if self.hold_received {
             // Received bytes show where a step consumes them; the end of
             // the connection shows them all, before its line.
@@ -203,11 +396,100 @@ impl Journal {
         }
     }
 
+    /// Folds a framed client's event: its frames for `expect_frame`, and
+    /// in the transcript its frames in place of its received bytes (held
+    /// until a step takes them, where its peer cannot be settled).
+    fn client_frames(&mut self, index: usize, conn: Option<u32>, event: &ClientEvent) {
+        let cuts = self
+            .framed
+            .client_event(index, &self.state.client(index).name, event);
+        let frames = &mut self.state.client_mut(index).frames;
+        let ended = matches!(event, ClientEvent::PeerEnded | ClientEvent::Closed { .. });
+        match event {
+            ClientEvent::Connected { .. } => frames.restart(),
+            _ => frames.add(&cuts),
+        }
+        if ended {
+            frames.end();
+        }
+        if self.hold_received {
+            self.framed.hold(index, cuts);
+            if ended {
+                let released = self.framed.release(index, None);
+                self.record.client_end_cuts(index, conn, event, &released);
+            }
+        } else if ended {
+            self.record.client_end_cuts(index, conn, event, &cuts);
+        } else {
+            self.record.client_cuts(index, conn, &cuts);
+        }
+        // What it sends shows as frames too; what its sends ended in, before its close.
+        let sent = self.framed.client_sent(index, event);
+        let closed = matches!(event, ClientEvent::Closed { .. });
+        if closed {
+            self.record.client_sent_cuts(index, &sent, true);
+        }
+        match event {
+            ClientEvent::Received { .. } => {}
+            ClientEvent::Sent { .. } => self.record.client_sent_cuts(index, &sent, false),
+            _ => self.record.client(index, conn, event),
+        }
+    }
+
     fn server_event(&mut self, event: &ServerEvent) {
         if let Some((conn, index)) = self.flight.server_event(event) {
             self.state.pair(conn, index);
         }
         self.state.server_event(event);
+        if self.framed.server_framing().is_some() {
+            let cuts = self.framed.server_event(event);
+            let server = self.state.server_mut();
+            match event {
+                ServerEvent::Accepted { conn, .. } => {
+                    server.frames.insert(*conn, Default::default());
+                }
+                ServerEvent::Received { conn, .. } => {
+                    server.frames.entry(*conn).or_default().add(&cuts);
+                    server.all_frames.add(&cuts);
+                }
+                ServerEvent::PeerEnded { conn } | ServerEvent::Closed { conn, .. } => {
+                    let frames = server.frames.entry(*conn).or_default();
+                    frames.add(&cuts);
+                    frames.end();
+                    server.all_frames.add(&cuts);
+                }
+                _ => {}
+            }
+            match event {
+                ServerEvent::Received { conn, .. } if self.rules => {
+                    self.verdicts_due.entry(*conn).or_default().extend(cuts);
+                }
+                ServerEvent::Received { conn, .. }
+                | ServerEvent::PeerEnded { conn }
+                | ServerEvent::Closed { conn, .. } => {
+                    self.show_due(*conn);
+                    self.record
+                        .conn_cuts(*conn, &cuts, &self.state.server().conn_client);
+                }
+                ServerEvent::RuleMatched { conn, .. } | ServerEvent::NoRuleMatched { conn, .. } => {
+                    self.before_verdict(*conn);
+                }
+                _ => {}
+            }
+            let sent = self.framed.server_sent(event);
+            let owners = &self.state.server().conn_client;
+            match event {
+                ServerEvent::Received { .. } => return,
+                ServerEvent::Sent { conn, .. } => {
+                    self.record.conn_sent_cuts(*conn, &sent, owners, false);
+                    return;
+                }
+                ServerEvent::Closed { conn, .. } => {
+                    self.record.conn_sent_cuts(*conn, &sent, owners, true);
+                }
+                _ => {}
+            }
+        }
         self.record.server(event, &self.state.server().conn_client);
     }
 
@@ -229,7 +511,31 @@ impl Journal {
         for (stream, text) in released {
             self.record.show_held(stream, &text);
         }
+        // The end of its connection, held back, shows after its output and before its exit.
+        if let (Source::Client(_), ProgramEvent::Exited { .. }) = (source, event) {
+            self.record.release_aside(&self.state.server().conn_client);
+            self.record.begin_batch();
+        }
         self.record.program(track, event);
+    }
+}
+
+/// Returns the connection a server event is about, if one.
+fn server_conn(event: &ServerEvent) -> Option<u32> {
+    match event {
+        ServerEvent::Accepted { conn, .. }
+        | ServerEvent::Received { conn, .. }
+        | ServerEvent::Sent { conn, .. }
+        | ServerEvent::PeerEnded { conn }
+        | ServerEvent::Ended { conn }
+        | ServerEvent::Closed { conn, .. }
+        | ServerEvent::RuleMatched { conn, .. }
+        | ServerEvent::NoRuleMatched { conn, .. }
+        | ServerEvent::Waiting { conn, .. }
+        | ServerEvent::Resumed { conn }
+        | ServerEvent::Stalled { conn }
+        | ServerEvent::FramingFailed { conn, .. } => Some(*conn),
+        ServerEvent::Listening { .. } | ServerEvent::Down { .. } => None,
     }
 }
 
@@ -254,6 +560,7 @@ mod tests {
             encoding: Encoding::Utf8,
             program: None,
             reconnect: true,
+            framing: None,
         };
         Journal::new(&[client], Some(FakeKind::Echo), false, PORT)
     }
@@ -438,6 +745,7 @@ mod tests {
             encoding: Encoding::Utf8,
             program: Some(true),
             reconnect: false,
+            framing: None,
         };
         let mut j = Journal::new(&[program], Some(FakeKind::Echo), false, PORT);
         let accepted = ServerEvent::Accepted {

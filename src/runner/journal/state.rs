@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use super::ClientInfo;
 use crate::client::encoding::{Decoder, Encoding};
 use crate::event::{ClientEvent, CloseReason, Exit, NetError, Pipe, ProgramEvent, ServerEvent};
+use crate::runner::frames::FrameBuffer;
 use crate::runner::output::OutputBuffer;
 use crate::scenario::OutputStream;
 
@@ -56,6 +57,8 @@ pub struct ClientState {
     stderr_decoder: Decoder,
     /// A program client's separate stderr, decoded, for `stream: stderr`.
     pub stderr: OutputBuffer,
+    /// With `framing:`, the frames received, for `expect_frame`.
+    pub frames: FrameBuffer,
 }
 
 impl ClientState {
@@ -83,6 +86,7 @@ impl ClientState {
             exit: None,
             stderr_decoder: info.encoding.decoder(),
             stderr: OutputBuffer::default(),
+            frames: FrameBuffer::default(),
         }
     }
 
@@ -158,6 +162,10 @@ pub struct ServerState {
     log_decoder: Option<Decoder>,
     /// A server program's last output lines.
     pub tail: VecDeque<String>,
+    /// With `framing:`, the frames each connection received, for `server_expect_frame`.
+    pub frames: HashMap<u32, FrameBuffer>,
+    /// The frames of every connection together, in arrival order.
+    pub all_frames: FrameBuffer,
     /// A server program is running.
     pub running: bool,
     /// How the server program last ended.
@@ -399,7 +407,14 @@ impl State {
                     server.unowned_closes.push(seen);
                 }
             }
-            ServerEvent::Sent { .. } | ServerEvent::Ended { .. } => {}
+            ServerEvent::Sent { .. }
+            | ServerEvent::Ended { .. }
+            | ServerEvent::RuleMatched { .. }
+            | ServerEvent::NoRuleMatched { .. }
+            | ServerEvent::Waiting { .. }
+            | ServerEvent::Resumed { .. }
+            | ServerEvent::Stalled { .. }
+            | ServerEvent::FramingFailed { .. } => {}
         }
     }
 

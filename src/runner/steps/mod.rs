@@ -1,6 +1,7 @@
 //! Executes each kind of step against the clients, the server and the journal: the dispatch, and what client and server steps share.
 
 mod client;
+mod frames;
 mod server;
 
 use std::sync::Arc;
@@ -115,6 +116,25 @@ impl Conductor {
             Step::ServerHalfClose { connection } => self.server_half_close(connection).await,
             Step::ExpectConnections { count, timeout } => {
                 self.expect_connections(*count, *timeout).await
+            }
+            Step::SendFrame { client, data } => self.send_frame(client, data).await,
+            Step::ExpectFrame {
+                client,
+                pattern,
+                skip,
+                timeout,
+            } => self.expect_frame(client, pattern, *skip, *timeout).await,
+            Step::ServerSendFrame { connection, data } => {
+                self.server_send_frame(connection, data).await
+            }
+            Step::ServerExpectFrame {
+                connection,
+                pattern,
+                skip,
+                timeout,
+            } => {
+                self.server_expect_frame(connection, pattern, *skip, *timeout)
+                    .await
             }
         }
     }
