@@ -20,8 +20,8 @@ pub enum Awaited {
     Connection,
     /// `wait_reconnect`: a connection after the first.
     Reconnect,
-    /// `wait_retry`: the failure of this retry.
-    FailedRetry(u32),
+    /// `wait_retry`: this retry, scheduled.
+    Retry(u32),
     /// `expect_error`: an error with this code.
     Error(String),
     /// `expect_gave_up`: the client giving up.
@@ -38,7 +38,7 @@ impl fmt::Display for Awaited {
             Awaited::Exit => f.write_str("the program to exit"),
             Awaited::Connection => f.write_str("a connection"),
             Awaited::Reconnect => f.write_str("a reconnect"),
-            Awaited::FailedRetry(retry) => write!(f, "failed retry {retry}"),
+            Awaited::Retry(retry) => write!(f, "retry {retry} to be scheduled"),
             Awaited::Error(code) => write!(f, "error {code}"),
             Awaited::GiveUp => f.write_str("the client to give up"),
             Awaited::Unsent(n) => write!(
@@ -741,14 +741,14 @@ mod tests {
     #[test]
     fn timeouts_say_what_the_client_last_reported() {
         let timed_out = |news| StepFailure::TimedOut {
-            awaited: Awaited::FailedRetry(2),
+            awaited: Awaited::Retry(2),
             within: Duration::from_secs(2),
             client: "alice".into(),
             news,
         };
         assert_eq!(
             timed_out(LastNews::Nothing).to_string(),
-            "expected failed retry 2 within 2s"
+            "expected retry 2 to be scheduled within 2s"
         );
         let gave_up = LastNews::GaveUp(GaveUp {
             retries: 1,
@@ -756,11 +756,11 @@ mod tests {
         });
         assert_eq!(
             timed_out(gave_up).to_string(),
-            "expected failed retry 2 within 2s, but alice gave up after 1 retry (ECONNREFUSED)"
+            "expected retry 2 to be scheduled within 2s, but alice gave up after 1 retry (ECONNREFUSED)"
         );
         assert_eq!(
             timed_out(LastNews::Error("ECONNRESET".into())).to_string(),
-            "expected failed retry 2 within 2s; last error of alice: ECONNRESET"
+            "expected retry 2 to be scheduled within 2s; last error of alice: ECONNRESET"
         );
     }
 

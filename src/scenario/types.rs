@@ -310,7 +310,7 @@ pub enum Step {
         client: Option<String>,
         timeout: Option<Duration>,
     },
-    /// `wait_retry: N`: until the N-th retry has failed.
+    /// `wait_retry: N`: until retry N since the last connect is scheduled (N failures).
     WaitRetry {
         client: Option<String>,
         retry: u32,
