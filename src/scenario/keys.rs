@@ -267,7 +267,7 @@ pub(crate) const TOP: &[Key] = &[
     ),
     top(
         "client",
-        "The one client, named `client`: the built-in reconnecting client, or a program under test (`command:` or `shell:`). Give `client` or `clients`.",
+        "The one client, named `client`: the built-in reconnecting client, or a program under test (`command:` or `shell:`). Give `client` or `clients`, not both; with neither, the scenario has one built-in client named `client` with default options, started even when no step uses it.",
         Value::Def("client"),
     ),
     top(

@@ -21,7 +21,9 @@ pub(crate) const STDERR_MODES: [(&str, bool); 2] = [
 ];
 
 impl Reader<'_> {
-    pub(super) fn clients(&mut self, root: &Node, top: &Fields<'_>) -> Option<Vec<ClientSpec>> {
+    /// Reads `client:` or `clients:`; with neither, the scenario has one
+    /// built-in client named `client`, with every option at its default.
+    pub(super) fn clients(&mut self, top: &Fields<'_>) -> Option<Vec<ClientSpec>> {
         match (top.key("client"), top.key("clients")) {
             (Some(one), Some(many)) => {
                 let later = if (many.start) > (one.start) {
@@ -41,10 +43,8 @@ impl Reader<'_> {
             }
             (None, Some(key)) => self.named_clients(key, top.get("clients")?),
             (None, None) => {
-                let message = "missing `client:`; every scenario needs at least one client";
-                let hint = "add `client: {}` for a client with default options, or `clients:` to name several";
-                self.error_at(root.start, root.start, message, Some(hint.into()));
-                None
+                self.clients = Some(vec!["client".into()]);
+                Some(vec![default_client("client")])
             }
         }
     }

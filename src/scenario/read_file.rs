@@ -42,7 +42,7 @@ impl Reader<'_> {
                 None
             }
         };
-        let clients = self.clients(root, &top);
+        let clients = self.clients(&top);
         let steps = match (top.key("steps"), top.get("steps")) {
             (Some(key), Some(value)) => self.steps(key, value),
             _ => {
@@ -275,7 +275,7 @@ pub(crate) fn load(
             None
         }
         None if parsed.problems.is_empty() => {
-            let message = "the file is empty; a scenario needs `server:`, `client:` and `steps:`";
+            let message = "the file is empty; a scenario needs `server:` and `steps:`";
             let at = Pos { line: 1, col: 1 };
             loader.error_at(at, at, message, None);
             None
@@ -599,10 +599,11 @@ steps:
         let (line, col, message, _) = only_error("client: {}\nsteps: [wait_connected]\n");
         assert_eq!((line, col), (1, 1));
         assert_eq!(message, "missing `server:`; every scenario needs a server");
-        let (_, _, message, _) = only_error("server: {fake: echo}\nsteps: [wait_connected]\n");
+        // No `client:`: one built-in client named `client`, with the defaults.
+        let scenario = ok("server: {fake: echo}\nsteps: [wait_connected]\n");
         assert_eq!(
-            message,
-            "missing `client:`; every scenario needs at least one client"
+            scenario.clients,
+            [crate::scenario::read_client::default_client("client")]
         );
         let (_, _, message, _) = only_error("server: {fake: echo}\nclient: {}\n");
         assert_eq!(
@@ -633,7 +634,7 @@ steps:
             (
                 1,
                 1,
-                "the file is empty; a scenario needs `server:`, `client:` and `steps:`"
+                "the file is empty; a scenario needs `server:` and `steps:`"
             )
         );
         let (_, _, message, _) = only_error("- a\n- b\n");

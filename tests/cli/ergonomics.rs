@@ -68,3 +68,27 @@ fn wait_retry_n_holds_once_retry_n_is_scheduled_so_the_server_can_come_back_for_
     );
     assert!(!ran.stdout.contains("gave up"), "{}", ran.stdout);
 }
+
+#[test]
+fn a_scenario_without_client_gets_one_builtin_client_that_starts_even_unused() {
+    let dir = folder(&[
+        (
+            "talk.yaml",
+            "server: {fake: echo}\nsteps:\n  - send_line: hello\n  - expect: '^hello$'\n",
+        ),
+        (
+            "unused.yaml",
+            "server: {fake: echo}\nsteps:\n  - expect_connections: 1\n",
+        ),
+    ]);
+    let ran = tcprun_in(dir.path(), &["-v", "-j", "1", "talk.yaml", "unused.yaml"]);
+    assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
+    let lines = transcript(&ran.stdout);
+    let connected = lines.iter().filter(|l| **l == "client: connected").count();
+    assert_eq!(
+        connected, 2,
+        "the client of each scenario connects:\n{}",
+        ran.stdout
+    );
+    assert!(lines.contains(&r#"client < "hello\n""#), "{}", ran.stdout);
+}
