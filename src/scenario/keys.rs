@@ -282,7 +282,7 @@ pub(crate) const TOP: &[Key] = &[
     ),
 ];
 
-const CWD_DOC: &str = "The program's working folder, relative to the scenario file (default: the folder tcprun runs in).";
+const CWD_DOC: &str = "The program's working folder, relative to the scenario file's folder (default: the scenario file's folder, wherever tcprun runs).";
 const ENV_DOC: &str = "Variables added to tcprun's environment for the program.";
 
 /// Lists the `server:` keys (letters: `f` fake, `p` program, `e` external, `k` says the kind).

@@ -114,7 +114,7 @@ pub struct ProgramSpec {
     /// `env:` variables added to tcprun's environment.
     pub env: Vec<(String, String)>,
     /// `cwd:` the working folder as written (it may hold variables), taken
-    /// relative to `folder` (default: the folder tcprun runs in).
+    /// relative to `folder` (default: `folder` itself).
     pub cwd: Option<PathBuf>,
     /// The scenario file's folder, which a relative `cwd` starts from.
     pub folder: PathBuf,

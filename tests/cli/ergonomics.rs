@@ -92,3 +92,23 @@ fn a_scenario_without_client_gets_one_builtin_client_that_starts_even_unused() {
     );
     assert!(lines.contains(&r#"client < "hello\n""#), "{}", ran.stdout);
 }
+
+#[test]
+fn programs_run_in_the_scenario_folder_wherever_tcprun_runs() {
+    let dir = folder(&[
+        (
+            "ci/tcp/beside.yaml",
+            "server: {fake: echo}\nclient: {command: [sh, hello.sh]}\nsteps:\n  - expect: '^payload beside$'\n  - expect_exit: 0\n",
+        ),
+        ("ci/tcp/hello.sh", "cat data.txt\n"),
+        ("ci/tcp/data.txt", "payload beside\n"),
+    ]);
+    let from_root = tcprun_in(dir.path(), &["ci/tcp/"]);
+    assert_eq!(
+        from_root.code, 0,
+        "{}{}",
+        from_root.stdout, from_root.stderr
+    );
+    let inside = tcprun_in(&dir.path().join("ci/tcp"), &["."]);
+    assert_eq!(inside.code, 0, "{}{}", inside.stdout, inside.stderr);
+}
