@@ -112,3 +112,25 @@ fn programs_run_in_the_scenario_folder_wherever_tcprun_runs() {
     let inside = tcprun_in(&dir.path().join("ci/tcp"), &["."]);
     assert_eq!(inside.code, 0, "{}{}", inside.stdout, inside.stderr);
 }
+
+#[test]
+fn a_regex_escape_in_double_quotes_is_pointed_at_with_a_hint() {
+    let dir = folder(&[(
+        "escape.yaml",
+        "server: {fake: echo}\nsteps:\n  - send_line: n 12\n  - expect: \"^n \\d+$\"\n",
+    )]);
+    let ran = tcprun_in(dir.path(), &["escape.yaml"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    let lines: Vec<&str> = ran.stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        "escape.yaml:4:17: error: unknown escape `\\d` in a double-quoted string: YAML reads a backslash there as an escape"
+    );
+    assert_eq!(lines[3], "  |                 ^^", "{}", ran.stderr);
+    assert!(
+        lines[4].contains("single quotes") && lines[4].contains("'^n \\d+$'"),
+        "{}",
+        ran.stderr
+    );
+    assert!(lines[4].contains("\"^n \\\\d+$\""), "{}", ran.stderr);
+}
