@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::client::encoding::Encoding;
 use crate::event::{CloseReason, Exit};
-use crate::outcome::Failure;
+use crate::outcome::{Failure, Received};
 use crate::process::ProcessError;
 use crate::scenario::{CloseKind, Located, RenderError, Step};
 use crate::server::ServerError;
@@ -241,8 +241,12 @@ pub enum StepFailure {
         pattern: String,
         /// The step's timeout.
         within: Duration,
-        /// The end of the unmatched output.
+        /// The end of the unmatched output (none when it is only the rest
+        /// of the line the last match ended in).
         tail: String,
+        /// The unmatched output is only the rest of the line the last match
+        /// ended in, and not shown.
+        rest_of_line: bool,
         /// Bytes dropped for the output cap before they were matched.
         dropped: u64,
         /// The text a match was pending on when the time was up (more
@@ -435,6 +439,15 @@ impl StepFailure {
             step: step.text.clone(),
             message: self.to_string(),
             received: self.received().map(str::to_owned),
+            received_as: match self {
+                StepFailure::Matched { .. } | StepFailure::ServerMatched { .. } => {
+                    Received::Matching
+                }
+                StepFailure::EndedBeforeReady { .. } | StepFailure::NotReady { .. } => {
+                    Received::Output
+                }
+                _ => Received::Unmatched,
+            },
         }
     }
 }
@@ -459,6 +472,7 @@ impl fmt::Display for StepFailure {
                 pattern,
                 within,
                 tail,
+                rest_of_line,
                 dropped,
                 pending,
             } => {
@@ -467,7 +481,9 @@ impl fmt::Display for StepFailure {
                     "expected output matching /{pattern}/ within {}",
                     duration(*within)
                 )?;
-                if tail.is_empty() {
+                if *rest_of_line {
+                    f.write_str(", but nothing arrived after the line the last match ended in")?;
+                } else if tail.is_empty() {
                     f.write_str(", but nothing unmatched arrived")?;
                 }
                 if *dropped > 0 {
@@ -770,6 +786,7 @@ mod tests {
             pattern: "^bye$".into(),
             within: Duration::from_millis(500),
             tail: tail.into(),
+            rest_of_line: false,
             dropped,
             pending: None,
         };

@@ -76,7 +76,13 @@ pub async fn run(scenario: &Scenario, live: Option<LineSink>, given: &Given) -> 
                 },
                 Ok(Err(failure)) => Outcome::Failed(failure),
                 Err(_) => {
-                    let index = steps.len().min(scenario.steps.len().saturating_sub(1));
+                    // The step under way counts as run, and failed.
+                    if let Some(last) = steps.last_mut()
+                        && last.duration.is_zero()
+                    {
+                        last.duration = conductor.step_began.elapsed();
+                    }
+                    let index = steps.len().saturating_sub(1);
                     let mut running = conductor.journal.unsettled();
                     running.extend(conductor.running_programs());
                     let timed_out = StepFailure::ScenarioTimedOut {
@@ -144,6 +150,8 @@ struct Conductor {
     _tmp: crate::process::TempFolder,
     /// What `${name}`s stand for; captures are added as steps match.
     vars: Vars,
+    /// When the step under way began.
+    step_began: Instant,
 }
 
 impl Conductor {
@@ -234,6 +242,7 @@ impl Conductor {
                 values: given.values.clone(),
             },
             _tmp: tmp,
+            step_began: Instant::now(),
         };
         // Secrets never show, from the first line on.
         for secret in secrets {
@@ -318,6 +327,14 @@ impl Conductor {
     ) -> Result<(), Failure> {
         for step in &scenario.steps {
             let began = Instant::now();
+            self.step_began = began;
+            // Recorded before it runs: a scenario timeout during it counts it.
+            records.push(StepRecord {
+                line: step.line,
+                name: step.value.name(),
+                duration: Duration::ZERO,
+                passed: false,
+            });
             let result = self.step(&step.value).await;
             let result = match result {
                 Ok(()) => self.settle().await.map_err(|_| StepFailure::Unsettled {
@@ -326,12 +343,10 @@ impl Conductor {
                 }),
                 Err(error) => Err(error),
             };
-            records.push(StepRecord {
-                line: step.line,
-                name: step.value.name(),
-                duration: began.elapsed(),
-                passed: result.is_ok(),
-            });
+            if let Some(record) = records.last_mut() {
+                record.duration = began.elapsed().max(Duration::from_nanos(1));
+                record.passed = result.is_ok();
+            }
             if let Err(error) = result {
                 let _ = self.settle().await;
                 return Err(error.at(step));

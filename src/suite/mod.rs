@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::RunArgs;
 use crate::golden;
-use crate::outcome::{Finished, Outcome, Problem, ScenarioResult};
+use crate::outcome::{Finished, Outcome, Problem, Runs, ScenarioResult};
 use crate::report::human;
 use crate::scenario::{self, LoadError, Scenario};
 use crate::vars::Given;
@@ -165,6 +165,7 @@ fn conclude(
 ) -> Option<Finished> {
     let runs = ran.len();
     let failing = ran.iter().position(|r| !r.outcome.passed());
+    let passed = ran.iter().filter(|r| r.outcome.passed()).count();
     let flaky = (runs > 1).then(|| {
         let transcripts: Vec<Vec<String>> = ran.iter().map(|r| r.transcript.clone()).collect();
         repeat::variants(&transcripts)
@@ -178,6 +179,11 @@ fn conclude(
                 .then(|| golden::check(&scenario.path, &result.transcript, args.update, ci))
         })
         .flatten();
+    let counted = flaky.as_ref().map(|variants| Runs {
+        total: runs,
+        passed,
+        transcripts: variants.len(),
+    });
     let flaky = flaky
         .filter(|variants| variants.len() > 1)
         .map(|variants| repeat::report(&variants, runs));
@@ -187,8 +193,9 @@ fn conclude(
             say(&format!("  | {line}\n"));
         }
     }
-    let finished = Finished::new(result, golden, flaky);
-    say(&human::scenario(&finished));
+    let mut finished = Finished::new(result, golden, flaky);
+    finished.runs = counted;
+    say(&human::scenario_with(&finished, !args.verbose));
     Some(finished)
 }
 

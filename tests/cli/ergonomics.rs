@@ -3,7 +3,7 @@
 //! regex escapes, reports that say what happened once, one error style,
 //! step markers under `-v`, CRLF line endings, and shards that finish together.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// Holds what one run of `tcprun` said.
@@ -133,4 +133,150 @@ fn a_regex_escape_in_double_quotes_is_pointed_at_with_a_hint() {
         ran.stderr
     );
     assert!(lines[4].contains("\"^n \\\\d+$\""), "{}", ran.stderr);
+}
+
+#[test]
+fn repeated_runs_say_how_many_passed_and_show_a_failing_run() {
+    // The second of three runs fails: the program counts its runs in its folder.
+    let dir = folder(&[
+        (
+            "second.yaml",
+            "server: {fake: echo}\nclient: {shell: \"n=$(cat count 2>/dev/null || echo 0); echo $((n + 1)) > count; echo run; test $n -ne 1\"}\nsteps:\n  - expect: '^run$'\n  - expect_exit: 0\n",
+        ),
+        (
+            "steady.yaml",
+            "server: {fake: echo}\nsteps:\n  - send_line: hi\n  - expect: '^hi$'\n",
+        ),
+    ]);
+    let mixed = tcprun_in(dir.path(), &["--repeat", "3", "-j", "1", "second.yaml"]);
+    assert_eq!(mixed.code, 1, "{}", mixed.stdout);
+    let first = mixed.stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.ends_with("; 3 runs: 2 passed, 1 failed, 2 transcripts)"),
+        "{}",
+        mixed.stdout
+    );
+    assert!(
+        mixed
+            .stdout
+            .contains("expected the program to end with exit code 0, it exited with code 1"),
+        "{}",
+        mixed.stdout
+    );
+    assert!(
+        mixed
+            .stdout
+            .contains("\n    | client: exited with code 1\n"),
+        "the failing run's transcript:\n{}",
+        mixed.stdout
+    );
+    let steady = tcprun_in(dir.path(), &["--repeat", "30", "-j", "4", "steady.yaml"]);
+    assert_eq!(steady.code, 0, "{}", steady.stdout);
+    assert!(
+        steady
+            .stdout
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .ends_with("; 30 runs, 1 transcript)"),
+        "{}",
+        steady.stdout
+    );
+}
+
+/// A scenario whose last step fails after `expect: one` consumed part of a line.
+const FAILS_AFTER_ONE: &str = "server: {fake: echo}\nsteps:\n  - send_line: one\n  - expect: one\n  - expect: {regex: '^two$', timeout: 100ms}   # never comes\n";
+
+#[test]
+fn verbose_shows_a_failing_transcript_once() {
+    let dir = folder(&[
+        ("fails.yaml", FAILS_AFTER_ONE),
+        ("other.yaml", FAILS_AFTER_ONE),
+    ]);
+    for args in [
+        &["-v", "fails.yaml"][..],
+        &["-v", "-j", "2", "fails.yaml", "other.yaml"],
+        &["-v", "--repeat", "2", "fails.yaml"],
+    ] {
+        let ran = tcprun_in(dir.path(), args);
+        assert_eq!(ran.code, 1, "{}", ran.stdout);
+        let sent = transcript(&ran.stdout)
+            .iter()
+            .filter(|l| **l == r#"client > "one\n""#)
+            .count();
+        let runs = if args.contains(&"other.yaml") { 2 } else { 1 };
+        assert_eq!(sent, runs, "{args:?}:\n{}", ran.stdout);
+    }
+}
+
+#[test]
+fn failure_reports_say_what_arrived_in_the_right_words() {
+    let dir = folder(&[
+        ("rest.yaml", FAILS_AFTER_ONE),
+        (
+            "forbidden.yaml",
+            "server: {fake: echo}\nsteps:\n  - send_line: ERROR on ${port}\n  - expect_no: {regex: ERROR, timeout: 100ms}\n",
+        ),
+        (
+            "port.yaml",
+            "server: {fake: echo}\nsteps:\n  - send_line: port ${port}\n  - expect: {regex: '^nothing$', timeout: 100ms}\n",
+        ),
+    ]);
+    let rest = tcprun_in(dir.path(), &["rest.yaml"]);
+    assert_eq!(rest.code, 1, "{}", rest.stdout);
+    assert!(
+        !rest.stdout.contains("received"),
+        "the rest of `one`'s line is no news:\n{}",
+        rest.stdout
+    );
+    assert!(
+        rest.stdout
+            .contains("but nothing arrived after the line the last match ended in"),
+        "{}",
+        rest.stdout
+    );
+    assert!(
+        rest.stdout
+            .contains("rest.yaml:5:5: expect: {regex: '^two$', timeout: 100ms}\n"),
+        "the step without its comment:\n{}",
+        rest.stdout
+    );
+    let forbidden = tcprun_in(dir.path(), &["forbidden.yaml"]);
+    assert!(
+        forbidden
+            .stdout
+            .contains("  received, with the match (last part): \"ERROR on ${port}\\n\"\n"),
+        "{}",
+        forbidden.stdout
+    );
+    let port = tcprun_in(dir.path(), &["port.yaml"]);
+    assert!(
+        port.stdout
+            .contains("  received but not matched (last part): \"port ${port}\\n\"\n"),
+        "the port masked as in the transcript:\n{}",
+        port.stdout
+    );
+}
+
+#[test]
+fn a_scenario_timeout_counts_the_step_it_stopped() {
+    let dir = folder(&[(
+        "slow.yaml",
+        "timeout: 300ms\nserver: {fake: echo}\nclient: {shell: \"echo hi; exec sleep 30\"}\nsteps:\n  - expect: '^hi$'\n  - expect_exit: {code: 0, timeout: 1h}\n",
+    )]);
+    let ran = tcprun_in(dir.path(), &["--json", "report.json", "slow.yaml"]);
+    assert_eq!(ran.code, 1, "{}", ran.stdout);
+    assert!(ran.stdout.contains("; 2 steps, "), "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("slow.yaml:6:5: expect_exit"),
+        "{}",
+        ran.stdout
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report.json")).expect("report"),
+    )
+    .expect("JSON");
+    let steps = &report["scenarios"][0]["steps"];
+    assert_eq!(steps[1]["name"], "expect_exit", "{steps}");
+    assert_eq!(steps[1]["passed"], false, "{steps}");
 }

@@ -206,7 +206,8 @@ impl Conductor {
         output: &OutputBuffer,
         pending: Option<String>,
     ) -> StepFailure {
-        let tail = output.tail(TAIL).to_owned();
+        let (tail, rest_of_line) = output.news(TAIL);
+        let tail = tail.to_owned();
         match why {
             Waited::Stuck => self.stuck(),
             Waited::Never(because) => StepFailure::Impossible {
@@ -218,6 +219,7 @@ impl Conductor {
                 pattern: pattern.source.clone(),
                 within: self.timeout(timeout),
                 tail,
+                rest_of_line,
                 dropped: output.dropped(),
                 pending,
             },
