@@ -243,7 +243,8 @@ fn write_reports(finished: &[Finished], args: &RunArgs) -> usize {
     let mut unwritten = 0;
     for (path, text) in reports {
         if let Err(error) = std::fs::write(path, text) {
-            eprintln!("tcprun: cannot write {}: {error}", path.display());
+            let message = format!("cannot write {}: {error}", path.display());
+            eprintln!("{}", crate::report::error(&message, None));
             unwritten += 1;
         }
     }

@@ -280,3 +280,40 @@ fn a_scenario_timeout_counts_the_step_it_stopped() {
     assert_eq!(steps[1]["name"], "expect_exit", "{steps}");
     assert_eq!(steps[1]["passed"], false, "{steps}");
 }
+
+#[test]
+fn errors_have_one_form_and_run_is_no_command() {
+    let dir = folder(&[(
+        "x.yaml",
+        "server: {fake: echo}\nsteps:\n  - wait_connected\n",
+    )]);
+    let run = tcprun_in(dir.path(), &["run", "x.yaml"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.lines().collect::<Vec<_>>()[..2],
+        [
+            "error: `run` is neither a scenario file nor a command of tcprun",
+            "  = hint: scenarios run without a command: `tcprun x.yaml`; the commands are connect, serve, proxy, validate, schema, completions",
+        ],
+        "{}",
+        run.stderr
+    );
+    for args in [
+        &["connect", "localhost", "99999"][..],
+        &["proxy", "--listen", "x", "--upstream", "127.0.0.1:9"],
+        &["--filter", "nothing-like-it", "x.yaml"],
+        &["missing.yaml"],
+        &[],
+    ] {
+        let ran = tcprun_in(dir.path(), args);
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        assert!(
+            ran.stderr.starts_with("error: "),
+            "{args:?}: {}",
+            ran.stderr
+        );
+        for line in ran.stderr.lines().skip(1).filter(|l| l.contains("hint")) {
+            assert!(line.starts_with("  = hint: "), "{args:?}: {}", ran.stderr);
+        }
+    }
+}
