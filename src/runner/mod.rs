@@ -40,8 +40,28 @@ use wait::{Check, Waited, folding};
 /// Caps the reports waiting to be folded; reporters wait beyond it.
 const REPORT_QUEUE: usize = 256;
 
-/// Receives transcript lines as they are settled (for `--verbose`).
-pub type LineSink = Box<dyn FnMut(&str) + Send>;
+/// Receives what `--verbose` streams as a scenario runs.
+pub type LineSink = Box<dyn FnMut(Live<'_>) + Send>;
+
+/// Names what `--verbose` streams: transcript lines as they are settled,
+/// and, before each step's lines, which step it is (live only: never in
+/// the transcript, reports or `--repeat` comparisons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Live<'a> {
+    /// A transcript line.
+    Line(&'a str),
+    /// A step begins.
+    Step {
+        /// Its number, from 1.
+        number: usize,
+        /// Its name.
+        name: &'static str,
+        /// The scenario file.
+        file: &'a std::path::Path,
+        /// Its line in the file.
+        line: usize,
+    },
+}
 
 /// Runs `scenario` to its end and returns its result. Every task and socket
 /// it started is gone when this returns.
@@ -325,7 +345,15 @@ impl Conductor {
         scenario: &Scenario,
         records: &mut Vec<StepRecord>,
     ) -> Result<(), Failure> {
-        for step in &scenario.steps {
+        for (index, step) in scenario.steps.iter().enumerate() {
+            if let Some(live) = &mut self.live {
+                live(Live::Step {
+                    number: index + 1,
+                    name: step.value.name(),
+                    file: &scenario.path,
+                    line: step.line,
+                });
+            }
             let began = Instant::now();
             self.step_began = began;
             // Recorded before it runs: a scenario timeout during it counts it.

@@ -317,3 +317,30 @@ fn errors_have_one_form_and_run_is_no_command() {
         }
     }
 }
+
+#[test]
+fn verbose_marks_each_step_live_and_nowhere_else() {
+    let scenario = "server: {fake: echo}\nclient: {retry_interval: 50ms}\nsteps:\n  - send_line: hello\n  - expect: '^hello$'\n  - kill_server\n  - wait_retry: 1\n";
+    let dir = folder(&[("marked.yaml", scenario), ("other.yaml", scenario)]);
+    let live = tcprun_in(
+        dir.path(),
+        &["-v", "-j", "1", "--json", "r.json", "marked.yaml"],
+    );
+    assert_eq!(live.code, 0, "{}", live.stdout);
+    let lines: Vec<&str> = live.stdout.lines().collect();
+    let at = |line: &str| lines.iter().position(|l| *l == line);
+    let marker = at("  ── step 3 kill_server (marked.yaml:6)").expect("a marker before step 3");
+    let killed = at("  | server: killed (1 connection reset)").expect("the kill");
+    let sent = at("  ── step 1 send_line (marked.yaml:4)").expect("a marker before step 1");
+    assert!(sent < marker && marker < killed, "{}", live.stdout);
+    let report = std::fs::read_to_string(dir.path().join("r.json")).expect("report");
+    assert!(!report.contains("── step"), "{report}");
+    let after = tcprun_in(dir.path(), &["-v", "-j", "2", "marked.yaml", "other.yaml"]);
+    assert_eq!(after.code, 0, "{}", after.stdout);
+    assert!(!after.stdout.contains("── step"), "{}", after.stdout);
+    // The transcript lines are the same with markers as without.
+    assert_eq!(
+        transcript(&live.stdout),
+        transcript(&after.stdout)[..transcript(&live.stdout).len()],
+    );
+}
