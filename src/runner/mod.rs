@@ -144,6 +144,8 @@ fn hide(text: &str, secrets: &[String]) -> String {
 struct ClientSlot {
     name: String,
     driver: ClientDriver,
+    /// How `send_line` and `end` end lines.
+    line_ending: scenario::LineEnding,
     /// Connects already consumed by `wait_connected`/`wait_reconnect`.
     connects_seen: u32,
     /// Errors already consumed by `expect_error`.
@@ -319,6 +321,7 @@ impl Conductor {
             conductor.clients.push(ClientSlot {
                 name: spec.name.clone(),
                 driver,
+                line_ending: spec.line_ending,
                 connects_seen: 0,
                 errors_seen: 0,
                 closes_seen: 0,

@@ -220,6 +220,8 @@ pub(crate) const OUTPUT_MODES: &[&str] = &["transcript", "discard", "inherit"];
 pub(crate) const STDERR_MODES: &[&str] = &["separate", "merge"];
 /// Lists the `backoff:` kinds of the built-in client.
 pub(crate) const BACKOFFS: &[&str] = &["fixed", "exponential"];
+/// Lists the `line_ending:` kinds of the built-in client.
+pub(crate) const LINE_ENDINGS: &[&str] = &["lf", "crlf"];
 
 /// Lists the keys of the `defaults:` map.
 pub(crate) const DEFAULTS_KEYS: &[Key] = &[with_default(
@@ -520,6 +522,15 @@ pub(crate) const CLIENT: &[Key] = &[
             "The line `send_quit` writes to the program's stdin.",
         ),
         Default::Text(QUIT_WORD),
+    ),
+    with_default(
+        client(
+            "line_ending",
+            "How `send_line` and `end` end the lines of their text: `lf` (`\\n`, as written), or `crlf` (each `\\n` that no `\\r` precedes goes out as `\\r\\n`, and `send_line` adds `\\r\\n`; as `nc -C`, for SMTP, Redis inline, HTTP/1.x, POP3, IRC); `hex:` and `base64:` data go as written.",
+            Value::Choice(LINE_ENDINGS),
+            "b",
+        ),
+        Default::Text("lf"),
     ),
 ];
 

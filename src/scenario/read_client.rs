@@ -4,7 +4,7 @@ use super::diagnostic::{describe, quote};
 use super::keys;
 use super::read_program::{COMMAND_OR_SHELL, PROGRAM_KEYS};
 use super::reader::{Fields, Reader};
-use super::types::{Backoff, ClientSpec, CommandClientSpec};
+use super::types::{Backoff, ClientSpec, CommandClientSpec, LineEnding};
 use super::yaml::Node;
 use crate::client::encoding::Encoding;
 
@@ -12,6 +12,12 @@ use crate::client::encoding::Encoding;
 pub(crate) const BACKOFFS: [(&str, Backoff); 2] = [
     (keys::BACKOFFS[0], Backoff::Fixed),
     (keys::BACKOFFS[1], Backoff::Exponential),
+];
+
+/// Lists the `line_ending:` kinds, as the key table names them.
+pub(crate) const LINE_ENDINGS: [(&str, LineEnding); 2] = [
+    (keys::LINE_ENDINGS[0], LineEnding::Lf),
+    (keys::LINE_ENDINGS[1], LineEnding::Crlf),
 ];
 
 /// Lists the `stderr:` modes of a client program (merged or not), as the key table names them.
@@ -159,6 +165,8 @@ impl Reader<'_> {
         let connect_timeout = self.opt_duration(fields, "connect_timeout");
         let backoff = get("backoff").and_then(|n| self.choice(n, "backoff", &BACKOFFS));
         let max_interval = self.opt_duration(fields, "max_interval");
+        let line_ending =
+            get("line_ending").and_then(|n| self.choice(n, "line ending", &LINE_ENDINGS));
         let defaults = default_client(name);
         ClientSpec {
             host,
@@ -170,6 +178,7 @@ impl Reader<'_> {
             connect_timeout: connect_timeout.unwrap_or(defaults.connect_timeout),
             backoff: backoff.unwrap_or(defaults.backoff),
             max_interval: max_interval.unwrap_or(defaults.max_interval),
+            line_ending: line_ending.unwrap_or(defaults.line_ending),
             ..defaults
         }
     }
@@ -224,6 +233,7 @@ pub(crate) fn default_client(name: &str) -> ClientSpec {
         max_interval: keys::MAX_INTERVAL,
         encoding: Encoding::Utf8,
         quit_word: keys::QUIT_WORD.into(),
+        line_ending: LineEnding::Lf,
         command: None,
     }
 }

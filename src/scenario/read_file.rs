@@ -302,7 +302,9 @@ mod tests {
     use super::*;
     use crate::client::encoding::Encoding;
     use crate::scenario::Data;
-    use crate::scenario::types::{Backoff, ClientSpec, FakeKind, FakeServerSpec, ServerSpec, Step};
+    use crate::scenario::types::{
+        Backoff, ClientSpec, FakeKind, FakeServerSpec, LineEnding, ServerSpec, Step,
+    };
 
     fn load_test(source: &str) -> Result<Scenario, LoadError> {
         load(Path::new("scenarios/test.yaml"), source, None)
@@ -354,6 +356,7 @@ client:
   max_interval: 1m
   encoding: latin1
   quit_word: bye
+  line_ending: crlf
 steps:
   - wait_connected
   - send_line: hello   # greet
@@ -395,13 +398,14 @@ steps:
                 max_interval: Duration::from_secs(60),
                 encoding: Encoding::Latin1,
                 quit_word: "bye".into(),
+                line_ending: LineEnding::Crlf,
                 command: None,
             }]
         );
         let step = &scenario.steps[1];
         assert_eq!(
             (step.line, step.col, step.text.as_str()),
-            (25, 5, "send_line: hello")
+            (26, 5, "send_line: hello")
         );
         assert_eq!(
             scenario.steps[0].value,
@@ -445,6 +449,7 @@ steps:
                 max_interval: Duration::from_secs(30),
                 encoding: Encoding::Utf8,
                 quit_word: "quit".into(),
+                line_ending: LineEnding::Lf,
                 command: None,
             }]
         );

@@ -33,7 +33,7 @@ pub(crate) const SEND: StepDef = StepDef {
 
 pub(crate) const SEND_LINE: StepDef = StepDef {
     name: "send_line",
-    doc: "Send the data and `\\n`.",
+    doc: "Send the data and `\\n` (`\\r\\n` with the client's `line_ending: crlf`).",
     examples: &["- send_line: hello"],
     read: |r, a| {
         Some(Step::SendLine {
@@ -90,9 +90,9 @@ pub(crate) const EXPECT_NO: StepDef = StepDef {
 
 pub(crate) const END: StepDef = StepDef {
     name: "end",
-    doc: "Send optional data, then half-close (FIN); keep reading; no reconnect afterwards. For a client program, close its stdin.",
+    doc: "Send optional data (its lines ending in `\\r\\n` with the client's `line_ending: crlf`), then half-close (FIN); keep reading; no reconnect afterwards. For a client program, close its stdin.",
     meaning: Some(
-        "send optional data, then half-close (FIN); keep reading; no reconnect afterwards",
+        "send optional data (lines in `\\r\\n` with the client's `line_ending: crlf`), then half-close (FIN); keep reading; no reconnect afterwards",
     ),
     examples: &["- end: \"bye\\n\"", "- end"],
     required: false,

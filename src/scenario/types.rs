@@ -193,6 +193,8 @@ pub struct ClientSpec {
     pub encoding: Encoding,
     /// `quit_word:` (default `quit`).
     pub quit_word: String,
+    /// `line_ending:` how `send_line` and `end` end lines (default `lf`).
+    pub line_ending: LineEnding,
     /// `command:`/`shell:`: a real client program instead of the built-in
     /// client; the options above then do not apply (validation rejects them).
     pub command: Option<CommandClientSpec>,
@@ -205,6 +207,27 @@ pub enum Backoff {
     Fixed,
     /// The interval doubles after each failed retry, up to the cap.
     Exponential,
+}
+
+/// Names how the built-in client ends the lines of `send_line` and `end`
+/// (`line_ending:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEnding {
+    /// `\n`, as written.
+    Lf,
+    /// `\r\n`: each `\n` of the text that no `\r` precedes goes out as
+    /// `\r\n`, and `send_line` ends with `\r\n` (as `nc -C`).
+    Crlf,
+}
+
+impl LineEnding {
+    /// Returns the bytes that end a line.
+    pub fn bytes(self) -> &'static [u8] {
+        match self {
+            LineEnding::Lf => b"\n",
+            LineEnding::Crlf => b"\r\n",
+        }
+    }
 }
 
 /// Holds a compiled `expect` pattern (multi-line, CRLF-aware).

@@ -344,3 +344,37 @@ fn verbose_marks_each_step_live_and_nowhere_else() {
         transcript(&after.stdout)[..transcript(&live.stdout).len()],
     );
 }
+
+#[test]
+fn line_ending_crlf_ends_send_line_and_end_lines_in_crlf() {
+    let crlf = "server: {fake: echo}\nclient: {line_ending: crlf}\nsteps:\n  - send_line: EHLO x\n  - server_expect: '^EHLO x\\r\\n'\n  - send_line: {hex: '41'}\n  - server_expect: '^A\\r\\n'\n  - send: \"raw\\n\"\n  - server_expect: '^raw\\n'\n  - end: \"QUIT\\nBYE\\r\\n\"\n  - server_expect: '^QUIT\\r\\nBYE\\r\\n'\n  - expect_closed\n";
+    let lf = "server: {fake: echo}\nsteps:\n  - send_line: EHLO x\n  - server_expect: '^EHLO x\\n'\n  - end: \"QUIT\\n\"\n  - server_expect: '^QUIT\\n'\n";
+    let dir = folder(&[("crlf.yaml", crlf), ("lf.yaml", lf)]);
+    let ran = tcprun_in(dir.path(), &["-v", "-j", "1", "crlf.yaml", "lf.yaml"]);
+    assert_eq!(ran.code, 0, "{}", ran.stdout);
+    let lines = transcript(&ran.stdout);
+    for sent in [
+        r#"client > "EHLO x\r\n""#,
+        r#"server[client] < "EHLO x\r\n""#,
+        r#"client > "A\r\n""#,
+        r#"client > "raw\n""#,
+        r#"server[client] < "QUIT\r\n""#,
+        r#"server[client] < "BYE\r\n""#,
+        // The default is `lf`.
+        r#"server[client] < "EHLO x\n""#,
+        r#"server[client] < "QUIT\n""#,
+    ] {
+        assert!(lines.contains(&sent), "no `{sent}` in\n{}", ran.stdout);
+    }
+    let program =
+        "server: {fake: echo}\nclient: {command: [cat], line_ending: crlf}\nsteps:\n  - end\n";
+    let dir = folder(&[("program.yaml", program)]);
+    let ran = tcprun_in(dir.path(), &["program.yaml"]);
+    assert_eq!(ran.code, 2, "{}{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("`line_ending` cannot be combined with `command:`"),
+        "{}",
+        ran.stderr
+    );
+}
