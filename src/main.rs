@@ -108,9 +108,23 @@ fn run(
         return ExitCode::from(INVALID);
     }
     let scenarios = match suite::load_all(paths, &Given::new(&args.var, &args.secret)) {
-        Ok(scenarios) => suite::select(scenarios, args),
+        Ok(scenarios) => scenarios,
         Err(errors) => return invalid(errors),
     };
+    let mut durations = None;
+    for path in &args.durations {
+        match suite::Durations::read(path) {
+            Ok(read) => durations
+                .get_or_insert_with(suite::Durations::default)
+                .add(read),
+            Err(message) => {
+                let hint = "give the --json report of an earlier run";
+                eprintln!("{}", error(&message, Some(hint)));
+                return ExitCode::from(INVALID);
+            }
+        }
+    }
+    let scenarios = suite::select(scenarios, args, durations.as_ref());
     // A filter that matches nothing is a mistake, not a green run. (A shard
     // may be empty: there can be more shards than files.)
     if scenarios.is_empty() && !args.filter.is_empty() {

@@ -3,6 +3,9 @@
 mod pool;
 mod progress;
 mod repeat;
+mod shard;
+
+pub use shard::Durations;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -51,9 +54,14 @@ pub fn load_all(paths: &[PathBuf], given: &Given) -> Result<Vec<Scenario>, Vec<L
     }
 }
 
-/// Keeps the scenarios `--filter` and `--shard` select, in order.
-pub fn select(scenarios: Vec<Scenario>, args: &RunArgs) -> Vec<Scenario> {
-    scenarios
+/// Keeps the scenarios `--filter` and `--shard` select, in order: shard K
+/// of N balanced by file count, or by `durations` (`--durations`).
+pub fn select(
+    scenarios: Vec<Scenario>,
+    args: &RunArgs,
+    durations: Option<&Durations>,
+) -> Vec<Scenario> {
+    let filtered: Vec<Scenario> = scenarios
         .into_iter()
         .filter(|scenario| {
             let path = scenario.path.display().to_string();
@@ -62,9 +70,17 @@ pub fn select(scenarios: Vec<Scenario>, args: &RunArgs) -> Vec<Scenario> {
                     scenario.name.contains(pattern.as_str()) || path.contains(pattern.as_str())
                 })
         })
-        .enumerate()
-        .filter(|(index, _)| args.shard.is_none_or(|(k, n)| index % n == k - 1))
-        .map(|(_, scenario)| scenario)
+        .collect();
+    let Some((k, n)) = args.shard else {
+        return filtered;
+    };
+    let paths: Vec<&std::path::Path> = filtered.iter().map(|s| s.path.as_path()).collect();
+    let shard_of = shard::assign(&shard::weights(&paths, durations), n);
+    filtered
+        .into_iter()
+        .zip(shard_of)
+        .filter(|(_, shard)| *shard + 1 == k)
+        .map(|(scenario, _)| scenario)
         .collect()
 }
 

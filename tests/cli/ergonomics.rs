@@ -378,3 +378,98 @@ fn line_ending_crlf_ends_send_line_and_end_lines_in_crlf() {
         ran.stderr
     );
 }
+
+/// Returns the files `tcprun --list` printed (`path: name` lines).
+fn listed(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|line| line.split_once(": ").map(|(path, _)| path.to_owned()))
+        .collect()
+}
+
+#[test]
+fn shards_cover_the_suite_once_and_durations_balance_them() {
+    let scenario = "server: {fake: echo}\nsteps:\n  - send_line: x\n  - expect: '^x$'\n";
+    let names = ["a", "b", "c", "d", "e", "f"];
+    let files: Vec<(String, &str)> = names
+        .iter()
+        .map(|name| (format!("suite/{name}.yaml"), scenario))
+        .collect();
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+    let dir = folder(&files);
+    // A previous run's --json report, with recorded durations: a.yaml is slow.
+    let ran = tcprun_in(dir.path(), &["-j", "2", "--json", "r.json", "suite"]);
+    assert_eq!(ran.code, 0, "{}", ran.stdout);
+    let text = std::fs::read_to_string(dir.path().join("r.json")).expect("report");
+    let mut report: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let mut recorded = std::collections::HashMap::new();
+    for one in report["scenarios"].as_array_mut().expect("scenarios") {
+        let path = one["path"].as_str().expect("path").to_owned();
+        let ms: u64 = if path.ends_with("a.yaml") {
+            10_000
+        } else {
+            1_000
+        };
+        one["duration_ms"] = ms.into();
+        recorded.insert(path, ms);
+    }
+    assert_eq!(recorded.len(), 6, "{text}");
+    std::fs::write(dir.path().join("r.json"), report.to_string()).expect("write");
+    // A file added since: the report does not know it.
+    std::fs::write(dir.path().join("suite/g.yaml"), scenario).expect("write");
+    let every = listed(&tcprun_in(dir.path(), &["--list", "suite"]).stdout);
+    assert_eq!(every.len(), 7);
+    let mean = 15_000 / 6;
+    let weight = |path: &String| recorded.get(path).copied().unwrap_or(mean);
+    let split = |extra: &[&str]| -> Vec<Vec<String>> {
+        (1..=3)
+            .map(|k| {
+                let shard = format!("{k}/3");
+                let mut args = vec!["--list", "--shard", shard.as_str()];
+                args.extend_from_slice(extra);
+                args.push("suite");
+                let ran = tcprun_in(dir.path(), &args);
+                assert_eq!(ran.code, 0, "{}{}", ran.stdout, ran.stderr);
+                listed(&ran.stdout)
+            })
+            .collect()
+    };
+    let by_count = split(&[]);
+    let by_duration = split(&["--durations", "r.json"]);
+    for shards in [&by_count, &by_duration] {
+        let mut union: Vec<String> = shards.iter().flatten().cloned().collect();
+        union.sort();
+        assert_eq!(union, every, "disjoint and covering: {shards:?}");
+    }
+    let sizes: Vec<usize> = by_count.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [3, 2, 2]);
+    let longest = |shards: &[Vec<String>]| -> u64 {
+        shards
+            .iter()
+            .map(|shard| shard.iter().map(weight).sum::<u64>())
+            .max()
+            .unwrap_or(0)
+    };
+    assert_eq!(longest(&by_count), 10_000 + 1_000 + mean);
+    assert_eq!(longest(&by_duration), 10_000, "{by_duration:?}");
+    assert_eq!(by_duration[0], ["suite/a.yaml"]);
+    // Each shard runs its own files, and a report that is no report is a usage error.
+    let ran = tcprun_in(
+        dir.path(),
+        &["--shard", "1/3", "--durations", "r.json", "suite"],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stdout);
+    assert!(ran.stdout.contains("1 passed, 0 failed"), "{}", ran.stdout);
+    let ran = tcprun_in(
+        dir.path(),
+        &["--shard", "1/3", "--durations", "suite/a.yaml", "suite"],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stdout);
+    assert!(
+        ran.stderr
+            .starts_with("error: cannot read --durations suite/a.yaml: not a tcprun --json report"),
+        "{}",
+        ran.stderr
+    );
+    let ran = tcprun_in(dir.path(), &["--durations", "r.json", "suite"]);
+    assert_eq!(ran.code, 2, "--durations needs --shard: {}", ran.stderr);
+}
