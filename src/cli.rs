@@ -15,6 +15,10 @@ pub const MAX_JOBS: u16 = 1024;
 /// until they are compared.
 pub const MAX_REPEAT: u32 = 10_000;
 
+/// Caps the `--durations` report: 1 GiB (it is read as it streams, its
+/// transcripts skipped).
+pub const MAX_DURATIONS_BYTES: u64 = 1 << 30;
+
 /// A scriptable TCP test harness and scenario runner.
 #[derive(Debug, Parser)]
 #[command(
@@ -66,9 +70,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub list: bool,
 
-    /// Run only shard K of N (1-based), splitting the sorted files deterministically.
+    /// Run only shard K of N (1-based): the sorted files split deterministically, balanced by file count, or by --durations.
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
     pub shard: Option<(usize, usize)>,
+
+    /// Balance --shard by the durations previous --json reports recorded (repeatable, e.g. every shard's; longest first onto the least-loaded shard; a file they lack counts as their mean).
+    #[arg(long, value_name = "FILE", requires = "shard")]
+    pub durations: Vec<PathBuf>,
 
     /// Run each scenario N times (at most 10000) and report when the runs' transcripts differ.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=MAX_REPEAT as i64))]

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use tcprun::cli::{Cli, Command, RunArgs};
 use tcprun::process::supervise;
+use tcprun::report::error;
 use tcprun::suite;
 use tcprun::vars::Given;
 
@@ -28,7 +29,8 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         tcprun::process::kill_all();
         tcprun::process::remove_temp_folders();
-        eprintln!("tcprun: internal error (please report it): {info}");
+        let message = format!("internal error in tcprun (please report it): {info}");
+        eprintln!("{}", error(&message, None));
         std::process::exit(101);
     }));
     let cli = Cli::parse();
@@ -39,16 +41,17 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("tcprun: cannot start the async runtime: {error}");
+        Err(e) => {
+            let message = format!("cannot start the async runtime: {e}");
+            eprintln!("{}", error(&message, None));
             return ExitCode::FAILURE;
         }
     };
     match cli.command {
         Some(Command::Connect(args)) => match runtime.block_on(tcprun::connect::run(args)) {
             Ok(ended) => ExitCode::from(ended.exit_code(tcprun::connect::Role::Connect)),
-            Err(error) => {
-                eprintln!("tcprun connect: {error}");
+            Err(e) => {
+                eprintln!("{}", error(&e.to_string(), None));
                 ExitCode::from(INVALID)
             }
         },
@@ -63,7 +66,7 @@ fn main() -> ExitCode {
             serve(&runtime, args, rules)
         }
         Some(Command::Proxy(args)) => {
-            tcprun::proxy::command::exit(runtime.block_on(tcprun::proxy::command::run(args)))
+            proxy_exit(runtime.block_on(tcprun::proxy::command::run(args)))
         }
         Some(Command::Validate { paths, var, secret }) => {
             match suite::load_all(&paths, &Given::new(&var, &secret)) {
@@ -98,21 +101,42 @@ fn run(
 ) -> ExitCode {
     if paths.is_empty() {
         eprintln!(
-            "tcprun: no scenario given\n\nUsage: tcprun [OPTIONS] PATH...   (or tcprun --help)"
+            "{}\n\nUsage: tcprun [OPTIONS] PATH...   (or tcprun --help)",
+            error("no scenario given", None)
         );
         return ExitCode::from(INVALID);
     }
+    if let Some(message) = not_a_command(paths) {
+        eprintln!("{message}");
+        return ExitCode::from(INVALID);
+    }
     let scenarios = match suite::load_all(paths, &Given::new(&args.var, &args.secret)) {
-        Ok(scenarios) => suite::select(scenarios, args),
+        Ok(scenarios) => scenarios,
         Err(errors) => return invalid(errors),
     };
+    let mut durations = None;
+    for path in &args.durations {
+        match suite::Durations::read(path) {
+            Ok(read) => durations
+                .get_or_insert_with(suite::Durations::default)
+                .add(read),
+            Err(message) => {
+                let hint = "give the --json report of an earlier run";
+                eprintln!("{}", error(&message, Some(hint)));
+                return ExitCode::from(INVALID);
+            }
+        }
+    }
+    let scenarios = suite::select(scenarios, args, durations.as_ref());
     // A filter that matches nothing is a mistake, not a green run. (A shard
     // may be empty: there can be more shards than files.)
     if scenarios.is_empty() && !args.filter.is_empty() {
-        eprintln!(
-            "tcprun: no scenario matches --filter {}\n\nhint: --list shows the scenarios and their names",
+        let message = format!(
+            "no scenario matches --filter {}",
             args.filter.join(", --filter ")
         );
+        let hint = "--list shows the scenarios and their names";
+        eprintln!("{}", error(&message, Some(hint)));
         return ExitCode::from(INVALID);
     }
     if args.list {
@@ -121,7 +145,7 @@ fn run(
     }
     // A report that cannot be written is found now, not after the run.
     if let Err(message) = suite::check_reports(args) {
-        eprintln!("tcprun: {message}");
+        eprintln!("{}", error(&message, None));
         return ExitCode::from(INVALID);
     }
     let summary = runtime.block_on(async {
@@ -153,9 +177,56 @@ fn serve(
 ) -> ExitCode {
     match runtime.block_on(tcprun::serve::run(args, rules)) {
         Ok(code) => ExitCode::from(code),
-        Err(error) => {
-            eprintln!("tcprun serve: {error}");
+        Err(e) => {
+            eprintln!("{}", error(&e.to_string(), None));
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Says that a first path that is a bare word and no file (`tcprun run
+/// x.yaml`) is no command either: scenarios run without one.
+fn not_a_command(paths: &[std::path::PathBuf]) -> Option<String> {
+    let first = paths.first()?;
+    let word = first.to_str()?;
+    let bare = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !bare || first.exists() {
+        return None;
+    }
+    let message = format!("`{word}` is neither a scenario file nor a command of tcprun");
+    let rest: Vec<String> = paths[1..].iter().map(|p| p.display().to_string()).collect();
+    let run = if rest.is_empty() {
+        "tcprun PATH...".to_owned()
+    } else {
+        format!("tcprun {}", rest.join(" "))
+    };
+    let commands: Vec<String> = Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    let hint = format!(
+        "scenarios run without a command: `{run}`; the commands are {}",
+        commands.join(", ")
+    );
+    Some(error(&message, Some(&hint)))
+}
+
+/// Prints `tcprun proxy`'s error, if any, as every error is written, and
+/// returns its exit status.
+fn proxy_exit(result: Result<(), tcprun::proxy::command::CommandError>) -> ExitCode {
+    use tcprun::proxy::command::CommandError;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let hint = match &e {
+                CommandError::Usage { error: input, .. } => input.hint.as_deref(),
+                _ => None,
+            };
+            eprintln!("{}", error(&e.to_string(), hint));
+            ExitCode::from(e.exit_code())
         }
     }
 }

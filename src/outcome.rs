@@ -18,6 +18,43 @@ pub struct Failure {
     pub message: String,
     /// What had arrived but did not match (its tail), if anything.
     pub received: Option<String>,
+    /// What `received` is: unmatched output, output holding a match that
+    /// must not be there, or a program's last output.
+    pub received_as: Received,
+}
+
+/// Says what the received text of a failure is, for its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Received {
+    /// Output no step matched (`expect` waited for more).
+    #[default]
+    Unmatched,
+    /// Output that matched a pattern it must not match (`expect_no`).
+    Matching,
+    /// A server program's last output lines.
+    Output,
+}
+
+impl Received {
+    /// Returns the label the reports put before the text.
+    pub fn label(self) -> &'static str {
+        match self {
+            Received::Unmatched => "received but not matched (last part)",
+            Received::Matching => "received, with the match (last part)",
+            Received::Output => "its last output",
+        }
+    }
+}
+
+/// Counts the `--repeat` runs of one scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Runs {
+    /// Runs made.
+    pub total: usize,
+    /// Runs whose steps passed.
+    pub passed: usize,
+    /// Distinct transcripts among them.
+    pub transcripts: usize,
 }
 
 /// Says why a scenario ended in an error rather than in a verdict on its steps.
@@ -131,6 +168,8 @@ pub struct Finished {
     pub golden: Option<Golden>,
     /// The report of `--repeat` runs whose transcripts disagreed.
     pub flaky: Option<String>,
+    /// With `--repeat`: how the runs went (none for a single run).
+    pub runs: Option<Runs>,
 }
 
 impl Finished {
@@ -142,6 +181,7 @@ impl Finished {
             result,
             golden,
             flaky,
+            runs: None,
         }
     }
 
@@ -158,6 +198,7 @@ impl Finished {
             },
             golden: None,
             flaky: None,
+            runs: None,
         }
     }
 
@@ -178,6 +219,7 @@ mod tests {
             step: "expect: hi".into(),
             message: "expected output matching /hi/ within 1s".into(),
             received: None,
+            received_as: Received::Unmatched,
         })
     }
 

@@ -130,11 +130,17 @@ impl Vars {
         crate::process::Launch {
             argv,
             env,
-            cwd: program.cwd.as_ref().map(|cwd| {
-                program
-                    .folder
-                    .join(self.apply_known(&cwd.to_string_lossy()))
-            }),
+            // The scenario's folder, like a relative `cwd:` (a file named
+            // without a folder is in the folder tcprun runs in).
+            cwd: match &program.cwd {
+                Some(cwd) => Some(
+                    program
+                        .folder
+                        .join(self.apply_known(&cwd.to_string_lossy())),
+                ),
+                None if program.folder.as_os_str().is_empty() => None,
+                None => Some(program.folder.clone()),
+            },
             stdin,
             inherit: false,
         }

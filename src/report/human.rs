@@ -6,7 +6,7 @@ use anstyle::{AnsiColor, Color, Style};
 use std::time::Duration;
 
 use crate::golden::Golden;
-use crate::outcome::{Finished, Outcome, Problem};
+use crate::outcome::{Finished, Outcome, Problem, Runs};
 
 /// Caps the transcript lines shown with a failure (the last ones).
 const TRANSCRIPT_TAIL: usize = 60;
@@ -15,6 +15,13 @@ const TRANSCRIPT_TAIL: usize = 60;
 /// the error or the failed step (with the transcript so far), how `--repeat`
 /// runs disagreed, and the golden comparison.
 pub fn scenario(finished: &Finished) -> String {
+    scenario_with(finished, true)
+}
+
+/// Returns the report of one scenario as [`scenario`] does; without
+/// `with_transcript` a failure does not show the transcript again (`-v`
+/// printed it already).
+pub fn scenario_with(finished: &Finished, with_transcript: bool) -> String {
     let mut out = String::new();
     let result = &finished.result;
     let label = if result.outcome.passed() {
@@ -24,7 +31,7 @@ pub fn scenario(finished: &Finished) -> String {
     };
     let _ = writeln!(
         out,
-        " {} ({}; {} {}, {})",
+        " {} ({}; {} {}, {}{})",
         result.path.display(),
         result.name,
         result.steps.len(),
@@ -34,6 +41,7 @@ pub fn scenario(finished: &Finished) -> String {
             "steps"
         },
         millis(result.duration),
+        finished.runs.map(runs).unwrap_or_default(),
     );
     match &result.outcome {
         Outcome::Error(Problem::NotRun(message)) => {
@@ -50,9 +58,14 @@ pub fn scenario(finished: &Finished) -> String {
             );
             let _ = writeln!(out, "  {}", failure.message);
             if let Some(received) = &failure.received {
-                let _ = writeln!(out, "  received but not matched (last part): {received:?}");
+                let label = failure.received_as.label();
+                let _ = writeln!(out, "  {label}: {received:?}");
             }
-            transcript(&mut out, &result.transcript);
+            if with_transcript {
+                transcript(&mut out, &result.transcript);
+            } else {
+                let _ = writeln!(out, "  (its transcript is above)");
+            }
         }
         // Said below, with the repeats' report and the golden comparison.
         Outcome::Passed
@@ -116,8 +129,32 @@ fn visible(text: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// Says how `--repeat` runs went, for the result line: `; 30 runs, 1
+/// transcript`, or with failures `; 6 runs: 5 passed, 1 failed, 2 transcripts`.
+fn runs(runs: Runs) -> String {
+    let transcripts = plural(runs.transcripts, "transcript", "transcripts");
+    if runs.passed == runs.total {
+        format!("; {} runs, {transcripts}", runs.total)
+    } else {
+        format!(
+            "; {} runs: {} passed, {} failed, {transcripts}",
+            runs.total,
+            runs.passed,
+            runs.total - runs.passed
+        )
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn transcript(out: &mut String, lines: &[String]) {
     let skip = lines.len().saturating_sub(TRANSCRIPT_TAIL);
+    if lines.is_empty() {
+        let _ = writeln!(out, "  transcript so far: (nothing was recorded)");
+        return;
+    }
     let _ = writeln!(out, "  transcript so far:");
     if skip > 0 {
         let _ = writeln!(out, "    | ... ({skip} earlier lines)");
@@ -177,6 +214,7 @@ mod tests {
                 step: "expect: \"\\e\"".into(),
                 message: "expected output matching /\u{1b}]0;title\u{7}/".into(),
                 received: None,
+                received_as: crate::outcome::Received::Unmatched,
             }),
             &["client < \"\u{fffe}\"\u{8}\u{9b}"],
         );

@@ -16,7 +16,8 @@ pub const VERSION: u32 = 1;
 /// Each scenario has its `path`, `name`, `status` (`passed`, `failed`,
 /// `error` or `skipped`), `duration_ms`, `steps` (`line`, `name`,
 /// `duration_us`, `passed`), `failure`, `error`, `golden`, `flaky` (the
-/// report of `--repeat` runs that disagreed) and `transcript`; the keys are
+/// report of `--repeat` runs that disagreed), `runs` (with `--repeat`:
+/// `total`, `passed`, `failed`, `transcripts`) and `transcript`; the keys are
 /// always there, `null` when they do not apply. `failed` in the summary
 /// counts errors too, as the `N passed, N failed` line does.
 pub fn json(finished: &[Finished]) -> Value {
@@ -69,6 +70,12 @@ fn scenario(finished: &Finished) -> Value {
         "error": error,
         "golden": finished.golden.as_ref().map_or(Value::Null, |g| compared(result, g)),
         "flaky": finished.flaky,
+        "runs": finished.runs.map_or(Value::Null, |runs| json!({
+            "total": runs.total,
+            "passed": runs.passed,
+            "failed": runs.total - runs.passed,
+            "transcripts": runs.transcripts,
+        })),
         "transcript": result.transcript,
     })
 }
@@ -151,6 +158,7 @@ mod tests {
                 step: "expect: goodbye".into(),
                 message: "expected output containing \"goodbye\" within 1s".into(),
                 received: Some("hello\n".into()),
+                received_as: crate::outcome::Received::Unmatched,
             }),
             &["client: connected", "client < \"hello\\n\""],
         );
@@ -228,6 +236,7 @@ mod tests {
                 "error": null,
                 "golden": {"status": "same", "path": "echo.transcript", "diff": null, "message": null},
                 "flaky": null,
+                "runs": null,
                 "transcript": ["client: connected"],
             })
         );

@@ -161,7 +161,8 @@ fn failed_step(result: &ScenarioResult, failure: &Failure) -> String {
     }
     let _ = writeln!(out, "\n{}", failure.message);
     if let Some(received) = &failure.received {
-        let _ = writeln!(out, "received but not matched (last part): {received:?}");
+        let label = failure.received_as.label();
+        let _ = writeln!(out, "{label}: {received:?}");
     }
     tail(&mut out, &result.transcript);
     out
@@ -245,6 +246,7 @@ mod tests {
                 step: "expect: {regex: \"^goodbye$\", timeout: 1s}".into(),
                 message: "expected output matching /^goodbye$/ within 1s".into(),
                 received: Some("hello <&>\n".into()),
+                received_as: crate::outcome::Received::Unmatched,
             }),
             &["client: connected", "client < \"hello <&>\\n\""],
         );
@@ -304,6 +306,7 @@ mod tests {
                 step: "expect: \"\u{0}\"".into(),
                 message: "expected output matching /\u{fffe}/".into(),
                 received: Some("\u{ffff}".into()),
+                received_as: crate::outcome::Received::Unmatched,
             }),
             &["client < \"\u{fffe}\u{ffff}\u{7}\"", "and \u{10000}"],
         );
@@ -426,6 +429,7 @@ mod tests {
                 step: String::new(),
                 message: "the scenario timed out after 5s".into(),
                 received: None,
+                received_as: crate::outcome::Received::Unmatched,
             }),
             &lines,
         );
@@ -459,6 +463,7 @@ mod tests {
                 message: "the scenario timed out after 5s (timeout: 5s); still running: client"
                     .into(),
                 received: None,
+                received_as: crate::outcome::Received::Unmatched,
             }),
             &[],
         );

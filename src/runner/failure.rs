@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::client::encoding::Encoding;
 use crate::event::{CloseReason, Exit};
-use crate::outcome::Failure;
+use crate::outcome::{Failure, Received};
 use crate::process::ProcessError;
 use crate::scenario::{CloseKind, Located, RenderError, Step};
 use crate::server::ServerError;
@@ -20,8 +20,8 @@ pub enum Awaited {
     Connection,
     /// `wait_reconnect`: a connection after the first.
     Reconnect,
-    /// `wait_retry`: the failure of this retry.
-    FailedRetry(u32),
+    /// `wait_retry`: this retry, scheduled.
+    Retry(u32),
     /// `expect_error`: an error with this code.
     Error(String),
     /// `expect_gave_up`: the client giving up.
@@ -38,7 +38,7 @@ impl fmt::Display for Awaited {
             Awaited::Exit => f.write_str("the program to exit"),
             Awaited::Connection => f.write_str("a connection"),
             Awaited::Reconnect => f.write_str("a reconnect"),
-            Awaited::FailedRetry(retry) => write!(f, "failed retry {retry}"),
+            Awaited::Retry(retry) => write!(f, "retry {retry} to be scheduled"),
             Awaited::Error(code) => write!(f, "error {code}"),
             Awaited::GiveUp => f.write_str("the client to give up"),
             Awaited::Unsent(n) => write!(
@@ -247,8 +247,12 @@ pub enum StepFailure {
         pattern: String,
         /// The step's timeout.
         within: Duration,
-        /// The end of the unmatched output.
+        /// The end of the unmatched output (none when it is only the rest
+        /// of the line the last match ended in).
         tail: String,
+        /// The unmatched output is only the rest of the line the last match
+        /// ended in, and not shown.
+        rest_of_line: bool,
         /// Bytes dropped for the output cap before they were matched.
         dropped: u64,
         /// The text a match was pending on when the time was up (more
@@ -498,6 +502,15 @@ impl StepFailure {
             step: step.text.clone(),
             message: self.to_string(),
             received: self.received().map(str::to_owned),
+            received_as: match self {
+                StepFailure::Matched { .. } | StepFailure::ServerMatched { .. } => {
+                    Received::Matching
+                }
+                StepFailure::EndedBeforeReady { .. } | StepFailure::NotReady { .. } => {
+                    Received::Output
+                }
+                _ => Received::Unmatched,
+            },
         }
     }
 }
@@ -522,6 +535,7 @@ impl fmt::Display for StepFailure {
                 pattern,
                 within,
                 tail,
+                rest_of_line,
                 dropped,
                 pending,
             } => {
@@ -530,7 +544,9 @@ impl fmt::Display for StepFailure {
                     "expected output matching /{pattern}/ within {}",
                     duration(*within)
                 )?;
-                if tail.is_empty() {
+                if *rest_of_line {
+                    f.write_str(", but nothing arrived after the line the last match ended in")?;
+                } else if tail.is_empty() {
                     f.write_str(", but nothing unmatched arrived")?;
                 }
                 if *dropped > 0 {
@@ -865,14 +881,14 @@ mod tests {
     #[test]
     fn timeouts_say_what_the_client_last_reported() {
         let timed_out = |news| StepFailure::TimedOut {
-            awaited: Awaited::FailedRetry(2),
+            awaited: Awaited::Retry(2),
             within: Duration::from_secs(2),
             client: "alice".into(),
             news,
         };
         assert_eq!(
             timed_out(LastNews::Nothing).to_string(),
-            "expected failed retry 2 within 2s"
+            "expected retry 2 to be scheduled within 2s"
         );
         let gave_up = LastNews::GaveUp(GaveUp {
             retries: 1,
@@ -880,11 +896,11 @@ mod tests {
         });
         assert_eq!(
             timed_out(gave_up).to_string(),
-            "expected failed retry 2 within 2s, but alice gave up after 1 retry (ECONNREFUSED)"
+            "expected retry 2 to be scheduled within 2s, but alice gave up after 1 retry (ECONNREFUSED)"
         );
         assert_eq!(
             timed_out(LastNews::Error("ECONNRESET".into())).to_string(),
-            "expected failed retry 2 within 2s; last error of alice: ECONNRESET"
+            "expected retry 2 to be scheduled within 2s; last error of alice: ECONNRESET"
         );
     }
 
@@ -894,6 +910,7 @@ mod tests {
             pattern: "^bye$".into(),
             within: Duration::from_millis(500),
             tail: tail.into(),
+            rest_of_line: false,
             dropped,
             pending: None,
         };

@@ -42,8 +42,28 @@ use wait::{Check, Waited, folding};
 /// Caps the reports waiting to be folded; reporters wait beyond it.
 const REPORT_QUEUE: usize = 256;
 
-/// Receives transcript lines as they are settled (for `--verbose`).
-pub type LineSink = Box<dyn FnMut(&str) + Send>;
+/// Receives what `--verbose` streams as a scenario runs.
+pub type LineSink = Box<dyn FnMut(Live<'_>) + Send>;
+
+/// Names what `--verbose` streams: transcript lines as they are settled,
+/// and, before each step's lines, which step it is (live only: never in
+/// the transcript, reports or `--repeat` comparisons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Live<'a> {
+    /// A transcript line.
+    Line(&'a str),
+    /// A step begins.
+    Step {
+        /// Its number, from 1.
+        number: usize,
+        /// Its name.
+        name: &'static str,
+        /// The scenario file.
+        file: &'a std::path::Path,
+        /// Its line in the file.
+        line: usize,
+    },
+}
 
 /// Runs `scenario` to its end and returns its result. Every task and socket
 /// it started is gone when this returns.
@@ -85,7 +105,13 @@ pub async fn run(scenario: &Scenario, live: Option<LineSink>, given: &Given) -> 
                 }
                 Ok(Err(failure)) => Outcome::Failed(failure),
                 Err(_) => {
-                    let index = steps.len().min(scenario.steps.len().saturating_sub(1));
+                    // The step under way counts as run, and failed.
+                    if let Some(last) = steps.last_mut()
+                        && last.duration.is_zero()
+                    {
+                        last.duration = conductor.step_began.elapsed();
+                    }
+                    let index = steps.len().saturating_sub(1);
                     let mut running = conductor.journal.unsettled();
                     running.extend(conductor.running_programs());
                     let timed_out = StepFailure::ScenarioTimedOut {
@@ -127,6 +153,8 @@ fn hide(text: &str, secrets: &[String]) -> String {
 struct ClientSlot {
     name: String,
     driver: ClientDriver,
+    /// How `send_line` and `end` end lines.
+    line_ending: scenario::LineEnding,
     /// Connects already consumed by `wait_connected`/`wait_reconnect`.
     connects_seen: u32,
     /// Errors already consumed by `expect_error`.
@@ -153,6 +181,8 @@ struct Conductor {
     _tmp: crate::process::TempFolder,
     /// What `${name}`s stand for; captures are added as steps match.
     vars: Vars,
+    /// When the step under way began.
+    step_began: Instant,
 }
 
 impl Conductor {
@@ -264,6 +294,7 @@ impl Conductor {
                 values: given.values.clone(),
             },
             _tmp: tmp,
+            step_began: Instant::now(),
         };
         if let ServerSpec::Fake(spec) = &scenario.server
             && let Some(framing) = &spec.framing
@@ -326,6 +357,7 @@ impl Conductor {
             conductor.clients.push(ClientSlot {
                 name: spec.name.clone(),
                 driver,
+                line_ending: spec.line_ending,
                 connects_seen: 0,
                 errors_seen: 0,
                 closes_seen: 0,
@@ -352,8 +384,24 @@ impl Conductor {
         scenario: &Scenario,
         records: &mut Vec<StepRecord>,
     ) -> Result<(), Failure> {
-        for step in &scenario.steps {
+        for (index, step) in scenario.steps.iter().enumerate() {
+            if let Some(live) = &mut self.live {
+                live(Live::Step {
+                    number: index + 1,
+                    name: step.value.name(),
+                    file: &scenario.path,
+                    line: step.line,
+                });
+            }
             let began = Instant::now();
+            self.step_began = began;
+            // Recorded before it runs: a scenario timeout during it counts it.
+            records.push(StepRecord {
+                line: step.line,
+                name: step.value.name(),
+                duration: Duration::ZERO,
+                passed: false,
+            });
             let result = self.step(&step.value).await;
             let result = match result {
                 Ok(()) => self.settle().await.map_err(|_| StepFailure::Unsettled {
@@ -367,12 +415,10 @@ impl Conductor {
                 Some((who, error)) => Err(StepFailure::FramingStopped { who, error }),
                 None => Ok(()),
             });
-            records.push(StepRecord {
-                line: step.line,
-                name: step.value.name(),
-                duration: began.elapsed(),
-                passed: result.is_ok(),
-            });
+            if let Some(record) = records.last_mut() {
+                record.duration = began.elapsed().max(Duration::from_nanos(1));
+                record.passed = result.is_ok();
+            }
             if let Err(error) = result {
                 let _ = self.settle().await;
                 return Err(error.at(step));

@@ -209,6 +209,27 @@ impl OutputBuffer {
         matcher.find(&mut seek.scan, self.unconsumed().as_bytes(), self.ended)
     }
 
+    /// Returns what a failed wait shows of the unconsumed text: its last
+    /// `max` characters, or nothing when it is only the rest of the line an
+    /// earlier match ended in (`expect: one` leaves the `\n` after `one`),
+    /// which is no news; then true.
+    pub fn news(&self, max: usize) -> (&str, bool) {
+        let rest = self.unconsumed();
+        let before = &self.text[..self.consumed];
+        let mid_line = !before.is_empty()
+            && !before.ends_with('\n')
+            && (!before.ends_with('\r') || rest.starts_with('\n'));
+        if mid_line {
+            let end = rest
+                .find(['\n', '\r'])
+                .map_or(rest.len(), |at| at + line_break(&rest[at..]));
+            if end == rest.len() {
+                return ("", !rest.is_empty());
+            }
+        }
+        (self.tail(max), false)
+    }
+
     /// Returns the last `max` characters of the unconsumed text.
     pub fn tail(&self, max: usize) -> &str {
         let rest = self.unconsumed();

@@ -68,7 +68,7 @@ impl Conductor {
         let lines = self.journal.unstreamed();
         if let Some(live) = &mut self.live {
             for line in &lines {
-                live(line);
+                live(super::Live::Line(line));
             }
         }
     }

@@ -49,11 +49,8 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.line == 0 {
-            write!(f, "error: {}", self.message)?;
-            if let Some(hint) = &self.hint {
-                write!(f, "\n  = hint: {hint}")?;
-            }
-            return Ok(());
+            let error = crate::report::error(&self.message, self.hint.as_deref());
+            return f.write_str(&error);
         }
         let file = self.file.display();
         write!(

@@ -220,6 +220,8 @@ pub(crate) const OUTPUT_MODES: &[&str] = &["transcript", "discard", "inherit"];
 pub(crate) const STDERR_MODES: &[&str] = &["separate", "merge"];
 /// Lists the `backoff:` kinds of the built-in client.
 pub(crate) const BACKOFFS: &[&str] = &["fixed", "exponential"];
+/// Lists the `line_ending:` kinds of the built-in client.
+pub(crate) const LINE_ENDINGS: &[&str] = &["lf", "crlf"];
 
 /// Lists the keys of the `defaults:` map.
 pub(crate) const DEFAULTS_KEYS: &[Key] = &[with_default(
@@ -267,7 +269,7 @@ pub(crate) const TOP: &[Key] = &[
     ),
     top(
         "client",
-        "The one client, named `client`: the built-in reconnecting client, or a program under test (`command:` or `shell:`). Give `client` or `clients`.",
+        "The one client, named `client`: the built-in reconnecting client, or a program under test (`command:` or `shell:`). Give `client` or `clients`, not both; with neither, the scenario has one built-in client named `client` with default options, started even when no step uses it.",
         Value::Def("client"),
     ),
     top(
@@ -282,7 +284,7 @@ pub(crate) const TOP: &[Key] = &[
     ),
 ];
 
-const CWD_DOC: &str = "The program's working folder, relative to the scenario file (default: the folder tcprun runs in).";
+const CWD_DOC: &str = "The program's working folder, relative to the scenario file's folder (default: the scenario file's folder, wherever tcprun runs).";
 const ENV_DOC: &str = "Variables added to tcprun's environment for the program.";
 
 /// Lists the `server:` keys (letters: `f` fake, `p` program, `e` external, `k` says the kind).
@@ -538,6 +540,15 @@ pub(crate) const CLIENT: &[Key] = &[
             "The line `send_quit` writes to the program's stdin.",
         ),
         Default::Text(QUIT_WORD),
+    ),
+    with_default(
+        client(
+            "line_ending",
+            "How `send_line` and `end` end the lines of their text: `lf` (`\\n`, as written), or `crlf` (each `\\n` that no `\\r` precedes goes out as `\\r\\n`, and `send_line` adds `\\r\\n`; as `nc -C`, for SMTP, Redis inline, HTTP/1.x, POP3, IRC); `hex:` and `base64:` data go as written.",
+            Value::Choice(LINE_ENDINGS),
+            "b",
+        ),
+        Default::Text("lf"),
     ),
 ];
 

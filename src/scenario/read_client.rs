@@ -4,7 +4,7 @@ use super::diagnostic::{describe, quote};
 use super::keys;
 use super::read_program::{COMMAND_OR_SHELL, PROGRAM_KEYS};
 use super::reader::{Fields, Reader};
-use super::types::{Backoff, ClientSpec, CommandClientSpec};
+use super::types::{Backoff, ClientSpec, CommandClientSpec, LineEnding};
 use super::yaml::Node;
 use crate::client::encoding::Encoding;
 
@@ -14,6 +14,12 @@ pub(crate) const BACKOFFS: [(&str, Backoff); 2] = [
     (keys::BACKOFFS[1], Backoff::Exponential),
 ];
 
+/// Lists the `line_ending:` kinds, as the key table names them.
+pub(crate) const LINE_ENDINGS: [(&str, LineEnding); 2] = [
+    (keys::LINE_ENDINGS[0], LineEnding::Lf),
+    (keys::LINE_ENDINGS[1], LineEnding::Crlf),
+];
+
 /// Lists the `stderr:` modes of a client program (merged or not), as the key table names them.
 pub(crate) const STDERR_MODES: [(&str, bool); 2] = [
     (keys::STDERR_MODES[0], false),
@@ -21,7 +27,9 @@ pub(crate) const STDERR_MODES: [(&str, bool); 2] = [
 ];
 
 impl Reader<'_> {
-    pub(super) fn clients(&mut self, root: &Node, top: &Fields<'_>) -> Option<Vec<ClientSpec>> {
+    /// Reads `client:` or `clients:`; with neither, the scenario has one
+    /// built-in client named `client`, with every option at its default.
+    pub(super) fn clients(&mut self, top: &Fields<'_>) -> Option<Vec<ClientSpec>> {
         match (top.key("client"), top.key("clients")) {
             (Some(one), Some(many)) => {
                 let later = if (many.start) > (one.start) {
@@ -41,10 +49,8 @@ impl Reader<'_> {
             }
             (None, Some(key)) => self.named_clients(key, top.get("clients")?),
             (None, None) => {
-                let message = "missing `client:`; every scenario needs at least one client";
-                let hint = "add `client: {}` for a client with default options, or `clients:` to name several";
-                self.error_at(root.start, root.start, message, Some(hint.into()));
-                None
+                self.clients = Some(vec!["client".into()]);
+                Some(vec![default_client("client")])
             }
         }
     }
@@ -163,6 +169,8 @@ impl Reader<'_> {
         if get("framing").is_some() {
             self.framed_clients.push((name.to_owned(), framing.clone()));
         }
+        let line_ending =
+            get("line_ending").and_then(|n| self.choice(n, "line ending", &LINE_ENDINGS));
         let defaults = default_client(name);
         ClientSpec {
             host,
@@ -175,6 +183,7 @@ impl Reader<'_> {
             backoff: backoff.unwrap_or(defaults.backoff),
             max_interval: max_interval.unwrap_or(defaults.max_interval),
             framing,
+            line_ending: line_ending.unwrap_or(defaults.line_ending),
             ..defaults
         }
     }
@@ -229,6 +238,7 @@ pub(crate) fn default_client(name: &str) -> ClientSpec {
         max_interval: keys::MAX_INTERVAL,
         encoding: Encoding::Utf8,
         quit_word: keys::QUIT_WORD.into(),
+        line_ending: LineEnding::Lf,
         command: None,
         framing: None,
     }

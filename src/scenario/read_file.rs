@@ -42,7 +42,7 @@ impl Reader<'_> {
                 None
             }
         };
-        let clients = self.clients(root, &top);
+        let clients = self.clients(&top);
         let steps = match (top.key("steps"), top.get("steps")) {
             (Some(key), Some(value)) => self.steps(key, value),
             _ => {
@@ -275,7 +275,7 @@ pub(crate) fn load(
             None
         }
         None if parsed.problems.is_empty() => {
-            let message = "the file is empty; a scenario needs `server:`, `client:` and `steps:`";
+            let message = "the file is empty; a scenario needs `server:` and `steps:`";
             let at = Pos { line: 1, col: 1 };
             loader.error_at(at, at, message, None);
             None
@@ -302,7 +302,9 @@ mod tests {
     use super::*;
     use crate::client::encoding::Encoding;
     use crate::scenario::Data;
-    use crate::scenario::types::{Backoff, ClientSpec, FakeKind, FakeServerSpec, ServerSpec, Step};
+    use crate::scenario::types::{
+        Backoff, ClientSpec, FakeKind, FakeServerSpec, LineEnding, ServerSpec, Step,
+    };
 
     fn load_test(source: &str) -> Result<Scenario, LoadError> {
         load(Path::new("scenarios/test.yaml"), source, None)
@@ -354,6 +356,7 @@ client:
   max_interval: 1m
   encoding: latin1
   quit_word: bye
+  line_ending: crlf
 steps:
   - wait_connected
   - send_line: hello   # greet
@@ -397,6 +400,7 @@ steps:
                 max_interval: Duration::from_secs(60),
                 encoding: Encoding::Latin1,
                 quit_word: "bye".into(),
+                line_ending: LineEnding::Crlf,
                 command: None,
                 framing: None,
             }]
@@ -404,7 +408,7 @@ steps:
         let step = &scenario.steps[1];
         assert_eq!(
             (step.line, step.col, step.text.as_str()),
-            (25, 5, "send_line: hello")
+            (26, 5, "send_line: hello")
         );
         assert_eq!(
             scenario.steps[0].value,
@@ -450,6 +454,7 @@ steps:
                 max_interval: Duration::from_secs(30),
                 encoding: Encoding::Utf8,
                 quit_word: "quit".into(),
+                line_ending: LineEnding::Lf,
                 command: None,
                 framing: None,
             }]
@@ -605,10 +610,11 @@ steps:
         let (line, col, message, _) = only_error("client: {}\nsteps: [wait_connected]\n");
         assert_eq!((line, col), (1, 1));
         assert_eq!(message, "missing `server:`; every scenario needs a server");
-        let (_, _, message, _) = only_error("server: {fake: echo}\nsteps: [wait_connected]\n");
+        // No `client:`: one built-in client named `client`, with the defaults.
+        let scenario = ok("server: {fake: echo}\nsteps: [wait_connected]\n");
         assert_eq!(
-            message,
-            "missing `client:`; every scenario needs at least one client"
+            scenario.clients,
+            [crate::scenario::read_client::default_client("client")]
         );
         let (_, _, message, _) = only_error("server: {fake: echo}\nclient: {}\n");
         assert_eq!(
@@ -639,7 +645,7 @@ steps:
             (
                 1,
                 1,
-                "the file is empty; a scenario needs `server:`, `client:` and `steps:`"
+                "the file is empty; a scenario needs `server:` and `steps:`"
             )
         );
         let (_, _, message, _) = only_error("- a\n- b\n");

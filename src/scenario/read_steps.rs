@@ -69,14 +69,13 @@ impl Reader<'_> {
             .collect()
     }
 
-    /// Returns a node's source text: its first line only, trimmed, and cut
-    /// to [`STEP_TEXT`] characters (ending in `…`) when longer.
+    /// Returns a node's source text: its first line only, without a
+    /// trailing comment, trimmed, and cut to [`STEP_TEXT`] characters
+    /// (ending in `…`) when longer.
     pub(crate) fn source_text(&self, node: &Node) -> String {
         let to = (node.end.line == node.start.line).then_some(node.end.col);
-        let text = self
-            .lines()
-            .slice(node.start.line, node.start.col, to)
-            .trim();
+        let line = self.lines().slice(node.start.line, node.start.col, to);
+        let text = without_comment(line).trim();
         let mut shown: String = text.chars().take(STEP_TEXT).collect();
         if shown.len() < text.len() {
             shown.push('…');
@@ -493,10 +492,54 @@ impl Reader<'_> {
     }
 }
 
+/// Returns `line` without its YAML comment: from a `#` that starts the line
+/// or follows a space or tab, outside quotes.
+fn without_comment(line: &str) -> &str {
+    let mut quote = None;
+    let mut escaped = false;
+    let mut after_space = true;
+    for (at, c) in line.char_indices() {
+        match (quote, c) {
+            (Some('"'), '\\') if !escaped => {
+                escaped = true;
+                continue;
+            }
+            (Some(q), _) if c == q && !escaped => quote = None,
+            (None, '"' | '\'')
+                if after_space || at == 0 || line[..at].ends_with(['[', '{', ',', ':', '\'']) =>
+            {
+                quote = Some(c)
+            }
+            (None, '#') if after_space => return &line[..at],
+            _ => {}
+        }
+        escaped = false;
+        after_space = c == ' ' || c == '\t';
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
     use std::time::Duration;
+
+    #[test]
+    fn a_step_text_leaves_out_its_comment_but_not_a_hash_in_quotes() {
+        for (line, text) in [
+            (
+                "expect: {regex: \"^two$\", timeout: 100ms}   # a comment",
+                "expect: {regex: \"^two$\", timeout: 100ms}   ",
+            ),
+            ("send: \"a # b\" # c", "send: \"a # b\" "),
+            ("send: 'it''s # in' # out", "send: 'it''s # in' "),
+            ("send: \"\\\" # in\" # out", "send: \"\\\" # in\" "),
+            ("send: a#b", "send: a#b"),
+            ("kill_server #", "kill_server "),
+        ] {
+            assert_eq!(without_comment(line), text, "{line}");
+        }
+    }
 
     use super::*;
     use crate::client::encoding::Encoding;

@@ -33,7 +33,7 @@ pub(crate) const SEND: StepDef = StepDef {
 
 pub(crate) const SEND_LINE: StepDef = StepDef {
     name: "send_line",
-    doc: "Send the data and `\\n`.",
+    doc: "Send the data and `\\n` (`\\r\\n` with the client's `line_ending: crlf`).",
     examples: &["- send_line: hello"],
     read: |r, a| {
         Some(Step::SendLine {
@@ -90,9 +90,9 @@ pub(crate) const EXPECT_NO: StepDef = StepDef {
 
 pub(crate) const END: StepDef = StepDef {
     name: "end",
-    doc: "Send optional data, then half-close (FIN); keep reading; no reconnect afterwards. For a client program, close its stdin.",
+    doc: "Send optional data (its lines ending in `\\r\\n` with the client's `line_ending: crlf`), then half-close (FIN); keep reading; no reconnect afterwards. For a client program, close its stdin.",
     meaning: Some(
-        "send optional data, then half-close (FIN); keep reading; no reconnect afterwards",
+        "send optional data (lines in `\\r\\n` with the client's `line_ending: crlf`), then half-close (FIN); keep reading; no reconnect afterwards",
     ),
     examples: &["- end: \"bye\\n\"", "- end"],
     required: false,
@@ -162,8 +162,10 @@ pub(crate) const WAIT_RECONNECT: StepDef = StepDef {
 
 pub(crate) const WAIT_RETRY: StepDef = StepDef {
     name: "wait_retry",
-    doc: "Wait until the N-th retry since the last connect has failed (built-in clients only).",
-    meaning: Some("until the 2nd retry since the last connect has failed"),
+    doc: "Wait until the client schedules retry N since its last connect (`retry N/M` in the transcript): it has failed N times since then, and retry N is still to come (built-in clients only).",
+    meaning: Some(
+        "until the client schedules retry 2 since its last connect (`retry 2/M` in the transcript): it failed twice, and retry 2 is still to come",
+    ),
     examples: &["- wait_retry: 2"],
     table: Some(Table::Client),
     shorthand: Some(RETRY),
@@ -184,7 +186,7 @@ pub(crate) const WAIT_RETRY: StepDef = StepDef {
 const RETRY: Opt = opt(
     "retry",
     Value::Def("count"),
-    "Until this retry (from 1) since the last connect has failed.",
+    "Until this retry (from 1) since the last connect is scheduled: that many failures since the connect.",
 );
 
 pub(crate) const EXPECT_ERROR: StepDef = StepDef {

@@ -122,7 +122,7 @@ pub struct ProgramSpec {
     /// `env:` variables added to tcprun's environment.
     pub env: Vec<(String, String)>,
     /// `cwd:` the working folder as written (it may hold variables), taken
-    /// relative to `folder` (default: the folder tcprun runs in).
+    /// relative to `folder` (default: `folder` itself).
     pub cwd: Option<PathBuf>,
     /// The scenario file's folder, which a relative `cwd` starts from.
     pub folder: PathBuf,
@@ -206,6 +206,8 @@ pub struct ClientSpec {
     /// `framing:` how what the client receives is cut into frames (for
     /// `expect_frame`, `send_frame` and the transcript); none: a byte stream.
     pub framing: Option<FramingSpec>,
+    /// `line_ending:` how `send_line` and `end` end lines (default `lf`).
+    pub line_ending: LineEnding,
     /// `command:`/`shell:`: a real client program instead of the built-in
     /// client; the options above then do not apply (validation rejects them).
     pub command: Option<CommandClientSpec>,
@@ -218,6 +220,27 @@ pub enum Backoff {
     Fixed,
     /// The interval doubles after each failed retry, up to the cap.
     Exponential,
+}
+
+/// Names how the built-in client ends the lines of `send_line` and `end`
+/// (`line_ending:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEnding {
+    /// `\n`, as written.
+    Lf,
+    /// `\r\n`: each `\n` of the text that no `\r` precedes goes out as
+    /// `\r\n`, and `send_line` ends with `\r\n` (as `nc -C`).
+    Crlf,
+}
+
+impl LineEnding {
+    /// Returns the bytes that end a line.
+    pub fn bytes(self) -> &'static [u8] {
+        match self {
+            LineEnding::Lf => b"\n",
+            LineEnding::Crlf => b"\r\n",
+        }
+    }
 }
 
 /// Holds a compiled `expect` pattern (multi-line, CRLF-aware).
@@ -323,7 +346,7 @@ pub enum Step {
         client: Option<String>,
         timeout: Option<Duration>,
     },
-    /// `wait_retry: N`: until the N-th retry has failed.
+    /// `wait_retry: N`: until retry N since the last connect is scheduled (N failures).
     WaitRetry {
         client: Option<String>,
         retry: u32,

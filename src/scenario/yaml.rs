@@ -192,6 +192,16 @@ pub(crate) fn parse(source: &str) -> Parsed {
             Ok(pair) => pair,
             Err(error) => {
                 let at = Pos::from_marker(*error.marker());
+                if error.info().contains("unknown escape character")
+                    && let Some(problem) = unknown_escape(source, at)
+                {
+                    return builder.fatal(
+                        problem.start,
+                        problem.end,
+                        problem.message,
+                        problem.hint,
+                    );
+                }
                 let hint = error
                     .info()
                     .contains("tab")
@@ -397,6 +407,101 @@ fn end_of(span: Span, last_child: Option<Pos>, start: Pos) -> Pos {
 }
 
 /// Turns saphyr's error text into a lowercase diagnostic message.
+/// Describes the first escape YAML does not know in the double-quoted
+/// string that opens at `quote`: a regex such as `"^n \d+$"` is the usual
+/// cause, so the problem points at the escape and says how to write it.
+fn unknown_escape(source: &str, quote: Pos) -> Option<Problem> {
+    let lines = super::reader::Lines::new(source);
+    let line_start = source_offset(&lines, source, quote.line)?;
+    let from = line_start + lines.byte(quote.line, quote.col);
+    let mut chars = source[from..].chars();
+    if chars.next() != Some('"') {
+        return None;
+    }
+    let mut at = Pos {
+        line: quote.line,
+        col: quote.col + 1,
+    };
+    let mut after_cr = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return None,
+            '\\' => match chars.next()? {
+                known if KNOWN_ESCAPES.contains(known) => at.col += 2,
+                '\n' | '\r' => {
+                    at = Pos {
+                        line: at.line + 1,
+                        col: 1,
+                    }
+                }
+                unknown => {
+                    let end = Pos {
+                        col: at.col + 2,
+                        ..at
+                    };
+                    let text = lines.slice(quote.line, quote.col, None);
+                    return Some(Problem {
+                        start: at,
+                        end,
+                        message: format!(
+                            "unknown escape `\\{unknown}` in a double-quoted string: YAML reads a backslash there as an escape"
+                        ),
+                        hint: Some(escape_hint(text)),
+                    });
+                }
+            },
+            '\n' if after_cr => {}
+            '\n' | '\r' => {
+                at = Pos {
+                    line: at.line + 1,
+                    col: 1,
+                }
+            }
+            _ => at.col += 1,
+        }
+        after_cr = c == '\r';
+    }
+    None
+}
+
+/// Lists the characters YAML takes after a backslash in double quotes
+/// (besides a line break).
+const KNOWN_ESCAPES: &str = "0abt\tnvfre \"/\\N_LPxuU";
+
+/// Returns the byte offset in `source` where 1-based `line` starts.
+fn source_offset(lines: &super::reader::Lines<'_>, source: &str, line: usize) -> Option<usize> {
+    let text = lines.line(line);
+    let offset = text.as_ptr() as usize - source.as_ptr() as usize;
+    (offset <= source.len()).then_some(offset)
+}
+
+/// Says how to write a regex with backslashes: in single quotes, where a
+/// backslash is itself, or with each backslash doubled. `text` is the rest
+/// of the line from the opening quote; its string is shown both ways when
+/// it ends on that line and holds no quote or doubled backslash (whose
+/// meaning would change).
+fn escape_hint(text: &str) -> String {
+    let inside = text.strip_prefix('"').and_then(|rest| {
+        let mut escaped = false;
+        let end = rest.char_indices().find_map(|(at, c)| {
+            let end = c == '"' && !escaped;
+            escaped = c == '\\' && !escaped;
+            end.then_some(at)
+        })?;
+        Some(&rest[..end])
+    });
+    let shown = inside.filter(|inside| {
+        !inside.contains(['\'', '"']) && !inside.contains("\\\\") && inside.chars().count() <= 60
+    });
+    let (single, double) = match shown {
+        Some(inside) => (inside.to_owned(), inside.replace('\\', "\\\\")),
+        None => ("^n \\d+$".to_owned(), "^n \\\\d+$".to_owned()),
+    };
+    format!(
+        "write the regex in single quotes, where a backslash is just a backslash: '{single}'; or double each backslash: \"{double}\""
+    )
+}
+
 fn syntax_message(info: &str) -> String {
     match sentence_case(info) {
         info if info.is_empty() => "invalid YAML: malformed document".into(),
@@ -470,6 +575,26 @@ mod tests {
         assert!(parsed.problems[0].message.starts_with("invalid YAML: "));
         let parsed = parse("a: b: c\n");
         assert_eq!(parsed.problems[0].start, pos(1, 5));
+    }
+
+    #[test]
+    fn an_unknown_escape_is_pointed_at_with_both_ways_to_write_it() {
+        let parsed = parse("a: \"x\\ty\\\"é \\d+$\"\n");
+        let problem = &parsed.problems[0];
+        assert_eq!((problem.start, problem.end), (pos(1, 13), pos(1, 15)));
+        assert!(
+            problem.message.starts_with("unknown escape `\\d`"),
+            "{problem:?}"
+        );
+        // Quotes inside: the hint shows the general form.
+        assert!(problem.hint.as_ref().unwrap().contains("'^n \\d+$'"));
+        let parsed = parse("a:\n  - \"x\n    \\q\"\n");
+        assert_eq!(parsed.problems[0].start, pos(3, 5));
+        let hint = parse("a: \"^n \\d+$\"\n").problems[0].hint.clone().unwrap();
+        assert!(
+            hint.contains("'^n \\d+$'") && hint.contains("\"^n \\\\d+$\""),
+            "{hint}"
+        );
     }
 
     #[test]

@@ -3,6 +3,9 @@
 mod pool;
 mod progress;
 mod repeat;
+mod shard;
+
+pub use shard::Durations;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -11,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cli::RunArgs;
 use crate::golden;
-use crate::outcome::{Finished, Outcome, Problem, ScenarioResult};
+use crate::outcome::{Finished, Outcome, Problem, Runs, ScenarioResult};
 use crate::report::human;
 use crate::scenario::{self, LoadError, Scenario};
 use crate::vars::Given;
@@ -51,9 +54,14 @@ pub fn load_all(paths: &[PathBuf], given: &Given) -> Result<Vec<Scenario>, Vec<L
     }
 }
 
-/// Keeps the scenarios `--filter` and `--shard` select, in order.
-pub fn select(scenarios: Vec<Scenario>, args: &RunArgs) -> Vec<Scenario> {
-    scenarios
+/// Keeps the scenarios `--filter` and `--shard` select, in order: shard K
+/// of N balanced by file count, or by `durations` (`--durations`).
+pub fn select(
+    scenarios: Vec<Scenario>,
+    args: &RunArgs,
+    durations: Option<&Durations>,
+) -> Vec<Scenario> {
+    let filtered: Vec<Scenario> = scenarios
         .into_iter()
         .filter(|scenario| {
             let path = scenario.path.display().to_string();
@@ -62,9 +70,17 @@ pub fn select(scenarios: Vec<Scenario>, args: &RunArgs) -> Vec<Scenario> {
                     scenario.name.contains(pattern.as_str()) || path.contains(pattern.as_str())
                 })
         })
-        .enumerate()
-        .filter(|(index, _)| args.shard.is_none_or(|(k, n)| index % n == k - 1))
-        .map(|(_, scenario)| scenario)
+        .collect();
+    let Some((k, n)) = args.shard else {
+        return filtered;
+    };
+    let paths: Vec<&std::path::Path> = filtered.iter().map(|s| s.path.as_path()).collect();
+    let shard_of = shard::assign(&shard::weights(&paths, durations), n);
+    filtered
+        .into_iter()
+        .zip(shard_of)
+        .filter(|(_, shard)| *shard + 1 == k)
+        .map(|(scenario, _)| scenario)
         .collect()
 }
 
@@ -165,6 +181,7 @@ fn conclude(
 ) -> Option<Finished> {
     let runs = ran.len();
     let failing = ran.iter().position(|r| !r.outcome.passed());
+    let passed = ran.iter().filter(|r| r.outcome.passed()).count();
     let flaky = (runs > 1).then(|| {
         let transcripts: Vec<Vec<String>> = ran.iter().map(|r| r.transcript.clone()).collect();
         repeat::variants(&transcripts)
@@ -178,6 +195,11 @@ fn conclude(
                 .then(|| golden::check(&scenario.path, &result.transcript, args.update, ci))
         })
         .flatten();
+    let counted = flaky.as_ref().map(|variants| Runs {
+        total: runs,
+        passed,
+        transcripts: variants.len(),
+    });
     let flaky = flaky
         .filter(|variants| variants.len() > 1)
         .map(|variants| repeat::report(&variants, runs));
@@ -187,8 +209,9 @@ fn conclude(
             say(&format!("  | {line}\n"));
         }
     }
-    let finished = Finished::new(result, golden, flaky);
-    say(&human::scenario(&finished));
+    let mut finished = Finished::new(result, golden, flaky);
+    finished.runs = counted;
+    say(&human::scenario_with(&finished, !args.verbose));
     Some(finished)
 }
 
@@ -236,7 +259,8 @@ fn write_reports(finished: &[Finished], args: &RunArgs) -> usize {
     let mut unwritten = 0;
     for (path, text) in reports {
         if let Err(error) = std::fs::write(path, text) {
-            eprintln!("tcprun: cannot write {}: {error}", path.display());
+            let message = format!("cannot write {}: {error}", path.display());
+            eprintln!("{}", crate::report::error(&message, None));
             unwritten += 1;
         }
     }

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::say;
 use crate::outcome::ScenarioResult;
-use crate::runner::{self, LineSink};
+use crate::runner::{self, LineSink, Live};
 use crate::scenario::Scenario;
 
 /// Holds the jobs of a run without making them up front: job `i` is run
@@ -119,7 +119,7 @@ fn work(jobs: &Jobs, tx: &mpsc::Sender<Done>, stop: &AtomicBool, fail_fast: bool
         } else {
             let sink = live.then(|| {
                 say(&format!("RUN  {}\n", scenario.path.display()));
-                Box::new(|line: &str| say(&format!("  | {line}\n"))) as LineSink
+                Box::new(|live: Live<'_>| say(&live_line(live))) as LineSink
             });
             let result = runtime.block_on(runner::run(scenario, sink, &jobs.vars));
             if fail_fast && !result.outcome.passed() {
@@ -138,6 +138,25 @@ fn work(jobs: &Jobs, tx: &mpsc::Sender<Done>, stop: &AtomicBool, fail_fast: bool
         }
         if let Some(acked) = acked {
             let _ = acked.blocking_recv();
+        }
+    }
+}
+
+/// Returns what `-v` prints for `live`: a transcript line as `  | LINE`, a
+/// step as a dim `  ── step 5 kill_server (FILE:12)`, which no transcript
+/// holds.
+fn live_line(live: Live<'_>) -> String {
+    match live {
+        Live::Line(line) => format!("  | {line}\n"),
+        Live::Step {
+            number,
+            name,
+            file,
+            line,
+        } => {
+            let dim = anstyle::Style::new().dimmed();
+            let marker = format!("── step {number} {name} ({}:{line})", file.display());
+            format!("  {dim}{marker}{dim:#}\n")
         }
     }
 }

@@ -186,7 +186,18 @@ impl Masks {
         Captured { regex, names }
     }
 
-    /// Returns `text` (a failure message, say) with every secret as `***`.
+    /// Returns a failure message (or the output it shows) masked as the
+    /// transcript's own wording is: secrets as `***`, the port as
+    /// `${port}`, and the values masked everywhere (the scenario's folder).
+    pub fn message(&self, text: &str) -> String {
+        self.apply(&Line {
+            text: text.to_owned(),
+            payload: None,
+        })
+        .text
+    }
+
+    /// Returns `text` with every secret as `***`.
     pub fn hide(&self, text: &str) -> String {
         let mut text = text.to_owned();
         for mask in &self.secrets {
@@ -315,6 +326,10 @@ mod tests {
             ["client > \"PASS ***\""]
         );
         assert_eq!(masks.hide("expected s3cret"), "expected ***");
+        assert_eq!(
+            masks.message("s3cret on 4000, not 40001"),
+            "*** on ${port}, not 40001"
+        );
         assert_eq!(masks.hide("xs3cretx"), "x***x", "inside a word too");
     }
 }

@@ -537,9 +537,10 @@ impl Recorder {
         self.masks.add_secret(value, self.kept.lines_mut());
     }
 
-    /// Returns `text` with every secret as `***` (for failure messages).
+    /// Returns a failure message masked as the transcript's wording is:
+    /// secrets as `***`, the port as `${port}`, the scenario's folder.
     pub fn hide(&self, text: &str) -> String {
-        self.masks.hide(text)
+        self.masks.message(text)
     }
 
     /// Returns the transcript so far (closed windows only), masked, with

@@ -228,7 +228,7 @@ fn a_report_that_cannot_be_written_is_an_error_before_and_after_the_run() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         stderr(&output),
-        "tcprun: cannot write the --junit report to /nonexistent/folder/report.xml: no such file or directory (os error 2)\n"
+        "error: cannot write the --junit report to /nonexistent/folder/report.xml: no such file or directory (os error 2)\n"
     );
     assert!(output.stdout.is_empty(), "nothing ran");
     let output = bounded(&[MEMORY, CPU], &["--json", "/tmp", "scenarios/quit.yaml"]);
@@ -240,7 +240,7 @@ fn a_report_that_cannot_be_written_is_an_error_before_and_after_the_run() {
     );
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(
-        stderr(&output).starts_with("tcprun: cannot write /dev/full: "),
+        stderr(&output).starts_with("error: cannot write /dev/full: "),
         "{}",
         stderr(&output)
     );

@@ -1052,17 +1052,25 @@ fn help_lists_the_relay_flags_with_examples() {
         (
             "connect",
             &[
-                "--idle-timeout",
+                "-w, --idle-timeout",
                 "--eof-timeout",
                 "--hex-dump",
-                "--crlf",
+                "-C, --crlf",
                 "--quit-word",
                 "--retry-unresolved",
             ][..],
         ),
         (
             "serve",
-            &["--stdio", "--keep-open", "--hex-dump", "--idle-timeout"],
+            &[
+                "--stdio",
+                "--keep-open",
+                "--hex-dump",
+                "-w, --idle-timeout",
+                "--eof-timeout",
+                "-C, --crlf",
+                "--quit-word",
+            ],
         ),
     ] {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_tcprun"))

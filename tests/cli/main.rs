@@ -3,6 +3,7 @@
 
 mod bounds;
 mod connect;
+mod ergonomics;
 mod floods;
 mod frames;
 mod processes;

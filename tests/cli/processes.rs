@@ -273,7 +273,7 @@ fn nothing_survives_a_panic() {
     );
     let err = text(&output.stderr);
     assert_eq!(output.status.code(), Some(101), "{err}");
-    assert!(err.contains("tcprun: internal error"), "{err}");
+    assert!(err.contains("error: internal error in tcprun"), "{err}");
     assert!(!err.contains("stack backtrace"), "{err}");
     assert_eq!(await_no_survivors(&marker), Vec::<i32>::new());
     assert_eq!(folders_left(tmp.path()), Vec::<PathBuf>::new());

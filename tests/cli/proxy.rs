@@ -850,11 +850,11 @@ fn usage_errors_exit_2_with_the_message_and_a_hint() {
         tcprun.assert_exit(2);
         let lines = tcprun.stderr_lines();
         assert!(
-            lines[0].starts_with("tcprun proxy: ") && lines[0].contains(message),
+            lines[0].starts_with("error: ") && lines[0].contains(message),
             "{lines:#?}"
         );
         assert!(
-            lines[1].starts_with("  hint: ") && lines[1].contains(hint),
+            lines[1].starts_with("  = hint: ") && lines[1].contains(hint),
             "{lines:#?}"
         );
         assert!(tcprun.stdout().is_empty());
@@ -873,7 +873,7 @@ fn a_port_in_use_exits_1() {
     ]);
     tcprun.assert_exit(1);
     assert!(
-        tcprun.stderr_lines()[0].starts_with("tcprun proxy: cannot "),
+        tcprun.stderr_lines()[0].starts_with("error: cannot "),
         "{:?}",
         tcprun.stderr_lines()
     );

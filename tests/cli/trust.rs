@@ -259,7 +259,7 @@ fn bytes_of_a_character_cut_short_show_with_their_send() {
 #[test]
 fn a_captured_value_is_masked_in_payload_only() {
     let (code, out) = run(
-        "server: {fake: echo}\nclient: {retry_interval: 1s, max_retries: 10}\nsteps:\n  - wait_connected\n  - send_line: \"n = 1\"\n  - expect: '^n = (?<n>\\d+)$'\n  - kill_server\n  - wait_retry: 1\n",
+        "server: {fake: echo}\nclient: {retry_interval: 1s, max_retries: 10}\nsteps:\n  - wait_connected\n  - send_line: \"n = 1\"\n  - expect: '^n = (?<n>\\d+)$'\n  - kill_server\n  - wait_retry: 2\n",
         // Not live: the transcript as recorded, masked after the capture too.
         &["-v", "--repeat", "2"],
     );

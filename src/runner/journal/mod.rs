@@ -149,7 +149,8 @@ impl Journal {
         self.record.hide_secret(value);
     }
 
-    /// Returns `text` with every secret as `***`.
+    /// Returns a failure message with every secret as `***`, the port as
+    /// `${port}` and the scenario's folder masked, as the transcript shows them.
     pub fn hide(&self, text: &str) -> String {
         self.record.hide(text)
     }

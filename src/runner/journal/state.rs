@@ -21,10 +21,9 @@ pub struct ClientState {
     pub connected: bool,
     /// Successful connects so far.
     pub connects: u32,
-    /// The retry number of the attempt under way (0: not a retry).
-    retry_under_way: u32,
-    /// The highest failed retry since the last connect.
-    pub failed_retries: u32,
+    /// The highest retry scheduled since the last connect (`retry N/M`):
+    /// N failures since then, connects and losses alike.
+    pub retries_scheduled: u32,
     /// Errors reported (connect failures and broken connections), in order.
     pub errors: Vec<NetError>,
     /// How each connection closed, in order.
@@ -67,8 +66,7 @@ impl ClientState {
             name: info.name.clone(),
             connected: false,
             connects: 0,
-            retry_under_way: 0,
-            failed_retries: 0,
+            retries_scheduled: 0,
             errors: Vec::new(),
             closes: Vec::new(),
             gave_up: None,
@@ -275,14 +273,10 @@ impl State {
                 client.trying = false;
                 client.peer_ended = false;
                 client.connects += 1;
-                client.retry_under_way = 0;
-                client.failed_retries = 0;
+                client.retries_scheduled = 0;
             }
             ClientEvent::ConnectFailed { error } => {
                 client.trying = false;
-                if client.retry_under_way > 0 {
-                    client.failed_retries = client.failed_retries.max(client.retry_under_way);
-                }
                 client.errors.push(error.clone());
             }
             ClientEvent::Received { data } => {
@@ -313,7 +307,7 @@ impl State {
                 }
             }
             ClientEvent::RetryScheduled { retry, .. } => {
-                client.retry_under_way = *retry;
+                client.retries_scheduled = client.retries_scheduled.max(*retry);
                 client.trying = true;
             }
             ClientEvent::Quit => client.quit = true,

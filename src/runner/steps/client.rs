@@ -216,8 +216,9 @@ impl Conductor {
         Ok(())
     }
 
-    /// `wait_retry`: waits until the client's retry number `retry` has
-    /// failed since its last connect.
+    /// `wait_retry`: waits until the client has scheduled its retry number
+    /// `retry` since its last connect (`retry N/M` in the transcript): it
+    /// failed `retry` times, and the retry itself is still to come.
     pub(super) async fn wait_retry(
         &mut self,
         client: &Option<String>,
@@ -225,9 +226,9 @@ impl Conductor {
         timeout: Option<Duration>,
     ) -> StepResult {
         let index = self.client_index(client);
-        self.wait_on(index, Awaited::FailedRetry(retry), timeout, |j| {
+        self.wait_on(index, Awaited::Retry(retry), timeout, |j| {
             let c = j.client(index);
-            if c.failed_retries >= retry {
+            if c.retries_scheduled >= retry {
                 Check::Met(())
             } else {
                 never(c, None)

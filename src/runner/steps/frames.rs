@@ -31,7 +31,7 @@ impl Conductor {
             .client_framing(index)
             .cloned()
             .ok_or(StepFailure::NoFraming)?;
-        let frame = encode(&framing, &self.bytes(data, false)?)?;
+        let frame = encode(&framing, &self.bytes(data)?)?;
         self.send(client, frame).await
     }
 
@@ -48,7 +48,7 @@ impl Conductor {
             .server_framing()
             .cloned()
             .ok_or(StepFailure::NoFraming)?;
-        let frame = encode(&framing, &self.bytes(data, false)?)?;
+        let frame = encode(&framing, &self.bytes(data)?)?;
         self.server_send(targets, frame).await
     }
 

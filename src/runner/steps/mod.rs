@@ -17,7 +17,7 @@ use super::output::{Look, OutputBuffer};
 use super::{Check, Conductor, Waited};
 use crate::matcher::Matcher;
 use crate::process::parse_signal;
-use crate::scenario::{Data, Pattern, Step};
+use crate::scenario::{Data, LineEnding, Pattern, Step};
 
 /// How much unmatched output a failure shows.
 const TAIL: usize = 400;
@@ -41,16 +41,16 @@ impl Conductor {
                 self.kill_client(client, signal.as_deref()).await
             }
             Step::Send { client, data } => {
-                let data = self.bytes(data, false)?;
+                let data = self.bytes(data)?;
                 self.send(client, data).await
             }
             Step::SendLine { client, data } => {
-                let data = self.bytes(data, true)?;
+                let data = self.line(client, data, true)?;
                 self.send(client, data).await
             }
             Step::End { client, data } => {
-                let data = data.as_ref().map(|d| self.bytes(d, false)).transpose()?;
-                self.end(client, data).await
+                let data = data.as_ref().map(|d| self.line(client, d, false));
+                self.end(client, data.transpose()?).await
             }
             Step::SendQuit { client } => self.send_quit(client).await,
             Step::Expect {
@@ -99,7 +99,7 @@ impl Conductor {
             Step::StartServer => self.start_server().await,
             Step::ServerSend { connection, data } => {
                 let targets = self.targets(connection)?;
-                let data = self.bytes(data, false)?;
+                let data = self.bytes(data)?;
                 self.server_send(targets, data).await
             }
             Step::ServerExpect {
@@ -139,11 +139,36 @@ impl Conductor {
         }
     }
 
-    /// Returns the bytes of `data` (text with its variables replaced), and a newline if asked.
-    fn bytes(&self, data: &Data, newline: bool) -> Result<Bytes, StepFailure> {
+    /// Returns the bytes of `data` (text with its variables replaced).
+    fn bytes(&self, data: &Data) -> Result<Bytes, StepFailure> {
+        let bytes = data.render(&self.vars).map_err(StepFailure::Data)?;
+        Ok(Bytes::from(bytes))
+    }
+
+    /// Returns the bytes a line step (`send_line`, with `end_line`, or
+    /// `end`) has `client` send: with its `line_ending: crlf`, each `\n` of
+    /// text data that no `\r` precedes as `\r\n`; then, with `end_line`, the
+    /// client's line end.
+    fn line(
+        &self,
+        client: &Option<String>,
+        data: &Data,
+        end_line: bool,
+    ) -> Result<Bytes, StepFailure> {
+        let ending = self.clients[self.client_index(client)].line_ending;
         let mut bytes = data.render(&self.vars).map_err(StepFailure::Data)?;
-        if newline {
-            bytes.push(b'\n');
+        let text = match data {
+            Data::Text { .. } => true,
+            Data::Bytes { .. } => false,
+        };
+        if text {
+            bytes = match ending {
+                LineEnding::Lf => bytes,
+                LineEnding::Crlf => crlf(&bytes),
+            };
+        }
+        if end_line {
+            bytes.extend_from_slice(ending.bytes());
         }
         Ok(Bytes::from(bytes))
     }
@@ -226,7 +251,8 @@ impl Conductor {
         output: &OutputBuffer,
         pending: Option<String>,
     ) -> StepFailure {
-        let tail = output.tail(TAIL).to_owned();
+        let (tail, rest_of_line) = output.news(TAIL);
+        let tail = tail.to_owned();
         match why {
             Waited::Stuck => self.stuck(),
             Waited::Never(because) => StepFailure::Impossible {
@@ -238,6 +264,7 @@ impl Conductor {
                 pattern: pattern.source.clone(),
                 within: self.timeout(timeout),
                 tail,
+                rest_of_line,
                 dropped: output.dropped(),
                 pending,
             },
@@ -274,4 +301,18 @@ fn step_signal(name: Option<&str>) -> Result<Signal, StepFailure> {
         None => Ok(Signal::SIGKILL),
         Some(name) => parse_signal(name).ok_or_else(|| StepFailure::UnknownSignal(name.to_owned())),
     }
+}
+
+/// Returns `bytes` with each `\n` that no `\r` precedes as `\r\n`.
+fn crlf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 8 + 1);
+    let mut after_cr = false;
+    for &byte in bytes {
+        if byte == b'\n' && !after_cr {
+            out.push(b'\r');
+        }
+        out.push(byte);
+        after_cr = byte == b'\r';
+    }
+    out
 }
