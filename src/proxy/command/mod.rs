@@ -5,7 +5,6 @@ mod status;
 
 use std::io::{BufRead, Write as _};
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::process::ExitCode;
 
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
@@ -80,26 +79,6 @@ impl CommandError {
         match self {
             CommandError::Usage { .. } => 2,
             _ => 1,
-        }
-    }
-}
-
-/// Prints `result`'s error, if any, and returns the exit status.
-pub fn exit(result: Result<(), CommandError>) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("tcprun proxy: {error}");
-            if let CommandError::Usage {
-                error: InputError {
-                    hint: Some(hint), ..
-                },
-                ..
-            } = &error
-            {
-                eprintln!("  hint: {hint}");
-            }
-            ExitCode::from(error.exit_code())
         }
     }
 }
