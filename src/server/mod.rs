@@ -7,6 +7,7 @@
 //! it is dropped, so a copy of its descriptor in a child that is being
 //! spawned elsewhere in the process cannot keep the port listening.
 
+mod blackhole;
 mod conn;
 mod program;
 
@@ -23,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::event::{CloseReason, Emitter, ServerEvent, StreamClosed};
 pub use crate::scenario::types::FakeKind;
+pub(crate) use blackhole::Blackhole;
 use conn::{ConnCommand, ConnTask};
 pub use program::ProgramServer;
 
