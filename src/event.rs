@@ -110,6 +110,14 @@ pub enum ClientEvent {
     Unsent { bytes: u64, reason: UnsentReason },
     /// The quit word was given; no reconnect follows once nothing is left to send.
     Quit,
+    /// A connect to `addr` gets no answer: the fake server drops SYNs there
+    /// (`blackhole_server`). It fails at the connect timeout, which then
+    /// runs on the scenario's clock, unless the port answers first.
+    NoAnswer { addr: SocketAddr },
+    /// The port at `addr` answers again: the connect that got no answer is
+    /// dialed again in its turn on the scenario's clock (at once, clients
+    /// in order), as its next SYN would find the port.
+    Redialing { addr: SocketAddr },
 }
 
 /// Says why a client stopped with bytes it never wrote.
@@ -150,6 +158,9 @@ pub enum ServerEvent {
     Listening { addr: SocketAddr },
     /// Stopped listening; connections reset (`kill`) or ended with FIN (`stop`).
     Down { killed: bool, connections: usize },
+    /// The port drops SYNs: connects get no answer (`blackhole_server`);
+    /// open connections stay. `Listening` or `Down` ends it.
+    Blackholed { addr: SocketAddr },
     /// Accepted connection number `conn` (from 1).
     Accepted { conn: u32, peer: SocketAddr },
     /// Bytes arrived on a connection.

@@ -136,5 +136,6 @@ fn describe(event: &ServerEvent) -> Option<String> {
             }
         ),
         ServerEvent::Down { .. } => return None,
+        ServerEvent::Blackholed { addr } => format!("blackholing {addr} (SYNs dropped)"),
     })
 }

@@ -4,6 +4,7 @@
 //! (write, end, quit) and learn what happened from the [`Event`](crate::event::Event)s
 //! it reports through its [`Emitter`].
 
+mod dial;
 pub mod encoding;
 pub mod error;
 pub mod policy;
@@ -47,6 +48,9 @@ pub struct ClientOptions {
     /// is enabled (`--keep-open`); its delays and limit then apply only to
     /// failed accepts.
     pub accept: Option<Arc<TcpListener>>,
+    /// Where a scenario's fake server drops SYNs (`blackhole_server`): a
+    /// connect there waits on the scenario's clock (see `client::dial`).
+    pub blackholes: Option<crate::server::Blackholes>,
 }
 
 impl ClientOptions {
@@ -61,6 +65,7 @@ impl ClientOptions {
             read_size: 64 * 1024,
             retry_unresolved: false,
             accept: None,
+            blackholes: None,
         }
     }
 }

@@ -16,6 +16,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::dial::Dial;
 use super::error::{net_error, not_found, timed_out};
 use super::{ClientOptions, Command, Delivery, Outcome};
 use crate::event::{ClientEvent, CloseReason, Emitter, NetError, StreamClosed, UnsentReason};
@@ -345,36 +346,40 @@ impl ClientTask {
         let port = self.options.port;
         let timeout = self.options.connect_timeout;
         let listener = self.options.accept.clone();
+        let mut dial = Dial {
+            timeout,
+            blackholes: self.options.blackholes.clone(),
+            emitter: self.emitter.clone(),
+        };
         let attempt = async move {
             if let Some(listener) = listener {
-                return match listener.accept().await {
+                return Ok(match listener.accept().await {
                     Ok((stream, _)) => Ok(stream),
                     Err(error) => Err(net_error(&error)),
-                };
+                });
             }
             let addrs: Vec<SocketAddr> =
                 match tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), port)))
                     .await
                 {
-                    Err(_) => return Err(timed_out(timeout)),
-                    Ok(Err(error)) => return Err(not_found(&host, Some(&error))),
+                    Err(_) => return Ok(Err(timed_out(timeout))),
+                    Ok(Err(error)) => return Ok(Err(not_found(&host, Some(&error)))),
                     Ok(Ok(addrs)) => addrs.collect(),
                 };
             let mut last = not_found(&host, None);
             for addr in addrs {
-                match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-                    Ok(Ok(stream)) => return Ok(stream),
-                    Ok(Err(error)) => last = net_error(&error),
-                    Err(_) => last = timed_out(timeout),
+                match dial.connect(addr).await? {
+                    Ok(stream) => return Ok(Ok(stream)),
+                    Err(error) => last = error,
                 }
             }
-            Err(last)
+            Ok(Err(last))
         };
         tokio::pin!(attempt);
         loop {
             tokio::select! {
                 _ = self.shutdown.cancelled() => return Ok(Attempt::Shutdown),
-                result = &mut attempt => return Ok(match result {
+                result = &mut attempt => return Ok(match result? {
                     Ok(stream) => Attempt::Connected(stream),
                     Err(error) => Attempt::Failed(error),
                 }),

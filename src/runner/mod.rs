@@ -265,7 +265,10 @@ impl Conductor {
             let emitter = Emitter::new(tx.clone(), Source::Client(index), Clock::Scheduled);
             let driver = match &spec.command {
                 None => {
-                    let options = client_options(spec, &host, port);
+                    let mut options = client_options(spec, &host, port);
+                    if let Some(ServerDriver::Fake(server)) = &conductor.server {
+                        options.blackholes = Some(server.blackholes());
+                    }
                     let stop = conductor.shutdown.child_token();
                     let (handle, task) = client::spawn(options, emitter, stop.clone());
                     // Busy until its first report.

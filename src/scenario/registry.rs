@@ -35,6 +35,7 @@ pub(crate) const STEPS: &[&StepDef] = &[
     &KILL_SERVER,
     &STOP_SERVER,
     &START_SERVER,
+    &BLACKHOLE_SERVER,
     &SERVER_SEND,
     &SERVER_EXPECT,
     &SERVER_EXPECT_NO,

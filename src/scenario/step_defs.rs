@@ -356,6 +356,18 @@ pub(crate) const START_SERVER: StepDef = StepDef {
     ..STOP_SERVER
 };
 
+pub(crate) const BLACKHOLE_SERVER: StepDef = StepDef {
+    name: "blackhole_server",
+    doc: "The port drops SYNs: a connect gets no answer and fails with ETIMEDOUT at the client's `connect_timeout` (on the scenario's clock with built-in peers); open connections stay; `start_server` ends it (fake servers only).",
+    meaning: Some(
+        "the port drops SYNs: a connect gets no answer and fails with `ETIMEDOUT` at the client's `connect_timeout`; open connections stay; `start_server` ends it",
+    ),
+    examples: &["- blackhole_server"],
+    servers: Servers::Fake,
+    read: |_, _| Some(Step::BlackholeServer),
+    ..STOP_SERVER
+};
+
 pub(crate) const SERVER_SEND: StepDef = StepDef {
     name: "server_send",
     doc: "Write to every connection, or one (fake servers only).",

@@ -389,6 +389,8 @@ pub enum Step {
         client: Option<String>,
         signal: Option<String>,
     },
+    /// `blackhole_server`: the port drops SYNs, so connects time out; `start_server` ends it.
+    BlackholeServer,
 }
 
 impl Step {
@@ -420,6 +422,7 @@ impl Step {
             Step::ExpectConnections { .. } => &step_defs::EXPECT_CONNECTIONS,
             Step::ExpectExit { .. } => &step_defs::EXPECT_EXIT,
             Step::KillClient { .. } => &step_defs::KILL_CLIENT,
+            Step::BlackholeServer => &step_defs::BLACKHOLE_SERVER,
         }
     }
 

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use socket2::Socket;
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 
 /// Bounds the wait for the blackhole's own connection to fill its queue
 /// (on loopback it takes microseconds; a dropped SYN is retried after 1s).
@@ -54,5 +55,84 @@ impl Drop for Blackhole {
     /// copy of the descriptor lives on in a child being spawned.
     fn drop(&mut self) {
         let _ = self.listener.shutdown(std::net::Shutdown::Read);
+    }
+}
+
+/// Tells built-in clients where the fake server drops SYNs now
+/// ([`FakeServer::blackhole`](super::FakeServer::blackhole)), so that a
+/// connect there, which gets no answer, waits on the scenario's clock
+/// instead of the wall clock, and is dialed again the moment the port
+/// answers again (as the client's next SYN would find it).
+#[derive(Debug, Clone)]
+pub struct Blackholes(watch::Receiver<Option<SocketAddr>>);
+
+impl Blackholes {
+    /// Returns a pair: the sender the fake server sets, and the receivers' first copy.
+    pub(crate) fn channel() -> (watch::Sender<Option<SocketAddr>>, Self) {
+        let (tx, rx) = watch::channel(None);
+        (tx, Self(rx))
+    }
+
+    /// Returns a receiver of what `holes` says.
+    pub(crate) fn watching(holes: &watch::Sender<Option<SocketAddr>>) -> Self {
+        Self(holes.subscribe())
+    }
+
+    /// Returns true when a connect to `addr` gets no answer now.
+    pub fn drops(&self, addr: SocketAddr) -> bool {
+        self.0.borrow().is_some_and(|hole| covers(hole, addr))
+    }
+
+    /// Ends once a connect to `addr` would be answered again (the port
+    /// listens or refuses); never, if the server is gone.
+    pub async fn answered(&mut self, addr: SocketAddr) {
+        while self.drops(addr) {
+            if self.0.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
+/// Returns true when a listener bound to `hole` receives a connect to `addr`.
+fn covers(hole: SocketAddr, addr: SocketAddr) -> bool {
+    hole.port() == addr.port()
+        && (hole.ip() == addr.ip()
+            || (hole.ip().is_unspecified()
+                && hole.is_ipv4() == addr.is_ipv4()
+                && (addr.ip().is_loopback() || addr.ip().is_unspecified())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hole_covers_its_own_address_and_loopback_for_a_wildcard() {
+        let at = |text: &str| text.parse::<SocketAddr>().unwrap();
+        assert!(covers(at("127.0.0.1:7"), at("127.0.0.1:7")));
+        assert!(!covers(at("127.0.0.1:7"), at("127.0.0.1:8")));
+        assert!(!covers(at("127.0.0.1:7"), at("127.0.0.2:7")));
+        assert!(covers(at("0.0.0.0:7"), at("127.0.0.1:7")));
+        assert!(!covers(at("0.0.0.0:7"), at("[::1]:7")));
+        assert!(covers(at("[::]:7"), at("[::1]:7")));
+    }
+
+    /// Once the blackhole is dropped, the port refuses (the holder is
+    /// bound, not listening), and clients waiting on it hear so.
+    #[tokio::test]
+    async fn the_port_refuses_once_the_blackhole_ends() {
+        let holder = super::super::hold("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = holder.local_addr().unwrap().as_socket().unwrap();
+        let (tx, mut holes) = Blackholes::channel();
+        let blackhole = Blackhole::start(addr).await.unwrap();
+        tx.send_replace(Some(addr));
+        assert!(holes.drops(addr));
+        assert!(!holes.drops(SocketAddr::new(addr.ip(), addr.port() ^ 1)));
+        drop(blackhole);
+        tx.send_replace(None);
+        holes.answered(addr).await;
+        let refused = TcpStream::connect(addr).await.unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
     }
 }

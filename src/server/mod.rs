@@ -18,13 +18,14 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::event::{CloseReason, Emitter, ServerEvent, StreamClosed};
 pub use crate::scenario::types::FakeKind;
 pub(crate) use blackhole::Blackhole;
+pub use blackhole::Blackholes;
 use conn::{ConnCommand, ConnTask};
 pub use program::ProgramServer;
 
@@ -104,6 +105,10 @@ pub struct FakeServer {
     /// The bound socket that keeps the port for the server's whole life.
     _holder: Socket,
     accept: Option<(JoinHandle<()>, CancellationToken)>,
+    /// Held while the port drops SYNs (`blackhole_server`).
+    blackhole: Option<Blackhole>,
+    /// Tells clients where SYNs are dropped now.
+    holes: watch::Sender<Option<SocketAddr>>,
     shutdown: CancellationToken,
 }
 
@@ -145,8 +150,51 @@ impl FakeServer {
             registry: Shared::default(),
             _holder: holder,
             accept: None,
+            blackhole: None,
+            holes: Blackholes::channel().0,
             shutdown,
         })
+    }
+
+    /// Returns what tells built-in clients where this server drops SYNs.
+    pub fn blackholes(&self) -> Blackholes {
+        Blackholes::watching(&self.holes)
+    }
+
+    /// Makes the port drop SYNs: connects get no answer and time out at
+    /// the client's connect timeout (`ETIMEDOUT`). Open connections stay.
+    /// [`Self::start`], [`Self::kill`] and [`Self::stop`] end it.
+    pub async fn blackhole(&mut self) -> Result<(), ServerError> {
+        if self.blackhole.is_some() {
+            return Ok(());
+        }
+        self.stop_listening().await;
+        let blackhole =
+            Blackhole::start(self.addr)
+                .await
+                .map_err(|source| ServerError::Listen {
+                    addr: self.addr,
+                    source,
+                })?;
+        self.blackhole = Some(blackhole);
+        self.holes.send_replace(Some(self.addr));
+        self.emitter
+            .emit(ServerEvent::Blackholed { addr: self.addr })
+            .await?;
+        Ok(())
+    }
+
+    /// Ends the blackhole, if any: the port refuses until it listens again.
+    fn end_blackhole(&mut self) -> bool {
+        self.blackhole.take().is_some()
+    }
+
+    /// Tells clients whose connects got no answer that the port answers
+    /// again, once that is reported, so that they dial again at once.
+    fn answer_again(&self, ended: bool) {
+        if ended {
+            self.holes.send_replace(None);
+        }
     }
 
     /// Returns the bound address (with the real port).
@@ -169,6 +217,8 @@ impl FakeServer {
         if self.accept.is_some() {
             return Ok(());
         }
+        // Two sockets cannot listen on one port: the blackhole goes first.
+        let ended = self.end_blackhole();
         let socket = hold(self.addr).map_err(|source| ServerError::Bind {
             addr: self.addr.to_string(),
             source,
@@ -180,6 +230,7 @@ impl FakeServer {
         self.emitter
             .emit(ServerEvent::Listening { addr: self.addr })
             .await?;
+        self.answer_again(ended);
         let stop = self.shutdown.child_token();
         let task = tokio::spawn(accept_loop(
             listener,
@@ -204,6 +255,7 @@ impl FakeServer {
     /// Kills the server: every connection is reset and the port refuses.
     pub async fn kill(&mut self) -> Result<(), ServerError> {
         self.stop_listening().await;
+        let ended = self.end_blackhole();
         let conns: Vec<(u32, ConnEntry)> = {
             let mut registry = self.registry.lock().expect("registry lock");
             std::mem::take(&mut registry.conns).into_iter().collect()
@@ -212,7 +264,9 @@ impl FakeServer {
             killed: true,
             connections: conns.len(),
         };
-        self.reset(Some(down), conns).await.map(drop)
+        self.reset(Some(down), conns).await?;
+        self.answer_again(ended);
+        Ok(())
     }
 
     /// Resets `conns`, taken out of the registry: reports them closed (after
@@ -241,6 +295,7 @@ impl FakeServer {
     /// Stops the server gracefully: FIN to every connection, no more accepts.
     pub async fn stop(&mut self) -> Result<(), ServerError> {
         self.stop_listening().await;
+        let ended = self.end_blackhole();
         let conns = self.take_writable(&Targets::All);
         let mut events = vec![ServerEvent::Down {
             killed: false,
@@ -252,6 +307,7 @@ impl FakeServer {
                 .map(|(conn, _)| ServerEvent::Ended { conn: *conn }),
         );
         self.emitter.emit_all(events).await?;
+        self.answer_again(ended);
         for (_, commands) in conns {
             command(&commands, ConnCommand::Fin).await;
         }

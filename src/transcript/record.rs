@@ -176,6 +176,9 @@ impl Recorder {
             ClientEvent::Quit => {
                 self.window.line(track, None, "quit".into());
             }
+            // A client sees nothing of a dropped SYN until its timeout,
+            // nor of its next SYN until it is answered.
+            ClientEvent::NoAnswer { .. } | ClientEvent::Redialing { .. } => {}
         }
     }
 
@@ -201,6 +204,10 @@ impl Recorder {
                 };
                 let clock = self.window.line(Track::Server, None, text);
                 self.marks.insert(Mark::ServerDown, clock);
+            }
+            ServerEvent::Blackholed { .. } => {
+                let text = "blackholing (SYNs dropped)".to_owned();
+                self.window.line(Track::Server, None, text);
             }
             ServerEvent::Accepted { conn, .. } => {
                 let cause = self.marks.get(&Mark::Connecting).copied();

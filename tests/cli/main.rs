@@ -4,6 +4,7 @@
 mod bounds;
 mod connect;
 mod floods;
+mod misbehave;
 mod processes;
 mod proxy;
 mod readme;

@@ -64,6 +64,33 @@ struct Busy {
     local: Option<SocketAddr>,
     /// Connected now (its connection has not closed yet).
     connected: bool,
+    /// Where its connect stands with a port that drops SYNs.
+    no_answer: NoAnswer,
+}
+
+/// Says where a connect that got no answer stands.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum NoAnswer {
+    /// It got an answer, or is still waiting for one that may come.
+    #[default]
+    No,
+    /// Its SYN was dropped: while the server drops SYNs, nothing is in
+    /// flight, and only its connect timeout, on the scenario's clock, ends it.
+    Dropped,
+    /// The port answers again and it waits for its turn to dial again, on
+    /// the scenario's clock: nothing is in flight.
+    Redial,
+}
+
+impl Busy {
+    /// Returns true while a connect attempt is in flight: under way, and
+    /// not waiting on the scenario's clock for an answer that cannot come
+    /// while the server drops SYNs (`blackholed`), or for its turn to dial again.
+    fn dialing(&self, blackholed: bool) -> bool {
+        self.connecting
+            && !(self.no_answer == NoAnswer::Dropped && blackholed
+                || self.no_answer == NoAnswer::Redial)
+    }
 }
 
 /// Accounts for every client and connection of one scenario.
@@ -79,6 +106,8 @@ pub struct Flight {
     /// The server program has exited (and not started again): every
     /// client's connection to it is about to close, so it is in flight.
     server_gone: bool,
+    /// The fake server drops SYNs (`blackhole_server`).
+    blackholed: bool,
 }
 
 impl Flight {
@@ -91,6 +120,7 @@ impl Flight {
             conn_peer: HashMap::new(),
             both_ends,
             server_gone: false,
+            blackholed: false,
         }
     }
 
@@ -114,17 +144,28 @@ impl Flight {
     /// when a connect meets the connection the server already accepted.
     pub fn client_event(&mut self, index: usize, event: &ClientEvent) -> Option<(u32, usize)> {
         match event {
-            ClientEvent::Connecting { .. } => self.clients[index].connecting = true,
+            ClientEvent::Connecting { .. } => {
+                let busy = &mut self.clients[index];
+                busy.connecting = true;
+                busy.no_answer = NoAnswer::No;
+            }
+            ClientEvent::NoAnswer { .. } => self.clients[index].no_answer = NoAnswer::Dropped,
+            ClientEvent::Redialing { .. } => self.clients[index].no_answer = NoAnswer::Redial,
             ClientEvent::Connected { local, .. } => {
                 let busy = &mut self.clients[index];
                 busy.connecting = false;
+                busy.no_answer = NoAnswer::No;
                 busy.connected = true;
                 busy.local = Some(*local);
                 let link = self.links.entry(*local).or_default();
                 link.client = Some((index, Side::default()));
                 return link.conn.as_ref().map(|(conn, _)| (*conn, index));
             }
-            ClientEvent::ConnectFailed { .. } => self.clients[index].connecting = false,
+            ClientEvent::ConnectFailed { .. } => {
+                let busy = &mut self.clients[index];
+                busy.connecting = false;
+                busy.no_answer = NoAnswer::No;
+            }
             ClientEvent::Sent { data } => {
                 if let Some(side) = self.client_side(index) {
                     side.sent += data.len() as u64;
@@ -197,7 +238,9 @@ impl Flight {
                 }
                 self.forget_closed();
             }
-            ServerEvent::Listening { .. } | ServerEvent::Down { .. } => {}
+            ServerEvent::Blackholed { .. } => self.blackholed = true,
+            // The port answers again: a connect that got no answer is dialed again.
+            ServerEvent::Listening { .. } | ServerEvent::Down { .. } => self.blackholed = false,
         }
         None
     }
@@ -217,12 +260,13 @@ impl Flight {
     }
 
     /// Returns true when nothing is in flight: every connection settled, no
-    /// attempt under way, no woken client still to report, and no client
-    /// still connected to a server program that has exited.
+    /// attempt under way (but for one that gets no answer from a port that
+    /// drops SYNs), no woken client still to report, and no client still
+    /// connected to a server program that has exited.
     pub fn settled(&self) -> bool {
         self.clients
             .iter()
-            .all(|c| !(c.connecting || c.woken || self.server_gone && c.connected))
+            .all(|c| !(c.dialing(self.blackholed) || c.woken || self.server_gone && c.connected))
             && (!self.both_ends || self.links.values().all(Link::settled))
     }
 
@@ -231,7 +275,7 @@ impl Flight {
     pub fn unsettled<'a>(&self, name: impl Fn(usize) -> &'a str) -> Vec<String> {
         let mut why = Vec::new();
         for (index, client) in self.clients.iter().enumerate() {
-            if client.connecting {
+            if client.dialing(self.blackholed) {
                 why.push(format!("{} is still connecting", name(index)));
             }
             if client.woken {

@@ -513,4 +513,49 @@ mod tests {
             .any(|l| l.contains("\\xc3"));
         assert!(!after_close, "{transcript}");
     }
+
+    #[test]
+    fn a_connect_that_gets_no_answer_is_settled_while_the_port_drops_syns() {
+        let mut j = connected();
+        let blackholed = ServerEvent::Blackholed { addr: addr(PORT) };
+        server(&mut j, vec![blackholed]);
+        let attempt = ClientEvent::Connecting {
+            attempt: 2,
+            target: format!("127.0.0.1:{PORT}"),
+        };
+        client(&mut j, vec![attempt]);
+        assert!(!j.settled(), "the attempt is under way");
+        client(&mut j, vec![ClientEvent::NoAnswer { addr: addr(PORT) }]);
+        assert!(
+            j.settled(),
+            "its SYN was dropped: only its timeout can end it"
+        );
+        let listening = ServerEvent::Listening { addr: addr(PORT) };
+        server(&mut j, vec![listening]);
+        assert!(!j.settled(), "the port answers again: it dials again");
+        client(&mut j, vec![ClientEvent::Redialing { addr: addr(PORT) }]);
+        assert!(j.settled(), "it waits for its turn on the scenario's clock");
+        j.wake(0);
+        assert!(!j.settled(), "its turn came: it dials");
+        let connected = ClientEvent::Connected {
+            local: addr(5001),
+            peer: addr(PORT),
+        };
+        client(&mut j, vec![connected]);
+        server(
+            &mut j,
+            vec![ServerEvent::Accepted {
+                conn: 2,
+                peer: addr(5001),
+            }],
+        );
+        assert!(j.settled());
+        j.close_window();
+        let transcript = j.transcript().join("\n");
+        assert!(
+            transcript.contains("server: blackholing (SYNs dropped)"),
+            "{transcript}"
+        );
+        assert!(!transcript.contains("answer"), "{transcript}");
+    }
 }

@@ -319,7 +319,11 @@ impl State {
                 client.unsent += unsent;
             }
             ClientEvent::Unsent { bytes, .. } => client.unsent += bytes,
-            ClientEvent::Sent { .. } | ClientEvent::Queued { .. } | ClientEvent::Ended => {}
+            ClientEvent::Sent { .. }
+            | ClientEvent::Queued { .. }
+            | ClientEvent::Ended
+            | ClientEvent::NoAnswer { .. }
+            | ClientEvent::Redialing { .. } => {}
         }
         added
     }
@@ -367,7 +371,7 @@ impl State {
         let server = &mut self.server;
         match event {
             ServerEvent::Listening { .. } => server.up = true,
-            ServerEvent::Down { .. } => server.up = false,
+            ServerEvent::Down { .. } | ServerEvent::Blackholed { .. } => server.up = false,
             ServerEvent::Accepted { conn, .. } => {
                 server.accepted += 1;
                 server.open.insert(*conn);

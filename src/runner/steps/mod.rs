@@ -96,6 +96,7 @@ impl Conductor {
             Step::KillServer { signal } => self.kill_server(signal.as_deref()).await,
             Step::StopServer => self.stop_server().await,
             Step::StartServer => self.start_server().await,
+            Step::BlackholeServer => self.blackhole_server().await,
             Step::ServerSend { connection, data } => {
                 let targets = self.targets(connection)?;
                 let data = self.bytes(data, false)?;

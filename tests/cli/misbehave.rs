@@ -1,0 +1,129 @@
+//! Misbehaving peers through the real binary over loopback: a fake server whose port drops SYNs, clients that abort, read slowly, join late, send in pieces, and generated data.
+
+use crate::support::run_scenario_with;
+
+/// Runs the scenario `yaml` with `ARGS...`; returns the exit code, and
+/// stdout followed by stderr.
+fn run(yaml: &str, args: &[&str]) -> (i32, String) {
+    let output = run_scenario_with(yaml, args);
+    let code = output.status.code().unwrap_or(-1);
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    (code, text)
+}
+
+/// Runs `yaml` with `-v` and checks that it passes; returns its transcript lines.
+fn passes(yaml: &str) -> Vec<String> {
+    let (code, out) = run(yaml, &["-v"]);
+    assert_eq!(code, 0, "{out}");
+    out.lines()
+        .filter_map(|line| line.strip_prefix("  | "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Checks that `yaml` gives one transcript in 30 runs, 4 at a time.
+fn deterministic(yaml: &str) {
+    let (code, out) = run(yaml, &["--repeat", "30", "-j", "4"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+/// Checks that `lines` holds each of `wanted` (a line, or the start of one), in this order.
+fn in_order(lines: &[String], wanted: &[&str]) {
+    let mut rest = lines.iter();
+    for want in wanted {
+        assert!(
+            rest.any(|line| line.starts_with(want)),
+            "`{want}` is missing or out of order in:\n{}",
+            lines.join("\n")
+        );
+    }
+}
+
+/// A fake echo server and one client that retries every second with an
+/// hour's connect timeout, connected.
+const HOUR: &str = "timeout: 10s\nserver: {fake: echo}\nclient: {retry_interval: 1s, max_retries: 5, connect_timeout: 1h}\nsteps:\n  - wait_connected\n";
+
+#[test]
+fn a_blackholed_port_times_connects_out_at_the_connect_timeout_on_the_scenario_clock() {
+    let yaml = format!(
+        "{HOUR}  - blackhole_server\n  - server_close: rst\n  - expect_error: {{code: ETIMEDOUT, timeout: 2h}}\n  - start_server\n  - wait_reconnect: 3h\n  - send_line: back\n  - expect: \"^back$\"\n"
+    );
+    let lines = passes(&yaml);
+    in_order(
+        &lines,
+        &[
+            "server: blackholing (SYNs dropped)",
+            "client: closed (reset: ECONNRESET)",
+            "client: retry 1/5 in 1s",
+            "client: connecting to 127.0.0.1:${port} (attempt 2)",
+            "client: connect failed: ETIMEDOUT",
+            "client: retry 2/5 in 1s",
+            "server: listening on",
+            "client: connecting to 127.0.0.1:${port} (attempt 3)",
+            "client: connected",
+            "client < \"back\\n\"",
+        ],
+    );
+    deterministic(&yaml);
+}
+
+/// The retry waits 1s and the connect 1h: ETIMEDOUT comes 1h 1s after the
+/// reset on the scenario's clock, not a moment sooner.
+#[test]
+fn the_connect_timeout_of_a_blackholed_connect_is_exact() {
+    let step = |within: &str| {
+        format!(
+            "{HOUR}  - blackhole_server\n  - server_close: rst\n  - expect_error: {{code: ETIMEDOUT, timeout: {within}}}\n"
+        )
+    };
+    let (code, out) = run(&step("1h"), &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("expected error ETIMEDOUT within 1h; last error of client: ECONNRESET"),
+        "{out}"
+    );
+    passes(&step("1h 1s"));
+}
+
+/// Two clients whose SYNs were dropped connect one at a time, in client
+/// order, when the port listens again; after a kill instead, they are refused.
+#[test]
+fn clients_whose_syns_were_dropped_dial_again_in_turn_when_the_port_answers() {
+    let yaml = "timeout: 10s\nserver: {fake: echo}\nclients:\n  a: {retry_interval: 1s, connect_timeout: 1h}\n  b: {retry_interval: 1s, connect_timeout: 1h}\nsteps:\n  - wait_connected: {client: a}\n  - wait_connected: {client: b}\n  - blackhole_server\n  - server_close: rst\n  - sleep: 2s\n  - start_server\n  - wait_reconnect: {client: b}\n  - wait_reconnect: {client: a}\n  - blackhole_server\n  - server_close: rst\n  - sleep: 2s\n  - kill_server\n  - expect_error: {client: a, code: ECONNREFUSED}\n  - expect_error: {client: b, code: ECONNREFUSED}\n";
+    let lines = passes(yaml);
+    in_order(
+        &lines,
+        &[
+            "a: connecting to 127.0.0.1:${port} (attempt 2)",
+            "b: connecting to 127.0.0.1:${port} (attempt 2)",
+            "server: listening on",
+            "a: connected",
+            "server[a]: accepted connection 3",
+            "b: connected",
+            "server[b]: accepted connection 4",
+            "server: blackholing (SYNs dropped)",
+            "a: connecting to 127.0.0.1:${port} (attempt 3)",
+            "b: connecting to 127.0.0.1:${port} (attempt 3)",
+            "server: killed (0 connections reset)",
+            "a: connect failed: ECONNREFUSED",
+            "b: connect failed: ECONNREFUSED",
+        ],
+    );
+    assert!(
+        !lines.iter().any(|line| line.contains("ETIMEDOUT")),
+        "{lines:#?}"
+    );
+    deterministic(yaml);
+}
+
+#[test]
+fn blackhole_server_needs_a_fake_server() {
+    let yaml = "server: {command: [python3, -m, http.server, \"${port}\"]}\nclient: {}\nsteps:\n  - blackhole_server\n";
+    let (code, out) = run(yaml, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("`blackhole_server` needs a fake server"),
+        "{out}"
+    );
+}
