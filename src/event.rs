@@ -110,6 +110,10 @@ pub enum ClientEvent {
     Unsent { bytes: u64, reason: UnsentReason },
     /// The quit word was given; no reconnect follows once nothing is left to send.
     Quit,
+    /// The connection is aborted: it closes with RST (SO_LINGER 0) instead
+    /// of FIN, reported before the `Closed` that follows. With `reconnect`
+    /// the policy applies after it; without, the client stops.
+    Abort { reconnect: bool },
     /// A connect to `addr` gets no answer: the fake server drops SYNs there
     /// (`blackhole_server`). It fails at the connect timeout, which then
     /// runs on the scenario's clock, unless the port answers first.

@@ -105,6 +105,21 @@ pub enum Command {
     },
 }
 
+/// Lists what a caller can ask of a running client beyond its data: taken
+/// at any time, also while its input waits (a full buffer, after `end`).
+#[derive(Debug)]
+pub enum Control {
+    /// Close the connection with RST (an abortive close: SO_LINGER 0)
+    /// instead of FIN; then reconnect by the policy when `reconnect`, else
+    /// stop. Told whether there was a connection to abort.
+    Abort {
+        /// Reconnect by the policy afterwards.
+        reconnect: bool,
+        /// Told whether a connection was aborted.
+        ack: oneshot::Sender<bool>,
+    },
+}
+
 /// Says how a client's run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -127,6 +142,8 @@ pub enum Outcome {
     },
     /// The shutdown signal stopped it.
     Shutdown,
+    /// An abort (RST) without reconnecting ended it.
+    Aborted,
     /// It stopped (no retry followed, or the shutdown signal) with bytes it
     /// never wrote; an [`Unsent`](crate::event::ClientEvent::Unsent) event said so.
     Unsent {
@@ -153,6 +170,7 @@ pub struct ClientGone;
 #[derive(Debug, Clone)]
 pub struct ClientHandle {
     commands: mpsc::Sender<Command>,
+    control: mpsc::Sender<Control>,
 }
 
 impl ClientHandle {
@@ -195,6 +213,19 @@ impl ClientHandle {
     async fn command(&self, command: Command) -> Result<(), ClientGone> {
         self.commands.send(command).await.map_err(|_| ClientGone)
     }
+
+    /// Aborts the connection (RST); returns false when there was none.
+    /// With `reconnect`, the client then reconnects by its policy; without,
+    /// it stops.
+    pub async fn abort(&self, reconnect: bool) -> Result<bool, ClientGone> {
+        let (ack, done) = oneshot::channel();
+        self.order(Control::Abort { reconnect, ack }).await?;
+        done.await.map_err(|_| ClientGone)
+    }
+
+    async fn order(&self, control: Control) -> Result<(), ClientGone> {
+        self.control.send(control).await.map_err(|_| ClientGone)
+    }
 }
 
 /// Starts a client task; it runs until it quits, ends, gives up, or `shutdown` fires.
@@ -204,6 +235,7 @@ pub fn spawn(
     shutdown: CancellationToken,
 ) -> (ClientHandle, JoinHandle<Outcome>) {
     let (commands, rx) = mpsc::channel(4);
-    let task = tokio::spawn(task::ClientTask::new(options, emitter, rx, shutdown).run());
-    (ClientHandle { commands }, task)
+    let (control, orders) = mpsc::channel(1);
+    let task = tokio::spawn(task::ClientTask::new(options, emitter, rx, orders, shutdown).run());
+    (ClientHandle { commands, control }, task)
 }

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::dial::Dial;
 use super::error::{net_error, not_found, timed_out};
-use super::{ClientOptions, Command, Delivery, Outcome};
+use super::{ClientOptions, Command, Control, Delivery, Outcome};
 use crate::event::{ClientEvent, CloseReason, Emitter, NetError, StreamClosed, UnsentReason};
 
 /// Holds bytes not yet handed to a socket, in order.
@@ -33,16 +33,27 @@ struct Chunk {
 }
 
 /// Says how a connection ended. The closing events are still in the batch,
-/// so that the reconnect decision joins them; the socket halves are dropped
-/// only after that batch is reported.
+/// so that the reconnect decision joins them; the socket is dropped only
+/// after that batch is reported.
 enum Ending {
     Closed {
         reason: CloseReason,
         /// Whether our FIN went out (or goes out with the drop).
         ended: bool,
-        socket: Option<(OwnedReadHalf, OwnedWriteHalf)>,
+        socket: Option<Held>,
     },
     Shutdown,
+}
+
+/// Holds a closing connection's socket until its batch is reported; dropping it closes it.
+enum Held {
+    /// Dropping them ends our side (FIN) if it was not ended yet.
+    Halves {
+        _reader: OwnedReadHalf,
+        _writer: OwnedWriteHalf,
+    },
+    /// Aborted: SO_LINGER 0 is set, so dropping it sends RST.
+    Aborted { _stream: TcpStream },
 }
 
 /// Says what the user asked for, beyond sending.
@@ -58,6 +69,10 @@ pub(super) struct ClientTask {
     emitter: Emitter,
     commands: mpsc::Receiver<Command>,
     commands_open: bool,
+    control: mpsc::Receiver<Control>,
+    control_open: bool,
+    /// The abort that ended the connection, with whether to reconnect after it.
+    aborted: Option<bool>,
     shutdown: CancellationToken,
     pending: VecDeque<Chunk>,
     pending_bytes: usize,
@@ -76,6 +91,7 @@ pub(super) struct ClientTask {
 enum Ack {
     Taken(oneshot::Sender<()>),
     Delivered(oneshot::Sender<Delivery>, Delivery),
+    Told(oneshot::Sender<bool>, bool),
 }
 
 impl ClientTask {
@@ -83,6 +99,7 @@ impl ClientTask {
         options: ClientOptions,
         emitter: Emitter,
         commands: mpsc::Receiver<Command>,
+        control: mpsc::Receiver<Control>,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
@@ -90,6 +107,9 @@ impl ClientTask {
             emitter,
             commands,
             commands_open: true,
+            control,
+            control_open: true,
+            aborted: None,
             shutdown,
             pending: VecDeque::new(),
             pending_bytes: 0,
@@ -126,6 +146,9 @@ impl ClientTask {
                 }
                 Ack::Delivered(tx, delivery) => {
                     let _ = tx.send(delivery);
+                }
+                Ack::Told(tx, answer) => {
+                    let _ = tx.send(answer);
                 }
             }
         }
@@ -178,8 +201,9 @@ impl ClientTask {
                             ended_here = ended;
                             socket = halves;
                             match reason {
-                                CloseReason::Fin => None,
-                                CloseReason::Reset | CloseReason::Aborted => Some(NetError {
+                                // Our own abort is no error of the peer's.
+                                CloseReason::Fin | CloseReason::Aborted => None,
+                                CloseReason::Reset => Some(NetError {
                                     code: "ECONNRESET".into(),
                                     message: "connection reset by peer".into(),
                                 }),
@@ -224,6 +248,10 @@ impl ClientTask {
                             return Ok(Outcome::Quit);
                         }
                     }
+                    control = self.control.recv(), if self.control_open => {
+                        self.order(control);
+                        self.flush().await?;
+                    }
                 }
             }
         }
@@ -238,6 +266,9 @@ impl ClientTask {
         connected: bool,
         retries: &mut u32,
     ) -> Decision {
+        if self.aborted.take() == Some(false) {
+            return Decision::Stop(Outcome::Aborted);
+        }
         match self.finish {
             // Held input goes out before the quit's FIN: until it has, the
             // client reconnects as it would without the quit.
@@ -391,7 +422,46 @@ impl ClientTask {
                     }
                     self.flush().await?;
                 }
+                control = self.control.recv(), if self.control_open => {
+                    self.order(control);
+                    self.flush().await?;
+                }
             }
+        }
+    }
+
+    /// Takes one control order while there is no connection.
+    fn order(&mut self, control: Option<Control>) {
+        match control {
+            None => self.control_open = false,
+            Some(Control::Abort { ack, .. }) => self.acks.push(Ack::Told(ack, false)),
+        }
+    }
+
+    /// Aborts the connection: reports the abort and the close, and keeps
+    /// the socket, set to send RST when it is dropped, until they are reported.
+    fn abort(
+        &mut self,
+        reader: OwnedReadHalf,
+        writer: OwnedWriteHalf,
+        reconnect: bool,
+        ended: bool,
+    ) -> Ending {
+        self.aborted = Some(reconnect);
+        self.batch.push(ClientEvent::Abort { reconnect });
+        self.batch.push(ClientEvent::Closed {
+            reason: CloseReason::Aborted,
+            written: self.written,
+        });
+        // Whole again, so that no half sends a FIN of its own when dropped.
+        let socket = reader.reunite(writer).ok().map(|stream| {
+            let _ = socket2::SockRef::from(&stream).set_linger(Some(std::time::Duration::ZERO));
+            Held::Aborted { _stream: stream }
+        });
+        Ending::Closed {
+            reason: CloseReason::Aborted,
+            ended,
+            socket,
         }
     }
 
@@ -476,7 +546,10 @@ impl ClientTask {
                 return Ok(Ending::Closed {
                     reason: CloseReason::Fin,
                     ended: true,
-                    socket: Some((reader, writer)),
+                    socket: Some(Held::Halves {
+                        _reader: reader,
+                        _writer: writer,
+                    }),
                 });
             }
             self.announce_front();
@@ -506,6 +579,13 @@ impl ClientTask {
                     Err(error) => return Ok(self.lost(&error, we_ended)),
                 },
                 command = self.commands.recv(), if accepts => self.take(command, true),
+                control = self.control.recv(), if self.control_open => match control {
+                    Some(Control::Abort { reconnect, ack }) => {
+                        self.acks.push(Ack::Told(ack, true));
+                        return Ok(self.abort(reader, writer, reconnect, we_ended));
+                    }
+                    other => self.order(other),
+                },
                 result = write_some(&mut writer, front.as_ref()), if front.is_some() && !we_ended => {
                     match result {
                         Ok(n) => self.advance(n),

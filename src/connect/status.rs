@@ -86,6 +86,7 @@ pub fn human(event: &ClientEvent, role: Role) -> Option<String> {
             reason.describe()
         ),
         ClientEvent::Quit => "quitting".to_owned(),
+        ClientEvent::Abort { .. } => "aborting the connection (RST)".to_owned(),
         ClientEvent::NoAnswer { addr } => format!("no answer from {addr}"),
         ClientEvent::Redialing { addr } => format!("{addr} answers again: dialing it again"),
         ClientEvent::Queued { data } => format!(
@@ -240,6 +241,7 @@ pub fn json(event: &ClientEvent) -> Value {
             json!({"event": "unsent", "bytes": bytes, "reason": reason.name()})
         }
         ClientEvent::Quit => json!({"event": "quit"}),
+        ClientEvent::Abort { reconnect } => json!({"event": "abort", "reconnect": reconnect}),
         ClientEvent::NoAnswer { addr } => json!({"event": "no_answer", "addr": addr.to_string()}),
         ClientEvent::Redialing { addr } => json!({"event": "redialing", "addr": addr.to_string()}),
     }

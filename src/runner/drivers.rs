@@ -5,6 +5,7 @@ use nix::sys::signal::Signal;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::failure::StepFailure;
 use crate::client::{ClientGone, ClientHandle, Outcome};
 use crate::event::{Emitter, ProgramEvent};
 use crate::process::{Launch, ProcessError, Program, signal_name};
@@ -88,6 +89,14 @@ impl ProgramClient {
 }
 
 impl ClientDriver {
+    /// Returns the built-in client's handle; a step for it alone fails on a program.
+    pub fn built_in(&self) -> Result<&ClientHandle, StepFailure> {
+        match self {
+            ClientDriver::BuiltIn { handle, .. } => Ok(handle),
+            ClientDriver::Program(_) => Err(StepFailure::NeedsBuiltInClient),
+        }
+    }
+
     /// Sends bytes: to the socket, or to the program's stdin.
     pub async fn write(&mut self, data: Bytes) -> Result<(), Gone> {
         match self {

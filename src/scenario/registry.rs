@@ -24,6 +24,7 @@ pub(crate) const STEPS: &[&StepDef] = &[
     &EXPECT_NO,
     &END,
     &SEND_QUIT,
+    &ABORT,
     &WAIT_CONNECTED,
     &WAIT_RECONNECT,
     &WAIT_RETRY,

@@ -1,7 +1,7 @@
 //! Defines every step kind: one registry entry per step, with its docs, argument, rules and reader.
 
 use super::diagnostic::describe;
-use super::keys::Value;
+use super::keys::{Default, Value};
 use super::registry::{
     BASE64, CLIENT, CONNECTION, Clients, DATA, ENCODING, HEX, Opt, REGEX, SERVER_REGEX, STREAM,
     Servers, StepDef, TEXT, TIMEOUT, Table, WINDOW, choice, opt,
@@ -124,6 +124,40 @@ pub(crate) const SEND_QUIT: StepDef = StepDef {
             client: a.client.clone(),
         })
     },
+};
+
+pub(crate) const ABORT: StepDef = StepDef {
+    name: "abort",
+    doc: "Close the connection with RST (an abortive close: SO_LINGER 0) instead of FIN; the client then stops, or reconnects by its policy with `reconnect: true` (built-in clients only).",
+    meaning: Some(
+        "close the connection with RST (abortive close: SO_LINGER 0); no reconnect afterwards, unless `{reconnect: true}` (then by the policy)",
+    ),
+    examples: &["- abort", "- abort: {reconnect: true}"],
+    table: Some(Table::Client),
+    shorthand: None,
+    options: &[ABORT_RECONNECT, CLIENT],
+    required: false,
+    expected: "nothing, or a map with `reconnect:` and `client:`",
+    clients: Clients::BuiltIn,
+    servers: Servers::Any,
+    read: |r, a| {
+        let reconnect = match a.fields.get("reconnect") {
+            Some(node) => r.boolean(node, "`reconnect`")?,
+            None => false,
+        };
+        Some(Step::Abort {
+            client: a.client.clone(),
+            reconnect,
+        })
+    },
+};
+const ABORT_RECONNECT: Opt = Opt {
+    default: Some(Default::Bool(false)),
+    ..opt(
+        "reconnect",
+        Value::Bool,
+        "true: reconnect by the client's policy after the abort; by default the client stops.",
+    )
 };
 
 pub(crate) const WAIT_CONNECTED: StepDef = StepDef {

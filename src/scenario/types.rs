@@ -391,6 +391,11 @@ pub enum Step {
     },
     /// `blackhole_server`: the port drops SYNs, so connects time out; `start_server` ends it.
     BlackholeServer,
+    /// `abort`: close the connection with RST; reconnect by the policy only with `reconnect`.
+    Abort {
+        client: Option<String>,
+        reconnect: bool,
+    },
 }
 
 impl Step {
@@ -423,6 +428,7 @@ impl Step {
             Step::ExpectExit { .. } => &step_defs::EXPECT_EXIT,
             Step::KillClient { .. } => &step_defs::KILL_CLIENT,
             Step::BlackholeServer => &step_defs::BLACKHOLE_SERVER,
+            Step::Abort { .. } => &step_defs::ABORT,
         }
     }
 

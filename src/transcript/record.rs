@@ -23,6 +23,8 @@ pub struct Actor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Mark {
     ClientEnded(usize),
+    /// A client's abort: the RST its server connection sees next.
+    ClientAborted(usize),
     ConnEnded(u32),
     ConnAborted(u32),
     ServerDown,
@@ -137,7 +139,10 @@ impl Recorder {
                     })
                     .or(self.marks.get(&Mark::ServerSignalled))
                     .copied();
-                self.window.line(track, cause, text);
+                let clock = self.window.line(track, cause, text);
+                if *reason == CloseReason::Aborted {
+                    self.marks.insert(Mark::ClientAborted(index), clock);
+                }
             }
             ClientEvent::RetryScheduled { retry, max, delay } => {
                 let delay = humantime::format_duration(*delay);
@@ -175,6 +180,9 @@ impl Recorder {
             }
             ClientEvent::Quit => {
                 self.window.line(track, None, "quit".into());
+            }
+            ClientEvent::Abort { .. } => {
+                self.window.line(track, None, "abort (RST)".into());
             }
             // A client sees nothing of a dropped SYN until its timeout,
             // nor of its next SYN until it is answered.
@@ -246,7 +254,10 @@ impl Recorder {
                     CloseReason::Aborted => "closed (reset)".to_owned(),
                     CloseReason::Error(error) => format!("closed (error: {})", error.code),
                 };
-                let clock = self.window.line(Track::Conn(*conn), None, text);
+                let cause = owner(conn)
+                    .filter(|_| *reason != CloseReason::Aborted)
+                    .and_then(|i| self.marks.get(&Mark::ClientAborted(i)).copied());
+                let clock = self.window.line(Track::Conn(*conn), cause, text);
                 if *reason == CloseReason::Aborted {
                     self.marks.insert(Mark::ConnAborted(*conn), clock);
                 }

@@ -127,3 +127,65 @@ fn blackhole_server_needs_a_fake_server() {
         "{out}"
     );
 }
+
+/// Two clients of a fake echo server, connected in order.
+const TWO: &str = "timeout: 10s\nserver: {fake: echo}\nclients:\n  a: {retry_interval: 100ms}\n  b: {retry_interval: 100ms}\nsteps:\n  - wait_connected: {client: a}\n  - wait_connected: {client: b}\n";
+
+#[test]
+fn abort_resets_the_connection_and_stops_unless_told_to_reconnect() {
+    let yaml = format!(
+        "{TWO}  - send_line: {{text: hi, client: a}}\n  - expect: {{regex: \"^hi$\", client: a}}\n  - abort: {{client: a}}\n  - expect_closed: {{how: reset, client: a}}\n  - abort: {{reconnect: true, client: b}}\n  - wait_reconnect: {{client: b}}\n  - send_line: {{text: again, client: b}}\n  - expect: {{regex: \"^again$\", client: b}}\n"
+    );
+    let lines = passes(&yaml);
+    in_order(
+        &lines,
+        &[
+            "a < \"hi\\n\"",
+            "a: abort (RST)",
+            "a: closed (aborted)",
+            "server[a]: closed (reset by peer)",
+            "b: abort (RST)",
+            "b: closed (aborted)",
+            "b: retry 1/10 in 100ms",
+            "server[b]: closed (reset by peer)",
+            "b: connected",
+            "b < \"again\\n\"",
+        ],
+    );
+    assert!(
+        !lines.iter().any(|l| l.starts_with("a: retry")),
+        "{lines:#?}"
+    );
+    deterministic(&yaml);
+
+    let (code, out) = run(
+        &format!("{TWO}  - abort: {{client: a}}\n  - wait_reconnect: {{client: a}}\n"),
+        &[],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "expected a reconnect, but a aborted its connection (RST) and does not reconnect"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn abort_needs_a_connection() {
+    let yaml = "server: {fake: echo, start: false}\nclient: {retry_interval: 1s}\nsteps:\n  - expect_error: ECONNREFUSED\n  - abort\n";
+    let (code, out) = run(yaml, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("client has no connection to abort: it is connecting or waiting to retry"),
+        "{out}"
+    );
+}
+
+/// A real server reading from the client sees the abort as ECONNRESET, not as an end (EOF).
+#[test]
+fn a_real_server_sees_the_abort_as_a_reset() {
+    let yaml = "timeout: 10s\nserver:\n  command: [python3, fixtures/peer.py, \"${port}\", reset]\n  ready: {log: \"^ready$\"}\nclient: {reconnect: false}\nsteps:\n  - wait_connected\n  - send_line: hi\n  - server_expect: \"^got hi$\"\n  - abort\n  - server_expect: \"^ECONNRESET$\"\n  - server_expect: \"^done$\"\n";
+    let (code, out) = run(yaml, &[]);
+    assert_eq!(code, 0, "{out}");
+}

@@ -197,7 +197,8 @@ impl Flight {
             | ClientEvent::RetryScheduled { .. }
             | ClientEvent::GaveUp { .. }
             | ClientEvent::Unsent { .. }
-            | ClientEvent::Quit => {}
+            | ClientEvent::Quit
+            | ClientEvent::Abort { .. } => {}
         }
         None
     }

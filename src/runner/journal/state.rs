@@ -36,6 +36,8 @@ pub struct ClientState {
     pub quit: bool,
     /// An `end` step ended its side: it does not reconnect.
     pub ended: bool,
+    /// It aborted its connection (RST) and does not reconnect.
+    pub aborted: bool,
     /// The peer ended the current connection first (its FIN came before ours).
     peer_ended: bool,
     /// How its last connection closed, and whether the server began it.
@@ -72,6 +74,7 @@ impl ClientState {
             reconnect: info.reconnect,
             quit: false,
             ended: false,
+            aborted: false,
             peer_ended: false,
             last_close: None,
             trying: false,
@@ -112,7 +115,7 @@ impl ClientState {
         self.gave_up.is_some()
             || (!self.connected
                 && !self.trying
-                && (self.quit || self.ended || !self.reconnect)
+                && (self.quit || self.ended || self.aborted || !self.reconnect)
                 && (self.last_close.is_some() || !self.errors.is_empty()))
     }
 
@@ -309,6 +312,7 @@ impl State {
                 client.trying = true;
             }
             ClientEvent::Quit => client.quit = true,
+            ClientEvent::Abort { reconnect } => client.aborted = !reconnect,
             ClientEvent::GaveUp {
                 retries,
                 last_error,

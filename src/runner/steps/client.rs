@@ -101,6 +101,27 @@ impl Conductor {
         quit.map_err(|_| self.stopped(index))
     }
 
+    /// `abort`: has the built-in client close its connection with RST, and
+    /// reconnect by its policy afterwards when `reconnect`.
+    pub(super) async fn abort(&mut self, client: &Option<String>, reconnect: bool) -> StepResult {
+        let index = self.client_index(client);
+        let handle = self.clients[index].driver.built_in()?.clone();
+        let aborted = folding(
+            handle.abort(reconnect),
+            &mut self.reports,
+            &mut self.scheduler,
+            &mut self.journal,
+        )
+        .await;
+        match aborted {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(StepFailure::NotConnected {
+                client: self.journal.client(index).name.clone(),
+            }),
+            Err(_) => Err(self.stopped(index)),
+        }
+    }
+
     /// `expect`: waits until `pattern` matches what the client received
     /// on `stream` (a final match: more input cannot change it), and consumes it.
     pub(super) async fn expect(
@@ -432,6 +453,8 @@ pub(super) fn because(client: &ClientState, before: Option<&'static str>) -> Opt
         Because::Quit { client: name }
     } else if client.ended {
         Because::Ended { client: name }
+    } else if client.aborted {
+        Because::Aborted { client: name }
     } else {
         match (&client.last_close, client.errors.last()) {
             (Some((reason, by_server)), _) => Because::NoReconnect {

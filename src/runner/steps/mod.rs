@@ -52,6 +52,7 @@ impl Conductor {
                 self.end(client, data).await
             }
             Step::SendQuit { client } => self.send_quit(client).await,
+            Step::Abort { client, reconnect } => self.abort(client, *reconnect).await,
             Step::Expect {
                 client,
                 pattern,
