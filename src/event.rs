@@ -114,6 +114,12 @@ pub enum ClientEvent {
     /// of FIN, reported before the `Closed` that follows. With `reconnect`
     /// the policy applies after it; without, the client stops.
     Abort { reconnect: bool },
+    /// It stops reading its socket (a slow reader): what the peer sends
+    /// waits in the buffers, and the peer's writes block once they are
+    /// full. It sees neither bytes nor the peer's FIN or RST until it reads again.
+    ReadingPaused,
+    /// It reads its socket again.
+    ReadingResumed,
     /// A connect to `addr` gets no answer: the fake server drops SYNs there
     /// (`blackhole_server`). It fails at the connect timeout, which then
     /// runs on the scenario's clock, unless the port answers first.

@@ -30,6 +30,8 @@ pub(super) struct Dial {
     pub blackholes: Option<Blackholes>,
     /// Asks the scenario's clock for the wait of a connect that gets no answer.
     pub emitter: Emitter,
+    /// SO_RCVBUF, set before connecting.
+    pub receive_buffer: Option<usize>,
 }
 
 impl Dial {
@@ -41,11 +43,13 @@ impl Dial {
     ) -> Result<Result<TcpStream, NetError>, StreamClosed> {
         let timeout = self.timeout;
         let Some(blackholes) = self.blackholes.as_mut().filter(|b| b.drops(addr)) else {
-            return Ok(match tokio::time::timeout(timeout, open(addr)).await {
-                Ok(Ok(stream)) => Ok(stream),
-                Ok(Err(error)) => Err(net_error(&error)),
-                Err(_) => Err(timed_out(timeout)),
-            });
+            return Ok(
+                match tokio::time::timeout(timeout, open(addr, self.receive_buffer)).await {
+                    Ok(Ok(stream)) => Ok(stream),
+                    Ok(Err(error)) => Err(net_error(&error)),
+                    Err(_) => Err(timed_out(timeout)),
+                },
+            );
         };
         let no_answer = vec![ClientEvent::NoAnswer { addr }];
         let wait = self.emitter.emit_then_wait(no_answer, timeout).await?;
@@ -54,7 +58,7 @@ impl Dial {
         // that connect is given up (its socket closed, so that the kernel
         // does not retry it on its own): the next SYN goes out in its turn.
         tokio::select! {
-            result = open(addr) => return Ok(result.map_err(|error| net_error(&error))),
+            result = open(addr, self.receive_buffer) => return Ok(result.map_err(|error| net_error(&error))),
             () = &mut wait => return Ok(Err(timed_out(timeout))),
             () = blackholes.answered(addr) => {}
         }
@@ -65,18 +69,22 @@ impl Dial {
             () = turn => {}
         }
         tokio::select! {
-            result = open(addr) => Ok(result.map_err(|error| net_error(&error))),
+            result = open(addr, self.receive_buffer) => Ok(result.map_err(|error| net_error(&error))),
             () = &mut wait => Ok(Err(timed_out(timeout))),
         }
     }
 }
 
-/// Opens a connection to `addr`.
-async fn open(addr: SocketAddr) -> std::io::Result<TcpStream> {
+/// Opens a connection to `addr`, with a receive buffer of `receive_buffer`
+/// bytes (SO_RCVBUF, set before the SYN so that the window it offers is small).
+async fn open(addr: SocketAddr, receive_buffer: Option<usize>) -> std::io::Result<TcpStream> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
+    if let Some(size) = receive_buffer {
+        socket2::SockRef::from(&socket).set_recv_buffer_size(size)?;
+    }
     socket.connect(addr).await
 }

@@ -39,6 +39,9 @@ pub struct ClientOptions {
     pub buffer_limit: usize,
     /// The size of each socket read.
     pub read_size: usize,
+    /// The socket's receive buffer (SO_RCVBUF), set before connecting;
+    /// the system's default when `None`.
+    pub receive_buffer: Option<usize>,
     /// Retry a host name that does not resolve (`ENOTFOUND`); by default
     /// it fails at once, as a typo would.
     pub retry_unresolved: bool,
@@ -63,6 +66,7 @@ impl ClientOptions {
             connect_timeout: crate::scenario::keys::CONNECT_TIMEOUT,
             buffer_limit: 1 << 20,
             read_size: 64 * 1024,
+            receive_buffer: None,
             retry_unresolved: false,
             accept: None,
             blackholes: None,
@@ -117,6 +121,17 @@ pub enum Control {
         reconnect: bool,
         /// Told whether a connection was aborted.
         ack: oneshot::Sender<bool>,
+    },
+    /// Stop reading the socket (a slow reader): the peer's writes block
+    /// once the buffers are full. It lasts across connections, until `ResumeReading`.
+    PauseReading {
+        /// Told when the order is taken.
+        ack: oneshot::Sender<()>,
+    },
+    /// Read the socket again.
+    ResumeReading {
+        /// Told when the order is taken.
+        ack: oneshot::Sender<()>,
     },
 }
 
@@ -220,6 +235,18 @@ impl ClientHandle {
     pub async fn abort(&self, reconnect: bool) -> Result<bool, ClientGone> {
         let (ack, done) = oneshot::channel();
         self.order(Control::Abort { reconnect, ack }).await?;
+        done.await.map_err(|_| ClientGone)
+    }
+
+    /// Stops reading the socket (`true`) or reads it again (`false`).
+    pub async fn pause_reading(&self, pause: bool) -> Result<(), ClientGone> {
+        let (ack, done) = oneshot::channel();
+        let control = if pause {
+            Control::PauseReading { ack }
+        } else {
+            Control::ResumeReading { ack }
+        };
+        self.order(control).await?;
         done.await.map_err(|_| ClientGone)
     }
 

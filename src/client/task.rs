@@ -73,6 +73,8 @@ pub(super) struct ClientTask {
     control_open: bool,
     /// The abort that ended the connection, with whether to reconnect after it.
     aborted: Option<bool>,
+    /// It does not read its socket (`pause_reading`), on any connection.
+    paused: bool,
     shutdown: CancellationToken,
     pending: VecDeque<Chunk>,
     pending_bytes: usize,
@@ -110,6 +112,7 @@ impl ClientTask {
             control,
             control_open: true,
             aborted: None,
+            paused: false,
             shutdown,
             pending: VecDeque::new(),
             pending_bytes: 0,
@@ -381,6 +384,7 @@ impl ClientTask {
             timeout,
             blackholes: self.options.blackholes.clone(),
             emitter: self.emitter.clone(),
+            receive_buffer: self.options.receive_buffer,
         };
         let attempt = async move {
             if let Some(listener) = listener {
@@ -430,12 +434,27 @@ impl ClientTask {
         }
     }
 
-    /// Takes one control order while there is no connection.
+    /// Takes one control order (an abort only while there is no connection).
     fn order(&mut self, control: Option<Control>) {
         match control {
             None => self.control_open = false,
             Some(Control::Abort { ack, .. }) => self.acks.push(Ack::Told(ack, false)),
+            Some(Control::PauseReading { ack }) => self.pause(true, ack),
+            Some(Control::ResumeReading { ack }) => self.pause(false, ack),
         }
+    }
+
+    /// Stops reading the socket, or reads it again; says so when that changes.
+    fn pause(&mut self, pause: bool, ack: oneshot::Sender<()>) {
+        if self.paused != pause {
+            self.paused = pause;
+            self.batch.push(if pause {
+                ClientEvent::ReadingPaused
+            } else {
+                ClientEvent::ReadingResumed
+            });
+        }
+        self.acks.push(Ack::Taken(ack));
     }
 
     /// Aborts the connection: reports the abort and the close, and keeps
@@ -564,7 +583,7 @@ impl ClientTask {
             let accepts = self.accepts_input();
             tokio::select! {
                 _ = self.shutdown.cancelled() => return Ok(Ending::Shutdown),
-                read = reader.read_buf(&mut buf), if !peer_ended => match read {
+                read = reader.read_buf(&mut buf), if !peer_ended && !self.paused => match read {
                     Ok(0) => {
                         peer_ended = true;
                         self.batch.push(ClientEvent::PeerEnded);

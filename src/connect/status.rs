@@ -87,6 +87,8 @@ pub fn human(event: &ClientEvent, role: Role) -> Option<String> {
         ),
         ClientEvent::Quit => "quitting".to_owned(),
         ClientEvent::Abort { .. } => "aborting the connection (RST)".to_owned(),
+        ClientEvent::ReadingPaused => "reading paused".to_owned(),
+        ClientEvent::ReadingResumed => "reading resumed".to_owned(),
         ClientEvent::NoAnswer { addr } => format!("no answer from {addr}"),
         ClientEvent::Redialing { addr } => format!("{addr} answers again: dialing it again"),
         ClientEvent::Queued { data } => format!(
@@ -242,6 +244,8 @@ pub fn json(event: &ClientEvent) -> Value {
         }
         ClientEvent::Quit => json!({"event": "quit"}),
         ClientEvent::Abort { reconnect } => json!({"event": "abort", "reconnect": reconnect}),
+        ClientEvent::ReadingPaused => json!({"event": "reading_paused"}),
+        ClientEvent::ReadingResumed => json!({"event": "reading_resumed"}),
         ClientEvent::NoAnswer { addr } => json!({"event": "no_answer", "addr": addr.to_string()}),
         ClientEvent::Redialing { addr } => json!({"event": "redialing", "addr": addr.to_string()}),
     }

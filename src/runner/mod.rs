@@ -448,6 +448,7 @@ fn client_options(
             jitter: false,
         },
         connect_timeout: spec.connect_timeout,
+        receive_buffer: spec.receive_buffer.map(|size| size as usize),
         retry_unresolved: spec.retry_unresolved,
         ..ClientOptions::new(host, spec.port.unwrap_or(server_port))
     }

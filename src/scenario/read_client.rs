@@ -157,6 +157,8 @@ impl Reader<'_> {
         let retry_unresolved =
             get("retry_unresolved").and_then(|n| self.boolean(n, "`retry_unresolved`"));
         let connect_timeout = self.opt_duration(fields, "connect_timeout");
+        let receive_buffer = get("receive_buffer")
+            .and_then(|n| self.size(n, "`receive_buffer`", keys::MAX_RECEIVE_BUFFER));
         let backoff = get("backoff").and_then(|n| self.choice(n, "backoff", &BACKOFFS));
         let max_interval = self.opt_duration(fields, "max_interval");
         let defaults = default_client(name);
@@ -168,6 +170,7 @@ impl Reader<'_> {
             reconnect: reconnect.unwrap_or(defaults.reconnect),
             retry_unresolved: retry_unresolved.unwrap_or(defaults.retry_unresolved),
             connect_timeout: connect_timeout.unwrap_or(defaults.connect_timeout),
+            receive_buffer,
             backoff: backoff.unwrap_or(defaults.backoff),
             max_interval: max_interval.unwrap_or(defaults.max_interval),
             ..defaults
@@ -220,6 +223,7 @@ pub(crate) fn default_client(name: &str) -> ClientSpec {
         reconnect: true,
         retry_unresolved: false,
         connect_timeout: keys::CONNECT_TIMEOUT,
+        receive_buffer: None,
         backoff: Backoff::Fixed,
         max_interval: keys::MAX_INTERVAL,
         encoding: Encoding::Utf8,

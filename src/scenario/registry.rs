@@ -25,6 +25,8 @@ pub(crate) const STEPS: &[&StepDef] = &[
     &END,
     &SEND_QUIT,
     &ABORT,
+    &PAUSE_READING,
+    &RESUME_READING,
     &WAIT_CONNECTED,
     &WAIT_RECONNECT,
     &WAIT_RETRY,

@@ -160,6 +160,40 @@ const ABORT_RECONNECT: Opt = Opt {
     )
 };
 
+pub(crate) const PAUSE_READING: StepDef = StepDef {
+    name: "pause_reading",
+    doc: "Stop reading the socket, a slow reader: what the peer sends waits in the buffers, and the peer's writes block once they are full (`receive_buffer` makes them small); the client sees no bytes, FIN or RST until `resume_reading` (built-in clients only).",
+    meaning: Some(
+        "a slow reader: the client stops reading its socket, so the peer's writes block once the buffers are full; it sees no bytes, FIN or RST until `resume_reading`",
+    ),
+    examples: &["- pause_reading"],
+    table: Some(Table::Client),
+    shorthand: None,
+    options: &[CLIENT],
+    required: false,
+    expected: "nothing, or a map with `client:`",
+    clients: Clients::BuiltIn,
+    servers: Servers::Any,
+    read: |_, a| {
+        Some(Step::PauseReading {
+            client: a.client.clone(),
+        })
+    },
+};
+
+pub(crate) const RESUME_READING: StepDef = StepDef {
+    name: "resume_reading",
+    doc: "Read the socket again after `pause_reading`: what waited arrives, and the peer's blocked writes go on (built-in clients only).",
+    meaning: Some("read again: what waited arrives, and the peer's blocked writes go on"),
+    examples: &["- resume_reading"],
+    read: |_, a| {
+        Some(Step::ResumeReading {
+            client: a.client.clone(),
+        })
+    },
+    ..PAUSE_READING
+};
+
 pub(crate) const WAIT_CONNECTED: StepDef = StepDef {
     name: "wait_connected",
     doc: "Wait until the client is connected.",

@@ -185,6 +185,8 @@ pub struct ClientSpec {
     pub retry_unresolved: bool,
     /// `connect_timeout:` (default 10s).
     pub connect_timeout: Duration,
+    /// `receive_buffer:` SO_RCVBUF in bytes, set before connecting (default: the system's).
+    pub receive_buffer: Option<u64>,
     /// `backoff: fixed|exponential` (default fixed).
     pub backoff: Backoff,
     /// `max_interval:` cap for exponential backoff (default 30s).
@@ -396,6 +398,10 @@ pub enum Step {
         client: Option<String>,
         reconnect: bool,
     },
+    /// `pause_reading`: the client stops reading its socket (a slow reader).
+    PauseReading { client: Option<String> },
+    /// `resume_reading`: the client reads its socket again.
+    ResumeReading { client: Option<String> },
 }
 
 impl Step {
@@ -429,6 +435,8 @@ impl Step {
             Step::KillClient { .. } => &step_defs::KILL_CLIENT,
             Step::BlackholeServer => &step_defs::BLACKHOLE_SERVER,
             Step::Abort { .. } => &step_defs::ABORT,
+            Step::PauseReading { .. } => &step_defs::PAUSE_READING,
+            Step::ResumeReading { .. } => &step_defs::RESUME_READING,
         }
     }
 

@@ -86,11 +86,22 @@ pub(crate) struct Registry {
 #[derive(Debug)]
 struct ConnEntry {
     commands: mpsc::Sender<ConnCommand>,
+    /// Its client does not read: see [`FakeServer::park`].
+    parked: bool,
     /// False once our FIN is decided: no more writes go to it.
     writable: bool,
     /// Cancelled to reset the connection even while a write to a peer that
     /// does not read is under way.
     abort: CancellationToken,
+}
+
+impl ConnEntry {
+    fn commands(&self) -> Commands {
+        Commands {
+            tx: self.commands.clone(),
+            parked: self.parked,
+        }
+    }
 }
 
 type Shared = Arc<Mutex<Registry>>;
@@ -287,7 +298,7 @@ impl FakeServer {
         }
         for (_, entry) in &conns {
             entry.abort.cancel();
-            command(&entry.commands, ConnCommand::Abort).await;
+            command(&entry.commands(), ConnCommand::Abort).await;
         }
         Ok(conns.into_iter().map(|(conn, _)| conn).collect())
     }
@@ -371,17 +382,24 @@ impl FakeServer {
         self.reset(None, conns).await
     }
 
+    /// Notes which connections' clients do not read (`pause_reading`): a
+    /// write to one may block until its client reads again, and what is
+    /// asked of it after the write waits behind it, so nothing waits for
+    /// what is asked of it (it goes on while the steps do).
+    pub fn park(&self, parked: impl Fn(u32) -> bool) {
+        let mut registry = self.registry.lock().expect("registry lock");
+        for (conn, entry) in registry.conns.iter_mut() {
+            entry.parked = parked(*conn);
+        }
+    }
+
     /// Returns the open connections' numbers.
     pub fn open_connections(&self) -> Vec<u32> {
         let registry = self.registry.lock().expect("registry lock");
         registry.conns.keys().copied().collect()
     }
 
-    fn select(
-        &self,
-        targets: &Targets,
-        keep: impl Fn(&ConnEntry) -> bool,
-    ) -> Vec<(u32, mpsc::Sender<ConnCommand>)> {
+    fn select(&self, targets: &Targets, keep: impl Fn(&ConnEntry) -> bool) -> Vec<(u32, Commands)> {
         let registry = self.registry.lock().expect("registry lock");
         registry
             .conns
@@ -393,12 +411,12 @@ impl FakeServer {
                         Targets::Some(ids) => ids.contains(id),
                     }
             })
-            .map(|(id, entry)| (*id, entry.commands.clone()))
+            .map(|(id, entry)| (*id, entry.commands()))
             .collect()
     }
 
     /// Marks the target connections as no longer writable and returns them.
-    fn take_writable(&self, targets: &Targets) -> Vec<(u32, mpsc::Sender<ConnCommand>)> {
+    fn take_writable(&self, targets: &Targets) -> Vec<(u32, Commands)> {
         let conns = self.select(targets, |entry| entry.writable);
         let mut registry = self.registry.lock().expect("registry lock");
         for (id, _) in &conns {
@@ -410,14 +428,23 @@ impl FakeServer {
     }
 }
 
+/// Sends commands to one connection task.
+#[derive(Debug, Clone)]
+struct Commands {
+    tx: mpsc::Sender<ConnCommand>,
+    /// Its client does not read: see [`FakeServer::park`].
+    parked: bool,
+}
+
 /// Sends a command to a connection task and waits until it is carried out
-/// (and its consequences reported). A finished task counts as done.
+/// (and its consequences reported), unless the connection is parked. A
+/// finished task counts as done.
 async fn command(
-    commands: &mpsc::Sender<ConnCommand>,
+    commands: &Commands,
     make: impl FnOnce(oneshot::Sender<()>) -> ConnCommand + Send,
 ) {
     let (done, wait) = oneshot::channel();
-    if commands.send(make(done)).await.is_ok() {
+    if commands.tx.send(make(done)).await.is_ok() && !commands.parked {
         let _ = wait.await;
     }
 }
@@ -501,6 +528,7 @@ async fn accept_loop(
                 conn,
                 ConnEntry {
                     commands: tx,
+                    parked: false,
                     writable: true,
                     abort: abort.clone(),
                 },

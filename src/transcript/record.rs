@@ -184,6 +184,12 @@ impl Recorder {
             ClientEvent::Abort { .. } => {
                 self.window.line(track, None, "abort (RST)".into());
             }
+            ClientEvent::ReadingPaused => {
+                self.window.line(track, None, "reading paused".into());
+            }
+            ClientEvent::ReadingResumed => {
+                self.window.line(track, None, "reading resumed".into());
+            }
             // A client sees nothing of a dropped SYN until its timeout,
             // nor of its next SYN until it is answered.
             ClientEvent::NoAnswer { .. } | ClientEvent::Redialing { .. } => {}

@@ -189,3 +189,75 @@ fn a_real_server_sees_the_abort_as_a_reset() {
     let (code, out) = run(yaml, &[]);
     assert_eq!(code, 0, "{out}");
 }
+
+/// A fake echo server and one client with a small receive buffer that
+/// does not reconnect, connected.
+const SLOW: &str = "timeout: 20s\nserver: {fake: echo}\nclient: {receive_buffer: 4KiB, reconnect: false}\nsteps:\n  - wait_connected\n";
+
+/// A paused client reads nothing: what the fake server writes waits (and
+/// what it is asked to do next waits behind it, while the steps go on), and
+/// all of it, then the FIN, arrive only once the client reads again.
+#[test]
+fn a_paused_client_reads_nothing_until_it_resumes() {
+    let big = "x".repeat(256 << 10);
+    let yaml = format!(
+        "{SLOW}  - pause_reading\n  - server_send: \"{big}\\n\"\n  - expect_no: {{regex: x, timeout: 1s}}\n  - server_send: \"after\\n\"\n  - server_close\n  - resume_reading\n  - expect: \"^x+$\"\n  - expect: \"^after$\"\n  - expect_closed: fin\n"
+    );
+    let lines = passes(&yaml);
+    in_order(
+        &lines,
+        &[
+            "client: reading paused",
+            "server[client] > \"xxx",
+            "server[client] > \"after\\n\"",
+            "server[client]: end (FIN)",
+            "client: reading resumed",
+            "client < \"xxx",
+            "client < ... (196615 more bytes)",
+            "client: peer ended (FIN)",
+            "client: closed (FIN)",
+        ],
+    );
+    let resumed = lines.iter().position(|l| l == "client: reading resumed");
+    let first_read = lines.iter().position(|l| l.starts_with("client <"));
+    assert!(first_read > resumed, "{lines:#?}");
+    deterministic(&yaml);
+}
+
+/// While the client does not read, the fake server writing to it reads
+/// nothing either: the conversation cannot settle, and the failure says why.
+#[test]
+fn a_fake_server_blocked_on_a_paused_client_reads_nothing_and_says_so() {
+    // More than the client's receive buffer and the server's send buffer
+    // (at most 4 MiB by default, `net.ipv4.tcp_wmem`) together.
+    let big = "x".repeat(6 << 20);
+    let yaml = format!(
+        "defaults: {{timeout: 1s}}\n{SLOW}  - pause_reading\n  - server_send: \"{big}\\n\"\n  - send_line: ping\n"
+    );
+    let (code, out) = run(&yaml, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("the conversation did not settle within 1s: client does not read (pause_reading), and the fake server reads nothing more on connection 1 until its write to client is done"),
+        "{out}"
+    );
+}
+
+/// A real server's write blocks while the client does not read: it says
+/// it has sent 8 MiB only after `resume_reading`.
+#[test]
+fn a_real_servers_write_blocks_while_the_client_does_not_read() {
+    let yaml = "timeout: 20s\nserver:\n  command: [python3, fixtures/peer.py, \"${port}\", flood, \"8388608\"]\n  ready: {log: \"^ready$\"}\nclient: {receive_buffer: 4KiB, reconnect: false}\nsteps:\n  - wait_connected\n  - pause_reading\n  - send_line: go\n  - server_expect_no: {regex: \"^sent\", timeout: 1s}\n  - resume_reading\n  - server_expect: {regex: \"^sent 8388608$\", timeout: 10s}\n";
+    let (code, out) = run(yaml, &[]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn receive_buffer_is_a_size() {
+    let yaml = "server: {fake: echo}\nclient: {receive_buffer: 4KB}\nsteps:\n  - wait_connected\n";
+    let (code, out) = run(yaml, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("expected a size for `receive_buffer`, found `4KB`: `KB` is not a unit here: sizes are 1024-based, `KiB`"),
+        "{out}"
+    );
+}

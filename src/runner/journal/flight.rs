@@ -13,6 +13,9 @@ struct Side {
     fin_sent: bool,
     fin_seen: bool,
     closed: bool,
+    /// A client that does not read (`pause_reading`): what comes to it is
+    /// parked in the buffers, not in flight.
+    paused: bool,
 }
 
 /// Pairs the two sides of one connection, keyed by the client's local address.
@@ -27,13 +30,16 @@ impl Link {
     fn settled(&self) -> bool {
         match (&self.client, &self.conn) {
             (Some((_, c)), Some((_, s))) => {
+                // A client that does not read sees nothing of what the
+                // server sent, its FIN or its close, until it reads again.
+                let to_client = c.paused || (s.sent == c.received && s.fin_sent == c.fin_seen);
                 (c.closed && s.closed)
                     || (!c.closed
                         && !s.closed
                         && c.sent == s.received
-                        && s.sent == c.received
                         && c.fin_sent == s.fin_seen
-                        && s.fin_sent == c.fin_seen)
+                        && to_client)
+                    || (c.paused && !c.closed && s.closed)
             }
             // A connection the server never accepted is settled once the client saw it close.
             (Some((_, c)), None) => c.closed,
@@ -64,6 +70,8 @@ struct Busy {
     local: Option<SocketAddr>,
     /// Connected now (its connection has not closed yet).
     connected: bool,
+    /// It does not read its socket (`pause_reading`), on any connection.
+    paused: bool,
     /// Where its connect stands with a port that drops SYNs.
     no_answer: NoAnswer,
 }
@@ -134,6 +142,16 @@ impl Flight {
         self.clients[index].woken = false;
     }
 
+    /// Returns true when server connection `conn`'s client does not read
+    /// (`pause_reading`): what the server writes to it is parked.
+    pub fn reading_paused(&self, conn: u32) -> bool {
+        self.conn_peer
+            .get(&conn)
+            .and_then(|peer| self.links.get(peer))
+            .and_then(|link| link.client.as_ref())
+            .is_some_and(|(_, side)| side.paused)
+    }
+
     /// Returns the server connection of client `index`'s current connection.
     pub fn conn_of_client(&self, index: usize) -> Option<u32> {
         let local = self.clients[index].local?;
@@ -157,8 +175,12 @@ impl Flight {
                 busy.no_answer = NoAnswer::No;
                 busy.connected = true;
                 busy.local = Some(*local);
+                let side = Side {
+                    paused: busy.paused,
+                    ..Side::default()
+                };
                 let link = self.links.entry(*local).or_default();
-                link.client = Some((index, Side::default()));
+                link.client = Some((index, side));
                 return link.conn.as_ref().map(|(conn, _)| (*conn, index));
             }
             ClientEvent::ConnectFailed { .. } => {
@@ -199,6 +221,13 @@ impl Flight {
             | ClientEvent::Unsent { .. }
             | ClientEvent::Quit
             | ClientEvent::Abort { .. } => {}
+            ClientEvent::ReadingPaused | ClientEvent::ReadingResumed => {
+                let paused = *event == ClientEvent::ReadingPaused;
+                self.clients[index].paused = paused;
+                if let Some(side) = self.client_side(index) {
+                    side.paused = paused;
+                }
+            }
         }
         None
     }
@@ -292,9 +321,12 @@ impl Flight {
         if self.both_ends {
             for link in self.links.values().filter(|l| !l.settled()) {
                 let who = link.client.as_ref().map_or("a client", |(i, _)| name(*i));
-                why.push(format!(
-                    "bytes or a close between {who} and the server are in flight"
-                ));
+                why.push(match (&link.client, &link.conn) {
+                    (Some((_, c)), Some((conn, s))) if c.paused && s.sent > c.received => format!(
+                        "{who} does not read (pause_reading), and the fake server reads nothing more on connection {conn} until its write to {who} is done"
+                    ),
+                    _ => format!("bytes or a close between {who} and the server are in flight"),
+                });
             }
         }
         why

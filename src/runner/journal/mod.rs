@@ -107,6 +107,12 @@ impl Journal {
         self.flight.conn_of_client(index)
     }
 
+    /// Returns true when server connection `conn`'s client does not read
+    /// (`pause_reading`): a write to it may block until it reads again.
+    pub fn reading_paused(&self, conn: u32) -> bool {
+        self.flight.reading_paused(conn)
+    }
+
     /// Notes that client `index`'s timer fired: it is busy until it reports.
     pub fn wake(&mut self, index: usize) {
         self.flight.wake(index);

@@ -327,7 +327,9 @@ impl State {
             | ClientEvent::Queued { .. }
             | ClientEvent::Ended
             | ClientEvent::NoAnswer { .. }
-            | ClientEvent::Redialing { .. } => {}
+            | ClientEvent::Redialing { .. }
+            | ClientEvent::ReadingPaused
+            | ClientEvent::ReadingResumed => {}
         }
         added
     }

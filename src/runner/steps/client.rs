@@ -122,6 +122,25 @@ impl Conductor {
         }
     }
 
+    /// `pause_reading` (`pause`) and `resume_reading`: has the built-in
+    /// client stop reading its socket, or read it again.
+    pub(super) async fn pause_reading(
+        &mut self,
+        client: &Option<String>,
+        pause: bool,
+    ) -> StepResult {
+        let index = self.client_index(client);
+        let handle = self.clients[index].driver.built_in()?.clone();
+        let taken = folding(
+            handle.pause_reading(pause),
+            &mut self.reports,
+            &mut self.scheduler,
+            &mut self.journal,
+        )
+        .await;
+        taken.map_err(|_| self.stopped(index))
+    }
+
     /// `expect`: waits until `pattern` matches what the client received
     /// on `stream` (a final match: more input cannot change it), and consumes it.
     pub(super) async fn expect(

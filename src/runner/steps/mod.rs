@@ -9,6 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use nix::sys::signal::Signal;
 
+use super::drivers::ServerDriver;
 use super::failure::Because;
 use super::failure::StepFailure;
 use super::output::Matched;
@@ -26,6 +27,7 @@ type StepResult = Result<(), StepFailure>;
 impl Conductor {
     /// Executes one step (the caller settles the conversation afterwards).
     pub(super) async fn step(&mut self, step: &Step) -> StepResult {
+        self.park_server();
         match step {
             Step::ExpectExit {
                 client,
@@ -53,6 +55,8 @@ impl Conductor {
             }
             Step::SendQuit { client } => self.send_quit(client).await,
             Step::Abort { client, reconnect } => self.abort(client, *reconnect).await,
+            Step::PauseReading { client } => self.pause_reading(client, true).await,
+            Step::ResumeReading { client } => self.pause_reading(client, false).await,
             Step::Expect {
                 client,
                 pattern,
@@ -118,6 +122,15 @@ impl Conductor {
             Step::ExpectConnections { count, timeout } => {
                 self.expect_connections(*count, *timeout).await
             }
+        }
+    }
+
+    /// Tells the fake server which connections' clients do not read
+    /// (`pause_reading`): what it is asked to do on those goes on while the
+    /// steps do, for a write to them may block until they read again.
+    fn park_server(&self) {
+        if let Some(ServerDriver::Fake(server)) = &self.server {
+            server.park(|conn| self.journal.reading_paused(conn));
         }
     }
 
