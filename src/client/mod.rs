@@ -42,6 +42,9 @@ pub struct ClientOptions {
     /// The socket's receive buffer (SO_RCVBUF), set before connecting;
     /// the system's default when `None`.
     pub receive_buffer: Option<usize>,
+    /// Connect at once; when false, wait for [`ClientHandle::start`] first
+    /// (taking data meanwhile, held for its first connection).
+    pub start: bool,
     /// Retry a host name that does not resolve (`ENOTFOUND`); by default
     /// it fails at once, as a typo would.
     pub retry_unresolved: bool,
@@ -67,6 +70,7 @@ impl ClientOptions {
             buffer_limit: 1 << 20,
             read_size: 64 * 1024,
             receive_buffer: None,
+            start: true,
             retry_unresolved: false,
             accept: None,
             blackholes: None,
@@ -130,6 +134,12 @@ pub enum Control {
     },
     /// Read the socket again.
     ResumeReading {
+        /// Told when the order is taken.
+        ack: oneshot::Sender<()>,
+    },
+    /// Start connecting, for a client made with `start` false; nothing for
+    /// one that has started.
+    Start {
         /// Told when the order is taken.
         ack: oneshot::Sender<()>,
     },
@@ -247,6 +257,13 @@ impl ClientHandle {
             Control::ResumeReading { ack }
         };
         self.order(control).await?;
+        done.await.map_err(|_| ClientGone)
+    }
+
+    /// Starts a client made with `start` false: it connects now.
+    pub async fn start(&self) -> Result<(), ClientGone> {
+        let (ack, done) = oneshot::channel();
+        self.order(Control::Start { ack }).await?;
         done.await.map_err(|_| ClientGone)
     }
 

@@ -271,8 +271,11 @@ impl Conductor {
                     }
                     let stop = conductor.shutdown.child_token();
                     let (handle, task) = client::spawn(options, emitter, stop.clone());
-                    // Busy until its first report.
-                    conductor.journal.wake(index);
+                    // Busy until its first report (a client that joins
+                    // later reports nothing until its `connect` step).
+                    if spec.start {
+                        conductor.journal.wake(index);
+                    }
                     ClientDriver::BuiltIn {
                         handle,
                         task: Some(task),
@@ -449,6 +452,7 @@ fn client_options(
         },
         connect_timeout: spec.connect_timeout,
         receive_buffer: spec.receive_buffer.map(|size| size as usize),
+        start: spec.start,
         retry_unresolved: spec.retry_unresolved,
         ..ClientOptions::new(host, spec.port.unwrap_or(server_port))
     }

@@ -472,6 +472,15 @@ pub(crate) const CLIENT: &[Key] = &[
         ),
         Default::Bool(false),
     ),
+    with_default(
+        client(
+            "start",
+            "false: the client does not connect until a `connect` step names it (a client that joins later).",
+            Value::Bool,
+            "b",
+        ),
+        Default::Bool(true),
+    ),
     client(
         "receive_buffer",
         "The socket's receive buffer (SO_RCVBUF), set before connecting: `4KiB` makes a peer's writes block soon once the client stops reading (`pause_reading`); the kernel doubles it and keeps it within its own limits.",

@@ -27,6 +27,7 @@ pub(crate) const STEPS: &[&StepDef] = &[
     &ABORT,
     &PAUSE_READING,
     &RESUME_READING,
+    &CONNECT,
     &WAIT_CONNECTED,
     &WAIT_RECONNECT,
     &WAIT_RETRY,
@@ -442,6 +443,7 @@ mod tests {
         "server: {fake: echo}\nclients: {bob: {command: [cli]}}\n",
         "server: {command: [srv]}\nclients: {bob: {}}\n",
         "server: {command: [srv]}\nclients: {bob: {command: [cli]}}\n",
+        "server: {fake: echo}\nclients: {bob: {start: false}}\n",
     ];
 
     #[test]

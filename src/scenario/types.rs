@@ -187,6 +187,8 @@ pub struct ClientSpec {
     pub connect_timeout: Duration,
     /// `receive_buffer:` SO_RCVBUF in bytes, set before connecting (default: the system's).
     pub receive_buffer: Option<u64>,
+    /// `start:` false: the client waits for a `connect` step before its first connect (default true).
+    pub start: bool,
     /// `backoff: fixed|exponential` (default fixed).
     pub backoff: Backoff,
     /// `max_interval:` cap for exponential backoff (default 30s).
@@ -402,6 +404,8 @@ pub enum Step {
     PauseReading { client: Option<String> },
     /// `resume_reading`: the client reads its socket again.
     ResumeReading { client: Option<String> },
+    /// `connect`: a client written with `start: false` starts connecting.
+    Connect { client: Option<String> },
 }
 
 impl Step {
@@ -437,6 +441,7 @@ impl Step {
             Step::Abort { .. } => &step_defs::ABORT,
             Step::PauseReading { .. } => &step_defs::PAUSE_READING,
             Step::ResumeReading { .. } => &step_defs::RESUME_READING,
+            Step::Connect { .. } => &step_defs::CONNECT,
         }
     }
 

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use super::{closed, keys, value_schema};
 use crate::scenario::registry::DATA_OPTIONS;
 use crate::scenario::registry::{self, Clients, Opt, STEPS, Servers, StepDef};
-use crate::scenario::step_defs::KILL_SERVER;
+use crate::scenario::step_defs::{CONNECT, KILL_SERVER};
 
 /// Returns the schema of one option of a step's map form (also its short form).
 fn option_schema(option: &Opt) -> Value {
@@ -164,14 +164,16 @@ pub(super) fn rules() -> Value {
     let program =
         json!({"type": "object", "anyOf": [{"required": ["command"]}, {"required": ["shell"]}]});
     let builtin = json!({"not": program.clone()});
-    let client_steps = registry::names_where(StepDef::is_client_step);
     let bare_client_steps = registry::names_where(|d| d.is_client_step() && !d.required);
     let mut must_name_client = Map::new();
-    for name in &client_steps {
-        must_name_client.insert(
-            (*name).into(),
-            json!({"type": "object", "required": ["client"]}),
-        );
+    for def in STEPS.iter().filter(|d| d.is_client_step()) {
+        let named = json!({"type": "object", "required": ["client"]});
+        // `- connect: bob`: the short form is the client's name.
+        let rule = match def.shorthand {
+            Some(short) if short.key == "client" => json!({"anyOf": [{"type": "string"}, named]}),
+            _ => named,
+        };
+        must_name_client.insert(def.name.into(), rule);
     }
     json!([
         {
@@ -225,6 +227,11 @@ pub(super) fn rules() -> Value {
             "$comment": "A client program's connections are seen from a fake server's side only.",
             "if": {"allOf": [only_client(&program), server_is(&["command", "shell", "address"])]},
             "then": steps_without(&registry::names_where(|d| d.clients == Clients::SeenFromFakeServer)),
+        },
+        {
+            "$comment": "`connect` starts a client written with `start: false`.",
+            "if": only_client(&json!({"not": {"type": "object", "required": ["start"], "properties": {"start": {"const": false}}}})),
+            "then": steps_without(&[CONNECT.name]),
         },
         {
             "$comment": "Only a client program exits or takes a signal.",

@@ -261,3 +261,58 @@ fn receive_buffer_is_a_size() {
         "{out}"
     );
 }
+
+/// A client written with `start: false` makes no connect until its
+/// `connect` step: what it is told to send before that waits for its first
+/// connection.
+#[test]
+fn a_client_that_starts_later_connects_only_at_its_connect_step() {
+    let yaml = "timeout: 10s\nserver: {fake: echo}\nclients:\n  alice: {}\n  bob: {start: false}\nsteps:\n  - wait_connected: {client: alice}\n  - send_line: {text: early, client: bob}\n  - expect_connections: 1\n  - connect: bob\n  - wait_connected: {client: bob}\n  - expect: {regex: \"^early$\", client: bob}\n  - expect_connections: 2\n";
+    let lines = passes(yaml);
+    in_order(
+        &lines,
+        &[
+            "alice: connected",
+            "server[alice]: accepted connection 1",
+            "bob: queued 6 bytes while disconnected",
+            "bob: connecting to 127.0.0.1:${port} (attempt 1)",
+            "bob: connected",
+            "server[bob]: accepted connection 2",
+            "bob > \"early\\n\"",
+        ],
+    );
+    let first_bob = lines.iter().position(|l| l.starts_with("bob:"));
+    let alice = lines
+        .iter()
+        .position(|l| l == "server[alice]: accepted connection 1");
+    assert!(first_bob > alice, "{lines:#?}");
+    deterministic(yaml);
+}
+
+/// Without its `connect` step, a client written with `start: false` never
+/// connects: the wait for it times out.
+#[test]
+fn a_client_that_starts_later_does_not_connect_by_itself() {
+    let yaml = "timeout: 10s\nserver: {fake: echo}\nclient: {start: false}\nsteps:\n  - wait_connected: 2s\n";
+    let (code, out) = run(yaml, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("connecting to"), "{out}");
+}
+
+#[test]
+fn connect_starts_a_client_written_with_start_false_once() {
+    let yaml = "server: {fake: echo}\nclients:\n  a: {}\n  b: {start: false}\nsteps:\n  - connect: a\n  - connect: b\n  - connect: {client: b}\n";
+    let (code, out) = run(yaml, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("error: client `a` starts with the scenario: `connect` starts a client written with `start: false`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("error: client `b` is started by an earlier `connect`"),
+        "{out}"
+    );
+    let program = "server: {fake: echo}\nclient: {command: [cat], start: false}\nsteps:\n  - connect: client\n";
+    let (code, out) = run(program, &[]);
+    assert_eq!(code, 2, "{out}");
+}

@@ -584,6 +584,15 @@ fn file_samples() -> Vec<String> {
     ] {
         samples.push(format!("{several}  - {step}\n"));
     }
+    // A client that joins later.
+    for later in [
+        "client: {start: false}\nsteps:\n  - connect: client\n",
+        "client: {start: false}\nsteps:\n  - connect\n",
+        "clients: {a: {}, b: {start: false}}\nsteps:\n  - connect: b\n",
+        "clients: {b: {start: true}}\nsteps:\n  - connect: b\n",
+    ] {
+        samples.push(format!("server: {{fake: echo}}\n{later}"));
+    }
     // The loader's own samples (src/scenario/load.rs).
     samples.push(
         r#"name: fuzz

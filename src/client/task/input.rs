@@ -7,8 +7,8 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::oneshot;
 
 use super::{Ack, Chunk, ClientTask, Ending, Finish, Held};
-use crate::client::{Command, Control, Delivery};
-use crate::event::{ClientEvent, CloseReason};
+use crate::client::{Command, Control, Delivery, Outcome};
+use crate::event::{ClientEvent, CloseReason, StreamClosed};
 
 impl ClientTask {
     /// Takes one control order (an abort only while there is no connection).
@@ -18,7 +18,34 @@ impl ClientTask {
             Some(Control::Abort { ack, .. }) => self.acks.push(Ack::Told(ack, false)),
             Some(Control::PauseReading { ack }) => self.pause(true, ack),
             Some(Control::ResumeReading { ack }) => self.pause(false, ack),
+            Some(Control::Start { ack }) => {
+                self.started = true;
+                self.acks.push(Ack::Taken(ack));
+            }
         }
+    }
+
+    /// Waits until the client may connect (made with `start` false, until
+    /// told to), taking data to hold for its first connection and orders
+    /// meanwhile. Returns how it ended if it stops before that.
+    pub(super) async fn wait_for_start(&mut self) -> Result<Option<Outcome>, StreamClosed> {
+        while !self.started {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return Ok(Some(self.stopped().await)),
+                command = self.commands.recv(), if self.accepts_input() => {
+                    self.take(command, false);
+                    self.flush().await?;
+                    if self.quit_with_nothing_held() {
+                        return Ok(Some(Outcome::Quit));
+                    }
+                }
+                control = self.control.recv(), if self.control_open => {
+                    self.order(control);
+                    self.flush().await?;
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// Stops reading the socket, or reads it again; says so when that changes.

@@ -77,6 +77,8 @@ pub(super) struct ClientTask {
     aborted: Option<bool>,
     /// It does not read its socket (`pause_reading`), on any connection.
     paused: bool,
+    /// It may connect: from the start, or once told to (`start` false).
+    started: bool,
     shutdown: CancellationToken,
     pending: VecDeque<Chunk>,
     pending_bytes: usize,
@@ -107,6 +109,7 @@ impl ClientTask {
         shutdown: CancellationToken,
     ) -> Self {
         Self {
+            started: options.start,
             options,
             emitter,
             commands,
@@ -160,6 +163,9 @@ impl ClientTask {
     }
 
     async fn run_inner(&mut self) -> Result<Outcome, StreamClosed> {
+        if let Some(outcome) = self.wait_for_start().await? {
+            return Ok(outcome);
+        }
         let mut retries = 0u32;
         loop {
             self.attempt += 1;

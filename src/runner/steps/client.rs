@@ -141,6 +141,22 @@ impl Conductor {
         taken.map_err(|_| self.stopped(index))
     }
 
+    /// `connect`: starts a built-in client written with `start: false`.
+    pub(super) async fn connect(&mut self, client: &Option<String>) -> StepResult {
+        let index = self.client_index(client);
+        let handle = self.clients[index].driver.built_in()?.clone();
+        // Busy until its first report: the connect it starts.
+        self.journal.wake(index);
+        let taken = folding(
+            handle.start(),
+            &mut self.reports,
+            &mut self.scheduler,
+            &mut self.journal,
+        )
+        .await;
+        taken.map_err(|_| self.stopped(index))
+    }
+
     /// `expect`: waits until `pattern` matches what the client received
     /// on `stream` (a final match: more input cannot change it), and consumes it.
     pub(super) async fn expect(

@@ -57,6 +57,7 @@ impl Conductor {
             Step::Abort { client, reconnect } => self.abort(client, *reconnect).await,
             Step::PauseReading { client } => self.pause_reading(client, true).await,
             Step::ResumeReading { client } => self.pause_reading(client, false).await,
+            Step::Connect { client } => self.connect(client).await,
             Step::Expect {
                 client,
                 pattern,

@@ -1,7 +1,9 @@
-//! Defines the steps of a misbehaving built-in client: an abortive close, a slow reader.
+//! Defines the steps of a misbehaving built-in client: an abortive close, a
+//! slow reader, a client that joins later.
 
 use super::super::keys::{Default, Value};
-use super::super::registry::{CLIENT, Clients, Opt, Servers, StepDef, Table, opt};
+use super::super::reader::Reader;
+use super::super::registry::{Args, CLIENT, Clients, Opt, Servers, StepDef, Table, opt};
 use super::super::types::Step;
 
 pub(crate) const ABORT: StepDef = StepDef {
@@ -71,3 +73,57 @@ pub(crate) const RESUME_READING: StepDef = StepDef {
     },
     ..PAUSE_READING
 };
+
+pub(crate) const CONNECT: StepDef = StepDef {
+    name: "connect",
+    doc: "Start a client written with `start: false`: it connects now, a client that joins later, and reconnects by its policy from then on (built-in clients only).",
+    meaning: Some(
+        "start a client written with `start: false` (a client that joins later): it connects now, then reconnects by its policy",
+    ),
+    examples: &["- connect: bob"],
+    table: Some(Table::Client),
+    shorthand: Some(CLIENT),
+    options: &[CLIENT],
+    required: false,
+    expected: "a client's name, or a map with `client:`",
+    clients: Clients::BuiltIn,
+    servers: Servers::Any,
+    read: |r, a| {
+        let client = later_client(r, a)?;
+        Some(Step::Connect {
+            client: Some(client),
+        })
+    },
+};
+
+/// Returns the client `connect` starts: one written with `start: false`,
+/// and not started by an earlier `connect`.
+fn later_client(r: &mut Reader<'_>, a: &Args<'_>) -> Option<String> {
+    let name = match (&a.client, r.clients.as_deref()) {
+        (Some(name), _) => name.clone(),
+        (None, Some([only])) => only.clone(),
+        // Which client is missing or unknown: said already.
+        (None, _) => return None,
+    };
+    let at = a.fields.get("client").unwrap_or(a.item);
+    match r.later_clients.iter_mut().find(|(later, _)| *later == name) {
+        Some((_, started)) if !*started => {
+            *started = true;
+            Some(name)
+        }
+        Some(_) => {
+            let message = format!("client `{name}` is started by an earlier `connect`");
+            let hint = "a client starts once; it reconnects by its policy after that".to_owned();
+            r.error(at, message, Some(hint));
+            None
+        }
+        None => {
+            let message = format!(
+                "client `{name}` starts with the scenario: `connect` starts a client written with `start: false`"
+            );
+            let hint = format!("add `start: false` to client `{name}`, or remove this step");
+            r.error(at, message, Some(hint));
+            None
+        }
+    }
+}
