@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
@@ -80,7 +82,12 @@ pub enum ClientEvent {
     /// A connection attempt failed.
     ConnectFailed { error: NetError },
     /// Bytes are being handed to the socket (reported just before the write).
-    Sent { data: Bytes },
+    Sent {
+        data: Bytes,
+        /// How the transcript shows generated data (`random(1048576 bytes,
+        /// seed 3)`), instead of its bytes.
+        summary: Option<Arc<str>>,
+    },
     /// Bytes held while disconnected, to be sent after the next connect.
     Queued { data: Bytes },
     /// Bytes arrived.

@@ -95,6 +95,8 @@ pub enum Command {
     Write {
         /// The bytes.
         data: Bytes,
+        /// How the transcript shows them, for generated data.
+        summary: Option<Arc<str>>,
         /// Told when the data is written or queued.
         ack: Option<oneshot::Sender<Delivery>>,
     },
@@ -201,9 +203,20 @@ pub struct ClientHandle {
 impl ClientHandle {
     /// Sends `data`; returns once it is written or queued (see [`Delivery`]).
     pub async fn write(&self, data: Bytes) -> Result<Delivery, ClientGone> {
+        self.write_summarized(data, None).await
+    }
+
+    /// Sends `data`, which the transcript shows as `summary` when given
+    /// (generated data); returns once it is written or queued.
+    pub async fn write_summarized(
+        &self,
+        data: Bytes,
+        summary: Option<Arc<str>>,
+    ) -> Result<Delivery, ClientGone> {
         let (ack, done) = oneshot::channel();
         self.command(Command::Write {
             data,
+            summary,
             ack: Some(ack),
         })
         .await?;
@@ -213,7 +226,12 @@ impl ClientHandle {
     /// Sends `data` without waiting for it to be written; waits only while
     /// the client's input buffer is full (backpressure).
     pub async fn write_nowait(&self, data: Bytes) -> Result<(), ClientGone> {
-        self.command(Command::Write { data, ack: None }).await
+        self.command(Command::Write {
+            data,
+            summary: None,
+            ack: None,
+        })
+        .await
     }
 
     /// Half-closes after sending `data`; returns once the client took the command.

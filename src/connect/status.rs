@@ -206,7 +206,7 @@ pub fn json(event: &ClientEvent) -> Value {
         ClientEvent::ConnectFailed { error } => {
             json!({"event": "error", "code": error.code, "message": error.message})
         }
-        ClientEvent::Sent { data } => json!({"event": "sent", "bytes": data.len()}),
+        ClientEvent::Sent { data, .. } => json!({"event": "sent", "bytes": data.len()}),
         ClientEvent::Queued { data } => json!({"event": "queued", "bytes": data.len()}),
         ClientEvent::Received { data } => json!({"event": "received", "bytes": data.len()}),
         ClientEvent::PeerEnded => json!({"event": "peer_end"}),

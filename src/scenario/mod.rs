@@ -3,6 +3,7 @@
 mod data;
 mod diagnostic;
 mod discover;
+pub mod generate;
 pub mod keys;
 pub mod limits;
 pub(crate) mod read_client;

@@ -1053,7 +1053,7 @@ mod tests {
             (
                 "  - send_line: [a, b]\n",
                 16,
-                "expected text, or a map with `text:`, `hex:` or `base64:` for `send_line`, found a list",
+                "expected text, or a map with `text:`, `hex:`, `base64:`, `repeat:` or `random:` for `send_line`, found a list",
                 "",
             ),
             (

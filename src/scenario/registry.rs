@@ -53,7 +53,10 @@ pub(crate) const STEPS: &[&StepDef] = &[
 // The options several steps share, and the helpers that write options.
 
 /// Says what data may be, for "expected ..." messages.
-pub(crate) const DATA: &str = "text, or a map with `text:`, `hex:` or `base64:`";
+pub(crate) const DATA: &str =
+    "text, or a map with `text:`, `hex:`, `base64:`, `repeat:` or `random:`";
+/// Says what a banner may be (no generated data), for "expected ..." messages.
+pub(crate) const BANNER_DATA: &str = "text, or a map with `text:`, `hex:` or `base64:`";
 
 /// Returns an option with no default.
 pub(crate) const fn opt(key: &'static str, value: Value, doc: &'static str) -> Opt {
@@ -110,7 +113,35 @@ pub(crate) const BASE64: Opt = opt(
     "Bytes in base64, e.g. `SGVsbG8gV29ybGQh`.",
 );
 /// Lists the options of data (`send: {...}`, `banner: {...}`).
-pub(crate) const DATA_OPTIONS: [Opt; 4] = [TEXT, ENCODING, HEX, BASE64];
+pub(crate) const DATA_OPTIONS: [Opt; 8] =
+    [TEXT, ENCODING, HEX, BASE64, REPEAT, TIMES, RANDOM, SEED];
+/// `repeat:` data: a unit repeated `times` times.
+pub(crate) const REPEAT: Opt = opt(
+    "repeat",
+    Value::Def("text"),
+    "Generated data: this UTF-8 text, `times` times over (`{repeat: \"x\", times: 100000}`); the transcript shows a summary, not the bytes.",
+);
+/// `times:` of `repeat:`.
+pub(crate) const TIMES: Opt = opt(
+    "times",
+    Value::Count,
+    "How many times `repeat` repeats its text.",
+);
+/// `random:` data: bytes from a seeded generator.
+pub(crate) const RANDOM: Opt = opt(
+    "random",
+    Value::Def("size"),
+    "Generated data: this many bytes from a generator seeded with `seed` (`{random: 1MiB, seed: 3}`), the same bytes every run; the transcript shows a summary, not the bytes.",
+);
+/// `seed:` of `random:`.
+pub(crate) const SEED: Opt = Opt {
+    default: Some(Default::Number(crate::scenario::generate::DEFAULT_SEED)),
+    ..opt(
+        "seed",
+        Value::Count,
+        "The seed of `random`: the same seed gives the same bytes.",
+    )
+};
 
 /// `client:` of a client step.
 pub(crate) const CLIENT: Opt = opt(

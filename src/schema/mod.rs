@@ -155,7 +155,7 @@ fn defs() -> Value {
             "description": "Bytes to send: a plain string is UTF-8 text; or a map with exactly one of `text` (with optional `encoding`), `hex` or `base64`.",
             "oneOf": [
                 {"$ref": "#/$defs/text"},
-                steps::data_maps(&Map::new(), true),
+                steps::data_maps(&Map::new(), true, false),
             ],
         },
         "pattern": {

@@ -12,21 +12,40 @@ fn option_schema(option: &Opt) -> Value {
     value_schema(option.value, option.doc, option.default)
 }
 
-/// Returns the map forms of data: one of `text` (with `encoding`), `hex` or
-/// `base64`, besides the `extra` options of a step; `required`: data must be given.
-pub(super) fn data_maps(extra: &Map<String, Value>, required: bool) -> Value {
+/// Pairs each data key with the option that goes with it, and whether that
+/// option is required.
+const COMPANIONS: [(&str, &str, bool); 3] = [
+    ("text", "encoding", false),
+    ("repeat", "times", true),
+    ("random", "seed", false),
+];
+
+/// Returns the map forms of data: one of `text` (with `encoding`), `hex`,
+/// `base64`, `repeat` (with `times`) or `random` (with `seed`), besides the
+/// `extra` options of a step; `required`: data must be given; `generated`:
+/// `repeat` and `random` are allowed (a step's data, not a banner).
+pub(super) fn data_maps(extra: &Map<String, Value>, required: bool, generated: bool) -> Value {
     let schema = |key: &str| {
         let option = DATA_OPTIONS.iter().find(|o| o.key == key);
         option_schema(option.expect("a data option"))
     };
+    let companion = |key: &str| COMPANIONS.iter().any(|(_, c, _)| *c == key);
     let mut branches = Vec::new();
-    for source in DATA_OPTIONS.iter().filter(|o| o.key != "encoding") {
+    let generator = |key: &str| matches!(key, "repeat" | "random");
+    for source in DATA_OPTIONS
+        .iter()
+        .filter(|o| !companion(o.key) && (generated || !generator(o.key)))
+    {
         let mut properties = extra.clone();
         properties.insert(source.key.into(), option_schema(source));
-        if source.key == "text" {
-            properties.insert("encoding".into(), schema("encoding"));
+        let mut needed = vec![source.key];
+        for (_, with, must) in COMPANIONS.iter().filter(|(k, _, _)| *k == source.key) {
+            properties.insert((*with).into(), schema(with));
+            if *must {
+                needed.push(with);
+            }
         }
-        branches.push(closed(properties, &[source.key]));
+        branches.push(closed(properties, &needed));
     }
     if !required {
         branches.push(closed(extra.clone(), &[]));
@@ -79,7 +98,7 @@ fn step_argument(def: &StepDef) -> Value {
             "`{}` takes some data keys but not all",
             def.name
         );
-        forms.push(data_maps(&extra, required));
+        forms.push(data_maps(&extra, required, true));
     } else if def.has_map_form() {
         let needed: Vec<&str> = def
             .shorthand

@@ -99,9 +99,12 @@ impl Recorder {
                 self.window
                     .line(track, None, format!("connect failed: {}", error.code));
             }
-            ClientEvent::Sent { data } => {
-                self.window
-                    .bytes(Stream::ClientOut(index), None, data, show);
+            ClientEvent::Sent { data, summary } => {
+                let stream = Stream::ClientOut(index);
+                match summary {
+                    Some(summary) => self.window.summarized(stream, data, summary),
+                    None => self.window.bytes(stream, None, data, show),
+                };
             }
             ClientEvent::Queued { data } => {
                 let n = data.len();

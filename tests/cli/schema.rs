@@ -320,6 +320,18 @@ const HEADS: &[Head] = &[
 
 /// Arguments of steps, besides the forms every step is tried in.
 const STEP_SAMPLES: &[&str] = &[
+    "send: {repeat: x, times: 3}",
+    "send: {repeat: x}",
+    "send: {repeat: x, times: -1}",
+    "send: {random: 1KiB, seed: 3}",
+    "send: {random: 1KiB}",
+    "send: {random: 0}",
+    "send: {random: 1KB}",
+    "send: {text: x, times: 3}",
+    "send: {hex: 00, seed: 3}",
+    "send_line: {random: 16, repeat: x, times: 2}",
+    "server_send: {repeat: \"y\\n\", times: 2}",
+    "end: {random: 4KiB, seed: 1}",
     "send: hi",
     "send: 42",
     "send: \"\"",

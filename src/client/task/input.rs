@@ -2,6 +2,8 @@
 //! while it is not connected, and control orders, which reach it at any
 //! time (an abort, pausing or resuming its reads).
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::oneshot;
@@ -92,10 +94,12 @@ impl ClientTask {
     pub(super) fn take(&mut self, command: Option<Command>, connected: bool) {
         match command {
             None => self.commands_open = false,
-            Some(Command::Write { data, ack }) => self.push(data, ack, connected),
+            Some(Command::Write { data, summary, ack }) => {
+                self.push(data, summary, ack, connected);
+            }
             Some(Command::End { data, ack }) => {
                 if let Some(data) = data {
-                    self.push(data, None, connected);
+                    self.push(data, None, None, connected);
                 }
                 self.finish = Finish::End;
                 self.acks.extend(ack.map(Ack::Taken));
@@ -108,8 +112,15 @@ impl ClientTask {
         }
     }
 
-    /// Queues `data` to send; `connected` tells whether it can go out now.
-    fn push(&mut self, data: Bytes, ack: Option<oneshot::Sender<Delivery>>, connected: bool) {
+    /// Queues `data` to send, shown as `summary` when given; `connected`
+    /// tells whether it can go out now.
+    fn push(
+        &mut self,
+        data: Bytes,
+        summary: Option<Arc<str>>,
+        ack: Option<oneshot::Sender<Delivery>>,
+        connected: bool,
+    ) {
         if data.is_empty() {
             self.acks
                 .extend(ack.map(|tx| Ack::Delivered(tx, Delivery::Written)));
@@ -128,6 +139,7 @@ impl ClientTask {
         self.pending.push_back(Chunk {
             data,
             offset: 0,
+            summary,
             announced: false,
             written,
             ack,

@@ -28,6 +28,8 @@ struct Chunk {
     data: Bytes,
     /// Bytes of `data` already written.
     offset: usize,
+    /// How the transcript shows `data`, for generated data.
+    summary: Option<std::sync::Arc<str>>,
     /// Whether a `Sent` event covers the unwritten part.
     announced: bool,
     written: Option<oneshot::Sender<()>>,
@@ -549,7 +551,8 @@ impl ClientTask {
         {
             chunk.announced = true;
             let data = chunk.data.slice(chunk.offset..);
-            self.batch.push(ClientEvent::Sent { data });
+            let summary = chunk.summary.clone();
+            self.batch.push(ClientEvent::Sent { data, summary });
         }
     }
 

@@ -188,7 +188,7 @@ impl Flight {
                 busy.connecting = false;
                 busy.no_answer = NoAnswer::No;
             }
-            ClientEvent::Sent { data } => {
+            ClientEvent::Sent { data, .. } => {
                 if let Some(side) = self.client_side(index) {
                     side.sent += data.len() as u64;
                 }

@@ -316,7 +316,13 @@ mod tests {
 
     /// Has alice send `data` and the server receive it, in one window.
     fn carry(j: &mut Journal, data: Bytes) {
-        client(j, vec![ClientEvent::Sent { data: data.clone() }]);
+        client(
+            j,
+            vec![ClientEvent::Sent {
+                data: data.clone(),
+                summary: None,
+            }],
+        );
         server(j, vec![ServerEvent::Received { conn: 1, data }]);
         j.close_window();
     }
@@ -324,7 +330,13 @@ mod tests {
     #[test]
     fn bytes_in_flight_keep_the_conversation_unsettled() {
         let mut j = connected();
-        client(&mut j, vec![ClientEvent::Sent { data: data("hi\n") }]);
+        client(
+            &mut j,
+            vec![ClientEvent::Sent {
+                data: data("hi\n"),
+                summary: None,
+            }],
+        );
         assert!(!j.settled(), "sent, not yet received");
         server(
             &mut j,

@@ -1,5 +1,6 @@
 //! Executes the client steps: send, end, quit and signal a client; wait for what it receives, its connects, retries, errors, closes and exit.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -60,9 +61,14 @@ impl Conductor {
     }
 
     /// `send`, `send_line`: has the client send `data`.
-    pub(super) async fn send(&mut self, client: &Option<String>, data: Bytes) -> StepResult {
+    pub(super) async fn send(
+        &mut self,
+        client: &Option<String>,
+        data: Bytes,
+        summary: Option<Arc<str>>,
+    ) -> StepResult {
         let index = self.client_index(client);
-        let write = self.clients[index].driver.write(data);
+        let write = self.clients[index].driver.write(data, summary);
         let sent = folding(
             write,
             &mut self.reports,

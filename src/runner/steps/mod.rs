@@ -42,12 +42,14 @@ impl Conductor {
                 self.kill_client(client, signal.as_deref()).await
             }
             Step::Send { client, data } => {
+                let summary = data.summary().map(Arc::from);
                 let data = self.bytes(data, false)?;
-                self.send(client, data).await
+                self.send(client, data, summary).await
             }
             Step::SendLine { client, data } => {
+                let summary = data.summary().map(|s| Arc::from(format!("{s} \"\\n\"")));
                 let data = self.bytes(data, true)?;
-                self.send(client, data).await
+                self.send(client, data, summary).await
             }
             Step::End { client, data } => {
                 let data = data.as_ref().map(|d| self.bytes(d, false)).transpose()?;

@@ -3,8 +3,8 @@
 use super::diagnostic::describe;
 use super::keys::Value;
 use super::registry::{
-    BASE64, CLIENT, CONNECTION, Clients, DATA, ENCODING, HEX, Opt, REGEX, SERVER_REGEX, STREAM,
-    Servers, StepDef, TEXT, TIMEOUT, Table, WINDOW, choice, opt,
+    BASE64, CLIENT, CONNECTION, Clients, DATA, ENCODING, HEX, Opt, RANDOM, REGEX, REPEAT, SEED,
+    SERVER_REGEX, STREAM, Servers, StepDef, TEXT, TIMEOUT, TIMES, Table, WINDOW, choice, opt,
 };
 use super::types::Step;
 
@@ -21,7 +21,9 @@ pub(crate) const SEND: StepDef = StepDef {
     examples: &["- send: \"PING\\r\\n\""],
     table: Some(Table::Client),
     shorthand: Some(TEXT),
-    options: &[TEXT, ENCODING, HEX, BASE64, CLIENT],
+    options: &[
+        TEXT, ENCODING, HEX, BASE64, REPEAT, TIMES, RANDOM, SEED, CLIENT,
+    ],
     required: true,
     expected: DATA,
     clients: Clients::Any,
@@ -377,7 +379,9 @@ pub(crate) const SERVER_SEND: StepDef = StepDef {
     meaning: Some("write to every connection, or one"),
     examples: &["- server_send: {text: \"hi\\n\", connection: bob}"],
     table: Some(Table::Server),
-    options: &[TEXT, ENCODING, HEX, BASE64, CONNECTION],
+    options: &[
+        TEXT, ENCODING, HEX, BASE64, REPEAT, TIMES, RANDOM, SEED, CONNECTION,
+    ],
     servers: Servers::Fake,
     read: |r, a| {
         Some(Step::ServerSend {
