@@ -139,6 +139,8 @@ struct Conductor {
     shutdown: CancellationToken,
     default_timeout: Duration,
     live: Option<LineSink>,
+    /// While set (a `send` in pieces), the transcript window stays open.
+    window_held: bool,
     /// The scenario's own folder (`${tmp}`), removed when it ends (or on
     /// Ctrl-C, SIGTERM or a panic, by `process::remove_temp_folders`).
     _tmp: crate::process::TempFolder,
@@ -228,6 +230,7 @@ impl Conductor {
             shutdown,
             default_timeout: scenario.default_timeout,
             live,
+            window_held: false,
             vars: Vars {
                 port,
                 tmp: tmp.path().to_owned(),

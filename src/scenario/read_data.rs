@@ -8,7 +8,7 @@ use super::limits::{
 };
 use super::reader::{Fields, Reader, Rejected};
 use super::registry::DATA_OPTIONS;
-use super::types::Pattern;
+use super::types::{Pattern, Pieces};
 use super::yaml::Node;
 use crate::client::encoding::{EncodeError, Encoding};
 use crate::matcher::{BuildError, Matcher};
@@ -145,6 +145,25 @@ impl Reader<'_> {
                 None
             }
         }
+    }
+
+    /// Reads `chunks:` and `gap:` of `send`: none without `chunks:`; `gap:`
+    /// needs it. Returns none (outer) after an error.
+    pub(crate) fn pieces(&mut self, fields: &Fields<'_>) -> Option<Option<Pieces>> {
+        let gap = self.opt_duration(fields, "gap");
+        let Some(chunks) = fields.get("chunks") else {
+            if let Some(at) = fields.key("gap") {
+                let hint = "for example `{text: \"abc\", chunks: 1, gap: 10ms}`";
+                self.error(at, "`gap:` needs `chunks:`", Some(hint.into()));
+                return None;
+            }
+            return Some(None);
+        };
+        let size = self.number(chunks, "`chunks`", 1, MAX_GENERATED_BYTES)?;
+        Some(Some(Pieces {
+            size: size as usize,
+            gap: gap.unwrap_or_default(),
+        }))
     }
 
     /// Reads generated data: `repeat:` with `times:`, or `random:` with an

@@ -614,14 +614,17 @@ mod tests {
         let expected = [
             Step::Send {
                 client: None,
+                pieces: None,
                 data: text("hello"),
             },
             Step::Send {
                 client: None,
+                pieces: None,
                 data: text("42"),
             },
             Step::Send {
                 client: None,
+                pieces: None,
                 data: Data::Text {
                     text: "café".into(),
                     encoding: Encoding::Latin1,
@@ -629,14 +632,17 @@ mod tests {
             },
             Step::Send {
                 client: None,
+                pieces: None,
                 data: bytes(b"hi", Encoding::Hex),
             },
             Step::Send {
                 client: me(),
+                pieces: None,
                 data: bytes(b"hi", Encoding::Base64),
             },
             Step::SendLine {
                 client: None,
+                pieces: None,
                 data: text("hi"),
             },
             Step::Expect {
@@ -850,6 +856,7 @@ mod tests {
             loaded[0],
             Step::Send {
                 client: Some("bob".into()),
+                pieces: None,
                 data: text("x")
             }
         );
@@ -1336,10 +1343,12 @@ mod tests {
             exit(None, None, None, None),
             Step::SendLine {
                 client: None,
+                pieces: None,
                 data: text("PING"),
             },
             Step::Send {
                 client: None,
+                pieces: None,
                 data: text("x"),
             },
             Step::End {

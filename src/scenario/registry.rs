@@ -115,6 +115,21 @@ pub(crate) const BASE64: Opt = opt(
 /// Lists the options of data (`send: {...}`, `banner: {...}`).
 pub(crate) const DATA_OPTIONS: [Opt; 8] =
     [TEXT, ENCODING, HEX, BASE64, REPEAT, TIMES, RANDOM, SEED];
+/// `chunks:` of `send`: the most bytes one write takes.
+pub(crate) const CHUNKS: Opt = opt(
+    "chunks",
+    Value::Def("count"),
+    "Write the data in pieces of at most this many bytes, each its own write with Nagle off (TCP_NODELAY), so that a peer sees separate segments; the transcript shows the data whole.",
+);
+/// `gap:` of `send`: the pause between pieces.
+pub(crate) const GAP: Opt = Opt {
+    default: Some(Default::Text("0s")),
+    ..opt(
+        "gap",
+        Value::Def("duration"),
+        "The pause between two pieces of `chunks`, on the scenario's clock (virtual with a fake server and built-in clients, real otherwise).",
+    )
+};
 /// `repeat:` data: a unit repeated `times` times.
 pub(crate) const REPEAT: Opt = opt(
     "repeat",

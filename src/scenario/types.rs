@@ -276,13 +276,30 @@ pub enum OutputStream {
     Stderr,
 }
 
+/// Says how `send` writes its data in pieces (`chunks:` and `gap:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pieces {
+    /// At most this many bytes per write.
+    pub size: usize,
+    /// The pause between two writes, on the scenario's clock.
+    pub gap: Duration,
+}
+
 /// Lists every step of the format. `client: None` means the only client.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     /// `send`: bytes as they are.
-    Send { client: Option<String>, data: Data },
+    Send {
+        client: Option<String>,
+        data: Data,
+        pieces: Option<Pieces>,
+    },
     /// `send_line`: the data, then "\n".
-    SendLine { client: Option<String>, data: Data },
+    SendLine {
+        client: Option<String>,
+        data: Data,
+        pieces: Option<Pieces>,
+    },
     /// `expect`: wait until the client's unconsumed output matches.
     Expect {
         client: Option<String>,

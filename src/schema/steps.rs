@@ -98,7 +98,11 @@ fn step_argument(def: &StepDef) -> Value {
             "`{}` takes some data keys but not all",
             def.name
         );
-        forms.push(data_maps(&extra, required, true));
+        let mut maps = data_maps(&extra, required, true);
+        if def.takes("gap") {
+            maps["dependentRequired"] = json!({"gap": ["chunks"]});
+        }
+        forms.push(maps);
     } else if def.has_map_form() {
         let needed: Vec<&str> = def
             .shorthand

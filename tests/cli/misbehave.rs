@@ -392,3 +392,71 @@ fn generated_data_is_bounded_and_complete() {
         assert!(out.contains(message), "{step}: {out}");
     }
 }
+
+/// A real program sees each piece of a send with `chunks:` arrive in a
+/// segment of its own (TCP_INFO's count of data segments, whatever its
+/// reads coalesced); without `chunks:`, the same bytes come in one.
+#[test]
+fn a_real_server_sees_a_send_in_chunks_as_separate_segments() {
+    let segments = |send: &str| {
+        let yaml = format!(
+            "{}  - send: {send}\n  - end\n  - server_expect: \"^total 10\\ndata segments (?<segments>\\\\d+)$\"\n  - server_expect: \"^done$\"\n",
+            peer("segments").replace("server:\n", "server:\n  output: transcript\n")
+        );
+        let lines = passes(&yaml);
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with("server stdout \"data segments"))
+            .unwrap_or_else(|| panic!("no segment count in {lines:#?}"));
+        assert!(
+            lines.contains(&"client > \"abcdefghij\"".to_owned()),
+            "the send shows whole: {lines:#?}"
+        );
+        line.clone()
+    };
+    assert_eq!(
+        segments("{text: abcdefghij, chunks: 3, gap: 50ms}"),
+        "server stdout \"data segments 4\\n\""
+    );
+    assert_eq!(
+        segments("abcdefghij"),
+        "server stdout \"data segments 1\\n\""
+    );
+}
+
+/// With built-in peers the gaps run on the scenario's clock (an hour each
+/// costs nothing), and the transcript shows the send whole.
+#[test]
+fn gaps_between_chunks_run_on_the_scenario_clock() {
+    let yaml = "timeout: 10s\nserver: {fake: echo}\nclient: {}\nsteps:\n  - wait_connected\n  - send: {text: \"hello world\\n\", chunks: 3, gap: 1h}\n  - expect: \"^hello world$\"\n  - send_line: {repeat: ab, times: 4, chunks: 5, gap: 1h}\n  - expect: \"^(ab){4}$\"\n";
+    let started = std::time::Instant::now();
+    let lines = passes(yaml);
+    assert!(started.elapsed() < std::time::Duration::from_secs(8));
+    in_order(
+        &lines,
+        &[
+            "client > \"hello world\\n\"",
+            "server[client] < \"hello world\\n\"",
+            "server[client] > \"hello world\\n\"",
+            "client < \"hello world\\n\"",
+            "client > repeat(\"ab\", 4 times) \"\\n\"",
+            "server[client] < \"abababab\\n\"",
+        ],
+    );
+    deterministic(yaml);
+}
+
+#[test]
+fn chunks_are_a_send_option() {
+    let cases = [
+        ("send: {text: x, gap: 1s}", "`gap:` needs `chunks:`"),
+        ("send: {text: x, chunks: 0}", "`chunks`"),
+        ("end: {text: x, chunks: 1}", "`chunks`"),
+    ];
+    for (step, message) in cases {
+        let yaml = format!("server: {{fake: echo}}\nclient: {{}}\nsteps:\n  - {step}\n");
+        let (code, out) = run(&yaml, &[]);
+        assert_eq!(code, 2, "{step}: {out}");
+        assert!(out.contains(message), "{step}: {out}");
+    }
+}

@@ -320,6 +320,12 @@ const HEADS: &[Head] = &[
 
 /// Arguments of steps, besides the forms every step is tried in.
 const STEP_SAMPLES: &[&str] = &[
+    "send: {text: x, chunks: 2, gap: 1ms}",
+    "send: {text: x, chunks: 2}",
+    "send: {text: x, gap: 1ms}",
+    "send: {text: x, chunks: 0}",
+    "send_line: {random: 1KiB, chunks: 100, gap: 0s}",
+    "end: {text: x, chunks: 1}",
     "send: {repeat: x, times: 3}",
     "send: {repeat: x}",
     "send: {repeat: x, times: -1}",

@@ -12,7 +12,7 @@ use crate::runner::failure::{Awaited, Because, Closing, GaveUp, LastNews, StepFa
 use crate::runner::journal::{ClientState, Journal};
 use crate::runner::output::Seek;
 use crate::runner::{Check, Conductor, Waited, folding};
-use crate::scenario::{CloseKind, OutputStream, Pattern};
+use crate::scenario::{CloseKind, OutputStream, Pattern, Pieces};
 
 impl Conductor {
     /// `expect_exit`: waits for the client program to exit, with `code`
@@ -77,6 +77,43 @@ impl Conductor {
         )
         .await;
         sent.map_err(|_| self.stopped(index))
+    }
+
+    /// `send` with `chunks:`: writes `data` in pieces of at most
+    /// `pieces.size` bytes, each its own write, `pieces.gap` apart on the
+    /// scenario's clock. The transcript window stays open meanwhile, so that
+    /// the send shows whole, however the peer's reads cut it.
+    pub(super) async fn send_in_pieces(
+        &mut self,
+        client: &Option<String>,
+        data: Bytes,
+        summary: Option<Arc<str>>,
+        pieces: &Option<Pieces>,
+    ) -> StepResult {
+        let Some(pieces) = pieces else {
+            return self.send(client, data, summary).await;
+        };
+        self.window_held = true;
+        let mut result = Ok(());
+        let mut start = 0;
+        while start < data.len() && result.is_ok() {
+            if start > 0 && !pieces.gap.is_zero() {
+                result = match self.wait_for(pieces.gap, |_| Check::<()>::Waiting).await {
+                    Err(Waited::TimedOut) => Ok(()),
+                    Ok(()) | Err(Waited::Stuck | Waited::Never(_)) => Err(self.stuck()),
+                };
+                if result.is_err() {
+                    break;
+                }
+            }
+            let end = data.len().min(start.saturating_add(pieces.size));
+            result = self
+                .send(client, data.slice(start..end), summary.clone())
+                .await;
+            start = end;
+        }
+        self.window_held = false;
+        result
     }
 
     /// `end`: has the client send `data`, if any, then half-close.

@@ -41,15 +41,23 @@ impl Conductor {
             Step::KillClient { client, signal } => {
                 self.kill_client(client, signal.as_deref()).await
             }
-            Step::Send { client, data } => {
+            Step::Send {
+                client,
+                data,
+                pieces,
+            } => {
                 let summary = data.summary().map(Arc::from);
                 let data = self.bytes(data, false)?;
-                self.send(client, data, summary).await
+                self.send_in_pieces(client, data, summary, pieces).await
             }
-            Step::SendLine { client, data } => {
+            Step::SendLine {
+                client,
+                data,
+                pieces,
+            } => {
                 let summary = data.summary().map(|s| Arc::from(format!("{s} \"\\n\"")));
                 let data = self.bytes(data, true)?;
-                self.send(client, data, summary).await
+                self.send_in_pieces(client, data, summary, pieces).await
             }
             Step::End { client, data } => {
                 let data = data.as_ref().map(|d| self.bytes(d, false)).transpose()?;

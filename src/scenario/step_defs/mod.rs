@@ -3,8 +3,9 @@
 use super::diagnostic::describe;
 use super::keys::Value;
 use super::registry::{
-    BASE64, CLIENT, CONNECTION, Clients, DATA, ENCODING, HEX, Opt, RANDOM, REGEX, REPEAT, SEED,
-    SERVER_REGEX, STREAM, Servers, StepDef, TEXT, TIMEOUT, TIMES, Table, WINDOW, choice, opt,
+    BASE64, CHUNKS, CLIENT, CONNECTION, Clients, DATA, ENCODING, GAP, HEX, Opt, RANDOM, REGEX,
+    REPEAT, SEED, SERVER_REGEX, STREAM, Servers, StepDef, TEXT, TIMEOUT, TIMES, Table, WINDOW,
+    choice, opt,
 };
 use super::types::Step;
 
@@ -22,16 +23,19 @@ pub(crate) const SEND: StepDef = StepDef {
     table: Some(Table::Client),
     shorthand: Some(TEXT),
     options: &[
-        TEXT, ENCODING, HEX, BASE64, REPEAT, TIMES, RANDOM, SEED, CLIENT,
+        TEXT, ENCODING, HEX, BASE64, REPEAT, TIMES, RANDOM, SEED, CHUNKS, GAP, CLIENT,
     ],
     required: true,
     expected: DATA,
     clients: Clients::Any,
     servers: Servers::Any,
     read: |r, a| {
+        let data = r.data(&a.fields, a.item, Some(a.name));
+        let pieces = r.pieces(&a.fields)?;
         Some(Step::Send {
             client: a.client.clone(),
-            data: r.data(&a.fields, a.item, Some(a.name))?,
+            data: data?,
+            pieces,
         })
     },
 };
@@ -41,9 +45,12 @@ pub(crate) const SEND_LINE: StepDef = StepDef {
     doc: "Send the data and `\\n`.",
     examples: &["- send_line: hello"],
     read: |r, a| {
+        let data = r.data(&a.fields, a.item, Some(a.name));
+        let pieces = r.pieces(&a.fields)?;
         Some(Step::SendLine {
             client: a.client.clone(),
-            data: r.data(&a.fields, a.item, Some(a.name))?,
+            data: data?,
+            pieces,
         })
     },
     ..SEND
@@ -100,6 +107,9 @@ pub(crate) const END: StepDef = StepDef {
         "send optional data, then half-close (FIN); keep reading; no reconnect afterwards",
     ),
     examples: &["- end: \"bye\\n\"", "- end"],
+    options: &[
+        TEXT, ENCODING, HEX, BASE64, REPEAT, TIMES, RANDOM, SEED, CLIENT,
+    ],
     required: false,
     read: |r, a| {
         Some(Step::End {
