@@ -185,7 +185,7 @@ fn abort_needs_a_connection() {
 /// A real server reading from the client sees the abort as ECONNRESET, not as an end (EOF).
 #[test]
 fn a_real_server_sees_the_abort_as_a_reset() {
-    let yaml = "timeout: 10s\nserver:\n  command: [python3, fixtures/peer.py, \"${port}\", reset]\n  ready: {log: \"^ready$\"}\nclient: {reconnect: false}\nsteps:\n  - wait_connected\n  - send_line: hi\n  - server_expect: \"^got hi$\"\n  - abort\n  - server_expect: \"^ECONNRESET$\"\n  - server_expect: \"^done$\"\n";
+    let yaml = "timeout: 60s\nserver:\n  command: [python3, fixtures/peer.py, \"${port}\", reset]\n  ready: {log: \"^ready$\"}\n  ready_timeout: 30s\nclient: {reconnect: false}\nsteps:\n  - wait_connected\n  - send_line: hi\n  - server_expect: \"^got hi$\"\n  - abort\n  - server_expect: \"^ECONNRESET$\"\n  - server_expect: \"^done$\"\n";
     let (code, out) = run(yaml, &[]);
     assert_eq!(code, 0, "{out}");
 }
@@ -246,7 +246,7 @@ fn a_fake_server_blocked_on_a_paused_client_reads_nothing_and_says_so() {
 /// it has sent 8 MiB only after `resume_reading`.
 #[test]
 fn a_real_servers_write_blocks_while_the_client_does_not_read() {
-    let yaml = "timeout: 20s\nserver:\n  command: [python3, fixtures/peer.py, \"${port}\", flood, \"8388608\"]\n  ready: {log: \"^ready$\"}\nclient: {receive_buffer: 4KiB, reconnect: false}\nsteps:\n  - wait_connected\n  - pause_reading\n  - send_line: go\n  - server_expect_no: {regex: \"^sent\", timeout: 1s}\n  - resume_reading\n  - server_expect: {regex: \"^sent 8388608$\", timeout: 10s}\n";
+    let yaml = "timeout: 60s\nserver:\n  command: [python3, fixtures/peer.py, \"${port}\", flood, \"8388608\"]\n  ready: {log: \"^ready$\"}\n  ready_timeout: 30s\nclient: {receive_buffer: 4KiB, reconnect: false}\nsteps:\n  - wait_connected\n  - pause_reading\n  - send_line: go\n  - server_expect_no: {regex: \"^sent\", timeout: 1s}\n  - resume_reading\n  - server_expect: {regex: \"^sent 8388608$\", timeout: 10s}\n";
     let (code, out) = run(yaml, &[]);
     assert_eq!(code, 0, "{out}");
 }
@@ -317,10 +317,15 @@ fn connect_starts_a_client_written_with_start_false_once() {
     assert_eq!(code, 2, "{out}");
 }
 
+/// Bounds a Python peer's start: it prints `ready` in well under a second,
+/// but a machine loaded by parallel builds and tests has taken over 5s (the
+/// default `ready_timeout`) to start one. Only a failure waits this long.
+const PEER_READY: &str = "ready_timeout: 30s";
+
 /// A Python server given `MODE ARGS` (fixtures/peer.py), and one built-in client, connected.
 fn peer(mode: &str) -> String {
     format!(
-        "timeout: 20s\nserver:\n  command: [python3, fixtures/peer.py, \"${{port}}\", {mode}]\n  ready: {{log: \"^ready$\"}}\nclient: {{reconnect: false}}\nsteps:\n  - wait_connected\n"
+        "timeout: 60s\nserver:\n  command: [python3, fixtures/peer.py, \"${{port}}\", {mode}]\n  ready: {{log: \"^ready$\"}}\n  {PEER_READY}\nclient: {{reconnect: false}}\nsteps:\n  - wait_connected\n"
     )
 }
 
