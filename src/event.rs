@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
@@ -80,7 +82,12 @@ pub enum ClientEvent {
     /// A connection attempt failed.
     ConnectFailed { error: NetError },
     /// Bytes are being handed to the socket (reported just before the write).
-    Sent { data: Bytes },
+    Sent {
+        data: Bytes,
+        /// How the transcript shows generated data (`random(1048576 bytes,
+        /// seed 3)`), instead of its bytes.
+        summary: Option<Arc<str>>,
+    },
     /// Bytes held while disconnected, to be sent after the next connect.
     Queued { data: Bytes },
     /// Bytes arrived.
@@ -110,6 +117,24 @@ pub enum ClientEvent {
     Unsent { bytes: u64, reason: UnsentReason },
     /// The quit word was given; no reconnect follows once nothing is left to send.
     Quit,
+    /// The connection is aborted: it closes with RST (SO_LINGER 0) instead
+    /// of FIN, reported before the `Closed` that follows. With `reconnect`
+    /// the policy applies after it; without, the client stops.
+    Abort { reconnect: bool },
+    /// It stops reading its socket (a slow reader): what the peer sends
+    /// waits in the buffers, and the peer's writes block once they are
+    /// full. It sees neither bytes nor the peer's FIN or RST until it reads again.
+    ReadingPaused,
+    /// It reads its socket again.
+    ReadingResumed,
+    /// A connect to `addr` gets no answer: the fake server drops SYNs there
+    /// (`blackhole_server`). It fails at the connect timeout, which then
+    /// runs on the scenario's clock, unless the port answers first.
+    NoAnswer { addr: SocketAddr },
+    /// The port at `addr` answers again: the connect that got no answer is
+    /// dialed again in its turn on the scenario's clock (at once, clients
+    /// in order), as its next SYN would find the port.
+    Redialing { addr: SocketAddr },
 }
 
 /// Says why a client stopped with bytes it never wrote.
@@ -150,6 +175,9 @@ pub enum ServerEvent {
     Listening { addr: SocketAddr },
     /// Stopped listening; connections reset (`kill`) or ended with FIN (`stop`).
     Down { killed: bool, connections: usize },
+    /// The port drops SYNs: connects get no answer (`blackhole_server`);
+    /// open connections stay. `Listening` or `Down` ends it.
+    Blackholed { addr: SocketAddr },
     /// Accepted connection number `conn` (from 1).
     Accepted { conn: u32, peer: SocketAddr },
     /// Bytes arrived on a connection.

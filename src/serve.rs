@@ -175,5 +175,6 @@ fn describe(event: &ServerEvent) -> Option<String> {
             format!("connection {conn}: framing stopped: {error}")
         }
         ServerEvent::Down { .. } | ServerEvent::Resumed { .. } => return None,
+        ServerEvent::Blackholed { addr } => format!("blackholing {addr} (SYNs dropped)"),
     })
 }

@@ -4,6 +4,7 @@
 //! (write, end, quit) and learn what happened from the [`Event`](crate::event::Event)s
 //! it reports through its [`Emitter`].
 
+mod dial;
 pub mod encoding;
 pub mod error;
 pub mod policy;
@@ -38,6 +39,12 @@ pub struct ClientOptions {
     pub buffer_limit: usize,
     /// The size of each socket read.
     pub read_size: usize,
+    /// The socket's receive buffer (SO_RCVBUF), set before connecting;
+    /// the system's default when `None`.
+    pub receive_buffer: Option<usize>,
+    /// Connect at once; when false, wait for [`ClientHandle::start`] first
+    /// (taking data meanwhile, held for its first connection).
+    pub start: bool,
     /// Retry a host name that does not resolve (`ENOTFOUND`); by default
     /// it fails at once, as a typo would.
     pub retry_unresolved: bool,
@@ -47,6 +54,9 @@ pub struct ClientOptions {
     /// is enabled (`--keep-open`); its delays and limit then apply only to
     /// failed accepts.
     pub accept: Option<Arc<TcpListener>>,
+    /// Where a scenario's fake server drops SYNs (`blackhole_server`): a
+    /// connect there waits on the scenario's clock (see `client::dial`).
+    pub blackholes: Option<crate::server::Blackholes>,
 }
 
 impl ClientOptions {
@@ -59,8 +69,11 @@ impl ClientOptions {
             connect_timeout: crate::scenario::keys::CONNECT_TIMEOUT,
             buffer_limit: 1 << 20,
             read_size: 64 * 1024,
+            receive_buffer: None,
+            start: true,
             retry_unresolved: false,
             accept: None,
+            blackholes: None,
         }
     }
 }
@@ -82,6 +95,8 @@ pub enum Command {
     Write {
         /// The bytes.
         data: Bytes,
+        /// How the transcript shows them, for generated data.
+        summary: Option<Arc<str>>,
         /// Told when the data is written or queued.
         ack: Option<oneshot::Sender<Delivery>>,
     },
@@ -97,6 +112,38 @@ pub enum Command {
     Quit {
         /// Told when the command has been taken.
         ack: Option<oneshot::Sender<()>>,
+    },
+}
+
+/// Lists what a caller can ask of a running client beyond its data: taken
+/// at any time, also while its input waits (a full buffer, after `end`).
+#[derive(Debug)]
+pub enum Control {
+    /// Close the connection with RST (an abortive close: SO_LINGER 0)
+    /// instead of FIN; then reconnect by the policy when `reconnect`, else
+    /// stop. Told whether there was a connection to abort.
+    Abort {
+        /// Reconnect by the policy afterwards.
+        reconnect: bool,
+        /// Told whether a connection was aborted.
+        ack: oneshot::Sender<bool>,
+    },
+    /// Stop reading the socket (a slow reader): the peer's writes block
+    /// once the buffers are full. It lasts across connections, until `ResumeReading`.
+    PauseReading {
+        /// Told when the order is taken.
+        ack: oneshot::Sender<()>,
+    },
+    /// Read the socket again.
+    ResumeReading {
+        /// Told when the order is taken.
+        ack: oneshot::Sender<()>,
+    },
+    /// Start connecting, for a client made with `start` false; nothing for
+    /// one that has started.
+    Start {
+        /// Told when the order is taken.
+        ack: oneshot::Sender<()>,
     },
 }
 
@@ -122,6 +169,8 @@ pub enum Outcome {
     },
     /// The shutdown signal stopped it.
     Shutdown,
+    /// An abort (RST) without reconnecting ended it.
+    Aborted,
     /// It stopped (no retry followed, or the shutdown signal) with bytes it
     /// never wrote; an [`Unsent`](crate::event::ClientEvent::Unsent) event said so.
     Unsent {
@@ -148,14 +197,26 @@ pub struct ClientGone;
 #[derive(Debug, Clone)]
 pub struct ClientHandle {
     commands: mpsc::Sender<Command>,
+    control: mpsc::Sender<Control>,
 }
 
 impl ClientHandle {
     /// Sends `data`; returns once it is written or queued (see [`Delivery`]).
     pub async fn write(&self, data: Bytes) -> Result<Delivery, ClientGone> {
+        self.write_summarized(data, None).await
+    }
+
+    /// Sends `data`, which the transcript shows as `summary` when given
+    /// (generated data); returns once it is written or queued.
+    pub async fn write_summarized(
+        &self,
+        data: Bytes,
+        summary: Option<Arc<str>>,
+    ) -> Result<Delivery, ClientGone> {
         let (ack, done) = oneshot::channel();
         self.command(Command::Write {
             data,
+            summary,
             ack: Some(ack),
         })
         .await?;
@@ -165,7 +226,12 @@ impl ClientHandle {
     /// Sends `data` without waiting for it to be written; waits only while
     /// the client's input buffer is full (backpressure).
     pub async fn write_nowait(&self, data: Bytes) -> Result<(), ClientGone> {
-        self.command(Command::Write { data, ack: None }).await
+        self.command(Command::Write {
+            data,
+            summary: None,
+            ack: None,
+        })
+        .await
     }
 
     /// Half-closes after sending `data`; returns once the client took the command.
@@ -190,6 +256,38 @@ impl ClientHandle {
     async fn command(&self, command: Command) -> Result<(), ClientGone> {
         self.commands.send(command).await.map_err(|_| ClientGone)
     }
+
+    /// Aborts the connection (RST); returns false when there was none.
+    /// With `reconnect`, the client then reconnects by its policy; without,
+    /// it stops.
+    pub async fn abort(&self, reconnect: bool) -> Result<bool, ClientGone> {
+        let (ack, done) = oneshot::channel();
+        self.order(Control::Abort { reconnect, ack }).await?;
+        done.await.map_err(|_| ClientGone)
+    }
+
+    /// Stops reading the socket (`true`) or reads it again (`false`).
+    pub async fn pause_reading(&self, pause: bool) -> Result<(), ClientGone> {
+        let (ack, done) = oneshot::channel();
+        let control = if pause {
+            Control::PauseReading { ack }
+        } else {
+            Control::ResumeReading { ack }
+        };
+        self.order(control).await?;
+        done.await.map_err(|_| ClientGone)
+    }
+
+    /// Starts a client made with `start` false: it connects now.
+    pub async fn start(&self) -> Result<(), ClientGone> {
+        let (ack, done) = oneshot::channel();
+        self.order(Control::Start { ack }).await?;
+        done.await.map_err(|_| ClientGone)
+    }
+
+    async fn order(&self, control: Control) -> Result<(), ClientGone> {
+        self.control.send(control).await.map_err(|_| ClientGone)
+    }
 }
 
 /// Starts a client task; it runs until it quits, ends, gives up, or `shutdown` fires.
@@ -199,6 +297,7 @@ pub fn spawn(
     shutdown: CancellationToken,
 ) -> (ClientHandle, JoinHandle<Outcome>) {
     let (commands, rx) = mpsc::channel(4);
-    let task = tokio::spawn(task::ClientTask::new(options, emitter, rx, shutdown).run());
-    (ClientHandle { commands }, task)
+    let (control, orders) = mpsc::channel(1);
+    let task = tokio::spawn(task::ClientTask::new(options, emitter, rx, orders, shutdown).run());
+    (ClientHandle { commands, control }, task)
 }

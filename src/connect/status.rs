@@ -86,6 +86,11 @@ pub fn human(event: &ClientEvent, role: Role) -> Option<String> {
             reason.describe()
         ),
         ClientEvent::Quit => "quitting".to_owned(),
+        ClientEvent::Abort { .. } => "aborting the connection (RST)".to_owned(),
+        ClientEvent::ReadingPaused => "reading paused".to_owned(),
+        ClientEvent::ReadingResumed => "reading resumed".to_owned(),
+        ClientEvent::NoAnswer { addr } => format!("no answer from {addr}"),
+        ClientEvent::Redialing { addr } => format!("{addr} answers again: dialing it again"),
         ClientEvent::Queued { data } => format!(
             "holding {} {} until {}",
             data.len(),
@@ -201,7 +206,7 @@ pub fn json(event: &ClientEvent) -> Value {
         ClientEvent::ConnectFailed { error } => {
             json!({"event": "error", "code": error.code, "message": error.message})
         }
-        ClientEvent::Sent { data } => json!({"event": "sent", "bytes": data.len()}),
+        ClientEvent::Sent { data, .. } => json!({"event": "sent", "bytes": data.len()}),
         ClientEvent::Queued { data } => json!({"event": "queued", "bytes": data.len()}),
         ClientEvent::Received { data } => json!({"event": "received", "bytes": data.len()}),
         ClientEvent::PeerEnded => json!({"event": "peer_end"}),
@@ -238,6 +243,11 @@ pub fn json(event: &ClientEvent) -> Value {
             json!({"event": "unsent", "bytes": bytes, "reason": reason.name()})
         }
         ClientEvent::Quit => json!({"event": "quit"}),
+        ClientEvent::Abort { reconnect } => json!({"event": "abort", "reconnect": reconnect}),
+        ClientEvent::ReadingPaused => json!({"event": "reading_paused"}),
+        ClientEvent::ReadingResumed => json!({"event": "reading_resumed"}),
+        ClientEvent::NoAnswer { addr } => json!({"event": "no_answer", "addr": addr.to_string()}),
+        ClientEvent::Redialing { addr } => json!({"event": "redialing", "addr": addr.to_string()}),
     }
 }
 

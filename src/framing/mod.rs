@@ -29,7 +29,7 @@ mod decode;
 mod encode;
 mod parse;
 mod pattern;
-mod size;
+pub(crate) mod size;
 mod spec;
 mod stream;
 mod varint;

@@ -44,9 +44,10 @@ use tokio_util::sync::CancellationToken;
 pub use armed::Fault;
 use conn::ConnCommand;
 pub use event::{Direction, DownMode, ProxyEvent, Side};
-use listener::Blackhole;
 pub use reporter::{Reporter, ReporterGone, real_wait};
 pub use spec::{Cut, Directions, FaultKind, FaultSpec, SpecError, Trigger};
+
+use crate::server::Blackhole;
 
 /// Lists the faults in effect, in the order they were added.
 pub type Table = Arc<Vec<Arc<Fault>>>;

@@ -1,10 +1,13 @@
 //! Wraps what a scenario drives behind one interface each: the server (fake or program) and every client (built-in or program).
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use nix::sys::signal::Signal;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::failure::StepFailure;
 use crate::client::{ClientGone, ClientHandle, Outcome};
 use crate::event::{Emitter, ProgramEvent};
 use crate::process::{Launch, ProcessError, Program, signal_name};
@@ -88,12 +91,24 @@ impl ProgramClient {
 }
 
 impl ClientDriver {
-    /// Sends bytes: to the socket, or to the program's stdin.
-    pub async fn write(&mut self, data: Bytes) -> Result<(), Gone> {
+    /// Returns the built-in client's handle; a step for it alone fails on a program.
+    pub fn built_in(&self) -> Result<&ClientHandle, StepFailure> {
         match self {
-            ClientDriver::BuiltIn { handle, .. } => {
-                handle.write(data).await.map(drop).map_err(Gone::from)
-            }
+            ClientDriver::BuiltIn { handle, .. } => Ok(handle),
+            ClientDriver::Program(_) => Err(StepFailure::NeedsBuiltInClient),
+        }
+    }
+
+    /// Sends bytes: to the socket, or to the program's stdin.
+    /// `summary` shows generated data in the transcript of a built-in
+    /// client (a program's stdin shows the bytes).
+    pub async fn write(&mut self, data: Bytes, summary: Option<Arc<str>>) -> Result<(), Gone> {
+        match self {
+            ClientDriver::BuiltIn { handle, .. } => handle
+                .write_summarized(data, summary)
+                .await
+                .map(drop)
+                .map_err(Gone::from),
             ClientDriver::Program(client) => {
                 let _ = client
                     .emitter
@@ -114,7 +129,7 @@ impl ClientDriver {
             ClientDriver::BuiltIn { handle, .. } => handle.end(data).await.map_err(Gone::from),
             ClientDriver::Program(_) => {
                 if let Some(data) = data {
-                    self.write(data).await?;
+                    self.write(data, None).await?;
                 }
                 let ClientDriver::Program(client) = self else {
                     return Err(Gone);
@@ -132,7 +147,7 @@ impl ClientDriver {
             ClientDriver::BuiltIn { handle, .. } => handle.quit().await.map_err(Gone::from),
             ClientDriver::Program(client) => {
                 let line = Bytes::from(format!("{}\n", client.quit_word));
-                self.write(line).await
+                self.write(line, None).await
             }
         }
     }

@@ -106,6 +106,11 @@ pub enum Because {
         /// The client's name.
         client: String,
     },
+    /// The client aborted its connection (`abort`) and does not reconnect.
+    Aborted {
+        /// The client's name.
+        client: String,
+    },
     /// The client's connection closed and it does not reconnect (`reconnect: false`).
     NoReconnect {
         /// The client's name.
@@ -182,6 +187,12 @@ impl fmt::Display for Because {
                 write!(
                     f,
                     "{client} ended its side (FIN) and its connection is closed"
+                )
+            }
+            Because::Aborted { client } => {
+                write!(
+                    f,
+                    "{client} aborted its connection (RST) and does not reconnect"
                 )
             }
             Because::NoReconnect { client, how } => {
@@ -326,6 +337,13 @@ pub enum StepFailure {
     NeedsFakeServer,
     /// `kill_client` needs a client program.
     NeedsClientProgram,
+    /// The step needs the built-in client.
+    NeedsBuiltInClient,
+    /// `abort` found the client without a connection.
+    NotConnected {
+        /// The client's name.
+        client: String,
+    },
     /// The server could not do what the step asked.
     Server(#[source] ServerError),
     /// A client program could not be signalled.
@@ -472,6 +490,8 @@ impl StepFailure {
             | StepFailure::NoServer
             | StepFailure::NeedsFakeServer
             | StepFailure::NeedsClientProgram
+            | StepFailure::NeedsBuiltInClient
+            | StepFailure::NotConnected { .. }
             | StepFailure::Server(_)
             | StepFailure::Process(_)
             | StepFailure::UnknownVariable(_)
@@ -641,6 +661,11 @@ impl fmt::Display for StepFailure {
             StepFailure::NoServer => f.write_str("this scenario has no server to control"),
             StepFailure::NeedsFakeServer => f.write_str("this step needs a fake server"),
             StepFailure::NeedsClientProgram => f.write_str("kill_client needs a client program"),
+            StepFailure::NeedsBuiltInClient => f.write_str("this step needs the built-in client"),
+            StepFailure::NotConnected { client } => write!(
+                f,
+                "{client} has no connection to abort: it is connecting or waiting to retry"
+            ),
             StepFailure::Server(error) => write!(f, "{error}"),
             StepFailure::Process(error) => write!(f, "{error}"),
             StepFailure::UnknownVariable(error) => write!(f, "{error}"),

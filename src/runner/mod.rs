@@ -176,6 +176,8 @@ struct Conductor {
     shutdown: CancellationToken,
     default_timeout: Duration,
     live: Option<LineSink>,
+    /// While set (a `send` in pieces), the transcript window stays open.
+    window_held: bool,
     /// The scenario's own folder (`${tmp}`), removed when it ends (or on
     /// Ctrl-C, SIGTERM or a panic, by `process::remove_temp_folders`).
     _tmp: crate::process::TempFolder,
@@ -288,6 +290,7 @@ impl Conductor {
             shutdown,
             default_timeout: scenario.default_timeout,
             live,
+            window_held: false,
             vars: Vars {
                 port,
                 tmp: tmp.path().to_owned(),
@@ -332,11 +335,17 @@ impl Conductor {
             let emitter = Emitter::new(tx.clone(), Source::Client(index), Clock::Scheduled);
             let driver = match &spec.command {
                 None => {
-                    let options = client_options(spec, &host, port);
+                    let mut options = client_options(spec, &host, port);
+                    if let Some(ServerDriver::Fake(server)) = &conductor.server {
+                        options.blackholes = Some(server.blackholes());
+                    }
                     let stop = conductor.shutdown.child_token();
                     let (handle, task) = client::spawn(options, emitter, stop.clone());
-                    // Busy until its first report.
-                    conductor.journal.wake(index);
+                    // Busy until its first report (a client that joins
+                    // later reports nothing until its `connect` step).
+                    if spec.start {
+                        conductor.journal.wake(index);
+                    }
                     ClientDriver::BuiltIn {
                         handle,
                         task: Some(task),
@@ -532,6 +541,8 @@ fn client_options(
             jitter: false,
         },
         connect_timeout: spec.connect_timeout,
+        receive_buffer: spec.receive_buffer.map(|size| size as usize),
+        start: spec.start,
         retry_unresolved: spec.retry_unresolved,
         ..ClientOptions::new(host, spec.port.unwrap_or(server_port))
     }

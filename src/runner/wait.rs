@@ -57,8 +57,12 @@ impl Conductor {
         fold(&mut self.scheduler, &mut self.journal, report);
     }
 
-    /// Closes the transcript window, streaming its lines when live.
+    /// Closes the transcript window, streaming its lines when live; not
+    /// while a step holds it open (a `send` in pieces).
     pub(super) fn close_window(&mut self) {
+        if self.window_held {
+            return;
+        }
         self.journal.close_window();
         self.stream();
     }

@@ -1,5 +1,7 @@
-//! Holds the data steps send: text kept as written until it is sent, or bytes.
+//! Holds the data steps send: text kept as written until it is sent, bytes,
+//! or a generator that makes them when the step runs.
 
+use super::generate::Generator;
 use crate::client::encoding::{EncodeError, Encoding};
 use crate::vars::{Unknown, Vars};
 
@@ -21,6 +23,9 @@ pub enum Data {
         /// The notation they were written in: hex or base64.
         encoding: Encoding,
     },
+    /// `repeat:` or `random:`: bytes made when the step runs, shown in the
+    /// transcript by their summary.
+    Generated(Generator),
 }
 
 /// Reports why data could not become bytes when its step ran.
@@ -40,10 +45,19 @@ pub enum RenderError {
 }
 
 impl Data {
-    /// Returns the encoding the data was written in.
+    /// Returns the encoding the data was written in (UTF-8 for generated data).
     pub fn encoding(&self) -> Encoding {
         match self {
             Data::Text { encoding, .. } | Data::Bytes { encoding, .. } => *encoding,
+            Data::Generated(_) => Encoding::Utf8,
+        }
+    }
+
+    /// Returns how the transcript shows generated data, instead of its bytes.
+    pub fn summary(&self) -> Option<String> {
+        match self {
+            Data::Generated(generator) => Some(generator.summary()),
+            Data::Text { .. } | Data::Bytes { .. } => None,
         }
     }
 
@@ -61,6 +75,7 @@ impl Data {
                     })
             }
             Data::Bytes { bytes, .. } => Ok(bytes.clone()),
+            Data::Generated(generator) => Ok(generator.bytes()),
         }
     }
 
@@ -74,6 +89,7 @@ impl Data {
                 })
             }
             Data::Bytes { bytes, .. } => Ok(bytes.clone()),
+            Data::Generated(generator) => Ok(generator.bytes()),
         }
     }
 }

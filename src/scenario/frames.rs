@@ -199,6 +199,7 @@ impl RulesSpec {
 fn template(data: &Data, own: &[&str], vars: &Vars, label: &str) -> Result<Template, RulesError> {
     match data {
         Data::Bytes { bytes, .. } => Ok(Template::new(Bytes::copy_from_slice(bytes))),
+        Data::Generated(generator) => Ok(Template::new(Bytes::from(generator.bytes()))),
         Data::Text { text, encoding } => {
             let text =
                 replace_scenario_vars(text, own, |name| vars.get(name)).map_err(|source| {

@@ -41,6 +41,8 @@ pub const CONNECT_TIMEOUT_TEXT: &str = "10s";
 pub const MAX_INTERVAL: Duration = Duration::from_secs(30);
 /// Holds [`MAX_INTERVAL`] as written.
 pub const MAX_INTERVAL_TEXT: &str = "30s";
+/// Caps the client's `receive_buffer:`: 1 GiB.
+pub const MAX_RECEIVE_BUFFER: u64 = 1 << 30;
 /// Holds the client's default `quit_word:`.
 pub const QUIT_WORD: &str = "quit";
 
@@ -483,6 +485,21 @@ pub(crate) const CLIENT: &[Key] = &[
             "b",
         ),
         Default::Bool(false),
+    ),
+    with_default(
+        client(
+            "start",
+            "false: the client does not connect until a `connect` step names it (a client that joins later).",
+            Value::Bool,
+            "b",
+        ),
+        Default::Bool(true),
+    ),
+    client(
+        "receive_buffer",
+        "The socket's receive buffer (SO_RCVBUF), set before connecting: `4KiB` makes a peer's writes block soon once the client stops reading (`pause_reading`); the kernel doubles it and keeps it within its own limits.",
+        Value::Def("size"),
+        "b",
     ),
     with_default(
         client(

@@ -26,6 +26,10 @@ pub const MAX_PATTERN_COMPILED: usize = 2 << 20;
 /// (identical regexes are compiled once and counted once): 64 MiB.
 pub const MAX_FILE_COMPILED: usize = 64 << 20;
 
+/// Caps the bytes one generator (`repeat:` with `times:`, `random:`) makes: 128 MiB,
+/// as much as a file may hold written out.
+pub const MAX_GENERATED_BYTES: u64 = 128 << 20;
+
 /// Caps every duration in a scenario (timeouts, `sleep`, intervals): 365 days.
 pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 

@@ -3,8 +3,8 @@
 mod data;
 mod diagnostic;
 mod discover;
-pub(crate) mod frame_steps;
 pub mod frames;
+pub mod generate;
 pub mod keys;
 pub mod limits;
 pub(crate) mod read_client;

@@ -160,9 +160,15 @@ impl Reader<'_> {
         let max_retries =
             get("max_retries").and_then(|n| self.number(n, "`max_retries`", 0, u32::MAX.into()));
         let reconnect = get("reconnect").and_then(|n| self.boolean(n, "`reconnect`"));
+        let start = get("start").and_then(|n| self.boolean(n, "`start`"));
+        if start == Some(false) {
+            self.later_clients.push((name.to_owned(), false));
+        }
         let retry_unresolved =
             get("retry_unresolved").and_then(|n| self.boolean(n, "`retry_unresolved`"));
         let connect_timeout = self.opt_duration(fields, "connect_timeout");
+        let receive_buffer = get("receive_buffer")
+            .and_then(|n| self.size(n, "`receive_buffer`", keys::MAX_RECEIVE_BUFFER));
         let backoff = get("backoff").and_then(|n| self.choice(n, "backoff", &BACKOFFS));
         let max_interval = self.opt_duration(fields, "max_interval");
         let framing = get("framing").and_then(|n| self.framing(n));
@@ -178,8 +184,10 @@ impl Reader<'_> {
             retry_interval: retry_interval.unwrap_or(defaults.retry_interval),
             max_retries: max_retries.map_or(defaults.max_retries, |n| n as u32),
             reconnect: reconnect.unwrap_or(defaults.reconnect),
+            start: start.unwrap_or(defaults.start),
             retry_unresolved: retry_unresolved.unwrap_or(defaults.retry_unresolved),
             connect_timeout: connect_timeout.unwrap_or(defaults.connect_timeout),
+            receive_buffer,
             backoff: backoff.unwrap_or(defaults.backoff),
             max_interval: max_interval.unwrap_or(defaults.max_interval),
             framing,
@@ -234,6 +242,8 @@ pub(crate) fn default_client(name: &str) -> ClientSpec {
         reconnect: true,
         retry_unresolved: false,
         connect_timeout: keys::CONNECT_TIMEOUT,
+        receive_buffer: None,
+        start: true,
         backoff: Backoff::Fixed,
         max_interval: keys::MAX_INTERVAL,
         encoding: Encoding::Utf8,

@@ -2,10 +2,13 @@
 
 use super::data::Data;
 use super::diagnostic::sentence_case;
-use super::limits::{self, MAX_FILE_COMPILED, MAX_PATTERN_BYTES, MAX_PATTERN_COMPILED};
+use super::generate::{DEFAULT_SEED, Generator};
+use super::limits::{
+    self, MAX_FILE_COMPILED, MAX_GENERATED_BYTES, MAX_PATTERN_BYTES, MAX_PATTERN_COMPILED,
+};
 use super::reader::{Fields, Reader, Rejected};
 use super::registry::DATA_OPTIONS;
-use super::types::Pattern;
+use super::types::{Pattern, Pieces};
 use super::yaml::Node;
 use crate::client::encoding::{EncodeError, Encoding};
 use crate::matcher::{BuildError, Matcher};
@@ -19,10 +22,13 @@ pub(crate) const DATA_KEYS: [&str; 4] = [
     DATA_OPTIONS[3].key,
 ];
 
-const SOURCES: [(&str, Encoding); 3] = [
+/// Lists the keys that give data; `repeat` and `random` generate it.
+const SOURCES: [(&str, Encoding); 5] = [
     ("text", Encoding::Utf8),
     ("hex", Encoding::Hex),
     ("base64", Encoding::Base64),
+    ("repeat", Encoding::Utf8),
+    ("random", Encoding::Utf8),
 ];
 
 /// Flattens a regex compile error into one lowercase line.
@@ -94,6 +100,17 @@ impl Reader<'_> {
                 return None;
             }
         };
+        for (companion, owner) in [("times", "repeat"), ("seed", "random")] {
+            if key != owner
+                && let Some(at) = fields.key(companion)
+            {
+                let message = format!("`{companion}:` only applies to `{owner}:`");
+                self.error(at, message, None);
+            }
+        }
+        if key == "repeat" || key == "random" {
+            return self.generator(fields, at, key);
+        }
         let node = fields.get(key)?;
         let text = self.text(node, &format!("`{key}`"))?;
         let encoding = match (key, fields.get("encoding")) {
@@ -128,6 +145,62 @@ impl Reader<'_> {
                 None
             }
         }
+    }
+
+    /// Reads `chunks:` and `gap:` of `send`: none without `chunks:`; `gap:`
+    /// needs it. Returns none (outer) after an error.
+    pub(crate) fn pieces(&mut self, fields: &Fields<'_>) -> Option<Option<Pieces>> {
+        let gap = self.opt_duration(fields, "gap");
+        let Some(chunks) = fields.get("chunks") else {
+            if let Some(at) = fields.key("gap") {
+                let hint = "for example `{text: \"abc\", chunks: 1, gap: 10ms}`";
+                self.error(at, "`gap:` needs `chunks:`", Some(hint.into()));
+                return None;
+            }
+            return Some(None);
+        };
+        let size = self.number(chunks, "`chunks`", 1, MAX_GENERATED_BYTES)?;
+        Some(Some(Pieces {
+            size: size as usize,
+            gap: gap.unwrap_or_default(),
+        }))
+    }
+
+    /// Reads generated data: `repeat:` with `times:`, or `random:` with an
+    /// optional `seed:`, at most [`MAX_GENERATED_BYTES`] bytes.
+    fn generator(&mut self, fields: &Fields<'_>, at: &Node, key: &str) -> Option<Data> {
+        let node = fields.get(key)?;
+        let generator = if key == "repeat" {
+            let unit = self.text(node, "`repeat`")?;
+            let Some(times) = fields.get("times") else {
+                let message = "`repeat:` needs `times:`, how many times to repeat it";
+                let hint = "for example `{repeat: \"x\", times: 100000}`";
+                self.error(at, message, Some(hint.into()));
+                return None;
+            };
+            let times = self.number(times, "`times`", 0, u64::MAX)?;
+            Generator::Repeat {
+                unit: unit.into_bytes(),
+                times,
+            }
+        } else {
+            let size = self.size(node, "`random`", MAX_GENERATED_BYTES)?;
+            let seed = match fields.get("seed") {
+                Some(seed) => self.number(seed, "`seed`", 0, u64::MAX)?,
+                None => DEFAULT_SEED,
+            };
+            Generator::Random { size, seed }
+        };
+        if generator.len() > MAX_GENERATED_BYTES {
+            let message = format!(
+                "`repeat:` makes too much data: {} bytes (generated data is at most {})",
+                generator.len(),
+                limits::bytes(MAX_GENERATED_BYTES)
+            );
+            self.error(node, message, None);
+            return None;
+        }
+        Some(Data::Generated(generator))
     }
 
     /// Reads and compiles the regex under `regex` (multi-line, CRLF-aware).

@@ -6,7 +6,7 @@ use super::keys;
 use super::read_data::DATA_KEYS;
 use super::read_program::{COMMAND_OR_SHELL, OUTPUT_MODES, PROGRAM_KEYS};
 use super::reader::{Fields, Reader, ServerKind};
-use super::registry::DATA;
+use super::registry::BANNER_DATA;
 use super::types::{
     CommandServerSpec, FakeKind, FakeServerSpec, OutputMode, Readiness, ServerSpec,
 };
@@ -257,7 +257,13 @@ impl Reader<'_> {
 
     fn banner(&mut self, node: &Node) -> Option<Option<Data>> {
         let before = self.error_count();
-        let fields = self.args(Some(node), Some("text"), &DATA_KEYS, "`banner`", DATA)?;
+        let fields = self.args(
+            Some(node),
+            Some("text"),
+            &DATA_KEYS,
+            "`banner`",
+            BANNER_DATA,
+        )?;
         let data = self.data(&fields, node, Some("banner"));
         (self.error_count() == before).then_some(data)
     }

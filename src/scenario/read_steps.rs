@@ -663,14 +663,17 @@ mod tests {
         let expected = [
             Step::Send {
                 client: None,
+                pieces: None,
                 data: text("hello"),
             },
             Step::Send {
                 client: None,
+                pieces: None,
                 data: text("42"),
             },
             Step::Send {
                 client: None,
+                pieces: None,
                 data: Data::Text {
                     text: "café".into(),
                     encoding: Encoding::Latin1,
@@ -678,14 +681,17 @@ mod tests {
             },
             Step::Send {
                 client: None,
+                pieces: None,
                 data: bytes(b"hi", Encoding::Hex),
             },
             Step::Send {
                 client: me(),
+                pieces: None,
                 data: bytes(b"hi", Encoding::Base64),
             },
             Step::SendLine {
                 client: None,
+                pieces: None,
                 data: text("hi"),
             },
             Step::Expect {
@@ -899,6 +905,7 @@ mod tests {
             loaded[0],
             Step::Send {
                 client: Some("bob".into()),
+                pieces: None,
                 data: text("x")
             }
         );
@@ -1102,7 +1109,7 @@ mod tests {
             (
                 "  - send_line: [a, b]\n",
                 16,
-                "expected text, or a map with `text:`, `hex:` or `base64:` for `send_line`, found a list",
+                "expected text, or a map with `text:`, `hex:`, `base64:`, `repeat:` or `random:` for `send_line`, found a list",
                 "",
             ),
             (
@@ -1385,10 +1392,12 @@ mod tests {
             exit(None, None, None, None),
             Step::SendLine {
                 client: None,
+                pieces: None,
                 data: text("PING"),
             },
             Step::Send {
                 client: None,
+                pieces: None,
                 data: text("x"),
             },
             Step::End {

@@ -12,6 +12,10 @@ use crate::client::encoding::Encoding;
 /// Shows how a duration is written, for hints.
 pub(crate) const DURATION_HINT: &str = "durations look like 500ms, 3s or 1m";
 
+/// Shows how a size is written, for hints.
+pub(crate) const SIZE_HINT: &str =
+    "sizes are bytes, or take a 1024-based unit: 4096, 4KiB, 1MiB, 1GiB";
+
 fn plain_bool(text: &str) -> Option<bool> {
     match text {
         "true" | "True" | "TRUE" => Some(true),
@@ -160,6 +164,39 @@ impl Reader<'_> {
         None
     }
 
+    /// Reads a size in bytes from 1 to `max`: a whole number, or one with a
+    /// 1024-based unit (`4KiB`, `1MiB`).
+    pub(crate) fn size(&mut self, node: &Node, what: &str, max: u64) -> Option<u64> {
+        let hint = || Some(SIZE_HINT.to_owned());
+        let Some(text) = node.scalar().filter(|_| !node.is_null()) else {
+            let message = format!("expected a size for {what}, found {}", describe(node));
+            self.error(node, message, hint());
+            return None;
+        };
+        match crate::framing::size::parse_size(text) {
+            Ok(0) => {
+                let message = format!("{what} must be at least 1 byte, found `{text}`");
+                self.error(node, message, hint());
+                None
+            }
+            Ok(size) if size <= max => Some(size),
+            Ok(_) => {
+                let most = crate::framing::size::show_size(max as usize);
+                let message = format!("{what} is too large: `{text}` (at most {most})");
+                self.error(node, message, None);
+                None
+            }
+            Err(why) => {
+                let message = format!(
+                    "expected a size for {what}, found {}: {why}",
+                    describe(node)
+                );
+                self.error(node, message, hint());
+                None
+            }
+        }
+    }
+
     /// Reads an encoding name; `text_only` refuses base64 and hex (for `text:` data).
     pub(crate) fn encoding(&mut self, node: &Node, text_only: bool) -> Option<Encoding> {
         let allowed: Vec<&str> = Encoding::ALL
@@ -223,6 +260,25 @@ mod tests {
             .map(|d| d.message)
             .collect();
         (value, messages)
+    }
+
+    #[test]
+    fn reads_sizes_with_binary_units() {
+        let size = |source: &str| with_loader(source, |l, n| l.size(n, "`s`", 1 << 30));
+        assert_eq!(size("4096").0, Some(4096));
+        assert_eq!(size("4KiB").0, Some(4096));
+        assert_eq!(size("\"1 MiB\"").0, Some(1 << 20));
+        assert_eq!(size("1GiB").0, Some(1 << 30));
+        let (value, messages) = size("4KB");
+        assert_eq!(value, None);
+        assert_eq!(
+            messages,
+            [
+                "expected a size for `s`, found `4KB`: `KB` is not a unit here: sizes are 1024-based, `KiB`"
+            ]
+        );
+        assert_eq!(size("0").1, ["`s` must be at least 1 byte, found `0`"]);
+        assert_eq!(size("2GiB").1, ["`s` is too large: `2GiB` (at most 1GiB)"]);
     }
 
     #[test]

@@ -189,6 +189,9 @@ pub(crate) struct Reader<'a> {
     pub command_clients: Vec<String>,
     /// The client programs whose stderr joins their output (`stderr: merge`).
     pub merged_clients: Vec<String>,
+    /// The built-in clients written with `start: false`, each with whether a
+    /// `connect` step read so far starts it.
+    pub later_clients: Vec<(String, bool)>,
     /// Every distinct regex compiled so far (as checked), or why it failed:
     /// identical patterns are compiled once and share the compiled form.
     pub(crate) patterns: HashMap<String, Result<Arc<Matcher>, Rejected>>,
@@ -226,6 +229,7 @@ impl<'a> Reader<'a> {
             server: None,
             command_clients: Vec::new(),
             merged_clients: Vec::new(),
+            later_clients: Vec::new(),
             patterns: HashMap::new(),
             compiled: 0,
             given: None,

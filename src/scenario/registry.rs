@@ -24,6 +24,10 @@ pub(crate) const STEPS: &[&StepDef] = &[
     &EXPECT_NO,
     &END,
     &SEND_QUIT,
+    &ABORT,
+    &PAUSE_READING,
+    &RESUME_READING,
+    &CONNECT,
     &WAIT_CONNECTED,
     &WAIT_RECONNECT,
     &WAIT_RETRY,
@@ -35,6 +39,7 @@ pub(crate) const STEPS: &[&StepDef] = &[
     &KILL_SERVER,
     &STOP_SERVER,
     &START_SERVER,
+    &BLACKHOLE_SERVER,
     &SERVER_SEND,
     &SERVER_EXPECT,
     &SERVER_EXPECT_NO,
@@ -43,16 +48,19 @@ pub(crate) const STEPS: &[&StepDef] = &[
     &EXPECT_CONNECTIONS,
     &EXPECT_EXIT,
     &KILL_CLIENT,
-    &super::frame_steps::SEND_FRAME,
-    &super::frame_steps::EXPECT_FRAME,
-    &super::frame_steps::SERVER_SEND_FRAME,
-    &super::frame_steps::SERVER_EXPECT_FRAME,
+    &super::step_defs::SEND_FRAME,
+    &super::step_defs::EXPECT_FRAME,
+    &super::step_defs::SERVER_SEND_FRAME,
+    &super::step_defs::SERVER_EXPECT_FRAME,
 ];
 
 // The options several steps share, and the helpers that write options.
 
 /// Says what data may be, for "expected ..." messages.
-pub(crate) const DATA: &str = "text, or a map with `text:`, `hex:` or `base64:`";
+pub(crate) const DATA: &str =
+    "text, or a map with `text:`, `hex:`, `base64:`, `repeat:` or `random:`";
+/// Says what a banner may be (no generated data), for "expected ..." messages.
+pub(crate) const BANNER_DATA: &str = "text, or a map with `text:`, `hex:` or `base64:`";
 
 /// Returns an option with no default.
 pub(crate) const fn opt(key: &'static str, value: Value, doc: &'static str) -> Opt {
@@ -109,7 +117,50 @@ pub(crate) const BASE64: Opt = opt(
     "Bytes in base64, e.g. `SGVsbG8gV29ybGQh`.",
 );
 /// Lists the options of data (`send: {...}`, `banner: {...}`).
-pub(crate) const DATA_OPTIONS: [Opt; 4] = [TEXT, ENCODING, HEX, BASE64];
+pub(crate) const DATA_OPTIONS: [Opt; 8] =
+    [TEXT, ENCODING, HEX, BASE64, REPEAT, TIMES, RANDOM, SEED];
+/// `chunks:` of `send`: the most bytes one write takes.
+pub(crate) const CHUNKS: Opt = opt(
+    "chunks",
+    Value::Def("count"),
+    "Write the data in pieces of at most this many bytes, each its own write with Nagle off (TCP_NODELAY), so that a peer sees separate segments; the transcript shows the data whole.",
+);
+/// `gap:` of `send`: the pause between pieces.
+pub(crate) const GAP: Opt = Opt {
+    default: Some(Default::Text("0s")),
+    ..opt(
+        "gap",
+        Value::Def("duration"),
+        "The pause between two pieces of `chunks`, on the scenario's clock (virtual with a fake server and built-in clients, real otherwise).",
+    )
+};
+/// `repeat:` data: a unit repeated `times` times.
+pub(crate) const REPEAT: Opt = opt(
+    "repeat",
+    Value::Def("text"),
+    "Generated data: this UTF-8 text, `times` times over (`{repeat: \"x\", times: 100000}`); the transcript shows a summary, not the bytes.",
+);
+/// `times:` of `repeat:`.
+pub(crate) const TIMES: Opt = opt(
+    "times",
+    Value::Count,
+    "How many times `repeat` repeats its text.",
+);
+/// `random:` data: bytes from a seeded generator.
+pub(crate) const RANDOM: Opt = opt(
+    "random",
+    Value::Def("size"),
+    "Generated data: this many bytes from a generator seeded with `seed` (`{random: 1MiB, seed: 3}`), the same bytes every run; the transcript shows a summary, not the bytes.",
+);
+/// `seed:` of `random:`.
+pub(crate) const SEED: Opt = Opt {
+    default: Some(Default::Number(crate::scenario::generate::DEFAULT_SEED)),
+    ..opt(
+        "seed",
+        Value::Count,
+        "The seed of `random`: the same seed gives the same bytes.",
+    )
+};
 
 /// `client:` of a client step.
 pub(crate) const CLIENT: Opt = opt(
@@ -443,6 +494,7 @@ mod tests {
         "server: {command: [srv]}\nclients: {bob: {}}\n",
         "server: {command: [srv]}\nclients: {bob: {command: [cli]}}\n",
         "server: {fake: echo, framing: line}\nclients: {bob: {framing: line}}\n",
+        "server: {fake: echo}\nclients: {bob: {start: false}}\n",
     ];
 
     #[test]

@@ -195,6 +195,10 @@ pub struct ClientSpec {
     pub retry_unresolved: bool,
     /// `connect_timeout:` (default 10s).
     pub connect_timeout: Duration,
+    /// `receive_buffer:` SO_RCVBUF in bytes, set before connecting (default: the system's).
+    pub receive_buffer: Option<u64>,
+    /// `start:` false: the client waits for a `connect` step before its first connect (default true).
+    pub start: bool,
     /// `backoff: fixed|exponential` (default fixed).
     pub backoff: Backoff,
     /// `max_interval:` cap for exponential backoff (default 30s).
@@ -308,13 +312,30 @@ pub enum OutputStream {
     Stderr,
 }
 
+/// Says how `send` writes its data in pieces (`chunks:` and `gap:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pieces {
+    /// At most this many bytes per write.
+    pub size: usize,
+    /// The pause between two writes, on the scenario's clock.
+    pub gap: Duration,
+}
+
 /// Lists every step of the format. `client: None` means the only client.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     /// `send`: bytes as they are.
-    Send { client: Option<String>, data: Data },
+    Send {
+        client: Option<String>,
+        data: Data,
+        pieces: Option<Pieces>,
+    },
     /// `send_line`: the data, then "\n".
-    SendLine { client: Option<String>, data: Data },
+    SendLine {
+        client: Option<String>,
+        data: Data,
+        pieces: Option<Pieces>,
+    },
     /// `expect`: wait until the client's unconsumed output matches.
     Expect {
         client: Option<String>,
@@ -447,6 +468,19 @@ pub enum Step {
         skip: bool,
         timeout: Option<Duration>,
     },
+    /// `blackhole_server`: the port drops SYNs, so connects time out; `start_server` ends it.
+    BlackholeServer,
+    /// `abort`: close the connection with RST; reconnect by the policy only with `reconnect`.
+    Abort {
+        client: Option<String>,
+        reconnect: bool,
+    },
+    /// `pause_reading`: the client stops reading its socket (a slow reader).
+    PauseReading { client: Option<String> },
+    /// `resume_reading`: the client reads its socket again.
+    ResumeReading { client: Option<String> },
+    /// `connect`: a client written with `start: false` starts connecting.
+    Connect { client: Option<String> },
 }
 
 impl Step {
@@ -478,10 +512,15 @@ impl Step {
             Step::ExpectConnections { .. } => &step_defs::EXPECT_CONNECTIONS,
             Step::ExpectExit { .. } => &step_defs::EXPECT_EXIT,
             Step::KillClient { .. } => &step_defs::KILL_CLIENT,
-            Step::SendFrame { .. } => &super::frame_steps::SEND_FRAME,
-            Step::ExpectFrame { .. } => &super::frame_steps::EXPECT_FRAME,
-            Step::ServerSendFrame { .. } => &super::frame_steps::SERVER_SEND_FRAME,
-            Step::ServerExpectFrame { .. } => &super::frame_steps::SERVER_EXPECT_FRAME,
+            Step::SendFrame { .. } => &super::step_defs::SEND_FRAME,
+            Step::ExpectFrame { .. } => &super::step_defs::EXPECT_FRAME,
+            Step::ServerSendFrame { .. } => &super::step_defs::SERVER_SEND_FRAME,
+            Step::ServerExpectFrame { .. } => &super::step_defs::SERVER_EXPECT_FRAME,
+            Step::BlackholeServer => &step_defs::BLACKHOLE_SERVER,
+            Step::Abort { .. } => &step_defs::ABORT,
+            Step::PauseReading { .. } => &step_defs::PAUSE_READING,
+            Step::ResumeReading { .. } => &step_defs::RESUME_READING,
+            Step::Connect { .. } => &step_defs::CONNECT,
         }
     }
 

@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::closed;
 use crate::framing::LengthField;
-use crate::scenario::frame_steps::{
+use crate::scenario::step_defs::{
     EXPECT_FRAME, SEND_FRAME, SERVER_EXPECT_FRAME, SERVER_SEND_FRAME,
 };
 

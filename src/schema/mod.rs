@@ -30,7 +30,7 @@ use crate::scenario::keys::{self, Applies, Default, Key};
 use crate::scenario::read_program::SIGNALS;
 use patterns::{
     CLIENT_NAME, ERROR_CODE, address_pattern, base64_pattern, duration_pattern, encoding_pattern,
-    hex_pattern, signal_pattern,
+    hex_pattern, signal_pattern, size_pattern,
 };
 
 /// Names the schema (`$id`).
@@ -156,7 +156,7 @@ fn defs() -> Value {
             "description": "Bytes to send: a plain string is UTF-8 text; or a map with exactly one of `text` (with optional `encoding`), `hex` or `base64`.",
             "oneOf": [
                 {"$ref": "#/$defs/text"},
-                steps::data_maps(&Map::new(), true),
+                steps::data_maps(&Map::new(), true, false),
             ],
         },
         "pattern": {
@@ -182,6 +182,13 @@ fn defs() -> Value {
             "anyOf": [
                 {"type": "integer", "minimum": 1, "maximum": u32::MAX},
                 {"$ref": "#/$defs/clientName"},
+            ],
+        },
+        "size": {
+            "description": "A size in bytes: a whole number, or one with a 1024-based unit, e.g. `4096`, `4KiB`, `1MiB`, `1GiB`.",
+            "anyOf": [
+                {"type": "integer", "minimum": 1},
+                {"type": "string", "pattern": size_pattern(), "patternErrorMessage": "sizes are bytes, or take a 1024-based unit: 4096, 4KiB, 1MiB, 1GiB"},
             ],
         },
         "count": {

@@ -69,6 +69,15 @@ pub(crate) fn base64_pattern() -> String {
     )
 }
 
+/// Returns the pattern of a size as text: a whole number of bytes, and a
+/// 1024-based unit in any case (`4KiB`, `1 MiB`).
+pub(crate) fn size_pattern() -> String {
+    format!(
+        "^\\s*[0-9]+\\s*(?:{})?\\s*$",
+        any_case(&["B", "KiB", "MiB", "GiB"])
+    )
+}
+
 /// Returns the pattern of a signal name: any case, `SIG` prefix optional.
 pub(crate) fn signal_pattern() -> String {
     format!("^(?:{})?(?:{})$", any_case(&["SIG"]), any_case(SIGNALS))
@@ -294,6 +303,18 @@ mod tests {
                 loaded.is_ok(),
                 "{address}"
             );
+        }
+    }
+
+    #[test]
+    fn size_pattern_agrees_with_the_loader() {
+        let samples = [
+            "4096", "4KiB", "4kib", "1 MiB", " 2GiB ", "7B", "0", "4KB", "4 K", "1.5MiB", "MiB",
+            "-1", "", "4KiBs",
+        ];
+        for text in samples {
+            let loads = crate::framing::size::parse_size(text).is_ok();
+            assert_eq!(matches(&size_pattern(), text), loads, "{text:?}");
         }
     }
 }

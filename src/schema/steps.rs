@@ -5,28 +5,47 @@ use serde_json::{Map, Value, json};
 use super::{closed, keys, value_schema};
 use crate::scenario::registry::DATA_OPTIONS;
 use crate::scenario::registry::{self, Clients, Opt, STEPS, Servers, StepDef};
-use crate::scenario::step_defs::KILL_SERVER;
+use crate::scenario::step_defs::{CONNECT, KILL_SERVER};
 
 /// Returns the schema of one option of a step's map form (also its short form).
 fn option_schema(option: &Opt) -> Value {
     value_schema(option.value, option.doc, option.default)
 }
 
-/// Returns the map forms of data: one of `text` (with `encoding`), `hex` or
-/// `base64`, besides the `extra` options of a step; `required`: data must be given.
-pub(super) fn data_maps(extra: &Map<String, Value>, required: bool) -> Value {
+/// Pairs each data key with the option that goes with it, and whether that
+/// option is required.
+const COMPANIONS: [(&str, &str, bool); 3] = [
+    ("text", "encoding", false),
+    ("repeat", "times", true),
+    ("random", "seed", false),
+];
+
+/// Returns the map forms of data: one of `text` (with `encoding`), `hex`,
+/// `base64`, `repeat` (with `times`) or `random` (with `seed`), besides the
+/// `extra` options of a step; `required`: data must be given; `generated`:
+/// `repeat` and `random` are allowed (a step's data, not a banner).
+pub(super) fn data_maps(extra: &Map<String, Value>, required: bool, generated: bool) -> Value {
     let schema = |key: &str| {
         let option = DATA_OPTIONS.iter().find(|o| o.key == key);
         option_schema(option.expect("a data option"))
     };
+    let companion = |key: &str| COMPANIONS.iter().any(|(_, c, _)| *c == key);
     let mut branches = Vec::new();
-    for source in DATA_OPTIONS.iter().filter(|o| o.key != "encoding") {
+    let generator = |key: &str| matches!(key, "repeat" | "random");
+    for source in DATA_OPTIONS
+        .iter()
+        .filter(|o| !companion(o.key) && (generated || !generator(o.key)))
+    {
         let mut properties = extra.clone();
         properties.insert(source.key.into(), option_schema(source));
-        if source.key == "text" {
-            properties.insert("encoding".into(), schema("encoding"));
+        let mut needed = vec![source.key];
+        for (_, with, must) in COMPANIONS.iter().filter(|(k, _, _)| *k == source.key) {
+            properties.insert((*with).into(), schema(with));
+            if *must {
+                needed.push(with);
+            }
         }
-        branches.push(closed(properties, &[source.key]));
+        branches.push(closed(properties, &needed));
     }
     if !required {
         branches.push(closed(extra.clone(), &[]));
@@ -54,7 +73,7 @@ pub(super) fn step_schema() -> Value {
 
 /// Returns the schema of a step's argument, in each form the loader accepts.
 fn step_argument(def: &StepDef) -> Value {
-    let frame_pattern = crate::scenario::frame_steps::takes_frame_pattern(def);
+    let frame_pattern = crate::scenario::step_defs::takes_frame_pattern(def);
     let (required, data) = (def.required, def.takes_data() && !frame_pattern);
     let mut forms = Vec::new();
     if !required {
@@ -87,7 +106,11 @@ fn step_argument(def: &StepDef) -> Value {
             "`{}` takes some data keys but not all",
             def.name
         );
-        forms.push(data_maps(&extra, required));
+        let mut maps = data_maps(&extra, required, true);
+        if def.takes("gap") {
+            maps["dependentRequired"] = json!({"gap": ["chunks"]});
+        }
+        forms.push(maps);
     } else if def.has_map_form() {
         let needed: Vec<&str> = def
             .shorthand
@@ -172,14 +195,16 @@ pub(super) fn rules() -> Value {
     let program =
         json!({"type": "object", "anyOf": [{"required": ["command"]}, {"required": ["shell"]}]});
     let builtin = json!({"not": program.clone()});
-    let client_steps = registry::names_where(StepDef::is_client_step);
     let bare_client_steps = registry::names_where(|d| d.is_client_step() && !d.required);
     let mut must_name_client = Map::new();
-    for name in &client_steps {
-        must_name_client.insert(
-            (*name).into(),
-            json!({"type": "object", "required": ["client"]}),
-        );
+    for def in STEPS.iter().filter(|d| d.is_client_step()) {
+        let named = json!({"type": "object", "required": ["client"]});
+        // `- connect: bob`: the short form is the client's name.
+        let rule = match def.shorthand {
+            Some(short) if short.key == "client" => json!({"anyOf": [{"type": "string"}, named]}),
+            _ => named,
+        };
+        must_name_client.insert(def.name.into(), rule);
     }
     let mut rules = json!([
         {
@@ -233,6 +258,11 @@ pub(super) fn rules() -> Value {
             "$comment": "A client program's connections are seen from a fake server's side only.",
             "if": {"allOf": [only_client(&program), server_is(&["command", "shell", "address"])]},
             "then": steps_without(&registry::names_where(|d| d.clients == Clients::SeenFromFakeServer)),
+        },
+        {
+            "$comment": "`connect` starts a client written with `start: false`.",
+            "if": only_client(&json!({"not": {"type": "object", "required": ["start"], "properties": {"start": {"const": false}}}})),
+            "then": steps_without(&[CONNECT.name]),
         },
         {
             "$comment": "Only a client program exits or takes a signal.",

@@ -364,9 +364,11 @@ impl ConnTask {
     }
 
     /// Writes `data`; a kill or reset meanwhile ends the connection at once,
-    /// even when the peer does not read.
+    /// even when the peer does not read (what the buffers take first goes
+    /// out: a write that need not wait is never cut).
     async fn write(&mut self, data: &[u8]) -> Flow {
         let written = tokio::select! {
+            biased;
             written = self.stream.write_all(data) => written,
             () = self.abort.cancelled() => {
                 self.reset_on_drop();

@@ -7,6 +7,7 @@
 //! it is dropped, so a copy of its descriptor in a child that is being
 //! spawned elsewhere in the process cannot keep the port listening.
 
+mod blackhole;
 mod conn;
 mod program;
 mod rules;
@@ -18,12 +19,14 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::event::{CloseReason, Emitter, ServerEvent, StreamClosed};
 pub use crate::scenario::types::FakeKind;
+pub(crate) use blackhole::Blackhole;
+pub use blackhole::Blackholes;
 use conn::{ConnCommand, ConnTask};
 pub use program::ProgramServer;
 pub use rules::ServerRules;
@@ -88,11 +91,22 @@ pub(crate) struct Registry {
 #[derive(Debug)]
 struct ConnEntry {
     commands: mpsc::Sender<ConnCommand>,
+    /// Its client does not read: see [`FakeServer::park`].
+    parked: bool,
     /// False once our FIN is decided: no more writes go to it.
     writable: bool,
     /// Cancelled to reset the connection even while a write to a peer that
     /// does not read is under way.
     abort: CancellationToken,
+}
+
+impl ConnEntry {
+    fn commands(&self) -> Commands {
+        Commands {
+            tx: self.commands.clone(),
+            parked: self.parked,
+        }
+    }
 }
 
 type Shared = Arc<Mutex<Registry>>;
@@ -107,6 +121,10 @@ pub struct FakeServer {
     /// The bound socket that keeps the port for the server's whole life.
     _holder: Socket,
     accept: Option<(JoinHandle<()>, CancellationToken)>,
+    /// Held while the port drops SYNs (`blackhole_server`).
+    blackhole: Option<Blackhole>,
+    /// Tells clients where SYNs are dropped now.
+    holes: watch::Sender<Option<SocketAddr>>,
     shutdown: CancellationToken,
 }
 
@@ -148,6 +166,8 @@ impl FakeServer {
             registry: Shared::default(),
             _holder: holder,
             accept: None,
+            blackhole: None,
+            holes: Blackholes::channel().0,
             shutdown,
         })
     }
@@ -156,6 +176,47 @@ impl FakeServer {
     /// `${port}` in replies); takes effect from the next start.
     pub fn set_rules(&mut self, rules: Arc<ServerRules>) {
         self.options.rules = Some(rules);
+    }
+
+    /// Returns what tells built-in clients where this server drops SYNs.
+    pub fn blackholes(&self) -> Blackholes {
+        Blackholes::watching(&self.holes)
+    }
+
+    /// Makes the port drop SYNs: connects get no answer and time out at
+    /// the client's connect timeout (`ETIMEDOUT`). Open connections stay.
+    /// [`Self::start`], [`Self::kill`] and [`Self::stop`] end it.
+    pub async fn blackhole(&mut self) -> Result<(), ServerError> {
+        if self.blackhole.is_some() {
+            return Ok(());
+        }
+        self.stop_listening().await;
+        let blackhole =
+            Blackhole::start(self.addr)
+                .await
+                .map_err(|source| ServerError::Listen {
+                    addr: self.addr,
+                    source,
+                })?;
+        self.blackhole = Some(blackhole);
+        self.holes.send_replace(Some(self.addr));
+        self.emitter
+            .emit(ServerEvent::Blackholed { addr: self.addr })
+            .await?;
+        Ok(())
+    }
+
+    /// Ends the blackhole, if any: the port refuses until it listens again.
+    fn end_blackhole(&mut self) -> bool {
+        self.blackhole.take().is_some()
+    }
+
+    /// Tells clients whose connects got no answer that the port answers
+    /// again, once that is reported, so that they dial again at once.
+    fn answer_again(&self, ended: bool) {
+        if ended {
+            self.holes.send_replace(None);
+        }
     }
 
     /// Returns the bound address (with the real port).
@@ -178,6 +239,8 @@ impl FakeServer {
         if self.accept.is_some() {
             return Ok(());
         }
+        // Two sockets cannot listen on one port: the blackhole goes first.
+        let ended = self.end_blackhole();
         let socket = hold(self.addr).map_err(|source| ServerError::Bind {
             addr: self.addr.to_string(),
             source,
@@ -189,6 +252,7 @@ impl FakeServer {
         self.emitter
             .emit(ServerEvent::Listening { addr: self.addr })
             .await?;
+        self.answer_again(ended);
         let stop = self.shutdown.child_token();
         let task = tokio::spawn(accept_loop(
             listener,
@@ -213,6 +277,7 @@ impl FakeServer {
     /// Kills the server: every connection is reset and the port refuses.
     pub async fn kill(&mut self) -> Result<(), ServerError> {
         self.stop_listening().await;
+        let ended = self.end_blackhole();
         let conns: Vec<(u32, ConnEntry)> = {
             let mut registry = self.registry.lock().expect("registry lock");
             std::mem::take(&mut registry.conns).into_iter().collect()
@@ -221,7 +286,9 @@ impl FakeServer {
             killed: true,
             connections: conns.len(),
         };
-        self.reset(Some(down), conns).await.map(drop)
+        self.reset(Some(down), conns).await?;
+        self.answer_again(ended);
+        Ok(())
     }
 
     /// Resets `conns`, taken out of the registry: reports them closed (after
@@ -242,7 +309,7 @@ impl FakeServer {
         }
         for (_, entry) in &conns {
             entry.abort.cancel();
-            command(&entry.commands, ConnCommand::Abort).await;
+            command(&entry.commands(), ConnCommand::Abort).await;
         }
         Ok(conns.into_iter().map(|(conn, _)| conn).collect())
     }
@@ -250,6 +317,7 @@ impl FakeServer {
     /// Stops the server gracefully: FIN to every connection, no more accepts.
     pub async fn stop(&mut self) -> Result<(), ServerError> {
         self.stop_listening().await;
+        let ended = self.end_blackhole();
         let conns = self.take_writable(&Targets::All);
         let mut events = vec![ServerEvent::Down {
             killed: false,
@@ -261,6 +329,7 @@ impl FakeServer {
                 .map(|(conn, _)| ServerEvent::Ended { conn: *conn }),
         );
         self.emitter.emit_all(events).await?;
+        self.answer_again(ended);
         for (_, commands) in conns {
             command(&commands, ConnCommand::Fin).await;
         }
@@ -324,17 +393,24 @@ impl FakeServer {
         self.reset(None, conns).await
     }
 
+    /// Notes which connections' clients do not read (`pause_reading`): a
+    /// write to one may block until its client reads again, and what is
+    /// asked of it after the write waits behind it, so nothing waits for
+    /// what is asked of it (it goes on while the steps do).
+    pub fn park(&self, parked: impl Fn(u32) -> bool) {
+        let mut registry = self.registry.lock().expect("registry lock");
+        for (conn, entry) in registry.conns.iter_mut() {
+            entry.parked = parked(*conn);
+        }
+    }
+
     /// Returns the open connections' numbers.
     pub fn open_connections(&self) -> Vec<u32> {
         let registry = self.registry.lock().expect("registry lock");
         registry.conns.keys().copied().collect()
     }
 
-    fn select(
-        &self,
-        targets: &Targets,
-        keep: impl Fn(&ConnEntry) -> bool,
-    ) -> Vec<(u32, mpsc::Sender<ConnCommand>)> {
+    fn select(&self, targets: &Targets, keep: impl Fn(&ConnEntry) -> bool) -> Vec<(u32, Commands)> {
         let registry = self.registry.lock().expect("registry lock");
         registry
             .conns
@@ -346,12 +422,12 @@ impl FakeServer {
                         Targets::Some(ids) => ids.contains(id),
                     }
             })
-            .map(|(id, entry)| (*id, entry.commands.clone()))
+            .map(|(id, entry)| (*id, entry.commands()))
             .collect()
     }
 
     /// Marks the target connections as no longer writable and returns them.
-    fn take_writable(&self, targets: &Targets) -> Vec<(u32, mpsc::Sender<ConnCommand>)> {
+    fn take_writable(&self, targets: &Targets) -> Vec<(u32, Commands)> {
         let conns = self.select(targets, |entry| entry.writable);
         let mut registry = self.registry.lock().expect("registry lock");
         for (id, _) in &conns {
@@ -363,14 +439,23 @@ impl FakeServer {
     }
 }
 
+/// Sends commands to one connection task.
+#[derive(Debug, Clone)]
+struct Commands {
+    tx: mpsc::Sender<ConnCommand>,
+    /// Its client does not read: see [`FakeServer::park`].
+    parked: bool,
+}
+
 /// Sends a command to a connection task and waits until it is carried out
-/// (and its consequences reported). A finished task counts as done.
+/// (and its consequences reported), unless the connection is parked. A
+/// finished task counts as done.
 async fn command(
-    commands: &mpsc::Sender<ConnCommand>,
+    commands: &Commands,
     make: impl FnOnce(oneshot::Sender<()>) -> ConnCommand + Send,
 ) {
     let (done, wait) = oneshot::channel();
-    if commands.send(make(done)).await.is_ok() {
+    if commands.tx.send(make(done)).await.is_ok() && !commands.parked {
         let _ = wait.await;
     }
 }
@@ -454,6 +539,7 @@ async fn accept_loop(
                 conn,
                 ConnEntry {
                     commands: tx,
+                    parked: false,
                     writable: true,
                     abort: abort.clone(),
                 },

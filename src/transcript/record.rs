@@ -28,6 +28,8 @@ pub struct Actor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Mark {
     ClientEnded(usize),
+    /// A client's abort: the RST its server connection sees next.
+    ClientAborted(usize),
     ConnEnded(u32),
     ConnAborted(u32),
     ServerDown,
@@ -139,9 +141,12 @@ impl Recorder {
                 self.window
                     .line(track, None, format!("connect failed: {}", error.code));
             }
-            ClientEvent::Sent { data } => {
-                self.window
-                    .bytes(Stream::ClientOut(index), None, data, show);
+            ClientEvent::Sent { data, summary } => {
+                let stream = Stream::ClientOut(index);
+                match summary {
+                    Some(summary) => self.window.summarized(stream, data, summary),
+                    None => self.window.bytes(stream, None, data, show),
+                };
             }
             ClientEvent::Queued { data } => {
                 let n = data.len();
@@ -169,7 +174,10 @@ impl Recorder {
                     CloseReason::Error(error) => format!("closed (error: {})", error.code),
                 };
                 let cause = self.end_cause(conn, event);
-                self.window.line(track, cause, text);
+                let clock = self.window.line(track, cause, text);
+                if *reason == CloseReason::Aborted {
+                    self.marks.insert(Mark::ClientAborted(index), clock);
+                }
             }
             ClientEvent::RetryScheduled { retry, max, delay } => {
                 let delay = humantime::format_duration(*delay);
@@ -208,6 +216,18 @@ impl Recorder {
             ClientEvent::Quit => {
                 self.window.line(track, None, "quit".into());
             }
+            ClientEvent::Abort { .. } => {
+                self.window.line(track, None, "abort (RST)".into());
+            }
+            ClientEvent::ReadingPaused => {
+                self.window.line(track, None, "reading paused".into());
+            }
+            ClientEvent::ReadingResumed => {
+                self.window.line(track, None, "reading resumed".into());
+            }
+            // A client sees nothing of a dropped SYN until its timeout,
+            // nor of its next SYN until it is answered.
+            ClientEvent::NoAnswer { .. } | ClientEvent::Redialing { .. } => {}
         }
     }
 
@@ -263,6 +283,10 @@ impl Recorder {
                 let clock = self.window.line(Track::Server, None, text);
                 self.marks.insert(Mark::ServerDown, clock);
             }
+            ServerEvent::Blackholed { .. } => {
+                let text = "blackholing (SYNs dropped)".to_owned();
+                self.window.line(Track::Server, None, text);
+            }
             ServerEvent::Accepted { conn, .. } => {
                 let cause = self.marks.get(&Mark::Connecting).copied();
                 let text = format!("accepted connection {conn}");
@@ -300,7 +324,10 @@ impl Recorder {
                     CloseReason::Aborted => "closed (reset)".to_owned(),
                     CloseReason::Error(error) => format!("closed (error: {})", error.code),
                 };
-                let clock = self.window.line(Track::Conn(*conn), None, text);
+                let cause = owner(conn)
+                    .filter(|_| *reason != CloseReason::Aborted)
+                    .and_then(|i| self.marks.get(&Mark::ClientAborted(i)).copied());
+                let clock = self.window.line(Track::Conn(*conn), cause, text);
                 if *reason == CloseReason::Aborted {
                     self.marks.insert(Mark::ConnAborted(*conn), clock);
                 }

@@ -1,6 +1,7 @@
 //! Orders the items of one window — lines and blocks of bytes — by cause, then by actor, and renders them as lines.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::mask::Line;
 use super::text::{render, render_decoded};
@@ -97,6 +98,8 @@ enum Body {
         bytes: Vec<u8>,
         total: u64,
         show: Show,
+        /// Generated data: shown as this summary, not its bytes.
+        summary: Option<Arc<str>>,
     },
 }
 
@@ -197,17 +200,47 @@ impl Window {
     /// Adds bytes to `stream`'s block in this window (opening it, caused by
     /// `cause`, if it is the first); returns the block's clock.
     pub fn bytes(&mut self, stream: Stream, cause: Option<u32>, data: &[u8], show: Show) -> u32 {
+        self.add_bytes(stream, cause, data, show, None)
+    }
+
+    /// Adds generated data to `stream`, shown as `summary` instead of its
+    /// bytes: the rest of the same data (a write cut short) joins its line;
+    /// other bytes start a block of their own.
+    pub fn summarized(&mut self, stream: Stream, data: &[u8], summary: &Arc<str>) -> u32 {
+        self.add_bytes(stream, None, data, Show::Count, Some(summary))
+    }
+
+    fn add_bytes(
+        &mut self,
+        stream: Stream,
+        cause: Option<u32>,
+        data: &[u8],
+        show: Show,
+        summary: Option<&Arc<str>>,
+    ) -> u32 {
         if let Some(&index) = self.blocks.get(&stream) {
             let item = &mut self.items[index];
-            if let Body::Block { bytes, total, .. } = &mut item.body {
-                let room = BLOCK_CAP.saturating_sub(bytes.len());
-                bytes.extend_from_slice(&data[..data.len().min(room)]);
+            if let Body::Block {
+                bytes,
+                total,
+                summary: open,
+                ..
+            } = &mut item.body
+                && open.as_ref() == summary
+            {
+                if summary.is_none() {
+                    let room = BLOCK_CAP.saturating_sub(bytes.len());
+                    bytes.extend_from_slice(&data[..data.len().min(room)]);
+                }
                 *total += data.len() as u64;
+                self.batch_clock = self.batch_clock.max(item.clock);
+                return item.clock;
             }
-            self.batch_clock = self.batch_clock.max(item.clock);
-            return item.clock;
         }
-        let bytes = data[..data.len().min(BLOCK_CAP)].to_vec();
+        let bytes = match summary {
+            Some(_) => Vec::new(),
+            None => data[..data.len().min(BLOCK_CAP)].to_vec(),
+        };
         let clock = self.push(
             stream.track(),
             cause,
@@ -216,6 +249,7 @@ impl Window {
                 bytes,
                 total: data.len() as u64,
                 show,
+                summary: summary.cloned(),
             },
         );
         self.blocks.insert(stream, self.items.len() - 1);
@@ -292,8 +326,16 @@ impl Window {
                     bytes,
                     total,
                     show,
+                    summary,
                 } => {
                     let arrow = stream.arrow();
+                    if let Some(summary) = summary {
+                        lines.push(Line {
+                            text: format!("{who} {arrow} {summary}"),
+                            payload: None,
+                        });
+                        continue;
+                    }
                     match show {
                         Show::Count => lines.push(Line {
                             text: format!("{who} {arrow} ({total} bytes)"),

@@ -6,6 +6,7 @@ mod connect;
 mod ergonomics;
 mod floods;
 mod frames;
+mod misbehave;
 mod processes;
 mod proxy;
 mod readme;

@@ -26,7 +26,7 @@ fn readme_step_tables_match_the_registry() {
         assert!(
             written == rendered,
             "README.md's table of {what} differs from the step registry.\n\
-             The registry (src/scenario/step_defs.rs) is the source: fix the entry there,\n\
+             The registry (src/scenario/step_defs/) is the source: fix the entry there,\n\
              or replace the README's table with this one:\n\n{rendered}\n\
              README.md has:\n\n{written}"
         );

@@ -89,6 +89,7 @@ macro_rules! transcript_snapshot {
 transcript_snapshot!(encoding_transcript, "scenarios/encoding.yaml");
 transcript_snapshot!(half_close_transcript, "scenarios/half-close.yaml");
 transcript_snapshot!(retry_limit_transcript, "scenarios/retry-limit.yaml");
+transcript_snapshot!(blackhole_transcript, "scenarios/blackhole.yaml");
 
 #[test]
 fn transcripts_are_identical_run_after_run() {

@@ -320,6 +320,24 @@ const HEADS: &[Head] = &[
 
 /// Arguments of steps, besides the forms every step is tried in.
 const STEP_SAMPLES: &[&str] = &[
+    "send: {text: x, chunks: 2, gap: 1ms}",
+    "send: {text: x, chunks: 2}",
+    "send: {text: x, gap: 1ms}",
+    "send: {text: x, chunks: 0}",
+    "send_line: {random: 1KiB, chunks: 100, gap: 0s}",
+    "end: {text: x, chunks: 1}",
+    "send: {repeat: x, times: 3}",
+    "send: {repeat: x}",
+    "send: {repeat: x, times: -1}",
+    "send: {random: 1KiB, seed: 3}",
+    "send: {random: 1KiB}",
+    "send: {random: 0}",
+    "send: {random: 1KB}",
+    "send: {text: x, times: 3}",
+    "send: {hex: 00, seed: 3}",
+    "send_line: {random: 16, repeat: x, times: 2}",
+    "server_send: {repeat: \"y\\n\", times: 2}",
+    "end: {random: 4KiB, seed: 1}",
     "send: hi",
     "send: 42",
     "send: \"\"",
@@ -583,6 +601,15 @@ fn file_samples() -> Vec<String> {
         "sleep: 1s",
     ] {
         samples.push(format!("{several}  - {step}\n"));
+    }
+    // A client that joins later.
+    for later in [
+        "client: {start: false}\nsteps:\n  - connect: client\n",
+        "client: {start: false}\nsteps:\n  - connect\n",
+        "clients: {a: {}, b: {start: false}}\nsteps:\n  - connect: b\n",
+        "clients: {b: {start: true}}\nsteps:\n  - connect: b\n",
+    ] {
+        samples.push(format!("server: {{fake: echo}}\n{later}"));
     }
     // The loader's own samples (src/scenario/load.rs).
     samples.push(

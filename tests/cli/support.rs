@@ -665,17 +665,24 @@ impl FullQueue {
 /// Runs the scenario `yaml` from a file of its own with `tcprun -v`;
 /// returns the exit code and stdout.
 pub fn run_scenario(yaml: &str) -> (i32, String) {
+    let output = run_scenario_with(yaml, &["-v"]);
+    let code = output.status.code().expect("an exit code");
+    (code, String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Writes `yaml` as a scenario in a fresh folder and runs `tcprun ARGS...
+/// FILE` from the repository's root (without colours); returns its output.
+pub fn run_scenario_with(yaml: &str, args: &[&str]) -> std::process::Output {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("scenario.yaml");
     std::fs::write(&file, yaml).expect("write the scenario");
-    let output = Command::new(env!("CARGO_BIN_EXE_tcprun"))
-        .arg("-v")
+    Command::new(env!("CARGO_BIN_EXE_tcprun"))
+        .current_dir(root())
+        .args(args)
         .arg(&file)
         .env("NO_COLOR", "1")
         .output()
-        .expect("tcprun runs");
-    let code = output.status.code().expect("an exit code");
-    (code, String::from_utf8_lossy(&output.stdout).into_owned())
+        .expect("tcprun runs")
 }
 
 /// Runs `tcprun ARGS FILE` in the repository's root (with `CI` set);

@@ -16,6 +16,9 @@ struct Side {
     /// A rule stalled this side: it reads nothing more, so what the peer
     /// sends it stays in flight for good, by design.
     stalled: bool,
+    /// A client that does not read (`pause_reading`): what comes to it is
+    /// parked in the buffers, not in flight.
+    paused: bool,
 }
 
 /// Pairs the two sides of one connection, keyed by the client's local address.
@@ -32,16 +35,19 @@ impl Link {
             // Bytes and a FIN towards a stalled server stay where they are;
             // what the server sent must still arrive.
             (Some((_, c)), Some((_, s))) if s.stalled && !s.closed => {
-                c.closed || (s.sent == c.received && s.fin_sent == c.fin_seen)
+                c.closed || c.paused || (s.sent == c.received && s.fin_sent == c.fin_seen)
             }
             (Some((_, c)), Some((_, s))) => {
+                // A client that does not read sees nothing of what the
+                // server sent, its FIN or its close, until it reads again.
+                let to_client = c.paused || (s.sent == c.received && s.fin_sent == c.fin_seen);
                 (c.closed && s.closed)
                     || (!c.closed
                         && !s.closed
                         && c.sent == s.received
-                        && s.sent == c.received
                         && c.fin_sent == s.fin_seen
-                        && s.fin_sent == c.fin_seen)
+                        && to_client)
+                    || (c.paused && !c.closed && s.closed)
             }
             // A connection the server never accepted is settled once the client saw it close.
             (Some((_, c)), None) => c.closed,
@@ -72,6 +78,35 @@ struct Busy {
     local: Option<SocketAddr>,
     /// Connected now (its connection has not closed yet).
     connected: bool,
+    /// It does not read its socket (`pause_reading`), on any connection.
+    paused: bool,
+    /// Where its connect stands with a port that drops SYNs.
+    no_answer: NoAnswer,
+}
+
+/// Says where a connect that got no answer stands.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum NoAnswer {
+    /// It got an answer, or is still waiting for one that may come.
+    #[default]
+    No,
+    /// Its SYN was dropped: while the server drops SYNs, nothing is in
+    /// flight, and only its connect timeout, on the scenario's clock, ends it.
+    Dropped,
+    /// The port answers again and it waits for its turn to dial again, on
+    /// the scenario's clock: nothing is in flight.
+    Redial,
+}
+
+impl Busy {
+    /// Returns true while a connect attempt is in flight: under way, and
+    /// not waiting on the scenario's clock for an answer that cannot come
+    /// while the server drops SYNs (`blackholed`), or for its turn to dial again.
+    fn dialing(&self, blackholed: bool) -> bool {
+        self.connecting
+            && !(self.no_answer == NoAnswer::Dropped && blackholed
+                || self.no_answer == NoAnswer::Redial)
+    }
 }
 
 /// Accounts for every client and connection of one scenario.
@@ -90,6 +125,8 @@ pub struct Flight {
     /// Fake server connections whose rule delay ended and that have not
     /// reported since (`fake: rules`).
     woken_conns: std::collections::BTreeSet<u32>,
+    /// The fake server drops SYNs (`blackhole_server`).
+    blackholed: bool,
 }
 
 impl Flight {
@@ -103,6 +140,7 @@ impl Flight {
             both_ends,
             server_gone: false,
             woken_conns: std::collections::BTreeSet::new(),
+            blackholed: false,
         }
     }
 
@@ -122,6 +160,16 @@ impl Flight {
         self.clients[index].woken = false;
     }
 
+    /// Returns true when server connection `conn`'s client does not read
+    /// (`pause_reading`): what the server writes to it is parked.
+    pub fn reading_paused(&self, conn: u32) -> bool {
+        self.conn_peer
+            .get(&conn)
+            .and_then(|peer| self.links.get(peer))
+            .and_then(|link| link.client.as_ref())
+            .is_some_and(|(_, side)| side.paused)
+    }
+
     /// Returns the server connection of client `index`'s current connection.
     pub fn conn_of_client(&self, index: usize) -> Option<u32> {
         let local = self.clients[index].local?;
@@ -132,18 +180,33 @@ impl Flight {
     /// when a connect meets the connection the server already accepted.
     pub fn client_event(&mut self, index: usize, event: &ClientEvent) -> Option<(u32, usize)> {
         match event {
-            ClientEvent::Connecting { .. } => self.clients[index].connecting = true,
+            ClientEvent::Connecting { .. } => {
+                let busy = &mut self.clients[index];
+                busy.connecting = true;
+                busy.no_answer = NoAnswer::No;
+            }
+            ClientEvent::NoAnswer { .. } => self.clients[index].no_answer = NoAnswer::Dropped,
+            ClientEvent::Redialing { .. } => self.clients[index].no_answer = NoAnswer::Redial,
             ClientEvent::Connected { local, .. } => {
                 let busy = &mut self.clients[index];
                 busy.connecting = false;
+                busy.no_answer = NoAnswer::No;
                 busy.connected = true;
                 busy.local = Some(*local);
+                let side = Side {
+                    paused: busy.paused,
+                    ..Side::default()
+                };
                 let link = self.links.entry(*local).or_default();
-                link.client = Some((index, Side::default()));
+                link.client = Some((index, side));
                 return link.conn.as_ref().map(|(conn, _)| (*conn, index));
             }
-            ClientEvent::ConnectFailed { .. } => self.clients[index].connecting = false,
-            ClientEvent::Sent { data } => {
+            ClientEvent::ConnectFailed { .. } => {
+                let busy = &mut self.clients[index];
+                busy.connecting = false;
+                busy.no_answer = NoAnswer::No;
+            }
+            ClientEvent::Sent { data, .. } => {
                 if let Some(side) = self.client_side(index) {
                     side.sent += data.len() as u64;
                 }
@@ -174,7 +237,15 @@ impl Flight {
             | ClientEvent::RetryScheduled { .. }
             | ClientEvent::GaveUp { .. }
             | ClientEvent::Unsent { .. }
-            | ClientEvent::Quit => {}
+            | ClientEvent::Quit
+            | ClientEvent::Abort { .. } => {}
+            ClientEvent::ReadingPaused | ClientEvent::ReadingResumed => {
+                let paused = *event == ClientEvent::ReadingPaused;
+                self.clients[index].paused = paused;
+                if let Some(side) = self.client_side(index) {
+                    side.paused = paused;
+                }
+            }
         }
         None
     }
@@ -224,9 +295,10 @@ impl Flight {
                     side.stalled = true;
                 }
             }
-            ServerEvent::Listening { .. }
-            | ServerEvent::Down { .. }
-            | ServerEvent::RuleMatched { .. }
+            ServerEvent::Blackholed { .. } => self.blackholed = true,
+            // The port answers again: a connect that got no answer is dialed again.
+            ServerEvent::Listening { .. } | ServerEvent::Down { .. } => self.blackholed = false,
+            ServerEvent::RuleMatched { .. }
             | ServerEvent::NoRuleMatched { .. }
             | ServerEvent::Waiting { .. }
             | ServerEvent::FramingFailed { .. } => {}
@@ -249,12 +321,13 @@ impl Flight {
     }
 
     /// Returns true when nothing is in flight: every connection settled, no
-    /// attempt under way, no woken client still to report, and no client
-    /// still connected to a server program that has exited.
+    /// attempt under way (but for one that gets no answer from a port that
+    /// drops SYNs), no woken client still to report, and no client still
+    /// connected to a server program that has exited.
     pub fn settled(&self) -> bool {
         self.clients
             .iter()
-            .all(|c| !(c.connecting || c.woken || self.server_gone && c.connected))
+            .all(|c| !(c.dialing(self.blackholed) || c.woken || self.server_gone && c.connected))
             && self.woken_conns.is_empty()
             && (!self.both_ends || self.links.values().all(Link::settled))
     }
@@ -264,7 +337,7 @@ impl Flight {
     pub fn unsettled<'a>(&self, name: impl Fn(usize) -> &'a str) -> Vec<String> {
         let mut why = Vec::new();
         for (index, client) in self.clients.iter().enumerate() {
-            if client.connecting {
+            if client.dialing(self.blackholed) {
                 why.push(format!("{} is still connecting", name(index)));
             }
             if client.woken {
@@ -285,9 +358,12 @@ impl Flight {
         if self.both_ends {
             for link in self.links.values().filter(|l| !l.settled()) {
                 let who = link.client.as_ref().map_or("a client", |(i, _)| name(*i));
-                why.push(format!(
-                    "bytes or a close between {who} and the server are in flight"
-                ));
+                why.push(match (&link.client, &link.conn) {
+                    (Some((_, c)), Some((conn, s))) if c.paused && s.sent > c.received => format!(
+                        "{who} does not read (pause_reading), and the fake server reads nothing more on connection {conn} until its write to {who} is done"
+                    ),
+                    _ => format!("bytes or a close between {who} and the server are in flight"),
+                });
             }
         }
         why

@@ -103,7 +103,7 @@ impl Framed {
         let mut cuts = Vec::new();
         match event {
             ClientEvent::Connected { .. } => client.sent = Some(FrameStream::new(&client.spec)),
-            ClientEvent::Sent { data } => {
+            ClientEvent::Sent { data, .. } => {
                 if let Some(sent) = &mut client.sent {
                     sent.push(data, &mut cuts);
                 }

@@ -180,6 +180,12 @@ impl Journal {
         self.flight.conn_of_client(index)
     }
 
+    /// Returns true when server connection `conn`'s client does not read
+    /// (`pause_reading`): a write to it may block until it reads again.
+    pub fn reading_paused(&self, conn: u32) -> bool {
+        self.flight.reading_paused(conn)
+    }
+
     /// Notes that client `index`'s timer fired: it is busy until it reports.
     pub fn wake(&mut self, index: usize) {
         self.flight.wake(index);
@@ -536,7 +542,9 @@ fn server_conn(event: &ServerEvent) -> Option<u32> {
         | ServerEvent::Resumed { conn }
         | ServerEvent::Stalled { conn }
         | ServerEvent::FramingFailed { conn, .. } => Some(*conn),
-        ServerEvent::Listening { .. } | ServerEvent::Down { .. } => None,
+        ServerEvent::Listening { .. }
+        | ServerEvent::Down { .. }
+        | ServerEvent::Blackholed { .. } => None,
     }
 }
 
@@ -618,7 +626,13 @@ mod tests {
 
     /// Has alice send `data` and the server receive it, in one window.
     fn carry(j: &mut Journal, data: Bytes) {
-        client(j, vec![ClientEvent::Sent { data: data.clone() }]);
+        client(
+            j,
+            vec![ClientEvent::Sent {
+                data: data.clone(),
+                summary: None,
+            }],
+        );
         server(j, vec![ServerEvent::Received { conn: 1, data }]);
         j.close_window();
     }
@@ -626,7 +640,13 @@ mod tests {
     #[test]
     fn bytes_in_flight_keep_the_conversation_unsettled() {
         let mut j = connected();
-        client(&mut j, vec![ClientEvent::Sent { data: data("hi\n") }]);
+        client(
+            &mut j,
+            vec![ClientEvent::Sent {
+                data: data("hi\n"),
+                summary: None,
+            }],
+        );
         assert!(!j.settled(), "sent, not yet received");
         server(
             &mut j,
@@ -821,5 +841,50 @@ mod tests {
             .skip_while(|l| !l.contains("closed"))
             .any(|l| l.contains("\\xc3"));
         assert!(!after_close, "{transcript}");
+    }
+
+    #[test]
+    fn a_connect_that_gets_no_answer_is_settled_while_the_port_drops_syns() {
+        let mut j = connected();
+        let blackholed = ServerEvent::Blackholed { addr: addr(PORT) };
+        server(&mut j, vec![blackholed]);
+        let attempt = ClientEvent::Connecting {
+            attempt: 2,
+            target: format!("127.0.0.1:{PORT}"),
+        };
+        client(&mut j, vec![attempt]);
+        assert!(!j.settled(), "the attempt is under way");
+        client(&mut j, vec![ClientEvent::NoAnswer { addr: addr(PORT) }]);
+        assert!(
+            j.settled(),
+            "its SYN was dropped: only its timeout can end it"
+        );
+        let listening = ServerEvent::Listening { addr: addr(PORT) };
+        server(&mut j, vec![listening]);
+        assert!(!j.settled(), "the port answers again: it dials again");
+        client(&mut j, vec![ClientEvent::Redialing { addr: addr(PORT) }]);
+        assert!(j.settled(), "it waits for its turn on the scenario's clock");
+        j.wake(0);
+        assert!(!j.settled(), "its turn came: it dials");
+        let connected = ClientEvent::Connected {
+            local: addr(5001),
+            peer: addr(PORT),
+        };
+        client(&mut j, vec![connected]);
+        server(
+            &mut j,
+            vec![ServerEvent::Accepted {
+                conn: 2,
+                peer: addr(5001),
+            }],
+        );
+        assert!(j.settled());
+        j.close_window();
+        let transcript = j.transcript().join("\n");
+        assert!(
+            transcript.contains("server: blackholing (SYNs dropped)"),
+            "{transcript}"
+        );
+        assert!(!transcript.contains("answer"), "{transcript}");
     }
 }

@@ -36,6 +36,8 @@ pub struct ClientState {
     pub quit: bool,
     /// An `end` step ended its side: it does not reconnect.
     pub ended: bool,
+    /// It aborted its connection (RST) and does not reconnect.
+    pub aborted: bool,
     /// The peer ended the current connection first (its FIN came before ours).
     peer_ended: bool,
     /// How its last connection closed, and whether the server began it.
@@ -73,6 +75,7 @@ impl ClientState {
             reconnect: info.reconnect,
             quit: false,
             ended: false,
+            aborted: false,
             peer_ended: false,
             last_close: None,
             trying: false,
@@ -114,7 +117,7 @@ impl ClientState {
         self.gave_up.is_some()
             || (!self.connected
                 && !self.trying
-                && (self.quit || self.ended || !self.reconnect)
+                && (self.quit || self.ended || self.aborted || !self.reconnect)
                 && (self.last_close.is_some() || !self.errors.is_empty()))
     }
 
@@ -311,6 +314,7 @@ impl State {
                 client.trying = true;
             }
             ClientEvent::Quit => client.quit = true,
+            ClientEvent::Abort { reconnect } => client.aborted = !reconnect,
             ClientEvent::GaveUp {
                 retries,
                 last_error,
@@ -321,7 +325,13 @@ impl State {
                 client.unsent += unsent;
             }
             ClientEvent::Unsent { bytes, .. } => client.unsent += bytes,
-            ClientEvent::Sent { .. } | ClientEvent::Queued { .. } | ClientEvent::Ended => {}
+            ClientEvent::Sent { .. }
+            | ClientEvent::Queued { .. }
+            | ClientEvent::Ended
+            | ClientEvent::NoAnswer { .. }
+            | ClientEvent::Redialing { .. }
+            | ClientEvent::ReadingPaused
+            | ClientEvent::ReadingResumed => {}
         }
         added
     }
@@ -369,7 +379,7 @@ impl State {
         let server = &mut self.server;
         match event {
             ServerEvent::Listening { .. } => server.up = true,
-            ServerEvent::Down { .. } => server.up = false,
+            ServerEvent::Down { .. } | ServerEvent::Blackholed { .. } => server.up = false,
             ServerEvent::Accepted { conn, .. } => {
                 server.accepted += 1;
                 server.open.insert(*conn);

@@ -1,5 +1,6 @@
 //! Executes the client steps: send, end, quit and signal a client; wait for what it receives, its connects, retries, errors, closes and exit.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,7 +12,7 @@ use crate::runner::failure::{Awaited, Because, Closing, GaveUp, LastNews, StepFa
 use crate::runner::journal::{ClientState, Journal};
 use crate::runner::output::Seek;
 use crate::runner::{Check, Conductor, Waited, folding};
-use crate::scenario::{CloseKind, OutputStream, Pattern};
+use crate::scenario::{CloseKind, OutputStream, Pattern, Pieces};
 
 impl Conductor {
     /// `expect_exit`: waits for the client program to exit, with `code`
@@ -60,9 +61,14 @@ impl Conductor {
     }
 
     /// `send`, `send_line`: has the client send `data`.
-    pub(super) async fn send(&mut self, client: &Option<String>, data: Bytes) -> StepResult {
+    pub(super) async fn send(
+        &mut self,
+        client: &Option<String>,
+        data: Bytes,
+        summary: Option<Arc<str>>,
+    ) -> StepResult {
         let index = self.client_index(client);
-        let write = self.clients[index].driver.write(data);
+        let write = self.clients[index].driver.write(data, summary);
         let sent = folding(
             write,
             &mut self.reports,
@@ -71,6 +77,43 @@ impl Conductor {
         )
         .await;
         sent.map_err(|_| self.stopped(index))
+    }
+
+    /// `send` with `chunks:`: writes `data` in pieces of at most
+    /// `pieces.size` bytes, each its own write, `pieces.gap` apart on the
+    /// scenario's clock. The transcript window stays open meanwhile, so that
+    /// the send shows whole, however the peer's reads cut it.
+    pub(super) async fn send_in_pieces(
+        &mut self,
+        client: &Option<String>,
+        data: Bytes,
+        summary: Option<Arc<str>>,
+        pieces: &Option<Pieces>,
+    ) -> StepResult {
+        let Some(pieces) = pieces else {
+            return self.send(client, data, summary).await;
+        };
+        self.window_held = true;
+        let mut result = Ok(());
+        let mut start = 0;
+        while start < data.len() && result.is_ok() {
+            if start > 0 && !pieces.gap.is_zero() {
+                result = match self.wait_for(pieces.gap, |_| Check::<()>::Waiting).await {
+                    Err(Waited::TimedOut) => Ok(()),
+                    Ok(()) | Err(Waited::Stuck | Waited::Never(_)) => Err(self.stuck()),
+                };
+                if result.is_err() {
+                    break;
+                }
+            }
+            let end = data.len().min(start.saturating_add(pieces.size));
+            result = self
+                .send(client, data.slice(start..end), summary.clone())
+                .await;
+            start = end;
+        }
+        self.window_held = false;
+        result
     }
 
     /// `end`: has the client send `data`, if any, then half-close.
@@ -99,6 +142,62 @@ impl Conductor {
         )
         .await;
         quit.map_err(|_| self.stopped(index))
+    }
+
+    /// `abort`: has the built-in client close its connection with RST, and
+    /// reconnect by its policy afterwards when `reconnect`.
+    pub(super) async fn abort(&mut self, client: &Option<String>, reconnect: bool) -> StepResult {
+        let index = self.client_index(client);
+        let handle = self.clients[index].driver.built_in()?.clone();
+        let aborted = folding(
+            handle.abort(reconnect),
+            &mut self.reports,
+            &mut self.scheduler,
+            &mut self.journal,
+        )
+        .await;
+        match aborted {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(StepFailure::NotConnected {
+                client: self.journal.client(index).name.clone(),
+            }),
+            Err(_) => Err(self.stopped(index)),
+        }
+    }
+
+    /// `pause_reading` (`pause`) and `resume_reading`: has the built-in
+    /// client stop reading its socket, or read it again.
+    pub(super) async fn pause_reading(
+        &mut self,
+        client: &Option<String>,
+        pause: bool,
+    ) -> StepResult {
+        let index = self.client_index(client);
+        let handle = self.clients[index].driver.built_in()?.clone();
+        let taken = folding(
+            handle.pause_reading(pause),
+            &mut self.reports,
+            &mut self.scheduler,
+            &mut self.journal,
+        )
+        .await;
+        taken.map_err(|_| self.stopped(index))
+    }
+
+    /// `connect`: starts a built-in client written with `start: false`.
+    pub(super) async fn connect(&mut self, client: &Option<String>) -> StepResult {
+        let index = self.client_index(client);
+        let handle = self.clients[index].driver.built_in()?.clone();
+        // Busy until its first report: the connect it starts.
+        self.journal.wake(index);
+        let taken = folding(
+            handle.start(),
+            &mut self.reports,
+            &mut self.scheduler,
+            &mut self.journal,
+        )
+        .await;
+        taken.map_err(|_| self.stopped(index))
     }
 
     /// `expect`: waits until `pattern` matches what the client received
@@ -433,6 +532,8 @@ pub(super) fn because(client: &ClientState, before: Option<&'static str>) -> Opt
         Because::Quit { client: name }
     } else if client.ended {
         Because::Ended { client: name }
+    } else if client.aborted {
+        Because::Aborted { client: name }
     } else {
         match (&client.last_close, client.errors.last()) {
             (Some((reason, by_server)), _) => Because::NoReconnect {

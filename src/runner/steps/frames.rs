@@ -32,7 +32,7 @@ impl Conductor {
             .cloned()
             .ok_or(StepFailure::NoFraming)?;
         let frame = encode(&framing, &self.bytes(data)?)?;
-        self.send(client, frame).await
+        self.send(client, frame, None).await
     }
 
     /// `server_send_frame`: has the fake server write `data` wrapped as one

@@ -10,11 +10,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use nix::sys::signal::Signal;
 
+use super::drivers::ServerDriver;
 use super::failure::Because;
 use super::failure::StepFailure;
 use super::output::Matched;
 use super::output::{Look, OutputBuffer};
 use super::{Check, Conductor, Waited};
+use crate::client::encoding::Encoding;
 use crate::matcher::Matcher;
 use crate::process::parse_signal;
 use crate::scenario::{Data, LineEnding, Pattern, Step};
@@ -27,6 +29,7 @@ type StepResult = Result<(), StepFailure>;
 impl Conductor {
     /// Executes one step (the caller settles the conversation afterwards).
     pub(super) async fn step(&mut self, step: &Step) -> StepResult {
+        self.park_server();
         match step {
             Step::ExpectExit {
                 client,
@@ -40,19 +43,37 @@ impl Conductor {
             Step::KillClient { client, signal } => {
                 self.kill_client(client, signal.as_deref()).await
             }
-            Step::Send { client, data } => {
+            Step::Send {
+                client,
+                data,
+                pieces,
+            } => {
+                let summary = data.summary().map(Arc::from);
                 let data = self.bytes(data)?;
-                self.send(client, data).await
+                self.send_in_pieces(client, data, summary, pieces).await
             }
-            Step::SendLine { client, data } => {
+            Step::SendLine {
+                client,
+                data,
+                pieces,
+            } => {
+                let ending = self.clients[self.client_index(client)].line_ending;
+                let summary = data.summary().map(|s| {
+                    let end = crate::transcript::quote(ending.bytes(), Encoding::Utf8);
+                    Arc::from(format!("{s} {end}"))
+                });
                 let data = self.line(client, data, true)?;
-                self.send(client, data).await
+                self.send_in_pieces(client, data, summary, pieces).await
             }
             Step::End { client, data } => {
                 let data = data.as_ref().map(|d| self.line(client, d, false));
                 self.end(client, data.transpose()?).await
             }
             Step::SendQuit { client } => self.send_quit(client).await,
+            Step::Abort { client, reconnect } => self.abort(client, *reconnect).await,
+            Step::PauseReading { client } => self.pause_reading(client, true).await,
+            Step::ResumeReading { client } => self.pause_reading(client, false).await,
+            Step::Connect { client } => self.connect(client).await,
             Step::Expect {
                 client,
                 pattern,
@@ -97,6 +118,7 @@ impl Conductor {
             Step::KillServer { signal } => self.kill_server(signal.as_deref()).await,
             Step::StopServer => self.stop_server().await,
             Step::StartServer => self.start_server().await,
+            Step::BlackholeServer => self.blackhole_server().await,
             Step::ServerSend { connection, data } => {
                 let targets = self.targets(connection)?;
                 let data = self.bytes(data)?;
@@ -139,6 +161,15 @@ impl Conductor {
         }
     }
 
+    /// Tells the fake server which connections' clients do not read
+    /// (`pause_reading`): what it is asked to do on those goes on while the
+    /// steps do, for a write to them may block until they read again.
+    fn park_server(&self) {
+        if let Some(ServerDriver::Fake(server)) = &self.server {
+            server.park(|conn| self.journal.reading_paused(conn));
+        }
+    }
+
     /// Returns the bytes of `data` (text with its variables replaced).
     fn bytes(&self, data: &Data) -> Result<Bytes, StepFailure> {
         let bytes = data.render(&self.vars).map_err(StepFailure::Data)?;
@@ -159,7 +190,7 @@ impl Conductor {
         let mut bytes = data.render(&self.vars).map_err(StepFailure::Data)?;
         let text = match data {
             Data::Text { .. } => true,
-            Data::Bytes { .. } => false,
+            Data::Bytes { .. } | Data::Generated(_) => false,
         };
         if text {
             bytes = match ending {

@@ -42,6 +42,17 @@ impl Conductor {
         }
     }
 
+    /// `blackhole_server`: the fake server's port drops SYNs.
+    pub(super) async fn blackhole_server(&mut self) -> StepResult {
+        match self.server.as_mut() {
+            Some(ServerDriver::Fake(server)) => {
+                server.blackhole().await.map_err(StepFailure::Server)
+            }
+            Some(ServerDriver::Program(_)) => Err(StepFailure::NeedsFakeServer),
+            None => Err(StepFailure::NoServer),
+        }
+    }
+
     /// Starts the server; a program must then become ready.
     pub(in crate::runner) async fn start_server(&mut self) -> StepResult {
         match self.server.as_mut() {

@@ -16,15 +16,20 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::dial::Dial;
 use super::error::{net_error, not_found, timed_out};
-use super::{ClientOptions, Command, Delivery, Outcome};
+use super::{ClientOptions, Command, Control, Delivery, Outcome};
 use crate::event::{ClientEvent, CloseReason, Emitter, NetError, StreamClosed, UnsentReason};
+
+mod input;
 
 /// Holds bytes not yet handed to a socket, in order.
 struct Chunk {
     data: Bytes,
     /// Bytes of `data` already written.
     offset: usize,
+    /// How the transcript shows `data`, for generated data.
+    summary: Option<std::sync::Arc<str>>,
     /// Whether a `Sent` event covers the unwritten part.
     announced: bool,
     written: Option<oneshot::Sender<()>>,
@@ -32,16 +37,27 @@ struct Chunk {
 }
 
 /// Says how a connection ended. The closing events are still in the batch,
-/// so that the reconnect decision joins them; the socket halves are dropped
-/// only after that batch is reported.
+/// so that the reconnect decision joins them; the socket is dropped only
+/// after that batch is reported.
 enum Ending {
     Closed {
         reason: CloseReason,
         /// Whether our FIN went out (or goes out with the drop).
         ended: bool,
-        socket: Option<(OwnedReadHalf, OwnedWriteHalf)>,
+        socket: Option<Held>,
     },
     Shutdown,
+}
+
+/// Holds a closing connection's socket until its batch is reported; dropping it closes it.
+enum Held {
+    /// Dropping them ends our side (FIN) if it was not ended yet.
+    Halves {
+        _reader: OwnedReadHalf,
+        _writer: OwnedWriteHalf,
+    },
+    /// Aborted: SO_LINGER 0 is set, so dropping it sends RST.
+    Aborted { _stream: TcpStream },
 }
 
 /// Says what the user asked for, beyond sending.
@@ -57,6 +73,14 @@ pub(super) struct ClientTask {
     emitter: Emitter,
     commands: mpsc::Receiver<Command>,
     commands_open: bool,
+    control: mpsc::Receiver<Control>,
+    control_open: bool,
+    /// The abort that ended the connection, with whether to reconnect after it.
+    aborted: Option<bool>,
+    /// It does not read its socket (`pause_reading`), on any connection.
+    paused: bool,
+    /// It may connect: from the start, or once told to (`start` false).
+    started: bool,
     shutdown: CancellationToken,
     pending: VecDeque<Chunk>,
     pending_bytes: usize,
@@ -75,6 +99,7 @@ pub(super) struct ClientTask {
 enum Ack {
     Taken(oneshot::Sender<()>),
     Delivered(oneshot::Sender<Delivery>, Delivery),
+    Told(oneshot::Sender<bool>, bool),
 }
 
 impl ClientTask {
@@ -82,13 +107,19 @@ impl ClientTask {
         options: ClientOptions,
         emitter: Emitter,
         commands: mpsc::Receiver<Command>,
+        control: mpsc::Receiver<Control>,
         shutdown: CancellationToken,
     ) -> Self {
         Self {
+            started: options.start,
             options,
             emitter,
             commands,
             commands_open: true,
+            control,
+            control_open: true,
+            aborted: None,
+            paused: false,
             shutdown,
             pending: VecDeque::new(),
             pending_bytes: 0,
@@ -126,11 +157,17 @@ impl ClientTask {
                 Ack::Delivered(tx, delivery) => {
                     let _ = tx.send(delivery);
                 }
+                Ack::Told(tx, answer) => {
+                    let _ = tx.send(answer);
+                }
             }
         }
     }
 
     async fn run_inner(&mut self) -> Result<Outcome, StreamClosed> {
+        if let Some(outcome) = self.wait_for_start().await? {
+            return Ok(outcome);
+        }
         let mut retries = 0u32;
         loop {
             self.attempt += 1;
@@ -177,8 +214,9 @@ impl ClientTask {
                             ended_here = ended;
                             socket = halves;
                             match reason {
-                                CloseReason::Fin => None,
-                                CloseReason::Reset | CloseReason::Aborted => Some(NetError {
+                                // Our own abort is no error of the peer's.
+                                CloseReason::Fin | CloseReason::Aborted => None,
+                                CloseReason::Reset => Some(NetError {
                                     code: "ECONNRESET".into(),
                                     message: "connection reset by peer".into(),
                                 }),
@@ -223,6 +261,10 @@ impl ClientTask {
                             return Ok(Outcome::Quit);
                         }
                     }
+                    control = self.control.recv(), if self.control_open => {
+                        self.order(control);
+                        self.flush().await?;
+                    }
                 }
             }
         }
@@ -237,6 +279,9 @@ impl ClientTask {
         connected: bool,
         retries: &mut u32,
     ) -> Decision {
+        if self.aborted.take() == Some(false) {
+            return Decision::Stop(Outcome::Aborted);
+        }
         match self.finish {
             // Held input goes out before the quit's FIN: until it has, the
             // client reconnects as it would without the quit.
@@ -345,36 +390,41 @@ impl ClientTask {
         let port = self.options.port;
         let timeout = self.options.connect_timeout;
         let listener = self.options.accept.clone();
+        let mut dial = Dial {
+            timeout,
+            blackholes: self.options.blackholes.clone(),
+            emitter: self.emitter.clone(),
+            receive_buffer: self.options.receive_buffer,
+        };
         let attempt = async move {
             if let Some(listener) = listener {
-                return match listener.accept().await {
+                return Ok(match listener.accept().await {
                     Ok((stream, _)) => Ok(stream),
                     Err(error) => Err(net_error(&error)),
-                };
+                });
             }
             let addrs: Vec<SocketAddr> =
                 match tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), port)))
                     .await
                 {
-                    Err(_) => return Err(timed_out(timeout)),
-                    Ok(Err(error)) => return Err(not_found(&host, Some(&error))),
+                    Err(_) => return Ok(Err(timed_out(timeout))),
+                    Ok(Err(error)) => return Ok(Err(not_found(&host, Some(&error)))),
                     Ok(Ok(addrs)) => addrs.collect(),
                 };
             let mut last = not_found(&host, None);
             for addr in addrs {
-                match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-                    Ok(Ok(stream)) => return Ok(stream),
-                    Ok(Err(error)) => last = net_error(&error),
-                    Err(_) => last = timed_out(timeout),
+                match dial.connect(addr).await? {
+                    Ok(stream) => return Ok(Ok(stream)),
+                    Err(error) => last = error,
                 }
             }
-            Err(last)
+            Ok(Err(last))
         };
         tokio::pin!(attempt);
         loop {
             tokio::select! {
                 _ = self.shutdown.cancelled() => return Ok(Attempt::Shutdown),
-                result = &mut attempt => return Ok(match result {
+                result = &mut attempt => return Ok(match result? {
                     Ok(stream) => Attempt::Connected(stream),
                     Err(error) => Attempt::Failed(error),
                 }),
@@ -386,53 +436,12 @@ impl ClientTask {
                     }
                     self.flush().await?;
                 }
-            }
-        }
-    }
-
-    /// Takes one command. `connected` tells whether a write can go out now.
-    fn take(&mut self, command: Option<Command>, connected: bool) {
-        match command {
-            None => self.commands_open = false,
-            Some(Command::Write { data, ack }) => self.push(data, ack, connected),
-            Some(Command::End { data, ack }) => {
-                if let Some(data) = data {
-                    self.push(data, None, connected);
+                control = self.control.recv(), if self.control_open => {
+                    self.order(control);
+                    self.flush().await?;
                 }
-                self.finish = Finish::End;
-                self.acks.extend(ack.map(Ack::Taken));
-            }
-            Some(Command::Quit { ack }) => {
-                self.finish = Finish::Quit;
-                self.batch.push(ClientEvent::Quit);
-                self.acks.extend(ack.map(Ack::Taken));
             }
         }
-    }
-
-    fn push(&mut self, data: Bytes, ack: Option<oneshot::Sender<Delivery>>, connected: bool) {
-        if data.is_empty() {
-            self.acks
-                .extend(ack.map(|tx| Ack::Delivered(tx, Delivery::Written)));
-            return;
-        }
-        let (ack, written) = if connected {
-            (ack, None)
-        } else {
-            self.batch.push(ClientEvent::Queued { data: data.clone() });
-            let (tx, rx) = oneshot::channel();
-            self.acks
-                .extend(ack.map(|ack| Ack::Delivered(ack, Delivery::Queued(rx))));
-            (None, Some(tx))
-        };
-        self.pending_bytes += data.len();
-        self.pending.push_back(Chunk {
-            data,
-            offset: 0,
-            announced: false,
-            written,
-            ack,
-        });
     }
 
     /// Exchanges data over one connection until it ends.
@@ -471,7 +480,10 @@ impl ClientTask {
                 return Ok(Ending::Closed {
                     reason: CloseReason::Fin,
                     ended: true,
-                    socket: Some((reader, writer)),
+                    socket: Some(Held::Halves {
+                        _reader: reader,
+                        _writer: writer,
+                    }),
                 });
             }
             self.announce_front();
@@ -486,7 +498,7 @@ impl ClientTask {
             let accepts = self.accepts_input();
             tokio::select! {
                 _ = self.shutdown.cancelled() => return Ok(Ending::Shutdown),
-                read = reader.read_buf(&mut buf), if !peer_ended => match read {
+                read = reader.read_buf(&mut buf), if !peer_ended && !self.paused => match read {
                     Ok(0) => {
                         peer_ended = true;
                         self.batch.push(ClientEvent::PeerEnded);
@@ -501,6 +513,13 @@ impl ClientTask {
                     Err(error) => return Ok(self.lost(&error, we_ended)),
                 },
                 command = self.commands.recv(), if accepts => self.take(command, true),
+                control = self.control.recv(), if self.control_open => match control {
+                    Some(Control::Abort { reconnect, ack }) => {
+                        self.acks.push(Ack::Told(ack, true));
+                        return Ok(self.abort(reader, writer, reconnect, we_ended));
+                    }
+                    other => self.order(other),
+                },
                 result = write_some(&mut writer, front.as_ref()), if front.is_some() && !we_ended => {
                     match result {
                         Ok(n) => self.advance(n),
@@ -532,7 +551,8 @@ impl ClientTask {
         {
             chunk.announced = true;
             let data = chunk.data.slice(chunk.offset..);
-            self.batch.push(ClientEvent::Sent { data });
+            let summary = chunk.summary.clone();
+            self.batch.push(ClientEvent::Sent { data, summary });
         }
     }
 

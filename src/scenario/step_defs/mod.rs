@@ -3,10 +3,16 @@
 use super::diagnostic::describe;
 use super::keys::Value;
 use super::registry::{
-    BASE64, CLIENT, CONNECTION, Clients, DATA, ENCODING, HEX, Opt, REGEX, SERVER_REGEX, STREAM,
-    Servers, StepDef, TEXT, TIMEOUT, Table, WINDOW, choice, opt,
+    BASE64, CHUNKS, CLIENT, CONNECTION, Clients, DATA, ENCODING, GAP, HEX, Opt, RANDOM, REGEX,
+    REPEAT, SEED, SERVER_REGEX, STREAM, Servers, StepDef, TEXT, TIMEOUT, TIMES, Table, WINDOW,
+    choice, opt,
 };
 use super::types::Step;
+
+mod frames;
+mod misbehave;
+pub(crate) use frames::*;
+pub(crate) use misbehave::*;
 
 const PATTERN: &str = "a regex, or a map with `regex:`";
 const TIMEOUT_OR_CLIENT: &str = "nothing, a timeout, or a map with `timeout:` and `client:`";
@@ -18,15 +24,20 @@ pub(crate) const SEND: StepDef = StepDef {
     examples: &["- send: \"PING\\r\\n\""],
     table: Some(Table::Client),
     shorthand: Some(TEXT),
-    options: &[TEXT, ENCODING, HEX, BASE64, CLIENT],
+    options: &[
+        TEXT, ENCODING, HEX, BASE64, REPEAT, TIMES, RANDOM, SEED, CHUNKS, GAP, CLIENT,
+    ],
     required: true,
     expected: DATA,
     clients: Clients::Any,
     servers: Servers::Any,
     read: |r, a| {
+        let data = r.data(&a.fields, a.item, Some(a.name));
+        let pieces = r.pieces(&a.fields)?;
         Some(Step::Send {
             client: a.client.clone(),
-            data: r.data(&a.fields, a.item, Some(a.name))?,
+            data: data?,
+            pieces,
         })
     },
 };
@@ -36,9 +47,12 @@ pub(crate) const SEND_LINE: StepDef = StepDef {
     doc: "Send the data and `\\n` (`\\r\\n` with the client's `line_ending: crlf`).",
     examples: &["- send_line: hello"],
     read: |r, a| {
+        let data = r.data(&a.fields, a.item, Some(a.name));
+        let pieces = r.pieces(&a.fields)?;
         Some(Step::SendLine {
             client: a.client.clone(),
-            data: r.data(&a.fields, a.item, Some(a.name))?,
+            data: data?,
+            pieces,
         })
     },
     ..SEND
@@ -95,6 +109,9 @@ pub(crate) const END: StepDef = StepDef {
         "send optional data (lines in `\\r\\n` with the client's `line_ending: crlf`), then half-close (FIN); keep reading; no reconnect afterwards",
     ),
     examples: &["- end: \"bye\\n\"", "- end"],
+    options: &[
+        TEXT, ENCODING, HEX, BASE64, REPEAT, TIMES, RANDOM, SEED, CLIENT,
+    ],
     required: false,
     read: |r, a| {
         Some(Step::End {
@@ -358,13 +375,27 @@ pub(crate) const START_SERVER: StepDef = StepDef {
     ..STOP_SERVER
 };
 
+pub(crate) const BLACKHOLE_SERVER: StepDef = StepDef {
+    name: "blackhole_server",
+    doc: "The port drops SYNs: a connect gets no answer and fails with ETIMEDOUT at the client's `connect_timeout` (on the scenario's clock with built-in peers); open connections stay; `start_server` ends it (fake servers only).",
+    meaning: Some(
+        "the port drops SYNs: a connect gets no answer and fails with `ETIMEDOUT` at the client's `connect_timeout`; open connections stay; `start_server` ends it",
+    ),
+    examples: &["- blackhole_server"],
+    servers: Servers::Fake,
+    read: |_, _| Some(Step::BlackholeServer),
+    ..STOP_SERVER
+};
+
 pub(crate) const SERVER_SEND: StepDef = StepDef {
     name: "server_send",
     doc: "Write to every connection, or one (fake servers only).",
     meaning: Some("write to every connection, or one"),
     examples: &["- server_send: {text: \"hi\\n\", connection: bob}"],
     table: Some(Table::Server),
-    options: &[TEXT, ENCODING, HEX, BASE64, CONNECTION],
+    options: &[
+        TEXT, ENCODING, HEX, BASE64, REPEAT, TIMES, RANDOM, SEED, CONNECTION,
+    ],
     servers: Servers::Fake,
     read: |r, a| {
         Some(Step::ServerSend {

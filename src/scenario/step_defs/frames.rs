@@ -1,14 +1,14 @@
-//! Defines the frame steps: `send_frame`, `expect_frame`, `server_send_frame`, `server_expect_frame` (one registry entry each, as in `step_defs`).
+//! Defines the frame steps: `send_frame`, `expect_frame`, `server_send_frame`, `server_expect_frame` (one registry entry each).
 
-use super::keys::Value;
-use super::reader::Reader;
-use super::registry::{
-    Args, BASE64, CLIENT, CONNECTION, Clients, DATA, ENCODING, HEX, Opt, Servers, StepDef, TEXT,
-    TIMEOUT, Table, opt,
-};
-use super::types::Step;
-use super::yaml::Node;
 use crate::framing::FramingSpec;
+use crate::scenario::keys::Value;
+use crate::scenario::reader::Reader;
+use crate::scenario::registry::{
+    Args, BASE64, CLIENT, CONNECTION, Clients, DATA, ENCODING, HEX, Opt, RANDOM, REPEAT, SEED,
+    Servers, StepDef, TEXT, TIMEOUT, TIMES, Table, opt,
+};
+use crate::scenario::types::Step;
+use crate::scenario::yaml::Node;
 
 const FRAME_PATTERN: &str = "a regex, or a map with `regex:`, `text:` or `hex:`";
 
@@ -21,7 +21,9 @@ pub(crate) const SEND_FRAME: StepDef = StepDef {
     examples: &["- send_frame: PING"],
     table: Some(Table::Client),
     shorthand: Some(TEXT),
-    options: &[TEXT, ENCODING, HEX, BASE64, CLIENT],
+    options: &[
+        TEXT, ENCODING, HEX, BASE64, REPEAT, TIMES, RANDOM, SEED, CLIENT,
+    ],
     required: true,
     expected: DATA,
     clients: Clients::BuiltIn,
@@ -85,7 +87,9 @@ pub(crate) const SERVER_SEND_FRAME: StepDef = StepDef {
     examples: &["- server_send_frame: {text: hello, connection: bob}"],
     table: Some(Table::Server),
     shorthand: Some(TEXT),
-    options: &[TEXT, ENCODING, HEX, BASE64, CONNECTION],
+    options: &[
+        TEXT, ENCODING, HEX, BASE64, REPEAT, TIMES, RANDOM, SEED, CONNECTION,
+    ],
     required: true,
     expected: DATA,
     clients: Clients::Any,
@@ -215,9 +219,11 @@ impl Reader<'_> {
     }
 
     /// Checks, where it can be known now, that `data` can be sent as one frame.
-    fn check_frame(&mut self, framing: &FramingSpec, data: &super::data::Data, at: &Node) {
+    fn check_frame(&mut self, framing: &FramingSpec, data: &crate::scenario::Data, at: &Node) {
         let bytes = match data {
-            super::data::Data::Text { text, .. } if crate::vars::has_placeholders(text) => return,
+            crate::scenario::Data::Text { text, .. } if crate::vars::has_placeholders(text) => {
+                return;
+            }
             data => match data.literal() {
                 Ok(bytes) => bytes,
                 Err(_) => return,
