@@ -24,8 +24,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::conn;
-use super::event::ProxyEvent;
 use super::reporter::Reporter;
+use crate::event::ProxyEvent;
 
 /// Bounds the wait for the blackhole's own connection to fill its queue
 /// (on loopback it takes microseconds; a dropped SYN is retried after 1s).

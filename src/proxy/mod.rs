@@ -21,7 +21,6 @@
 mod armed;
 pub mod command;
 mod conn;
-mod event;
 mod fate;
 mod flow;
 mod listener;
@@ -41,9 +40,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use crate::event::{Direction, DownMode, FaultLabel, ProxyEvent, Side};
 pub use armed::Fault;
 use conn::ConnCommand;
-pub use event::{Direction, DownMode, ProxyEvent, Side};
 use listener::Blackhole;
 pub use reporter::{Reporter, ReporterGone, real_wait};
 pub use spec::{Cut, Directions, FaultKind, FaultSpec, SpecError, Trigger};
@@ -189,15 +188,10 @@ impl<R: Reporter> Proxy<R> {
     /// chunk on, and to every later connection. Returns its name.
     pub async fn add_fault(&mut self, spec: FaultSpec) -> Result<Arc<str>, ReporterGone> {
         self.last_fault += 1;
-        let name: Arc<str> = spec.name().into();
-        let fault = Arc::new(Fault {
-            id: self.last_fault,
-            name: name.clone(),
-            spec,
-        });
+        let fault = Arc::new(Fault::new(self.last_fault, spec));
+        let name = fault.name.clone();
         let added = ProxyEvent::FaultAdded {
-            name: name.clone(),
-            spec: Box::new(fault.spec.clone()),
+            fault: fault.label.clone(),
         };
         self.shared.reporter.report(vec![added]).await?;
         self.shared.faults.send_modify(|table| {
@@ -350,6 +344,11 @@ mod tests {
             self.waits.lock().unwrap().push(delay);
             self.batches.lock().unwrap().push(events);
             Ok(std::future::ready(()))
+        }
+
+        /// Its clock stands still: each wait is asked for whole.
+        fn now(&self) -> Duration {
+            Duration::ZERO
         }
     }
 

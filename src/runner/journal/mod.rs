@@ -167,10 +167,12 @@ impl Journal {
         for event in &report.events {
             match (report.source, event) {
                 (Source::Client(index), Event::Client(event)) => self.client_event(index, event),
-                (source, Event::Program(event)) => self.program_event(source, event),
+                (source @ (Source::Client(_) | Source::Server), Event::Program(event)) => {
+                    self.program_event(source, event)
+                }
                 (Source::Server, Event::Server(event)) => self.server_event(event),
                 // Each actor reports only its own kind of event.
-                (Source::Client(_), Event::Server(_)) | (Source::Server, Event::Client(_)) => {}
+                _ => {}
             }
         }
     }
@@ -225,6 +227,8 @@ impl Journal {
                 let decoded = self.state.server_program_event(event);
                 (Track::Server, self.held.server_event(event, decoded))
             }
+            // A proxy runs no program.
+            Source::Proxy(_) => return,
         };
         for (stream, text) in released {
             self.record.show_held(stream, &text);
