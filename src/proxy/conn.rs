@@ -29,6 +29,9 @@ use crate::event::{Direction, ProxyEvent, Side};
 pub(super) enum ConnCommand {
     /// Reset both sides (`down reset`); fires once reported and done.
     Reset(oneshot::Sender<()>),
+    /// Take on the faults in effect now; fires once what that changed is
+    /// reported (a fault change has reached the connection).
+    Sync(oneshot::Sender<()>),
 }
 
 /// Says what woke the connection up.
@@ -230,6 +233,12 @@ impl<R: Reporter> Link<R> {
                     self.reset_both().await?;
                     let _ = done.send(());
                     Next::Stop
+                }
+                Stimulus::Command(Some(ConnCommand::Sync(done))) => {
+                    self.take_faults();
+                    let next = self.settle().await?;
+                    let _ = done.send(());
+                    next
                 }
                 Stimulus::Faults(open) => {
                     self.faults_open = open;

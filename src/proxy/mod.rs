@@ -185,7 +185,8 @@ impl<R: Reporter> Proxy<R> {
     }
 
     /// Adds a fault: it applies to the open connections from their next
-    /// chunk on, and to every later connection. Returns its name.
+    /// chunk on, and to every later connection; it returns once every open
+    /// connection has taken it on. Returns its name.
     pub async fn add_fault(&mut self, spec: FaultSpec) -> Result<Arc<str>, ReporterGone> {
         self.last_fault += 1;
         let fault = Arc::new(Fault::new(self.last_fault, spec));
@@ -199,11 +200,29 @@ impl<R: Reporter> Proxy<R> {
             faults.push(fault);
             *table = Arc::new(faults);
         });
+        self.sync_connections().await;
         Ok(name)
     }
 
-    /// Clears the faults named `name`, or every fault; returns the names
-    /// cleared (nothing is reported when none is).
+    /// Waits until every open connection has taken on the faults in effect
+    /// and reported what that changed (a stall that ends lets it read).
+    async fn sync_connections(&self) {
+        let conns: Vec<mpsc::Sender<ConnCommand>> = {
+            let registry = self.shared.registry.lock().expect("registry lock");
+            registry.conns.values().cloned().collect()
+        };
+        for commands in conns {
+            let (done, wait) = oneshot::channel();
+            if commands.send(ConnCommand::Sync(done)).await.is_ok() {
+                // A connection still dialing takes the faults once dialed.
+                let _ = wait.await;
+            }
+        }
+    }
+
+    /// Clears the faults named `name`, or every fault, and returns once
+    /// every open connection has let them go; returns the names cleared
+    /// (nothing is reported when none is).
     pub async fn clear(&mut self, name: Option<&str>) -> Result<Vec<Arc<str>>, ReporterGone> {
         let table = self.faults();
         let (gone, kept): (Vec<_>, Vec<_>) = table
@@ -219,6 +238,7 @@ impl<R: Reporter> Proxy<R> {
         };
         self.shared.reporter.report(vec![cleared]).await?;
         self.shared.faults.send_replace(Arc::new(kept));
+        self.sync_connections().await;
         Ok(names)
     }
 

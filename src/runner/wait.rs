@@ -139,6 +139,12 @@ impl Conductor {
                         self.journal.wake(index);
                         continue;
                     }
+                    Some(Fired::Proxy(index, woke)) => {
+                        if woke {
+                            self.journal.wake_proxy(index);
+                        }
+                        continue;
+                    }
                     None => {}
                 }
             }
@@ -173,8 +179,14 @@ impl Conductor {
 
 /// Folds one report: its timer request into the scheduler, its events into the journal.
 fn fold(scheduler: &mut Scheduler, journal: &mut Journal, mut report: Report) {
-    if let (Some(timer), Source::Client(index)) = (report.timer.take(), report.source) {
-        scheduler.add_client(index, timer.delay, timer.wake);
+    match (report.timer.take(), report.source) {
+        (Some(timer), Source::Client(index)) => {
+            scheduler.add_client(index, timer.delay, timer.wake);
+        }
+        (Some(timer), Source::Proxy(index)) => {
+            scheduler.add_proxy(index, timer.delay, timer.wake);
+        }
+        _ => {}
     }
     journal.apply(&report);
 }

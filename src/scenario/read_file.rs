@@ -42,6 +42,7 @@ impl Reader<'_> {
                 None
             }
         };
+        let proxies = self.proxies(&top);
         let clients = self.clients(root, &top);
         let steps = match (top.key("steps"), top.get("steps")) {
             (Some(key), Some(value)) => self.steps(key, value),
@@ -66,6 +67,7 @@ impl Reader<'_> {
             snapshot: snapshot.unwrap_or(false),
             server: server?,
             clients: clients?,
+            proxies: proxies?,
             steps,
             secret_env,
         })
@@ -132,6 +134,8 @@ fn placed_at_top(key: &str) -> Option<String> {
         Some(format!("`{key}` goes under `client:`"))
     } else if server {
         Some(format!("`{key}` goes under `server:`"))
+    } else if is(keys::PROXY) {
+        Some(format!("`{key}` goes under `proxy:`"))
     } else if registry::find(key).is_some() {
         Some(format!("`{key}` is a step; steps go in the `steps:` list"))
     } else {
@@ -396,6 +400,7 @@ steps:
                 encoding: Encoding::Latin1,
                 quit_word: "bye".into(),
                 command: None,
+                via: None,
             }]
         );
         let step = &scenario.steps[1];
@@ -446,6 +451,7 @@ steps:
                 encoding: Encoding::Utf8,
                 quit_word: "quit".into(),
                 command: None,
+                via: None,
             }]
         );
         // `client:` with nothing after it, `defaults: {}` and `${port}` are defaults too.

@@ -6,7 +6,10 @@ use super::kept::Kept;
 use super::mask::{Masks, Scope};
 use super::window::{Show, Stream, Track, Window};
 use crate::client::encoding::Encoding;
-use crate::event::{ClientEvent, CloseReason, Pipe, ProgramEvent, ServerEvent, UnsentReason};
+use crate::event::{
+    ClientEvent, CloseReason, Direction, DownMode, Pipe, ProgramEvent, ProxyEvent, ServerEvent,
+    Side, UnsentReason,
+};
 
 /// Describes a client as the transcript shows it.
 #[derive(Debug, Clone)]
@@ -29,6 +32,34 @@ enum Mark {
     /// A signal sent to the server program: what its clients see next.
     ServerSignalled,
     Connecting,
+    /// A proxy went down (its resets follow).
+    ProxyDown(usize),
+    /// A proxy connection passed a FIN on to one side.
+    ProxyFin(usize, u32, Side),
+    /// A proxy connection sent a RST to one side.
+    ProxyRst(usize, u32, Side),
+}
+
+/// Says which proxy connection carries what, as far as the transcript's causes go.
+#[derive(Debug, Default)]
+struct Routes {
+    /// The proxies' names, by index.
+    names: Vec<String>,
+    /// The built-in client at the client end of each proxy connection.
+    owners: HashMap<(usize, u32), usize>,
+    /// The proxy connection each built-in client's current connection goes through.
+    clients: HashMap<usize, (usize, u32)>,
+    /// The proxy connection at the other end of each server connection.
+    conns: HashMap<u32, (usize, u32)>,
+}
+
+/// Names what a proxy said that was held back, to show where it was released.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProxyShown {
+    /// Bytes it passed on or dropped, on this stream.
+    Bytes(Stream, bytes::Bytes),
+    /// Another event of proxy `.0` (a fault that fired).
+    Event(usize, ProxyEvent),
 }
 
 /// Maps a server connection to the built-in client at its other end, once known.
@@ -48,6 +79,7 @@ pub struct Recorder {
     /// The lines written so far, within bounds.
     kept: Kept,
     masks: Masks,
+    routes: Routes,
 }
 
 impl Recorder {
@@ -71,7 +103,30 @@ impl Recorder {
             marks: HashMap::new(),
             kept: Kept::default(),
             masks: Masks::new(port),
+            routes: Routes::default(),
         }
+    }
+
+    /// Names the scenario's proxies, by index.
+    pub fn set_proxies(&mut self, names: Vec<String>) {
+        self.routes.names = names;
+    }
+
+    /// Notes that proxy connection `conn` of proxy `proxy` is built-in
+    /// client `client`'s current connection.
+    pub fn proxy_client(&mut self, proxy: usize, conn: u32, client: usize) {
+        self.routes.owners.insert((proxy, conn), client);
+        self.routes.clients.insert(client, (proxy, conn));
+    }
+
+    /// Notes that server connection `server` is proxy connection `conn` of proxy `proxy`, dialed.
+    pub fn proxy_server(&mut self, proxy: usize, conn: u32, server: u32) {
+        self.routes.conns.insert(server, (proxy, conn));
+    }
+
+    /// Returns the mark of `mark` within this window, if it was set.
+    fn mark(&self, mark: Mark) -> Option<u32> {
+        self.marks.get(&mark).copied()
     }
 
     /// Starts a new batch: what is added until the next call follows one another.
@@ -107,15 +162,22 @@ impl Recorder {
                 self.window.line(track, None, text);
             }
             ClientEvent::Received { data } => {
-                let cause = conn.and_then(|c| self.window.block_clock(Stream::ConnOut(c)));
+                let cause = match self.routes.clients.get(&index) {
+                    Some(&(p, c)) => {
+                        self.window
+                            .block_clock(Stream::ProxyOut(p, c, Direction::ToClient))
+                    }
+                    None => conn.and_then(|c| self.window.block_clock(Stream::ConnOut(c))),
+                };
                 self.window
                     .bytes(Stream::ClientIn(index), cause, data, show);
             }
             ClientEvent::PeerEnded => {
-                let cause = conn
-                    .and_then(|c| self.marks.get(&Mark::ConnEnded(c)))
-                    .or(self.marks.get(&Mark::ServerSignalled))
-                    .copied();
+                let via = self.routes.clients.get(&index).copied();
+                let cause = via
+                    .and_then(|(p, c)| self.mark(Mark::ProxyFin(p, c, Side::Client)))
+                    .or_else(|| conn.and_then(|c| self.mark(Mark::ConnEnded(c))))
+                    .or(self.mark(Mark::ServerSignalled));
                 self.window.line(track, cause, "peer ended (FIN)".into());
             }
             ClientEvent::Ended => {
@@ -129,14 +191,16 @@ impl Recorder {
                     CloseReason::Aborted => "closed (aborted)".to_owned(),
                     CloseReason::Error(error) => format!("closed (error: {})", error.code),
                 };
-                let cause = conn
-                    .and_then(|c| {
-                        self.marks
-                            .get(&Mark::ConnAborted(c))
-                            .or(self.marks.get(&Mark::ServerDown))
+                let via = self.routes.clients.get(&index).copied();
+                let cause = via
+                    .and_then(|(p, c)| self.mark(Mark::ProxyRst(p, c, Side::Client)))
+                    .or_else(|| {
+                        conn.and_then(|c| {
+                            self.mark(Mark::ConnAborted(c))
+                                .or(self.mark(Mark::ServerDown))
+                        })
                     })
-                    .or(self.marks.get(&Mark::ServerSignalled))
-                    .copied();
+                    .or(self.mark(Mark::ServerSignalled));
                 self.window.line(track, cause, text);
             }
             ClientEvent::RetryScheduled { retry, max, delay } => {
@@ -203,12 +267,20 @@ impl Recorder {
                 self.marks.insert(Mark::ServerDown, clock);
             }
             ServerEvent::Accepted { conn, .. } => {
-                let cause = self.marks.get(&Mark::Connecting).copied();
+                // Through a proxy too: its dial and this accept may be
+                // reported in either order, so the connect is the cause.
+                let cause = self.mark(Mark::Connecting);
                 let text = format!("accepted connection {conn}");
                 self.window.line(Track::Conn(*conn), cause, text);
             }
             ServerEvent::Received { conn, data } => {
-                let cause = owner(conn).and_then(|i| self.window.block_clock(Stream::ClientOut(i)));
+                let cause = match self.routes.conns.get(conn) {
+                    Some(&(p, c)) => {
+                        self.window
+                            .block_clock(Stream::ProxyOut(p, c, Direction::ToServer))
+                    }
+                    None => owner(conn).and_then(|i| self.window.block_clock(Stream::ClientOut(i))),
+                };
                 let show = if self.counts {
                     Show::Count
                 } else {
@@ -221,8 +293,10 @@ impl Recorder {
                 self.window.bytes(Stream::ConnOut(*conn), None, data, show);
             }
             ServerEvent::PeerEnded { conn } => {
-                let cause =
-                    owner(conn).and_then(|i| self.marks.get(&Mark::ClientEnded(i)).copied());
+                let cause = match self.routes.conns.get(conn) {
+                    Some(&(p, c)) => self.mark(Mark::ProxyFin(p, c, Side::Server)),
+                    None => owner(conn).and_then(|i| self.mark(Mark::ClientEnded(i))),
+                };
                 self.window
                     .line(Track::Conn(*conn), cause, "peer ended (FIN)".into());
             }
@@ -239,12 +313,233 @@ impl Recorder {
                     CloseReason::Aborted => "closed (reset)".to_owned(),
                     CloseReason::Error(error) => format!("closed (error: {})", error.code),
                 };
-                let clock = self.window.line(Track::Conn(*conn), None, text);
+                let cause = self
+                    .routes
+                    .conns
+                    .get(conn)
+                    .and_then(|&(p, c)| self.mark(Mark::ProxyRst(p, c, Side::Server)));
+                let clock = self.window.line(Track::Conn(*conn), cause, text);
                 if *reason == CloseReason::Aborted {
                     self.marks.insert(Mark::ConnAborted(*conn), clock);
                 }
             }
         }
+    }
+
+    /// Adds proxy `proxy`'s event; the bytes it passes on are shown as text.
+    /// What it does in a batch follows what caused it: bytes it forwards
+    /// follow the block they came in, a FIN or RST it sees follows the
+    /// peer's, and the server's or a client's answer follows the proxy's.
+    pub fn proxy(&mut self, proxy: usize, event: &ProxyEvent) {
+        let whole = Track::Proxy(proxy);
+        let show = Show::Text(Encoding::Utf8);
+        match event {
+            ProxyEvent::Up { addr } => {
+                self.window
+                    .line(whole, None, format!("listening on {addr}"));
+            }
+            ProxyEvent::Down { mode, connections } => {
+                let n = *connections;
+                let conns = format!("{n} {}", if n == 1 { "connection" } else { "connections" });
+                let text = match mode {
+                    DownMode::Refuse => format!(
+                        "down (refuse): new connections are refused; {conns} {} open",
+                        if n == 1 { "stays" } else { "stay" }
+                    ),
+                    DownMode::Blackhole => format!(
+                        "down (blackhole): new connections get no answer; {conns} {} open",
+                        if n == 1 { "stays" } else { "stay" }
+                    ),
+                    DownMode::Reset => {
+                        format!("down (reset): {conns} reset; new connections are refused")
+                    }
+                };
+                let clock = self.window.line(whole, None, text);
+                self.marks.insert(Mark::ProxyDown(proxy), clock);
+            }
+            ProxyEvent::Accepted { conn, .. } => {
+                let cause = self.mark(Mark::Connecting);
+                let text = format!("accepted connection {conn}");
+                self.window
+                    .line(Track::ProxyConn(proxy, *conn), cause, text);
+            }
+            ProxyEvent::Dialed { conn, upstream, .. } => {
+                let text = format!("connected to {upstream}");
+                self.window.line(Track::ProxyConn(proxy, *conn), None, text);
+            }
+            ProxyEvent::DialFailed { conn, error } => {
+                let text = format!("cannot connect to the upstream: {}", error.code);
+                self.window.line(Track::ProxyConn(proxy, *conn), None, text);
+            }
+            ProxyEvent::Forwarded {
+                conn,
+                direction,
+                data,
+            } => {
+                let cause = self.came_from(proxy, *conn, *direction);
+                let stream = Stream::ProxyOut(proxy, *conn, *direction);
+                self.window.bytes(stream, cause, data, show);
+            }
+            ProxyEvent::Dropped {
+                conn,
+                direction,
+                data,
+            } => {
+                let cause = self.came_from(proxy, *conn, *direction);
+                let stream = Stream::ProxyDropped(proxy, *conn, *direction);
+                self.window.bytes(stream, cause, data, show);
+            }
+            ProxyEvent::FinSeen { conn, side } => {
+                let cause = self.ended_by(proxy, *conn, *side);
+                let text = format!("{} ended (FIN)", side.name());
+                self.window
+                    .line(Track::ProxyConn(proxy, *conn), cause, text);
+            }
+            ProxyEvent::FinPassed { conn, side } => {
+                let text = format!("FIN to the {}", side.name());
+                let track = Track::ProxyConn(proxy, *conn);
+                let clock = self.window.line(track, None, text);
+                self.marks
+                    .insert(Mark::ProxyFin(proxy, *conn, *side), clock);
+            }
+            ProxyEvent::RstSeen { conn, side } => {
+                let cause = self.reset_by(proxy, *conn, *side);
+                let text = format!("{} reset the connection (RST)", side.name());
+                self.window
+                    .line(Track::ProxyConn(proxy, *conn), cause, text);
+            }
+            ProxyEvent::RstSent { conn, side } => {
+                let cause = self.mark(Mark::ProxyDown(proxy));
+                let text = format!("RST to the {}", side.name());
+                let track = Track::ProxyConn(proxy, *conn);
+                let clock = self.window.line(track, cause, text);
+                self.marks
+                    .insert(Mark::ProxyRst(proxy, *conn, *side), clock);
+            }
+            ProxyEvent::Failed { conn, side, error } => {
+                let cause = self.reset_by(proxy, *conn, *side);
+                let text = format!("{} side failed: {}", side.name(), error.code);
+                self.window
+                    .line(Track::ProxyConn(proxy, *conn), cause, text);
+            }
+            ProxyEvent::Closed {
+                conn,
+                to_server,
+                to_client,
+            } => {
+                let text = format!(
+                    "closed ({to_server} {} to the server, {to_client} to the client)",
+                    bytes_word(*to_server as usize)
+                );
+                self.window.line(Track::ProxyConn(proxy, *conn), None, text);
+            }
+            ProxyEvent::FaultFired {
+                conn,
+                fault,
+                direction,
+                offset,
+            } => {
+                let cause = self.came_from(proxy, *conn, *direction);
+                let text = format!(
+                    "fault {} fired {} at byte {offset}",
+                    fault.name,
+                    direction.name()
+                );
+                self.window
+                    .line(Track::ProxyConn(proxy, *conn), cause, text);
+            }
+            ProxyEvent::FaultAdded { fault } => {
+                let text = format!("fault {} added: {}", fault.name, fault.spec);
+                self.window.line(whole, None, text);
+            }
+            ProxyEvent::FaultsCleared { names } => {
+                let names: Vec<&str> = names.iter().map(|n| &**n).collect();
+                let text = format!(
+                    "cleared {} {}",
+                    if names.len() == 1 { "fault" } else { "faults" },
+                    names.join(", ")
+                );
+                self.window.line(whole, None, text);
+            }
+            ProxyEvent::DirectionState { .. } => {}
+        }
+    }
+
+    /// Writes what proxies said that was held back, released now, as one
+    /// window of its own after the current one, in the order it came.
+    pub fn show_proxy_released(&mut self, released: Vec<ProxyShown>, owners: &Owners) {
+        if released.is_empty() {
+            return;
+        }
+        self.close_window(owners);
+        self.window.begin_batch();
+        self.show_proxy_held(released);
+        self.close_window(owners);
+    }
+
+    /// Adds what proxies said that was held back, released now, to the
+    /// current window, in the order it came.
+    pub fn show_proxy_held(&mut self, released: Vec<ProxyShown>) {
+        for shown in released {
+            match shown {
+                ProxyShown::Bytes(stream, data) => {
+                    let show = Show::Text(Encoding::Utf8);
+                    self.window.bytes(stream, None, &data, show);
+                }
+                ProxyShown::Event(proxy, event) => self.proxy(proxy, &event),
+            }
+        }
+    }
+
+    /// Returns the clock of the block the bytes a proxy passes on in `direction` came in.
+    fn came_from(&self, proxy: usize, conn: u32, direction: Direction) -> Option<u32> {
+        match direction {
+            Direction::ToServer => {
+                let client = self.routes.owners.get(&(proxy, conn))?;
+                self.window.block_clock(Stream::ClientOut(*client))
+            }
+            Direction::ToClient => {
+                let server = self.server_of(proxy, conn)?;
+                self.window.block_clock(Stream::ConnOut(server))
+            }
+        }
+    }
+
+    /// Returns the clock of the FIN `side` sent, as far as the window knows it.
+    fn ended_by(&self, proxy: usize, conn: u32, side: Side) -> Option<u32> {
+        match side {
+            Side::Client => {
+                let client = self.routes.owners.get(&(proxy, conn))?;
+                self.mark(Mark::ClientEnded(*client))
+            }
+            Side::Server => self
+                .server_of(proxy, conn)
+                .and_then(|server| self.mark(Mark::ConnEnded(server)))
+                .or(self.mark(Mark::ServerSignalled)),
+        }
+    }
+
+    /// Returns the clock of what reset `side`'s end, as far as the window knows it.
+    fn reset_by(&self, proxy: usize, conn: u32, side: Side) -> Option<u32> {
+        match side {
+            Side::Client => None,
+            Side::Server => self
+                .server_of(proxy, conn)
+                .and_then(|server| {
+                    self.mark(Mark::ConnAborted(server))
+                        .or(self.mark(Mark::ServerDown))
+                })
+                .or(self.mark(Mark::ServerSignalled)),
+        }
+    }
+
+    /// Returns the server connection a proxy connection dialed, if known.
+    fn server_of(&self, proxy: usize, conn: u32) -> Option<u32> {
+        self.routes
+            .conns
+            .iter()
+            .find(|(_, via)| **via == (proxy, conn))
+            .map(|(server, _)| *server)
     }
 
     /// Adds a program's event on `track` (a client's, or the server's).
@@ -281,7 +576,15 @@ impl Recorder {
             Stream::ClientIn(index) => Show::Decoded(self.clients[index].encoding),
             _ => Show::Text(Encoding::Utf8),
         };
-        self.window.bytes(stream, None, text.as_bytes(), show);
+        // Through a proxy, what a client received follows what the proxy passed on.
+        let cause = match stream {
+            Stream::ClientIn(index) => self.routes.clients.get(&index).and_then(|&(p, c)| {
+                self.window
+                    .block_clock(Stream::ProxyOut(p, c, Direction::ToClient))
+            }),
+            _ => None,
+        };
+        self.window.bytes(stream, cause, text.as_bytes(), show);
     }
 
     /// Writes released text as windows of its own, after the current one,
@@ -303,6 +606,7 @@ impl Recorder {
         if !self.window.is_empty() {
             let clients = &self.clients;
             let program = self.lone_program.map(|i| &clients[i].name);
+            let routes = &self.routes;
             let lines = self.window.close(
                 |track| match track {
                     Track::Server => "server".to_owned(),
@@ -312,13 +616,32 @@ impl Recorder {
                         (None, Some(name)) => format!("server[{name}]"),
                         (None, None) => format!("server[#{c}]"),
                     },
+                    Track::Proxy(p) => routes.names[p].clone(),
+                    Track::ProxyConn(p, c) => {
+                        let proxy = &routes.names[p];
+                        match (routes.owners.get(&(p, c)), program) {
+                            (Some(&i), _) => format!("{proxy}[{}]", clients[i].name),
+                            (None, Some(name)) => format!("{proxy}[{name}]"),
+                            (None, None) => format!("{proxy}[#{c}]"),
+                        }
+                    }
                 },
+                // Proxies' connections come between the clients and the
+                // server's connections, as they stand between them.
                 |track| match track {
                     Track::Server => (0, 0),
+                    Track::Proxy(p) => (0, 1 + p as u32),
                     Track::Client(i) => (1, i as u32),
+                    Track::ProxyConn(p, c) => {
+                        let (p, c) = (p as u32 & 0xff, c & 0xffff);
+                        match routes.owners.get(&(p as usize, c)) {
+                            Some(&i) => (2, ((i as u32 & 0xff) << 24) | (p << 16) | c),
+                            None => (3, (p << 16) | c),
+                        }
+                    }
                     Track::Conn(c) => match owners.get(&c) {
-                        Some(&i) => (2, i as u32),
-                        None => (3, c),
+                        Some(&i) => (4, i as u32),
+                        None => (5, c),
                     },
                 },
             );
@@ -367,7 +690,9 @@ impl Recorder {
     fn encoding_of_track(&self, track: Track) -> Encoding {
         match track {
             Track::Client(i) => self.clients[i].encoding,
-            Track::Server | Track::Conn(_) => Encoding::Utf8,
+            Track::Server | Track::Conn(_) | Track::Proxy(_) | Track::ProxyConn(..) => {
+                Encoding::Utf8
+            }
         }
     }
 }

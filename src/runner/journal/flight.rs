@@ -1,9 +1,19 @@
-//! Accounts for what is in flight — bytes, FINs, connect attempts, woken clients — to tell when the conversation is settled.
+//! Accounts for what is in flight — bytes, FINs, connect attempts, woken clients and proxies — to tell when the conversation is settled.
+//!
+//! A proxy between a client and the server splits a connection in two: the
+//! client's to the proxy, and the proxy's to the server. Each is balanced
+//! like any other, with the proxy's end counted from what it reports: what
+//! it read, forwarded and dropped, the FINs and resets it saw and passed on.
+//! Bytes inside the proxy are in flight while a write of them is under way
+//! or they have not been read yet; bytes a fault holds (a latency's timer,
+//! a stall, a pending `on:` match) are held, not in flight, so that a
+//! stall or a blackhole never keeps the conversation unsettled. A stalled
+//! direction reads nothing: what its sender sends then is held too.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use crate::event::{ClientEvent, ProgramEvent, ServerEvent};
+use crate::event::{ClientEvent, Direction, ProgramEvent, ProxyEvent, ServerEvent, Side as End};
 
 /// Counts one side of a connection: what it sent and what it saw.
 #[derive(Debug, Default, Clone)]
@@ -20,11 +30,136 @@ struct Side {
 struct Link {
     client: Option<(usize, Side)>,
     conn: Option<(u32, Side)>,
+    /// The proxy connection that accepted it (its client end is `client`).
+    via: Option<(usize, u32)>,
+    /// The proxy connection that dialed it (its server end is `conn`).
+    dialer: Option<(usize, u32)>,
+}
+
+/// Counts one direction of a proxy connection, as the proxy reports it.
+#[derive(Debug, Clone, Copy)]
+struct Flow {
+    read: u64,
+    forwarded: u64,
+    writing: bool,
+    reading: bool,
+}
+
+impl Default for Flow {
+    fn default() -> Self {
+        Self {
+            read: 0,
+            forwarded: 0,
+            writing: false,
+            reading: true,
+        }
+    }
+}
+
+/// Counts one proxy connection: each direction, and each end's FINs and close.
+#[derive(Debug)]
+struct ProxyConn {
+    /// The client end's address (the key of its link).
+    peer: SocketAddr,
+    /// The proxy's own address toward the server, once dialed.
+    local: Option<SocketAddr>,
+    /// Accepted, not dialed yet (nor failed to).
+    dialing: bool,
+    closed: bool,
+    /// To the server, then to the client.
+    flows: [Flow; 2],
+    /// A FIN was read from the client end, from the server end.
+    fin_seen: [bool; 2],
+    /// A FIN was passed on to the client end, to the server end.
+    fin_passed: [bool; 2],
+    /// The server end saw a reset or failed.
+    server_broken: bool,
+}
+
+impl ProxyConn {
+    fn flow(&self, direction: Direction) -> &Flow {
+        &self.flows[direction_index(direction)]
+    }
+
+    /// Returns the counts of the end toward `end` as a connection's side
+    /// counts them: bytes it sent and took in, FINs sent and seen.
+    fn side(&self, end: End) -> Side {
+        let (out, into) = match end {
+            End::Client => (Direction::ToClient, Direction::ToServer),
+            End::Server => (Direction::ToServer, Direction::ToClient),
+        };
+        Side {
+            sent: self.flow(out).forwarded,
+            received: self.flow(into).read,
+            fin_sent: self.fin_passed[end_index(end)],
+            fin_seen: self.fin_seen[end_index(end)],
+            closed: self.closed,
+        }
+    }
+
+    /// Returns true when the proxy takes in what `end` sends as it comes
+    /// (else a fault holds it, or its sender has ended).
+    fn reads_from(&self, end: End) -> bool {
+        self.flow(Direction::reading(end)).reading
+    }
+
+    /// Returns true when nothing is in flight inside the proxy.
+    fn settled(&self) -> bool {
+        self.closed || !(self.dialing || self.flows.iter().any(|flow| flow.writing))
+    }
+}
+
+fn direction_index(direction: Direction) -> usize {
+    match direction {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    }
+}
+
+fn end_index(end: End) -> usize {
+    match end {
+        End::Client => 0,
+        End::Server => 1,
+    }
+}
+
+/// Returns true when nothing is in flight between `peer`, a client or the
+/// server, and a proxy's end `proxy` of the same connection, which takes
+/// in what `peer` sends as it comes (`reads`) or holds it.
+fn balanced(peer: &Side, proxy: &Side, reads: bool) -> bool {
+    if peer.closed || proxy.closed {
+        return peer.closed && proxy.closed;
+    }
+    let taken = if reads {
+        peer.sent == proxy.received && peer.fin_sent == proxy.fin_seen
+    } else {
+        peer.sent >= proxy.received && (peer.fin_sent || !proxy.fin_seen)
+    };
+    taken && proxy.sent == peer.received && proxy.fin_sent == peer.fin_seen
 }
 
 impl Link {
-    /// Returns true when nothing is in flight between the two sides.
-    fn settled(&self) -> bool {
+    /// Returns true when nothing is in flight between the two sides (a
+    /// proxy's end is looked up in `proxies`).
+    fn settled(&self, proxies: &HashMap<(usize, u32), ProxyConn>, seen: &[bool]) -> bool {
+        let proxy = |key: &(usize, u32)| proxies.get(key);
+        match (&self.client, self.via.as_ref().and_then(proxy)) {
+            (Some((_, c)), Some(p)) => {
+                return balanced(c, &p.side(End::Client), p.reads_from(End::Client));
+            }
+            (None, Some(_)) => return true,
+            _ => {}
+        }
+        if let Some(key) = &self.dialer {
+            return match (proxy(key), &self.conn) {
+                (Some(p), Some((_, s))) => {
+                    balanced(s, &p.side(End::Server), p.reads_from(End::Server))
+                }
+                // An upstream tcprun does not see never reports its side.
+                (Some(p), None) => p.closed || !seen[key.0],
+                (None, _) => true,
+            };
+        }
         match (&self.client, &self.conn) {
             (Some((_, c)), Some((_, s))) => {
                 (c.closed && s.closed)
@@ -44,13 +179,27 @@ impl Link {
         }
     }
 
-    /// Returns true when both sides are known and closed.
-    fn done(&self) -> bool {
-        matches!(
-            (&self.client, &self.conn),
-            (Some((_, c)), Some((_, s))) if c.closed && s.closed
-        )
+    /// Returns true when both sides are known and closed (a proxy's end
+    /// is looked up in `proxies`).
+    fn done(&self, proxies: &HashMap<(usize, u32), ProxyConn>) -> bool {
+        let proxy_closed = |key: &Option<(usize, u32)>| {
+            key.and_then(|key| proxies.get(&key))
+                .is_some_and(|p| p.closed)
+        };
+        let client_closed = self.client.as_ref().is_some_and(|(_, c)| c.closed);
+        let conn_closed = self.conn.as_ref().is_some_and(|(_, s)| s.closed);
+        (client_closed && (conn_closed || proxy_closed(&self.via)))
+            || (conn_closed && proxy_closed(&self.dialer))
     }
+}
+
+/// Names a link a proxy's event completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joined {
+    /// (proxy, connection) is built-in client `.2`'s connection.
+    Client(usize, u32, usize),
+    /// (proxy, connection) dialed the fake server's connection `.2`.
+    Server(usize, u32, u32),
 }
 
 /// Says what keeps one client busy.
@@ -79,19 +228,174 @@ pub struct Flight {
     /// The server program has exited (and not started again): every
     /// client's connection to it is about to close, so it is in flight.
     server_gone: bool,
+    /// Each proxy's connections, by (proxy, number).
+    proxy_conns: HashMap<(usize, u32), ProxyConn>,
+    /// Each proxy's timers that fired and whose effects are not reported yet.
+    proxy_woken: Vec<u32>,
+    /// Each proxy's upstream is the fake server, whose side tcprun sees.
+    upstream_seen: Vec<bool>,
 }
 
 impl Flight {
     /// Creates the accounts of `clients` clients; `both_ends`: the server is
     /// a fake one, whose connections count too.
-    pub fn new(clients: usize, both_ends: bool) -> Self {
+    /// `upstream_seen`: for each proxy, its upstream is the fake server.
+    pub fn new(clients: usize, both_ends: bool, upstream_seen: Vec<bool>) -> Self {
         Self {
             clients: (0..clients).map(|_| Busy::default()).collect(),
             links: HashMap::new(),
             conn_peer: HashMap::new(),
             both_ends,
             server_gone: false,
+            proxy_conns: HashMap::new(),
+            proxy_woken: vec![0; upstream_seen.len()],
+            upstream_seen,
         }
+    }
+
+    /// Notes that a timer of proxy `proxy` fired: it is busy until it says it is done with it.
+    pub fn wake_proxy(&mut self, proxy: usize) {
+        self.proxy_woken[proxy] += 1;
+    }
+
+    /// Notes that proxy `proxy` is done with a timer that fired (what it did then is reported).
+    pub fn proxy_done(&mut self, proxy: usize) {
+        self.proxy_woken[proxy] = self.proxy_woken[proxy].saturating_sub(1);
+    }
+
+    /// Returns the proxy connection (proxy, number) that client `index`'s current connection goes through.
+    pub fn proxy_conn_of_client(&self, index: usize) -> Option<(usize, u32)> {
+        let local = self.clients[index].local?;
+        self.links.get(&local)?.via
+    }
+
+    /// Returns the built-in client at the client end of a proxy connection.
+    pub fn client_of_proxy_conn(&self, proxy: usize, conn: u32) -> Option<usize> {
+        let peer = self.proxy_conns.get(&(proxy, conn))?.peer;
+        self.links
+            .get(&peer)?
+            .client
+            .as_ref()
+            .map(|(index, _)| *index)
+    }
+
+    /// Returns the server connection a proxy connection dialed, once both are known.
+    pub fn server_conn_of_proxy_conn(&self, proxy: usize, conn: u32) -> Option<u32> {
+        let local = self.proxy_conns.get(&(proxy, conn))?.local?;
+        self.links.get(&local)?.conn.as_ref().map(|(conn, _)| *conn)
+    }
+
+    /// Returns the proxy connection that dialed server connection `conn`, once both are known.
+    pub fn proxy_conn_of_server_conn(&self, conn: u32) -> Option<(usize, u32)> {
+        let peer = self.conn_peer.get(&conn)?;
+        self.links.get(peer)?.dialer
+    }
+
+    /// Returns true when a proxy connection's upstream end is one tcprun
+    /// sees (the fake server), so what comes from it can be settled.
+    pub fn upstream_seen(&self, proxy: usize) -> bool {
+        self.upstream_seen[proxy]
+    }
+
+    /// Folds proxy `proxy`'s event; returns the links it completes:
+    /// (proxy connection, client) when the proxy connection meets its
+    /// client's connect, (proxy connection, server connection) when it meets
+    /// the connection the fake server accepted.
+    pub fn proxy_event(&mut self, proxy: usize, event: &ProxyEvent) -> Vec<Joined> {
+        let mut joined = Vec::new();
+        match event {
+            ProxyEvent::Accepted { conn, peer } => {
+                self.proxy_conns.insert(
+                    (proxy, *conn),
+                    ProxyConn {
+                        peer: *peer,
+                        local: None,
+                        dialing: true,
+                        closed: false,
+                        flows: [Flow::default(); 2],
+                        fin_seen: [false; 2],
+                        fin_passed: [false; 2],
+                        server_broken: false,
+                    },
+                );
+                let link = self.links.entry(*peer).or_default();
+                link.via = Some((proxy, *conn));
+                if let Some((client, _)) = &link.client {
+                    joined.push(Joined::Client(proxy, *conn, *client));
+                }
+            }
+            ProxyEvent::Dialed { conn, local, .. } => {
+                if let Some(pc) = self.proxy_conns.get_mut(&(proxy, *conn)) {
+                    pc.dialing = false;
+                    pc.local = Some(*local);
+                }
+                let link = self.links.entry(*local).or_default();
+                link.dialer = Some((proxy, *conn));
+                if let Some((server, _)) = &link.conn {
+                    joined.push(Joined::Server(proxy, *conn, *server));
+                }
+            }
+            ProxyEvent::DialFailed { conn, .. } => {
+                if let Some(pc) = self.proxy_conns.get_mut(&(proxy, *conn)) {
+                    pc.dialing = false;
+                }
+            }
+            ProxyEvent::Forwarded {
+                conn,
+                direction,
+                data,
+            } => {
+                if let Some(pc) = self.proxy_conns.get_mut(&(proxy, *conn)) {
+                    pc.flows[direction_index(*direction)].forwarded += data.len() as u64;
+                }
+            }
+            ProxyEvent::DirectionState {
+                conn,
+                direction,
+                read,
+                writing,
+                reading,
+            } => {
+                if let Some(pc) = self.proxy_conns.get_mut(&(proxy, *conn)) {
+                    let flow = &mut pc.flows[direction_index(*direction)];
+                    flow.read = *read;
+                    flow.writing = *writing;
+                    flow.reading = *reading;
+                }
+            }
+            ProxyEvent::FinSeen { conn, side } => {
+                if let Some(pc) = self.proxy_conns.get_mut(&(proxy, *conn)) {
+                    pc.fin_seen[end_index(*side)] = true;
+                }
+            }
+            ProxyEvent::FinPassed { conn, side } => {
+                if let Some(pc) = self.proxy_conns.get_mut(&(proxy, *conn)) {
+                    pc.fin_passed[end_index(*side)] = true;
+                }
+            }
+            ProxyEvent::RstSeen { conn, side } | ProxyEvent::Failed { conn, side, .. } => {
+                if let Some(pc) = self.proxy_conns.get_mut(&(proxy, *conn))
+                    && *side == End::Server
+                {
+                    pc.server_broken = true;
+                }
+            }
+            ProxyEvent::Closed { conn, .. } => {
+                if let Some(pc) = self.proxy_conns.get_mut(&(proxy, *conn)) {
+                    pc.closed = true;
+                    pc.dialing = false;
+                }
+                self.forget_closed();
+            }
+            ProxyEvent::Up { .. }
+            | ProxyEvent::Down { .. }
+            | ProxyEvent::Dropped { .. }
+            | ProxyEvent::RstSent { .. }
+            | ProxyEvent::FaultFired { .. }
+            | ProxyEvent::FaultAdded { .. }
+            | ProxyEvent::FaultsCleared { .. } => {}
+        }
+        joined
     }
 
     /// Notes that client `index`'s timer fired: it is busy until it reports.
@@ -104,10 +408,15 @@ impl Flight {
         self.clients[index].woken = false;
     }
 
-    /// Returns the server connection of client `index`'s current connection.
+    /// Returns the server connection of client `index`'s current connection
+    /// (through a proxy, the one the proxy dialed for it).
     pub fn conn_of_client(&self, index: usize) -> Option<u32> {
         let local = self.clients[index].local?;
-        self.links.get(&local)?.conn.as_ref().map(|(conn, _)| *conn)
+        let link = self.links.get(&local)?;
+        match link.via {
+            Some((proxy, conn)) => self.server_conn_of_proxy_conn(proxy, conn),
+            None => link.conn.as_ref().map(|(conn, _)| *conn),
+        }
     }
 
     /// Folds built-in client `index`'s event; returns (connection, client)
@@ -122,6 +431,11 @@ impl Flight {
                 busy.local = Some(*local);
                 let link = self.links.entry(*local).or_default();
                 link.client = Some((index, Side::default()));
+                if let Some((proxy, pc)) = link.via {
+                    return self
+                        .server_conn_of_proxy_conn(proxy, pc)
+                        .map(|conn| (conn, index));
+                }
                 return link.conn.as_ref().map(|(conn, _)| (*conn, index));
             }
             ClientEvent::ConnectFailed { .. } => self.clients[index].connecting = false,
@@ -169,6 +483,11 @@ impl Flight {
                 self.conn_peer.insert(*conn, *peer);
                 let link = self.links.entry(*peer).or_default();
                 link.conn = Some((*conn, Side::default()));
+                if let Some((proxy, pc)) = link.dialer {
+                    return self
+                        .client_of_proxy_conn(proxy, pc)
+                        .map(|client| (*conn, client));
+                }
                 return link.client.as_ref().map(|(client, _)| (*conn, *client));
             }
             ServerEvent::Received { conn, data } => {
@@ -223,7 +542,30 @@ impl Flight {
         self.clients
             .iter()
             .all(|c| !(c.connecting || c.woken || self.server_gone && c.connected))
-            && (!self.both_ends || self.links.values().all(Link::settled))
+            && self.links.values().all(|link| self.link_settled(link))
+            && self.proxy_woken.iter().all(|woken| *woken == 0)
+            && self
+                .proxy_conns
+                .values()
+                .all(|pc| self.proxy_conn_settled(pc))
+    }
+
+    /// Returns true when nothing is in flight on `link`: with a fake
+    /// server every link counts; without, only those with a proxy's end.
+    fn link_settled(&self, link: &Link) -> bool {
+        let proxied = link.via.is_some() || link.dialer.is_some();
+        !(self.both_ends || proxied) || link.settled(&self.proxy_conns, &self.upstream_seen)
+    }
+
+    /// Returns true when nothing is in flight inside a proxy connection,
+    /// nor on its way to it from a server program that has exited.
+    fn proxy_conn_settled(&self, pc: &ProxyConn) -> bool {
+        let closing = self.server_gone
+            && pc.local.is_some()
+            && !pc.closed
+            && !pc.fin_seen[end_index(End::Server)]
+            && !pc.server_broken;
+        pc.settled() && !closing
     }
 
     /// Describes what keeps the conversation from settling, for timeouts;
@@ -244,13 +586,36 @@ impl Flight {
                 ));
             }
         }
-        if self.both_ends {
-            for link in self.links.values().filter(|l| !l.settled()) {
-                let who = link.client.as_ref().map_or("a client", |(i, _)| name(*i));
+        for link in self.links.values().filter(|l| !self.link_settled(l)) {
+            let who = link.client.as_ref().map_or("a client", |(i, _)| name(*i));
+            let what = match (link.via, link.dialer) {
+                (Some((_, conn)), _) => format!("{who} and the proxy (its connection {conn})"),
+                (None, Some((_, conn))) => {
+                    format!("the proxy (its connection {conn}) and the server")
+                }
+                (None, None) => format!("{who} and the server"),
+            };
+            why.push(format!("bytes or a close between {what} are in flight"));
+        }
+        for (proxy, woken) in self.proxy_woken.iter().enumerate() {
+            if *woken > 0 {
                 why.push(format!(
-                    "bytes or a close between {who} and the server are in flight"
+                    "proxy {} was woken by a timer and has not reported",
+                    proxy + 1
                 ));
             }
+        }
+        let mut busy: Vec<&(usize, u32)> = self
+            .proxy_conns
+            .iter()
+            .filter(|(_, pc)| !self.proxy_conn_settled(pc))
+            .map(|(key, _)| key)
+            .collect();
+        busy.sort();
+        for (_, conn) in busy {
+            why.push(format!(
+                "the proxy's connection {conn} is connecting upstream, writing, or closing"
+            ));
         }
         why
     }
@@ -271,8 +636,17 @@ impl Flight {
             .map(|(_, side)| side)
     }
 
-    /// Forgets connections whose both sides are closed (bounded memory).
+    /// Forgets connections whose both sides are closed, and closed proxy
+    /// connections no connection refers to any more (bounded memory).
     fn forget_closed(&mut self) {
-        self.links.retain(|_, link| !link.done());
+        let proxies = &self.proxy_conns;
+        self.links.retain(|_, link| !link.done(proxies));
+        let referred: std::collections::HashSet<(usize, u32)> = self
+            .links
+            .values()
+            .flat_map(|link| link.via.into_iter().chain(link.dialer))
+            .collect();
+        self.proxy_conns
+            .retain(|key, pc| !pc.closed || referred.contains(key));
     }
 }

@@ -1,6 +1,7 @@
 //! Executes each kind of step against the clients, the server and the journal: the dispatch, and what client and server steps share.
 
 mod client;
+mod proxy;
 mod server;
 
 use std::sync::Arc;
@@ -115,6 +116,26 @@ impl Conductor {
             Step::ServerHalfClose { connection } => self.server_half_close(connection).await,
             Step::ExpectConnections { count, timeout } => {
                 self.expect_connections(*count, *timeout).await
+            }
+            Step::Fault { proxy, spec } => self.fault(proxy, spec).await,
+            Step::ExpectFault {
+                proxy,
+                name,
+                connection,
+                timeout,
+            } => self.expect_fault(proxy, name, connection, *timeout).await,
+            Step::ClearFault { proxy, name } => self.clear_fault(proxy, name.as_deref()).await,
+            Step::ProxyDown { proxy, mode } => self.proxy_down(proxy, *mode).await,
+            Step::ProxyUp { proxy } => self.proxy_up(proxy).await,
+            Step::ProxyExpect {
+                proxy,
+                pattern,
+                direction,
+                connection,
+                timeout,
+            } => {
+                self.proxy_expect(proxy, pattern, *direction, connection, *timeout)
+                    .await
             }
         }
     }
