@@ -168,6 +168,18 @@ impl Reader<'_> {
         }
     }
 
+    /// Reads a fault's name, as a fault's `name:` takes it.
+    pub(crate) fn fault_name(&mut self, node: &Node) -> Option<String> {
+        let name = self.word(node, "`name`")?;
+        if FaultSpec::from_pairs(&[("drop", "true"), ("name", name.as_str())]).is_ok() {
+            return Some(name);
+        }
+        let message = format!("invalid fault name {}", quote(&name));
+        let hint = "fault names use letters, digits, `_`, `-` and `.`; an unnamed fault is named by its kind (`latency`)";
+        self.error(node, message, Some(hint.into()));
+        None
+    }
+
     /// Reads a `fault` step's map as `tcprun proxy --fault` reads one, with
     /// [`FaultSpec::from_pairs`]; each problem is reported at its key, or
     /// at its value when the value is what is wrong.

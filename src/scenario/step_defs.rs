@@ -557,7 +557,7 @@ pub(crate) const FAULT: StepDef = StepDef {
     name: "fault",
     doc: "Add a fault to a proxy: exactly one kind, and modifiers, as `tcprun proxy --fault` takes them. It applies to the proxy's open connections from their next read, and to every later one.",
     meaning: Some(
-        "add a fault: one kind and its modifiers, as `tcprun proxy --fault` takes them (see [faults](#faults-between-client-and-server))",
+        "add a fault: one kind and its modifiers, as `tcprun proxy --fault` takes them (see [faults](#faults))",
     ),
     examples: &["- fault: {latency: 200ms, direction: to_client, name: slow}"],
     table: Some(Table::Proxy),
@@ -590,7 +590,7 @@ pub(crate) const FAULT_OPTIONS: [Opt; 16] = [
     ),
     opt(
         "slice",
-        Value::Def("size"),
+        Value::Def("pieceSize"),
         "Kind: pass bytes on in pieces of at most this many bytes, each its own write, `gap` apart.",
     ),
     opt(
@@ -682,7 +682,7 @@ pub(crate) const EXPECT_FAULT: StepDef = StepDef {
             );
             return None;
         };
-        let name = r.word(node, "`name`");
+        let name = r.fault_name(node);
         Some(Step::ExpectFault {
             proxy: proxy?,
             name: name?,
@@ -720,7 +720,7 @@ pub(crate) const CLEAR_FAULT: StepDef = StepDef {
     read: |r, a| {
         let proxy = r.proxy_ref(&a.fields, a.item, a.name);
         let name = match a.fields.get("name") {
-            Some(node) => Some(r.word(node, "`name`")?),
+            Some(node) => Some(r.fault_name(node)?),
             None => None,
         };
         Some(Step::ClearFault {
@@ -772,7 +772,7 @@ const DOWN_MODE: Opt = Opt {
 pub(crate) const PROXY_UP: StepDef = StepDef {
     name: "proxy_up",
     doc: "A proxy listens again on the same port.",
-    meaning: None,
+    meaning: Some("the proxy listens again on the same port"),
     examples: &["- proxy_up"],
     table: Some(Table::Proxy),
     shorthand: None,

@@ -209,6 +209,13 @@ fn defs() -> Value {
                 {"type": "string", "pattern": size_pattern()},
             ],
         },
+        "pieceSize": {
+            "description": "A size in bytes of at least 1: a number, or a number with a unit (`1`, `1KiB`).",
+            "anyOf": [
+                {"type": "integer", "minimum": 1},
+                {"type": "string", "pattern": size_pattern()},
+            ],
+        },
         "rate": {
             "description": "A rate: a size per second, e.g. `64KiB/s`, `1MiB/s`, `500B/s`.",
             "type": "string",

@@ -228,6 +228,15 @@ pub(super) fn rules() -> Value {
             ]},
         },
         {
+            "$comment": "One proxy (`proxy:`) or several (`proxies:`), not both.",
+            "not": {"required": ["proxy", "proxies"]},
+        },
+        {
+            "$comment": "A client and the proxy cannot share a name.",
+            "if": {"required": ["proxy"]},
+            "then": {"properties": {"clients": {"propertyNames": {"not": {"const": "proxy"}}}}},
+        },
+        {
             "$comment": "Proxy steps and `via:` need a proxy.",
             "if": {"not": proxied()},
             "then": {"allOf": [
