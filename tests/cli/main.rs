@@ -6,6 +6,7 @@ mod connect;
 mod floods;
 mod processes;
 mod proxy;
+mod proxy_scenarios;
 mod readme;
 mod scenarios;
 mod schema;
