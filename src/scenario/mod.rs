@@ -5,6 +5,7 @@ mod diagnostic;
 mod discover;
 pub mod keys;
 pub mod limits;
+mod proxy_step_defs;
 pub(crate) mod read_client;
 mod read_data;
 mod read_file;
