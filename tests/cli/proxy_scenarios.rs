@@ -305,6 +305,47 @@ fn connection_and_probability_pick_the_same_connections_every_run() {
     assert_eq!(code, 0, "{out}");
 }
 
+/// Six connections through a proxy whose seeded coin drops each one's
+/// echo with probability 0.5; returns which echoes were dropped.
+fn coin_tosses(seed: u64) -> Vec<bool> {
+    let mut steps = String::from(
+        "  - fault: {drop: true, probability: 0.5, direction: to_client, name: coin}\n",
+    );
+    for i in 0..6 {
+        steps.push_str(&format!(
+            "  - send_line: m{i}\n  - server_expect: \"^m{i}$\"\n  - server_close: rst\n  - expect_closed: reset\n  - wait_reconnect\n"
+        ));
+    }
+    let yaml = echo(&format!("{{seed: {seed}}}"), &steps);
+    // The same seed makes the same choices on every run.
+    let (code, out) = run(&yaml, &["--repeat", "5", "-j", "2"]);
+    assert_eq!(code, 0, "seed {seed}:\n{out}");
+    let lines = transcript(&yaml);
+    (0..6)
+        .map(|i| {
+            let dropped = format!(r#"proxy[client] dropped to_client "m{i}\n""#);
+            let delivered = format!(r#"client < "m{i}\n""#);
+            let (d, c) = (lines.contains(&dropped), lines.contains(&delivered));
+            assert!(
+                d != c,
+                "m{i} dropped: {d}, delivered: {c}\n{}",
+                lines.join("\n")
+            );
+            d
+        })
+        .collect()
+}
+
+#[test]
+fn a_seeded_probability_picks_the_same_connections_each_run_and_the_seed_decides() {
+    let one = coin_tosses(1);
+    let two = coin_tosses(2);
+    assert_ne!(one, two, "seeds 1 and 2 made the same choices");
+    // A probability of 0.5 is neither never nor always.
+    let all: Vec<bool> = one.iter().chain(&two).copied().collect();
+    assert!(all.contains(&true) && all.contains(&false), "{all:?}");
+}
+
 #[test]
 fn expect_fault_fails_with_where_it_fired_or_at_once_without_the_fault() {
     let (code, out) = run(
