@@ -1,4 +1,7 @@
-//! Defines the typed events that clients, servers and the runner report, and the sink they report into.
+//! Defines the typed events that clients, servers, proxies and the runner report, and the sink they report into.
+//!
+//! A leaf module: it imports nothing from the rest of the crate, so every
+//! actor (and `tcprun proxy`) can report through it.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -8,6 +11,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
+mod proxy;
+
+pub use proxy::{Direction, DownMode, FaultLabel, ProxyEvent, Side};
+
 /// Names who reported an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Source {
@@ -15,6 +22,8 @@ pub enum Source {
     Client(usize),
     /// The server (fake or program).
     Server,
+    /// A proxy between clients and the server, by index in declaration order.
+    Proxy(usize),
 }
 
 /// Describes a network error the way Node does: a POSIX code and a message.
@@ -243,6 +252,12 @@ pub enum Event {
     Server(ServerEvent),
     /// Reported for a program (a server program or a client program).
     Program(ProgramEvent),
+    /// Reported by a proxy.
+    Proxy(ProxyEvent),
+    /// A wait that the runner's scheduler ended is over for its reporter
+    /// (a proxy), and what the reporter did when it ended is reported
+    /// before this: the runner counts the reporter busy until then.
+    WaitDone,
 }
 
 impl From<ClientEvent> for Event {
@@ -260,6 +275,12 @@ impl From<ServerEvent> for Event {
 impl From<ProgramEvent> for Event {
     fn from(event: ProgramEvent) -> Self {
         Event::Program(event)
+    }
+}
+
+impl From<ProxyEvent> for Event {
+    fn from(event: ProxyEvent) -> Self {
+        Event::Proxy(event)
     }
 }
 
@@ -333,7 +354,7 @@ impl Emitter {
         Self { tx, source, clock }
     }
 
-    /// Reports one event (a [`ClientEvent`], [`ServerEvent`] or [`ProgramEvent`]).
+    /// Reports one event (a [`ClientEvent`], [`ServerEvent`], [`ProgramEvent`] or [`ProxyEvent`]).
     pub async fn emit(&self, event: impl Into<Event>) -> Result<(), StreamClosed> {
         self.emit_all(vec![event.into()]).await
     }
@@ -348,6 +369,26 @@ impl Emitter {
             })
             .await
             .map_err(|_| StreamClosed)
+    }
+
+    /// Reports `events` as one batch from where nothing can wait (a
+    /// `Drop`): at once when the stream has room, else from a task of its
+    /// own. Either way the batch follows everything this reporter reported
+    /// before; without a runtime, or once the stream is closed, it is lost.
+    pub fn emit_detached<E: Into<Event>>(&self, events: Vec<E>) {
+        let report = Report {
+            source: self.source,
+            events: events.into_iter().map(Into::into).collect(),
+            timer: None,
+        };
+        if let Err(mpsc::error::TrySendError::Full(report)) = self.tx.try_send(report)
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let tx = self.tx.clone();
+            runtime.spawn(async move {
+                let _ = tx.send(report).await;
+            });
+        }
     }
 
     /// Reports `events`, then returns a future that ends when `delay` has passed

@@ -79,7 +79,7 @@ pub async fn run(args: ServeArgs, rules: Option<RulesFile>) -> Result<u8, Server
         for line in report.events.iter().filter_map(|event| match event {
             Event::Server(event) => describe(event),
             // The fake server reports only server events.
-            Event::Client(_) | Event::Program(_) => None,
+            Event::Client(_) | Event::Program(_) | Event::Proxy(_) | Event::WaitDone => None,
         }) {
             sink.try_line(format!("tcprun serve: {line}"));
         }

@@ -1,4 +1,4 @@
-//! Substitutes scenario variables: `${port}`, `${tmp}`, `${env.NAME}`, `--var` values and `expect` captures.
+//! Substitutes scenario variables: `${port}`, `${tmp}`, `${NAME.port}` of a proxy, `${env.NAME}`, `--var` values and `expect` captures.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -51,6 +51,8 @@ pub struct Vars {
     pub tmp: PathBuf,
     /// `--var name=value` and the named groups of earlier `expect`s.
     pub values: BTreeMap<String, String>,
+    /// `${NAME.port}`: the port of each proxy, by name.
+    pub proxy_ports: BTreeMap<String, u16>,
 }
 
 /// Reports a variable that has no value.
@@ -66,6 +68,9 @@ pub struct Unknown {
 impl Vars {
     /// Returns the value of `name`, if it has one.
     pub fn get(&self, name: &str) -> Result<String, Unknown> {
+        if let Some(port) = self.proxy_port(name) {
+            return Ok(port.to_string());
+        }
         match name {
             "port" => Ok(self.port.to_string()),
             "tmp" => Ok(self.tmp.to_string_lossy().into_owned()),
@@ -80,6 +85,12 @@ impl Vars {
                 }),
             },
         }
+    }
+
+    /// Returns the port `${NAME.port}` stands for, if NAME is a proxy.
+    fn proxy_port(&self, name: &str) -> Option<u16> {
+        let proxy = name.strip_suffix(".port")?;
+        self.proxy_ports.get(proxy).copied()
     }
 
     /// Replaces every `${name}` in `text`; an unknown name is an error.
@@ -490,6 +501,7 @@ mod tests {
             port: 4001,
             tmp: PathBuf::from("/tmp/x"),
             values: BTreeMap::new(),
+            proxy_ports: BTreeMap::from([("proxy".into(), 4002)]),
         };
         vars.values.insert("token".into(), "a.b".into());
         vars
@@ -498,6 +510,8 @@ mod tests {
     #[test]
     fn replaces_builtins_values_and_environment() {
         let v = vars();
+        assert_eq!(v.apply("${proxy.port}").unwrap(), "4002");
+        assert!(v.apply("${other.port}").is_err());
         assert_eq!(
             v.apply("AUTH ${token} on ${port} in ${tmp}").unwrap(),
             "AUTH a.b on 4001 in /tmp/x"

@@ -261,7 +261,9 @@ impl Relay<'_> {
                 let event = match event {
                     Event::Client(event) => event,
                     // The client reports only client events.
-                    Event::Server(_) | Event::Program(_) => continue,
+                    Event::Server(_) | Event::Program(_) | Event::Proxy(_) | Event::WaitDone => {
+                        continue;
+                    }
                 };
                 match &event {
                     ClientEvent::Quit => at.quit = after(args.quit_timeout()),

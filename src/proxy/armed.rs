@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::event::Direction;
 use super::spec::{FaultSpec, Trigger};
+use crate::event::{Direction, FaultLabel};
 use crate::matcher::{Fed, Scan};
 
 /// Holds a fault the proxy was given, numbered in the order faults were added (from 1).
@@ -16,6 +16,21 @@ pub struct Fault {
     pub name: Arc<str>,
     /// What it does.
     pub spec: FaultSpec,
+    /// How events show it (shared by every event that names it).
+    pub label: Arc<FaultLabel>,
+}
+
+impl Fault {
+    /// Numbers `spec` as fault `id`.
+    pub fn new(id: u64, spec: FaultSpec) -> Self {
+        let label = Arc::new(spec.label());
+        Self {
+            id,
+            name: label.name.clone(),
+            spec,
+            label,
+        }
+    }
 }
 
 /// Tracks one fault in one direction of one connection.
@@ -148,11 +163,8 @@ mod tests {
 
     #[test]
     fn jitter_stays_within_its_bounds_and_repeats_with_the_seed() {
-        let fault = Arc::new(Fault {
-            id: 1,
-            name: "latency".into(),
-            spec: FaultSpec::from_pairs(&[("latency", "10ms"), ("jitter", "4ms")]).unwrap(),
-        });
+        let spec = FaultSpec::from_pairs(&[("latency", "10ms"), ("jitter", "4ms")]).unwrap();
+        let fault = Arc::new(Fault::new(1, spec));
         let draws = || {
             let mut armed = Armed::new(fault.clone(), 0, rng(3, 1, 1, Direction::ToServer));
             (0..50)

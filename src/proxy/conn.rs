@@ -16,19 +16,22 @@ use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::armed::{drawn, rng};
-use super::event::{Direction, ProxyEvent, Side};
 use super::flow::{BIG_READS, Flow};
-use super::queue::{Action, Progress, Slot};
+use super::queue::{Action, Progress};
 use super::reporter::{Reporter, ReporterGone};
 use super::spec::Cut;
 use crate::client::error::net_error;
 use crate::event::NetError;
+use crate::event::{Direction, ProxyEvent, Side};
 
 /// Lists what the proxy asks of one connection.
 #[derive(Debug)]
 pub(super) enum ConnCommand {
     /// Reset both sides (`down reset`); fires once reported and done.
     Reset(oneshot::Sender<()>),
+    /// Take on the faults in effect now; fires once what that changed is
+    /// reported (a fault change has reached the connection).
+    Sync(oneshot::Sender<()>),
 }
 
 /// Says what woke the connection up.
@@ -75,9 +78,10 @@ pub(super) async fn run<R: Reporter>(
     };
     let dialed = dialed.and_then(|server| {
         let upstream = server.peer_addr().map_err(|error| net_error(&error))?;
-        Ok((server, upstream))
+        let local = server.local_addr().map_err(|error| net_error(&error))?;
+        Ok((server, local, upstream))
     });
-    let (server, upstream) = match dialed {
+    let (server, local, upstream) = match dialed {
         Ok(dialed) => dialed,
         Err(error) => {
             let failed = ProxyEvent::DialFailed { conn, error };
@@ -100,8 +104,13 @@ pub(super) async fn run<R: Reporter>(
         commands_open: true,
         faults_open: true,
         seen: 0,
-        batch: vec![ProxyEvent::Dialed { conn, upstream }],
+        batch: vec![ProxyEvent::Dialed {
+            conn,
+            local,
+            upstream,
+        }],
         timers: Vec::new(),
+        states: [None; 2],
         shutdown,
     };
     let _ = link.run().await;
@@ -186,7 +195,9 @@ struct Link<R: Reporter> {
     /// Events of the stimulus being handled, not yet reported.
     batch: Vec<ProxyEvent>,
     /// Timers the stimulus asks for, started when the batch is reported.
-    timers: Vec<(Duration, Direction, Slot)>,
+    timers: Vec<(Duration, Direction)>,
+    /// The state of each direction as last reported: (read, writing, reading).
+    states: [Option<(u64, bool, bool)>; 2],
     shutdown: CancellationToken,
 }
 
@@ -222,6 +233,12 @@ impl<R: Reporter> Link<R> {
                     self.reset_both().await?;
                     let _ = done.send(());
                     Next::Stop
+                }
+                Stimulus::Command(Some(ConnCommand::Sync(done))) => {
+                    self.take_faults();
+                    let next = self.settle().await?;
+                    let _ = done.send(());
+                    next
                 }
                 Stimulus::Faults(open) => {
                     self.faults_open = open;
@@ -276,6 +293,10 @@ impl<R: Reporter> Link<R> {
             };
             if let Next::Stop = next {
                 return Ok(());
+            }
+            // What the stimulus caused is reported: waits that ended may go.
+            for flow in &mut self.flows {
+                flow.out.release_over();
             }
         }
     }
@@ -341,16 +362,10 @@ impl<R: Reporter> Link<R> {
     /// as one batch, then acts on the sockets.
     async fn settle(&mut self) -> Result<Next, ReporterGone> {
         let conn = self.conn;
+        let now = self.shared.reporter.now();
         let mut deeds = Vec::new();
         for flow in &mut self.flows {
-            let mut timers = Vec::new();
-            flow.settle(conn, &mut self.batch, &mut timers);
-            let direction = flow.direction;
-            self.timers.extend(
-                timers
-                    .into_iter()
-                    .map(|(delay, slot)| (delay, direction, slot)),
-            );
+            flow.settle(conn, &mut self.batch, now);
         }
         loop {
             let mut acted = false;
@@ -366,12 +381,10 @@ impl<R: Reporter> Link<R> {
                         forwarded,
                         &mut self.batch,
                         &mut timers,
+                        now,
                     );
-                    self.timers.extend(
-                        timers
-                            .into_iter()
-                            .map(|(delay, slot)| (delay, direction, slot)),
-                    );
+                    self.timers
+                        .extend(timers.into_iter().map(|delay| (delay, direction)));
                     let Some(action) = action else {
                         break;
                     };
@@ -389,9 +402,27 @@ impl<R: Reporter> Link<R> {
             self.batch.push(self.closed());
             return self.finish(deeds).await;
         }
+        self.note_states();
         self.flush().await?;
         self.carry_out(&deeds);
         Ok(Next::Go)
+    }
+
+    /// Adds the state of each direction that changed since it was last reported.
+    fn note_states(&mut self) {
+        for (flow, last) in self.flows.iter().zip(&mut self.states) {
+            let state = (flow.read_total(), flow.out.writing(), flow.can_read());
+            if *last != Some(state) {
+                *last = Some(state);
+                self.batch.push(ProxyEvent::DirectionState {
+                    conn: self.conn,
+                    direction: flow.direction,
+                    read: state.0,
+                    writing: state.1,
+                    reading: state.2,
+                });
+            }
+        }
     }
 
     /// Turns a queue's FIN or cut into events and deeds; returns true when
@@ -422,10 +453,7 @@ impl<R: Reporter> Link<R> {
         if cut == Some(Cut::Fin) {
             // FIN both ways: the other direction ends after what it has queued.
             let other = Direction::reading(direction.to());
-            let mut timers = Vec::new();
-            self.flows[index(other)].close_after_cut(conn, &mut self.batch, &mut timers);
-            self.timers
-                .extend(timers.into_iter().map(|(delay, slot)| (delay, other, slot)));
+            self.flows[index(other)].close_after_cut(conn, &mut self.batch);
         }
         false
     }
@@ -493,13 +521,10 @@ impl<R: Reporter> Link<R> {
             return Ok(());
         }
         let mut events = Some(events);
-        for (delay, direction, slot) in std::mem::take(&mut self.timers) {
+        for (delay, direction) in std::mem::take(&mut self.timers) {
             let batch = events.take().unwrap_or_default();
             let wait = self.shared.reporter.report_then_wait(batch, delay).await?;
-            self.flows[index(direction)].out.place(slot, Box::pin(wait));
-        }
-        for flow in &mut self.flows {
-            flow.out.arm();
+            self.flows[index(direction)].out.place(Box::pin(wait));
         }
         Ok(())
     }

@@ -164,8 +164,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::event::Direction;
     use crate::proxy::armed::{Fault, rng};
-    use crate::proxy::event::Direction;
     use crate::proxy::spec::FaultSpec;
 
     fn armed(faults: &[&[(&str, &str)]]) -> Vec<Armed> {
@@ -174,11 +174,7 @@ mod tests {
             .enumerate()
             .map(|(i, pairs)| {
                 let spec = FaultSpec::from_pairs(pairs).expect("valid");
-                let fault = Fault {
-                    id: i as u64 + 1,
-                    name: spec.name().into(),
-                    spec,
-                };
+                let fault = Fault::new(i as u64 + 1, spec);
                 Armed::new(Arc::new(fault), 0, rng(1, i as u64, 1, Direction::ToServer))
             })
             .collect()

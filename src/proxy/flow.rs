@@ -7,9 +7,9 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 
 use super::armed::{Armed, Fault};
-use super::event::{Direction, ProxyEvent};
 use super::fate::{self, Step};
-use super::queue::{Outgoing, Slot};
+use super::queue::Outgoing;
+use crate::event::{Direction, ProxyEvent};
 
 /// The size of a direction's read buffer, allocated at its first read and
 /// then reused in place (without faults, the bytes of a read are written
@@ -125,6 +125,11 @@ impl<W: std::future::Future<Output = ()>> Flow<W> {
         self.filled && !self.big
     }
 
+    /// Returns how many bytes were read from the sender so far.
+    pub(super) fn read_total(&self) -> u64 {
+        self.read_to
+    }
+
     /// Returns true when this direction has nothing left to do: its sender
     /// ended, everything is passed on, and the far side has had its FIN.
     pub(super) fn is_done(&self) -> bool {
@@ -175,12 +180,8 @@ impl<W: std::future::Future<Output = ()>> Flow<W> {
 
     /// Decides the fate of the bytes that can be decided now and queues
     /// it: writes, drops (reported in `batch`), a stall, a cut, the FIN.
-    pub(super) fn settle(
-        &mut self,
-        conn: u32,
-        batch: &mut Vec<ProxyEvent>,
-        timers: &mut Vec<(Duration, Slot)>,
-    ) {
+    /// Delays run from `now`, by the reporter's clock.
+    pub(super) fn settle(&mut self, conn: u32, batch: &mut Vec<ProxyEvent>, now: Duration) {
         if self.discarding {
             return;
         }
@@ -199,7 +200,7 @@ impl<W: std::future::Future<Output = ()>> Flow<W> {
                 Step::Fired { index, at } => batch.push(self.fired(conn, index, at)),
                 Step::Pass { to, shape } => {
                     for data in self.take(to) {
-                        self.out.push_write(data, shape, timers);
+                        self.out.push_write(data, shape, now);
                     }
                 }
                 Step::Drop { to } => {
@@ -230,19 +231,14 @@ impl<W: std::future::Future<Output = ()>> Flow<W> {
             }
             self.steps = steps;
             self.fin_queued = true;
-            self.out.push_fin(delay, timers);
+            self.out.push_fin(delay, now);
         }
     }
 
     /// Ends this direction after a cut elsewhere: what is not decided yet is
     /// discarded (reported in `batch`), and so is everything read from now
     /// on; the FIN follows what is queued.
-    pub(super) fn close_after_cut(
-        &mut self,
-        conn: u32,
-        batch: &mut Vec<ProxyEvent>,
-        timers: &mut Vec<(Duration, Slot)>,
-    ) {
+    pub(super) fn close_after_cut(&mut self, conn: u32, batch: &mut Vec<ProxyEvent>) {
         if self.fin_queued {
             return;
         }
@@ -251,7 +247,7 @@ impl<W: std::future::Future<Output = ()>> Flow<W> {
         }
         self.discarding = true;
         self.fin_queued = true;
-        self.out.push_fin(Duration::ZERO, timers);
+        self.out.push_fin(Duration::ZERO, Duration::ZERO);
     }
 
     /// Takes the undecided bytes up to offset `to`, which are decided now.
@@ -276,11 +272,9 @@ impl<W: std::future::Future<Output = ()>> Flow<W> {
     }
 
     fn fired(&self, conn: u32, index: usize, at: u64) -> ProxyEvent {
-        let fault = &self.armed[index].fault;
         ProxyEvent::FaultFired {
             conn,
-            name: fault.name.clone(),
-            kind: fault.spec.kind,
+            fault: self.armed[index].fault.label.clone(),
             direction: self.direction,
             offset: at,
         }

@@ -14,8 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::conn;
-use super::event::ProxyEvent;
 use super::reporter::Reporter;
+use crate::event::ProxyEvent;
 
 /// Accepts connections and starts a task for each, until `stop` is cancelled.
 pub(super) async fn accept_loop<R: Reporter>(

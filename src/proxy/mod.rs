@@ -21,7 +21,6 @@
 mod armed;
 pub mod command;
 mod conn;
-mod event;
 mod fate;
 mod flow;
 mod listener;
@@ -41,9 +40,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use crate::event::{Direction, DownMode, FaultLabel, ProxyEvent, Side};
 pub use armed::Fault;
 use conn::ConnCommand;
-pub use event::{Direction, DownMode, ProxyEvent, Side};
 pub use reporter::{Reporter, ReporterGone, real_wait};
 pub use spec::{Cut, Directions, FaultKind, FaultSpec, SpecError, Trigger};
 
@@ -187,18 +186,14 @@ impl<R: Reporter> Proxy<R> {
     }
 
     /// Adds a fault: it applies to the open connections from their next
-    /// chunk on, and to every later connection. Returns its name.
+    /// chunk on, and to every later connection; it returns once every open
+    /// connection has taken it on. Returns its name.
     pub async fn add_fault(&mut self, spec: FaultSpec) -> Result<Arc<str>, ReporterGone> {
         self.last_fault += 1;
-        let name: Arc<str> = spec.name().into();
-        let fault = Arc::new(Fault {
-            id: self.last_fault,
-            name: name.clone(),
-            spec,
-        });
+        let fault = Arc::new(Fault::new(self.last_fault, spec));
+        let name = fault.name.clone();
         let added = ProxyEvent::FaultAdded {
-            name: name.clone(),
-            spec: Box::new(fault.spec.clone()),
+            fault: fault.label.clone(),
         };
         self.shared.reporter.report(vec![added]).await?;
         self.shared.faults.send_modify(|table| {
@@ -206,11 +201,29 @@ impl<R: Reporter> Proxy<R> {
             faults.push(fault);
             *table = Arc::new(faults);
         });
+        self.sync_connections().await;
         Ok(name)
     }
 
-    /// Clears the faults named `name`, or every fault; returns the names
-    /// cleared (nothing is reported when none is).
+    /// Waits until every open connection has taken on the faults in effect
+    /// and reported what that changed (a stall that ends lets it read).
+    async fn sync_connections(&self) {
+        let conns: Vec<mpsc::Sender<ConnCommand>> = {
+            let registry = self.shared.registry.lock().expect("registry lock");
+            registry.conns.values().cloned().collect()
+        };
+        for commands in conns {
+            let (done, wait) = oneshot::channel();
+            if commands.send(ConnCommand::Sync(done)).await.is_ok() {
+                // A connection still dialing takes the faults once dialed.
+                let _ = wait.await;
+            }
+        }
+    }
+
+    /// Clears the faults named `name`, or every fault, and returns once
+    /// every open connection has let them go; returns the names cleared
+    /// (nothing is reported when none is).
     pub async fn clear(&mut self, name: Option<&str>) -> Result<Vec<Arc<str>>, ReporterGone> {
         let table = self.faults();
         let (gone, kept): (Vec<_>, Vec<_>) = table
@@ -226,6 +239,7 @@ impl<R: Reporter> Proxy<R> {
         };
         self.shared.reporter.report(vec![cleared]).await?;
         self.shared.faults.send_replace(Arc::new(kept));
+        self.sync_connections().await;
         Ok(names)
     }
 
@@ -351,6 +365,11 @@ mod tests {
             self.waits.lock().unwrap().push(delay);
             self.batches.lock().unwrap().push(events);
             Ok(std::future::ready(()))
+        }
+
+        /// Its clock stands still: each wait is asked for whole.
+        fn now(&self) -> Duration {
+            Duration::ZERO
         }
     }
 

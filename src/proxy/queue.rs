@@ -2,8 +2,11 @@
 //!
 //! Every wait (a latency, a pacing pause, a gap between slices) is asked
 //! for as a timer that the connection starts through its reporter when it
-//! reports its next batch; a latency's timer starts when the bytes are
-//! read, so reads in a row are delayed side by side, not one after another.
+//! reports its next batch. A direction has one wait under way at most: an
+//! effect notes when it is due by the reporter's clock when it is queued
+//! (a latency runs from when the bytes were read, so reads in a row are
+//! delayed side by side, not one after another), and its wait is asked for
+//! when it reaches the front, for what is left of its delay.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -12,19 +15,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use super::event::ProxyEvent;
 use super::fate::Shape;
 use super::spec::Cut;
 use super::units;
-
-/// Names where a started wait belongs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Slot {
-    /// The pause before the front write's next piece.
-    Front,
-    /// The delay of the effect with this sequence number.
-    Effect(u64),
-}
+use crate::event::ProxyEvent;
 
 /// Says what the front of the queue asks of the connection.
 #[derive(Debug)]
@@ -56,52 +50,57 @@ enum Effect {
     Cut(Cut, Vec<ProxyEvent>),
 }
 
-/// Says whether an effect may start.
-enum Due<W> {
+/// Says when an effect may start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
     Ready,
-    /// Its timer is asked for, not yet started.
-    Asked,
-    Started(Pin<Box<W>>),
+    /// Not before this time by the reporter's clock.
+    At(Duration),
 }
 
-struct Queued<W> {
-    seq: u64,
-    due: Due<W>,
+struct Queued {
+    due: Due,
     effect: Effect,
 }
 
-/// Says where the pause before the front piece stands.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Pause {
-    None,
-    Asked,
-    Over,
+/// Says what the wait asked for is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    /// What is left of the front effect's delay.
+    Delay,
+    /// The pause before the front write's next piece.
+    Pause,
 }
 
 /// Holds one direction's outgoing effects, the piece being written and the wait under way.
 pub(super) struct Outgoing<W> {
-    queue: VecDeque<Queued<W>>,
-    next_seq: u64,
+    queue: VecDeque<Queued>,
     /// Bytes queued or being written.
     pub(super) bytes: usize,
     wait: Option<Pin<Box<W>>>,
-    pause: Pause,
+    /// A wait is asked for (or under way) and not over yet.
+    asked: Option<Asked>,
+    /// The pause before the front write's next piece is over.
+    paused: bool,
     /// The rest of the piece being written.
     writing: Option<Bytes>,
     /// Bytes written so far.
     pub(super) written: u64,
+    /// Waits that are over, kept until the batch their end caused is reported.
+    over: Vec<Pin<Box<W>>>,
 }
 
 impl<W: std::future::Future<Output = ()>> Outgoing<W> {
     pub(super) fn new() -> Self {
         Self {
             queue: VecDeque::new(),
-            next_seq: 0,
             bytes: 0,
             wait: None,
-            pause: Pause::None,
+            asked: None,
+            paused: false,
             writing: None,
             written: 0,
+            over: Vec::new(),
         }
     }
 
@@ -110,18 +109,18 @@ impl<W: std::future::Future<Output = ()>> Outgoing<W> {
         self.writing.is_some() || self.wait.is_some()
     }
 
+    /// Returns true while a write is under way.
+    pub(super) fn writing(&self) -> bool {
+        self.writing.is_some()
+    }
+
     /// Returns true when nothing is queued, written or awaited.
     pub(super) fn is_idle(&self) -> bool {
         self.queue.is_empty() && !self.busy()
     }
 
-    /// Queues bytes to pass on, shaped; asks for their delay's timer.
-    pub(super) fn push_write(
-        &mut self,
-        data: Bytes,
-        shape: Shape,
-        timers: &mut Vec<(Duration, Slot)>,
-    ) {
+    /// Queues bytes to pass on, shaped, due `shape.delay` after `now`.
+    pub(super) fn push_write(&mut self, data: Bytes, shape: Shape, now: Duration) {
         self.bytes += data.len();
         let delay = shape.delay;
         let effect = Effect::Write {
@@ -129,77 +128,60 @@ impl<W: std::future::Future<Output = ()>> Outgoing<W> {
             shape,
             pieces: 0,
         };
-        self.push(effect, delay, timers);
+        self.push(effect, delay, now);
     }
 
-    /// Queues a FIN, after `delay`.
-    pub(super) fn push_fin(&mut self, delay: Duration, timers: &mut Vec<(Duration, Slot)>) {
-        self.push(Effect::Fin, delay, timers);
+    /// Queues a FIN, due `delay` after `now`.
+    pub(super) fn push_fin(&mut self, delay: Duration, now: Duration) {
+        self.push(Effect::Fin, delay, now);
     }
 
     /// Queues a cut.
     pub(super) fn push_cut(&mut self, cut: Cut, events: Vec<ProxyEvent>) {
-        self.push(Effect::Cut(cut, events), Duration::ZERO, &mut Vec::new());
+        self.push(Effect::Cut(cut, events), Duration::ZERO, Duration::ZERO);
     }
 
-    fn push(&mut self, effect: Effect, delay: Duration, timers: &mut Vec<(Duration, Slot)>) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
+    fn push(&mut self, effect: Effect, delay: Duration, now: Duration) {
         let due = if delay.is_zero() {
             Due::Ready
         } else {
-            timers.push((delay, Slot::Effect(seq)));
-            Due::Asked
+            Due::At(now.saturating_add(delay))
         };
-        self.queue.push_back(Queued { seq, due, effect });
+        self.queue.push_back(Queued { due, effect });
     }
 
-    /// Puts a started timer where it was asked for.
-    pub(super) fn place(&mut self, slot: Slot, wait: Pin<Box<W>>) {
-        match slot {
-            Slot::Front => self.wait = Some(wait),
-            Slot::Effect(seq) => {
-                if let Some(queued) = self.queue.iter_mut().rev().find(|q| q.seq == seq) {
-                    queued.due = Due::Started(wait);
-                }
-            }
-        }
+    /// Puts the started wait that was asked for under way.
+    pub(super) fn place(&mut self, wait: Pin<Box<W>>) {
+        self.wait = Some(wait);
     }
 
-    /// Makes the front's started delay the wait under way.
-    pub(super) fn arm(&mut self) {
-        if self.wait.is_none()
-            && let Some(front) = self.queue.front_mut()
-            && matches!(front.due, Due::Started(_))
-            && let Due::Started(wait) = std::mem::replace(&mut front.due, Due::Ready)
-        {
-            self.wait = Some(wait);
-        }
+    /// Drops the waits that are over (their batch is reported).
+    pub(super) fn release_over(&mut self) {
+        self.over.clear();
     }
 
-    /// Starts what the front of the queue allows now: the next piece of a
-    /// write (its `Forwarded` event goes into `batch`), or a pause before
-    /// it (asked for in `timers`). Returns a FIN or cut for the connection to carry out.
+    /// Starts what the front of the queue allows at time `now`: the next
+    /// piece of a write (its `Forwarded` event goes into `batch`), or a
+    /// wait before it (asked for in `timers`). Returns a FIN or cut for the
+    /// connection to carry out.
     pub(super) fn stage(
         &mut self,
         forwarded: impl Fn(Bytes) -> ProxyEvent,
         batch: &mut Vec<ProxyEvent>,
-        timers: &mut Vec<(Duration, Slot)>,
+        timers: &mut Vec<Duration>,
+        now: Duration,
     ) -> Option<Action> {
-        if self.busy() || self.pause == Pause::Asked {
+        if self.busy() || self.asked.is_some() {
             return None;
         }
         let front = self.queue.front_mut()?;
-        match std::mem::replace(&mut front.due, Due::Ready) {
-            Due::Ready => {}
-            Due::Asked => {
-                front.due = Due::Asked;
+        if let Due::At(at) = front.due {
+            if at > now {
+                timers.push(at - now);
+                self.asked = Some(Asked::Delay);
                 return None;
             }
-            Due::Started(wait) => {
-                self.wait = Some(wait);
-                return None;
-            }
+            front.due = Due::Ready;
         }
         let (data, shape, pieces) = match &mut front.effect {
             Effect::Write {
@@ -221,7 +203,7 @@ impl<W: std::future::Future<Output = ()>> Outgoing<W> {
         if let Some(rate) = shape.rate {
             len = len.min(units::paced_piece(rate));
         }
-        if self.pause != Pause::Over {
+        if !self.paused {
             let gap = if *pieces > 0 {
                 shape.gap
             } else {
@@ -231,12 +213,12 @@ impl<W: std::future::Future<Output = ()>> Outgoing<W> {
                 .rate
                 .map_or(Duration::ZERO, |rate| units::pace(len, rate));
             if !(gap + pace).is_zero() {
-                timers.push((gap + pace, Slot::Front));
-                self.pause = Pause::Asked;
+                timers.push(gap + pace);
+                self.asked = Some(Asked::Pause);
                 return None;
             }
         }
-        self.pause = Pause::None;
+        self.paused = false;
         *pieces += 1;
         let piece = data.split_to(len);
         if data.is_empty() {
@@ -271,11 +253,20 @@ impl<W: std::future::Future<Output = ()>> Outgoing<W> {
         }
     }
 
-    /// Takes note that the wait under way is over.
+    /// Takes note that the wait under way is over (it is kept until
+    /// [`Self::release_over`]).
     pub(super) fn waited(&mut self) {
-        self.wait = None;
-        if self.pause == Pause::Asked {
-            self.pause = Pause::Over;
+        if let Some(wait) = self.wait.take() {
+            self.over.push(wait);
+        }
+        match self.asked.take() {
+            Some(Asked::Delay) => {
+                if let Some(front) = self.queue.front_mut() {
+                    front.due = Due::Ready;
+                }
+            }
+            Some(Asked::Pause) => self.paused = true,
+            None => {}
         }
     }
 }
@@ -286,10 +277,12 @@ mod tests {
 
     type Out = Outgoing<std::future::Ready<()>>;
 
+    const ZERO: Duration = Duration::ZERO;
+
     fn forwarded(data: Bytes) -> ProxyEvent {
         ProxyEvent::Forwarded {
             conn: 1,
-            direction: crate::proxy::event::Direction::ToServer,
+            direction: crate::event::Direction::ToServer,
             data,
         }
     }
@@ -300,10 +293,13 @@ mod tests {
         let (mut pieces, mut pauses) = (Vec::new(), Vec::new());
         loop {
             let (mut batch, mut timers) = (Vec::new(), Vec::new());
-            assert!(out.stage(forwarded, &mut batch, &mut timers).is_none());
-            if let Some((delay, slot)) = timers.pop() {
+            assert!(
+                out.stage(forwarded, &mut batch, &mut timers, ZERO)
+                    .is_none()
+            );
+            if let Some(delay) = timers.pop() {
                 pauses.push(delay);
-                out.place(slot, Box::pin(std::future::ready(())));
+                out.place(Box::pin(std::future::ready(())));
                 out.waited();
                 continue;
             }
@@ -323,7 +319,7 @@ mod tests {
             gap: Duration::from_millis(5),
             ..Shape::default()
         };
-        out.push_write(Bytes::from_static(b"0123456789"), shape, &mut Vec::new());
+        out.push_write(Bytes::from_static(b"0123456789"), shape, ZERO);
         let (pieces, pauses) = drain(&mut out);
         assert_eq!(pieces, ["0123", "4567", "89"]);
         assert_eq!(pauses, [Duration::from_millis(5); 2]);
@@ -338,7 +334,7 @@ mod tests {
             rate: Some(100),
             ..Shape::default()
         };
-        out.push_write(Bytes::from(vec![b'x'; 25]), shape, &mut Vec::new());
+        out.push_write(Bytes::from(vec![b'x'; 25]), shape, ZERO);
         let (pieces, pauses) = drain(&mut out);
         assert_eq!(
             pieces.iter().map(Bytes::len).collect::<Vec<_>>(),
@@ -349,23 +345,53 @@ mod tests {
     }
 
     #[test]
-    fn a_delayed_write_asks_for_its_timer_and_waits_for_it() {
+    fn a_delayed_write_asks_for_what_is_left_of_its_delay_at_the_front() {
         let mut out = Out::new();
-        let mut timers = Vec::new();
-        let shape = Shape {
-            delay: Duration::from_millis(200),
+        let ms = Duration::from_millis;
+        let shape = |delay| Shape {
+            delay,
             ..Shape::default()
         };
-        out.push_write(Bytes::from_static(b"late"), shape, &mut timers);
-        assert_eq!(timers, [(Duration::from_millis(200), Slot::Effect(0))]);
-        let mut batch = Vec::new();
-        assert!(out.stage(forwarded, &mut batch, &mut Vec::new()).is_none());
-        assert!(batch.is_empty(), "nothing goes out before the timer starts");
-        out.place(Slot::Effect(0), Box::pin(std::future::ready(())));
-        assert!(out.stage(forwarded, &mut batch, &mut Vec::new()).is_none());
-        assert!(batch.is_empty() && out.busy(), "nor before it ends");
+        // Read at 0 and at 50ms; the second with a shorter (jittered) delay.
+        out.push_write(Bytes::from_static(b"early"), shape(ms(200)), ZERO);
+        out.push_write(Bytes::from_static(b"late"), shape(ms(100)), ms(50));
+        let (mut batch, mut timers) = (Vec::new(), Vec::new());
+        assert!(
+            out.stage(forwarded, &mut batch, &mut timers, ms(50))
+                .is_none()
+        );
+        assert_eq!(timers, [ms(150)], "only the front waits, for what is left");
+        assert!(
+            out.stage(forwarded, &mut batch, &mut timers, ms(50))
+                .is_none()
+        );
+        assert_eq!(timers.len(), 1, "asked once");
+        out.place(Box::pin(std::future::ready(())));
+        assert!(
+            batch.is_empty() && out.busy(),
+            "nothing goes out before it ends"
+        );
         out.waited();
-        assert!(out.stage(forwarded, &mut batch, &mut Vec::new()).is_none());
-        assert_eq!(batch, [forwarded(Bytes::from_static(b"late"))]);
+        assert!(
+            out.stage(forwarded, &mut batch, &mut timers, ms(200))
+                .is_none()
+        );
+        assert_eq!(batch, [forwarded(Bytes::from_static(b"early"))]);
+        out.wrote(5);
+        // The second was due at 150ms, before the first: it follows at once.
+        assert!(
+            out.stage(forwarded, &mut batch, &mut timers, ms(200))
+                .is_none()
+        );
+        assert_eq!(timers.len(), 1);
+        assert_eq!(batch[1], forwarded(Bytes::from_static(b"late")));
+        out.wrote(4);
+        assert_eq!(
+            out.over.len(),
+            1,
+            "the wait is kept until its batch is reported"
+        );
+        out.release_over();
+        assert!(out.is_idle() && out.over.is_empty());
     }
 }

@@ -1,17 +1,24 @@
 //! Declares how the proxy reports its events and lets time pass: the [`Reporter`] trait.
 //!
-//! The proxy never reads a clock itself. Every delay a fault asks for
+//! The proxy reads no clock of its own. Every delay a fault asks for
 //! (latency, pacing, a gap between slices, a slow close) is a wait that the
 //! reporter starts right after reporting a batch, as the scenario runner's
 //! `Emitter::emit_then_wait` does: with real time it is a tokio timer; with
 //! the runner's scheduled clock it is a timer the scheduler fires, so a
-//! `latency: 3s` costs no wall time there.
+//! `latency: 3s` costs no wall time there. A direction has at most one wait
+//! under way: bytes read while earlier ones wait note when they are due by
+//! the reporter's clock ([`Reporter::now`]), and their wait starts when
+//! they reach the front, for what is left of their delay.
+//!
+//! A wait is dropped only after the batch its end caused is reported, so a
+//! reporter whose waits are timers of its own can tell when the effects of
+//! one are in its stream.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use super::event::ProxyEvent;
+use crate::event::ProxyEvent;
 
 /// Tells the proxy that nobody listens to its events any more: it stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -37,6 +44,11 @@ pub trait Reporter: Clone + Send + Sync + 'static {
         events: Vec<ProxyEvent>,
         delay: Duration,
     ) -> impl Future<Output = Result<Self::Wait, ReporterGone>> + Send;
+
+    /// Returns the time now by the reporter's clock, since an origin of its
+    /// own: delays run from here. Between two ends of waits it started,
+    /// a scheduled clock stands still.
+    fn now(&self) -> Duration;
 }
 
 /// Returns a real-time wait of `delay` (a tokio timer), for reporters on the wall clock.

@@ -9,8 +9,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::event::Direction;
 use super::units::{self, Expected};
+use crate::event::{Direction, FaultLabel};
 use crate::matcher::Matcher;
 
 /// The keys that name a fault's kind (the first of [`KEYS`]); a fault has exactly one.
@@ -367,6 +367,16 @@ impl FaultSpec {
     /// Returns the fault's name: its `name`, or else its kind (`latency`).
     pub fn name(&self) -> &str {
         self.name.as_deref().unwrap_or(self.kind.word())
+    }
+
+    /// Returns how events show the fault: its name, kind and text.
+    pub fn label(&self) -> FaultLabel {
+        FaultLabel {
+            name: self.name().into(),
+            kind: self.kind.word(),
+            action: self.kind.to_string(),
+            spec: self.to_string(),
+        }
     }
 }
 

@@ -140,6 +140,16 @@ pub enum Because {
         /// The error, with its byte offset.
         error: crate::framing::DecodeError,
     },
+    /// A proxy connection passes nothing more in a direction (its FIN
+    /// was passed on, or it closed).
+    ProxyConnectionEnded {
+        /// The proxy's name.
+        proxy: String,
+        /// The connection's number.
+        conn: u32,
+        /// `to_server` or `to_client`.
+        direction: &'static str,
+    },
 }
 
 /// Says how a connection closed, and which side began it.
@@ -207,6 +217,14 @@ impl fmt::Display for Because {
             Because::ServerExited { exit } => write!(f, "the server program {exit}"),
             Because::ConnectionEnded { conn } => write!(f, "connection {conn} has ended"),
             Because::FramingStopped { error } => write!(f, "framing stopped: {error}"),
+            Because::ProxyConnectionEnded {
+                proxy,
+                conn,
+                direction,
+            } => write!(
+                f,
+                "{proxy}'s connection {conn} passes nothing more {direction}"
+            ),
         }
     }
 }
@@ -468,6 +486,51 @@ pub enum StepFailure {
         /// What was still running or in flight.
         running: Vec<String>,
     },
+    /// A proxy could not do what the step asked (listen again, blackhole).
+    Proxy(#[source] crate::proxy::ProxyError),
+    /// `expect_fault`: the fault did not fire within the timeout.
+    FaultNotFired {
+        /// The fault's name.
+        fault: String,
+        /// The connection it was to fire on, if one.
+        conn: Option<u32>,
+        /// The step's timeout.
+        within: Duration,
+        /// The connections it fired on instead.
+        elsewhere: Vec<u32>,
+    },
+    /// `expect_fault` or `clear_fault`: the proxy has no fault of that name.
+    NoFault {
+        /// The proxy's name.
+        proxy: String,
+        /// The name asked for.
+        fault: String,
+        /// The names of the faults in effect.
+        known: Vec<String>,
+    },
+    /// `connection: NAME` names a client with no connection through the proxy.
+    NoProxyConnection {
+        /// The client's name.
+        client: String,
+        /// The proxy's name.
+        proxy: String,
+    },
+    /// `expect_connections` through a proxy: fewer connections within the timeout.
+    TooFewProxied {
+        /// The count expected.
+        expected: u32,
+        /// The step's timeout.
+        within: Duration,
+        /// The connections the proxies accepted.
+        accepted: u32,
+    },
+    /// `expect_connections` through a proxy: more connections than expected.
+    TooManyProxied {
+        /// The count expected.
+        expected: u32,
+        /// The connections the proxies accepted.
+        accepted: u32,
+    },
 }
 
 impl StepFailure {
@@ -510,7 +573,13 @@ impl StepFailure {
             | StepFailure::Encode { .. }
             | StepFailure::FramePattern(_)
             | StepFailure::NoFraming
-            | StepFailure::ScenarioTimedOut { .. } => None,
+            | StepFailure::ScenarioTimedOut { .. }
+            | StepFailure::Proxy(_)
+            | StepFailure::FaultNotFired { .. }
+            | StepFailure::NoFault { .. }
+            | StepFailure::NoProxyConnection { .. }
+            | StepFailure::TooFewProxied { .. }
+            | StepFailure::TooManyProxied { .. } => None,
         }
     }
 
@@ -794,6 +863,64 @@ impl fmt::Display for StepFailure {
                     f.write_str(&running.join("; "))
                 }
             }
+            StepFailure::Proxy(error) => write!(f, "{error}"),
+            StepFailure::FaultNotFired {
+                fault,
+                conn,
+                within,
+                elsewhere,
+            } => {
+                write!(f, "expected fault `{fault}` to fire")?;
+                if let Some(conn) = conn {
+                    write!(f, " on connection {conn}")?;
+                }
+                write!(f, " within {}", duration(*within))?;
+                if !elsewhere.is_empty() {
+                    let on: Vec<String> = elsewhere.iter().map(u32::to_string).collect();
+                    write!(
+                        f,
+                        ", it fired on {} {}",
+                        if on.len() == 1 {
+                            "connection"
+                        } else {
+                            "connections"
+                        },
+                        on.join(", ")
+                    )?;
+                }
+                Ok(())
+            }
+            StepFailure::NoFault {
+                proxy,
+                fault,
+                known,
+            } => {
+                write!(f, "{proxy} has no fault named `{fault}`")?;
+                if known.is_empty() {
+                    f.write_str(" (it has no fault in effect)")
+                } else {
+                    let known: Vec<String> = known.iter().map(|n| format!("`{n}`")).collect();
+                    write!(f, "; its faults are {}", known.join(", "))
+                }
+            }
+            StepFailure::NoProxyConnection { client, proxy } => {
+                write!(f, "{client} has no connection through {proxy}")
+            }
+            StepFailure::TooFewProxied {
+                expected,
+                within,
+                accepted,
+            } => write!(
+                f,
+                "expected {} within {}, the proxy accepted {accepted}",
+                connections(*expected),
+                duration(*within)
+            ),
+            StepFailure::TooManyProxied { expected, accepted } => write!(
+                f,
+                "expected {}, the proxy accepted {accepted}",
+                connections(*expected)
+            ),
         }
     }
 }
@@ -873,6 +1000,14 @@ pub enum StartError {
     ClientUnsettled {
         /// The client's name.
         name: String,
+    },
+    /// A proxy could not listen.
+    #[error("cannot start proxy {name}: {source}")]
+    Proxy {
+        /// The proxy's name.
+        name: String,
+        /// Why.
+        source: crate::proxy::ProxyError,
     },
 }
 

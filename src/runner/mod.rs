@@ -2,6 +2,7 @@
 //!
 //! # Parts
 //! - `drivers`: the server (fake or program) and each client (built-in or program) behind one interface each.
+//! - `proxies`: the scenario's fault proxies as actors: their reporter, their waits on the scenario's clock.
 //! - `journal`: the fold of the event stream, in parts: the state steps wait on, settle accounting, held program output.
 //! - `output`: received text for `expect`, consumed as patterns match.
 //! - `frames`: received frames for `expect_frame`, taken one at a time.
@@ -15,6 +16,7 @@ mod failure;
 mod frames;
 mod journal;
 mod output;
+mod proxies;
 mod scheduler;
 mod steps;
 mod wait;
@@ -34,8 +36,9 @@ use crate::server::{FakeOptions, FakeServer, ProgramServer};
 use crate::vars::{Given, Vars};
 use drivers::{ClientDriver, ProgramClient, ServerDriver};
 use failure::{StartError, StepFailure};
-use journal::{ClientInfo, Journal};
+use journal::{ClientInfo, Journal, ProxyInfo};
 pub use output::OUTPUT_CAP;
+use proxies::ProxyDriver;
 use scheduler::{Pace, Scheduler};
 use wait::{Check, Waited, folding};
 
@@ -173,6 +176,8 @@ struct Conductor {
     scheduler: Scheduler,
     server: Option<ServerDriver>,
     clients: Vec<ClientSlot>,
+    /// The proxies, in declaration order.
+    proxies: Vec<ProxyDriver>,
     shutdown: CancellationToken,
     default_timeout: Duration,
     live: Option<LineSink>,
@@ -219,10 +224,12 @@ impl Conductor {
                 .map_err(StartError::FakeServer)?;
                 let port = server.addr().port();
                 if let Some(rules) = &spec.rules {
+                    // The proxies start after the server: no `${NAME.port}` in replies.
                     let vars = Vars {
                         port,
                         tmp: tmp.path().to_owned(),
                         values: given.values.clone(),
+                        proxy_ports: std::collections::BTreeMap::new(),
                     };
                     let set = rules
                         .build(spec.banner.as_ref(), &vars)
@@ -265,7 +272,12 @@ impl Conductor {
             ServerSpec::External { host, port } => (None, host.clone(), *port, None, false),
         };
         let programs = scenario.clients.iter().any(|c| c.command.is_some());
-        let pace = if fake.is_some() && !programs {
+        // A proxy to an upstream of its own has a side tcprun does not see.
+        let elsewhere = scenario
+            .proxies
+            .iter()
+            .any(|p| p.upstream != scenario::Upstream::Server);
+        let pace = if fake.is_some() && !programs && !elsewhere {
             Pace::Virtual
         } else {
             Pace::Real
@@ -281,12 +293,21 @@ impl Conductor {
                 framing: c.framing.clone(),
             })
             .collect();
+        let proxy_infos: Vec<ProxyInfo> = scenario
+            .proxies
+            .iter()
+            .map(|p| ProxyInfo {
+                name: p.name.clone(),
+                upstream_seen: fake.is_some() && p.upstream == scenario::Upstream::Server,
+            })
+            .collect();
         let mut conductor = Conductor {
             reports,
-            journal: Journal::new(&infos, fake, server_output, port),
+            journal: Journal::new(&infos, fake, server_output, port).with_proxies(&proxy_infos),
             scheduler: Scheduler::new(pace),
             server,
             clients: Vec::new(),
+            proxies: Vec::new(),
             shutdown,
             default_timeout: scenario.default_timeout,
             live,
@@ -295,6 +316,7 @@ impl Conductor {
                 port,
                 tmp: tmp.path().to_owned(),
                 values: given.values.clone(),
+                ..Vars::default()
             },
             _tmp: tmp,
             step_began: Instant::now(),
@@ -314,6 +336,29 @@ impl Conductor {
         conductor
             .journal
             .mask_value("tmp", &folder, crate::transcript::Scope::Everywhere);
+        // Proxies listen before the server starts and the clients connect;
+        // they dial their upstream for each connection they accept.
+        for (index, spec) in scenario.proxies.iter().enumerate() {
+            let emitter = Emitter::new(tx.clone(), Source::Proxy(index), Clock::Scheduled);
+            let clock = conductor.scheduler.shared_clock();
+            let driver = ProxyDriver::start(spec, (&host, port), emitter, clock)
+                .await
+                .map_err(|source| StartError::Proxy {
+                    name: spec.name.clone(),
+                    source,
+                })?;
+            let proxy_port = driver.proxy.addr().port();
+            conductor
+                .vars
+                .proxy_ports
+                .insert(spec.name.clone(), proxy_port);
+            conductor.journal.mask_value(
+                &format!("{}.port", spec.name),
+                &proxy_port.to_string(),
+                crate::transcript::Scope::Everywhere,
+            );
+            conductor.proxies.push(driver);
+        }
         let start_server = match &scenario.server {
             ServerSpec::Fake(spec) => spec.start,
             ServerSpec::Command(spec) => spec.start,
@@ -335,8 +380,17 @@ impl Conductor {
             let emitter = Emitter::new(tx.clone(), Source::Client(index), Clock::Scheduled);
             let driver = match &spec.command {
                 None => {
-                    let mut options = client_options(spec, &host, port);
-                    if let Some(ServerDriver::Fake(server)) = &conductor.server {
+                    let via = spec.via.as_ref().and_then(|name| {
+                        let index = scenario.proxies.iter().position(|p| &p.name == name)?;
+                        Some(conductor.proxies[index].proxy.addr().port())
+                    });
+                    let mut options = match via {
+                        Some(proxy_port) => client_options(spec, "127.0.0.1", proxy_port),
+                        None => client_options(spec, &host, port),
+                    };
+                    if via.is_none()
+                        && let Some(ServerDriver::Fake(server)) = &conductor.server
+                    {
                         options.blackholes = Some(server.blackholes());
                     }
                     let stop = conductor.shutdown.child_token();
@@ -513,6 +567,7 @@ impl Conductor {
         }
         // Dropping the drivers kills every program's process group.
         self.clients.clear();
+        self.proxies.clear();
         self.server = None;
     }
 }

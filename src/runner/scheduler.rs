@@ -1,4 +1,4 @@
-//! Orders every timer of a scenario — clients' retry delays and the runner's own waits — on one clock.
+//! Orders every timer of a scenario — clients' retry delays, proxies' fault delays and the runner's own waits — on one clock.
 //!
 //! With a virtual clock a timer fires as soon as the conversation is settled
 //! and no earlier timer is due, so a scenario runs as fast as its
@@ -6,6 +6,8 @@
 //! server outside tcprun's control) timers fire at their real deadlines.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -30,6 +32,9 @@ pub enum Fired {
     Client(usize),
     /// A fake server connection's wait (a rule's delay) is over; it was woken.
     Conn(u32),
+    /// A proxy's wait is over; it was woken (`false`: it had already
+    /// given the wait up, and nothing follows).
+    Proxy(usize, bool),
     /// One of the runner's own timers.
     Runner(TimerId),
 }
@@ -38,12 +43,37 @@ pub enum Fired {
 enum Owner {
     Client(usize, oneshot::Sender<()>),
     Conn(u32, oneshot::Sender<()>),
+    Proxy(usize, oneshot::Sender<()>),
     Runner,
 }
 
-/// Ranks a server connection's timers after every client's and before the
-/// runner's, connections in their order.
-const CONN_RANK: u32 = 1 << 31;
+/// Ranks a server connection's timers after every client's, connections in
+/// their order, on ties.
+const CONN_RANK: u32 = 1 << 30;
+
+/// Ranks proxies' timers after every server connection's and before the
+/// runner's, on ties.
+const PROXY_RANK: u32 = 1 << 31;
+
+/// Reads the scenario's clock from another task (a proxy's): it stands
+/// still between two timers on a virtual clock.
+#[derive(Debug, Clone)]
+pub struct SharedClock {
+    pace: Pace,
+    origin: Instant,
+    /// The virtual time now, in nanoseconds.
+    now: Arc<AtomicU64>,
+}
+
+impl SharedClock {
+    /// Returns the scenario time now.
+    pub fn now(&self) -> Duration {
+        match self.pace {
+            Pace::Virtual => Duration::from_nanos(self.now.load(Ordering::Acquire)),
+            Pace::Real => self.origin.elapsed(),
+        }
+    }
+}
 
 /// Keeps the pending timers, earliest first (ties: clients by index, then runner).
 #[derive(Debug)]
@@ -53,6 +83,8 @@ pub struct Scheduler {
     origin: Instant,
     next_id: TimerId,
     timers: BTreeMap<(Duration, u32, TimerId), Owner>,
+    /// The virtual time, for [`SharedClock`]s.
+    shared_now: Arc<AtomicU64>,
 }
 
 impl Scheduler {
@@ -64,6 +96,16 @@ impl Scheduler {
             origin: Instant::now(),
             next_id: 0,
             timers: BTreeMap::new(),
+            shared_now: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Returns the clock as other tasks read it.
+    pub fn shared_clock(&self) -> SharedClock {
+        SharedClock {
+            pace: self.pace,
+            origin: self.origin,
+            now: self.shared_now.clone(),
         }
     }
 
@@ -93,9 +135,18 @@ impl Scheduler {
 
     /// Adds a fake server connection's wait (a rule's delay); `wake` fires when it is over.
     pub fn add_conn(&mut self, conn: u32, delay: Duration, wake: oneshot::Sender<()>) {
-        let rank = CONN_RANK.saturating_add(conn).min(u32::MAX - 1);
+        let rank = CONN_RANK.saturating_add(conn).min(PROXY_RANK - 1);
         let key = self.key(delay, rank);
         self.timers.insert(key, Owner::Conn(conn, wake));
+    }
+
+    /// Adds proxy `proxy`'s wait; `wake` fires when it is over.
+    pub fn add_proxy(&mut self, proxy: usize, delay: Duration, wake: oneshot::Sender<()>) {
+        let rank = u32::try_from(proxy).map_or(u32::MAX - 1, |p| {
+            PROXY_RANK.saturating_add(p).min(u32::MAX - 1)
+        });
+        let key = self.key(delay, rank);
+        self.timers.insert(key, Owner::Proxy(proxy, wake));
     }
 
     /// Adds a runner timer and returns its id.
@@ -113,7 +164,9 @@ impl Scheduler {
     /// Drops client waits that were abandoned (the client quit or stopped).
     fn prune(&mut self) {
         self.timers.retain(|_, owner| match owner {
-            Owner::Client(_, wake) | Owner::Conn(_, wake) => !wake.is_closed(),
+            Owner::Client(_, wake) | Owner::Conn(_, wake) | Owner::Proxy(_, wake) => {
+                !wake.is_closed()
+            }
             Owner::Runner => true,
         });
     }
@@ -145,6 +198,9 @@ impl Scheduler {
         };
         let owner = self.timers.remove(&key)?;
         self.now = self.now.max(key.0);
+        // Before any wake: a woken proxy reads the time its wait ended at.
+        let nanos = u64::try_from(self.now.as_nanos()).unwrap_or(u64::MAX);
+        self.shared_now.store(nanos, Ordering::Release);
         Some(match owner {
             Owner::Client(client, wake) => {
                 let _ = wake.send(());
@@ -154,6 +210,7 @@ impl Scheduler {
                 let _ = wake.send(());
                 Fired::Conn(conn)
             }
+            Owner::Proxy(proxy, wake) => Fired::Proxy(proxy, wake.send(()).is_ok()),
             Owner::Runner => Fired::Runner(key.2),
         })
     }
@@ -179,6 +236,30 @@ mod tests {
             ["Client(0)", "Client(1)", format!("Runner({step})").as_str()]
         );
         assert_eq!(scheduler.now(), Duration::from_millis(50));
+    }
+
+    #[test]
+    fn proxies_fire_after_clients_and_read_the_time_their_wait_ended_at() {
+        let mut scheduler = Scheduler::new(Pace::Virtual);
+        let clock = scheduler.shared_clock();
+        let (p, _rp) = oneshot::channel();
+        let (c, _rc) = oneshot::channel();
+        let step = scheduler.add_runner(Duration::from_secs(3));
+        scheduler.add_proxy(0, Duration::from_secs(3), p);
+        scheduler.add_client(5, Duration::from_secs(3), c);
+        assert_eq!(clock.now(), Duration::ZERO);
+        let order: Vec<String> = std::iter::from_fn(|| scheduler.fire())
+            .map(|fired| format!("{fired:?}"))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "Client(5)",
+                "Proxy(0, true)",
+                format!("Runner({step})").as_str()
+            ]
+        );
+        assert_eq!(clock.now(), Duration::from_secs(3));
     }
 
     #[test]

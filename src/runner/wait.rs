@@ -147,6 +147,12 @@ impl Conductor {
                         self.journal.wake_conn(conn);
                         continue;
                     }
+                    Some(Fired::Proxy(index, woke)) => {
+                        if woke {
+                            self.journal.wake_proxy(index);
+                        }
+                        continue;
+                    }
                     None => {}
                 }
             }
@@ -197,7 +203,10 @@ fn fold(scheduler: &mut Scheduler, journal: &mut Journal, mut report: Report) {
                 scheduler.add_conn(conn, timer.delay, timer.wake);
             }
         }
-        (None, _) => {}
+        (Some(timer), Source::Proxy(index)) => {
+            scheduler.add_proxy(index, timer.delay, timer.wake);
+        }
+        _ => {}
     }
     journal.apply(&report);
 }

@@ -45,6 +45,14 @@ pub const MAX_INTERVAL_TEXT: &str = "30s";
 pub const MAX_RECEIVE_BUFFER: u64 = 1 << 30;
 /// Holds the client's default `quit_word:`.
 pub const QUIT_WORD: &str = "quit";
+/// Holds a proxy's default `upstream:`: the scenario's server.
+pub const UPSTREAM: &str = "server";
+/// Holds a proxy's default `seed:`.
+pub const SEED: u64 = 0;
+/// Holds a proxy's default `dial_timeout:`.
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Holds [`DIAL_TIMEOUT`] as written.
+pub const DIAL_TIMEOUT_TEXT: &str = "10s";
 
 /// Describes one key of a scenario map.
 #[derive(Debug, Clone, Copy)]
@@ -110,6 +118,12 @@ pub(crate) enum Value {
     ErrorCode,
     /// An exit code, 0 to 255 (a step option).
     ExitCode,
+    /// `proxies:`, named proxies.
+    Proxies,
+    /// A proxy's `upstream:`: `server`, or `host:port`.
+    Upstream,
+    /// A seed: a whole number, 0 or more (64 bits).
+    Seed,
 }
 
 /// Holds a default as the schema shows it.
@@ -143,6 +157,8 @@ pub(crate) enum Applies {
         program: bool,
         kind: bool,
     },
+    /// A proxy key.
+    Proxy,
 }
 
 const fn top(name: &'static str, doc: &'static str, value: Value) -> Key {
@@ -278,6 +294,16 @@ pub(crate) const TOP: &[Key] = &[
         "clients",
         "Several clients: a map of client names to their options. Every client step then names its client, and server steps may address a client's connection by name.",
         Value::Clients,
+    ),
+    top(
+        "proxy",
+        "One fault proxy, named `proxy`, between clients and the server: it listens on 127.0.0.1 (`${proxy.port}`), forwards both ways to its upstream, and takes the faults of `fault` steps. Built-in clients reach it with `via: proxy`.",
+        Value::Def("proxy"),
+    ),
+    top(
+        "proxies",
+        "Several fault proxies: a map of proxy names to their options (`${NAME.port}` is each one's port). Every proxy step then names its proxy.",
+        Value::Proxies,
     ),
     top(
         "steps",
@@ -450,6 +476,12 @@ pub(crate) const CLIENT: &[Key] = &[
         Value::ConnectPort,
         "b",
     ),
+    client(
+        "via",
+        "The proxy to connect to, by name (`via: proxy`), instead of the server; a client program connects to `${NAME.port}` itself.",
+        Value::Def("proxyName"),
+        "b",
+    ),
     with_default(
         client(
             "retry_interval",
@@ -569,6 +601,39 @@ pub(crate) const CLIENT: &[Key] = &[
     ),
 ];
 
+const fn proxy(name: &'static str, doc: &'static str, value: Value, default: Default) -> Key {
+    Key {
+        name,
+        doc,
+        program_doc: None,
+        value,
+        default: Some(default),
+        applies: Applies::Proxy,
+    }
+}
+
+/// Lists the keys of a proxy (`proxy:` or an entry of `proxies:`).
+pub(crate) const PROXY: &[Key] = &[
+    proxy(
+        "upstream",
+        "Where the proxy forwards to: `server`, the scenario's server, or `host:port` (variables allowed, resolved before the run).",
+        Value::Upstream,
+        Default::Text(UPSTREAM),
+    ),
+    proxy(
+        "seed",
+        "Seeds every random choice of the proxy's faults (`jitter`, `probability`): the same seed makes the same choices on every run.",
+        Value::Seed,
+        Default::Number(SEED),
+    ),
+    proxy(
+        "dial_timeout",
+        "Bound on each connect to the upstream (`ETIMEDOUT`); the client, already connected to the proxy, is then reset.",
+        Value::Def("duration"),
+        Default::Text(DIAL_TIMEOUT_TEXT),
+    ),
+];
+
 /// Returns the names of `keys` that pass `keep`, in table order.
 pub(crate) fn names(keys: &[Key], keep: impl Fn(&Key) -> bool) -> Vec<&'static str> {
     keys.iter().filter(|k| keep(k)).map(|k| k.name).collect()
@@ -651,6 +716,7 @@ mod tests {
             (RETRY_INTERVAL, RETRY_INTERVAL_TEXT),
             (CONNECT_TIMEOUT, CONNECT_TIMEOUT_TEXT),
             (MAX_INTERVAL, MAX_INTERVAL_TEXT),
+            (DIAL_TIMEOUT, DIAL_TIMEOUT_TEXT),
         ];
         for (value, text) in pairs {
             assert_eq!(humantime::parse_duration(text), Ok(value), "{text}");
@@ -682,7 +748,7 @@ mod tests {
 
     #[test]
     fn key_names_are_unique_in_each_map() {
-        for keys in [TOP, SERVER, CLIENT, DEFAULTS_KEYS] {
+        for keys in [TOP, SERVER, CLIENT, DEFAULTS_KEYS, PROXY] {
             let mut names = all(keys);
             names.sort_unstable();
             names.dedup();

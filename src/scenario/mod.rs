@@ -12,6 +12,7 @@ mod read_data;
 mod read_file;
 mod read_frames;
 pub(crate) mod read_program;
+mod read_proxy;
 mod read_rules;
 mod read_server;
 pub(crate) mod read_steps;
@@ -61,6 +62,11 @@ pub fn load_bytes(path: &Path, bytes: Vec<u8>) -> Result<Scenario, LoadError> {
 /// Loads a scenario from `source`; `path` names it in diagnostics and gives the default name.
 pub fn load_str(path: &Path, source: &str) -> Result<Scenario, LoadError> {
     read_file::load(path, source, None)
+}
+
+/// Renders the README's table of proxy steps from the step registry.
+pub fn readme_proxy_step_table() -> String {
+    registry::readme_table(registry::Table::Proxy)
 }
 
 /// Renders the README's table of client steps (`server: false`) or of server steps from the step registry.

@@ -72,35 +72,35 @@ impl Reader<'_> {
             );
             return None;
         };
-        // One name per entry (an invalid one keeps its text), so that every
-        // client's options are still checked, each under its own name.
-        let mut names = Vec::new();
-        let mut names_ok = true;
-        for (name, _) in entries {
-            names.push(name.scalar().unwrap_or_default().to_owned());
-            if !name.scalar().is_some_and(valid_client_name) {
-                names_ok = false;
-                let message = match name.scalar() {
-                    Some(text) => format!("invalid client name {}", quote(text)),
-                    None => format!("expected a client name, found {}", describe(name)),
-                };
-                let hint =
-                    "client names start with a letter or `_` and use letters, digits, `_` and `-`";
-                self.error(name, message, Some(hint.into()));
-            }
+        let (names, specs) = self.named(entries, Self::client_name_ok, Self::client);
+        self.clients = names;
+        specs
+    }
+
+    /// Checks a client's name: a word, and not a proxy's.
+    fn client_name_ok(&mut self, name: &Node) -> bool {
+        if let Some(text) = name.scalar()
+            && self
+                .proxies
+                .as_ref()
+                .is_some_and(|p| p.iter().any(|p| p == text))
+        {
+            let message = format!("a client and a proxy cannot both be named {}", quote(text));
+            let hint = "transcript lines start with these names: give each its own";
+            self.error(name, message, Some(hint.into()));
+            return false;
         }
-        if names_ok {
-            self.clients = Some(names.clone());
+        if !name.scalar().is_some_and(valid_client_name) {
+            let message = match name.scalar() {
+                Some(text) => format!("invalid client name {}", quote(text)),
+                None => format!("expected a client name, found {}", describe(name)),
+            };
+            let hint =
+                "client names start with a letter or `_` and use letters, digits, `_` and `-`";
+            self.error(name, message, Some(hint.into()));
+            return false;
         }
-        let specs: Vec<Option<ClientSpec>> = entries
-            .iter()
-            .zip(&names)
-            .map(|((_, value), name)| self.client(name, value))
-            .collect();
-        if !names_ok {
-            return None;
-        }
-        specs.into_iter().collect()
+        true
     }
 
     fn client(&mut self, name: &str, node: &Node) -> Option<ClientSpec> {
@@ -177,10 +177,12 @@ impl Reader<'_> {
         }
         let line_ending =
             get("line_ending").and_then(|n| self.choice(n, "line ending", &LINE_ENDINGS));
+        let via = get("via").and_then(|n| self.via(n, fields));
         let defaults = default_client(name);
         ClientSpec {
             host,
             port,
+            via,
             retry_interval: retry_interval.unwrap_or(defaults.retry_interval),
             max_retries: max_retries.map_or(defaults.max_retries, |n| n as u32),
             reconnect: reconnect.unwrap_or(defaults.reconnect),
@@ -194,6 +196,21 @@ impl Reader<'_> {
             line_ending: line_ending.unwrap_or(defaults.line_ending),
             ..defaults
         }
+    }
+
+    /// Reads `via:`, a declared proxy, which takes the place of `host:` and `port:`.
+    fn via(&mut self, node: &Node, fields: &Fields<'_>) -> Option<String> {
+        let proxy = self.proxy_name(node, "`via`")?;
+        for other in ["host", "port"] {
+            if let Some(at) = fields.key(other) {
+                let message = format!("`{other}` cannot be combined with `via:`");
+                let hint = format!(
+                    "a client `via: {proxy}` connects to the proxy; its `upstream:` says where the proxy connects"
+                );
+                self.error(at, message, Some(hint));
+            }
+        }
+        Some(proxy)
     }
 
     /// Reads a client program: `command:` or `shell:` (named in `programs`), `env:`, `cwd:`, `stderr:`.
@@ -211,7 +228,11 @@ impl Reader<'_> {
                 "`{other}` cannot be combined with `{}:`; it configures the built-in client",
                 programs[0]
             );
-            let hint = "a command client connects by itself; pass its options in its argv, e.g. `command: [redis-cli, -p, \"${port}\"]`";
+            let hint = if other == "via" {
+                "a command client connects by itself: give it the proxy's port in its argv, e.g. `command: [redis-cli, -p, \"${proxy.port}\"]`"
+            } else {
+                "a command client connects by itself; pass its options in its argv, e.g. `command: [redis-cli, -p, \"${port}\"]`"
+            };
             self.error(at, message, Some(hint.into()));
         }
         if let [first, second, ..] = programs {
@@ -251,6 +272,7 @@ pub(crate) fn default_client(name: &str) -> ClientSpec {
         line_ending: LineEnding::Lf,
         command: None,
         framing: None,
+        via: None,
     }
 }
 

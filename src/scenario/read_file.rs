@@ -42,6 +42,7 @@ impl Reader<'_> {
                 None
             }
         };
+        let proxies = self.proxies(&top);
         let clients = self.clients(&top);
         let steps = match (top.key("steps"), top.get("steps")) {
             (Some(key), Some(value)) => self.steps(key, value),
@@ -66,6 +67,7 @@ impl Reader<'_> {
             snapshot: snapshot.unwrap_or(false),
             server: server?,
             clients: clients?,
+            proxies: proxies?,
             steps,
             secret_env,
         })
@@ -132,6 +134,8 @@ fn placed_at_top(key: &str) -> Option<String> {
         Some(format!("`{key}` goes under `client:`"))
     } else if server {
         Some(format!("`{key}` goes under `server:`"))
+    } else if is(keys::PROXY) {
+        Some(format!("`{key}` goes under `proxy:`"))
     } else if registry::find(key).is_some() {
         Some(format!("`{key}` is a step; steps go in the `steps:` list"))
     } else {
@@ -405,6 +409,7 @@ steps:
                 line_ending: LineEnding::Crlf,
                 command: None,
                 framing: None,
+                via: None,
             }]
         );
         let step = &scenario.steps[1];
@@ -461,6 +466,7 @@ steps:
                 line_ending: LineEnding::Lf,
                 command: None,
                 framing: None,
+                via: None,
             }]
         );
         // `client:` with nothing after it, `defaults: {}` and `${port}` are defaults too.

@@ -83,7 +83,7 @@ impl Reader<'_> {
             let hint = "`address:` points at a server already running; the other keys configure a server tcprun runs";
             self.error(at, message, Some(hint.into()));
         }
-        let (host, port) = self.address(address)?;
+        let (host, port) = self.address(address, "address")?;
         self.server = Some(ServerKind::External(format!("{host}:{port}")));
         Some(ServerSpec::External { host, port })
     }
@@ -268,8 +268,9 @@ impl Reader<'_> {
         (self.error_count() == before).then_some(data)
     }
 
-    fn address(&mut self, node: &Node) -> Option<(String, u16)> {
-        let written = self.text(node, "`address`")?;
+    /// Reads `host:port` under `key` (`address`, a proxy's `upstream`).
+    pub(super) fn address(&mut self, node: &Node, key: &str) -> Option<(String, u16)> {
+        let written = self.text(node, &format!("`{key}`"))?;
         // Variables are resolved now, from the values given and the
         // environment: the address must be known before anything runs.
         let text = if crate::vars::has_placeholders(&written) {
@@ -301,11 +302,11 @@ impl Reader<'_> {
             } else {
                 format!("`{text}` (`{written}` with its variables)")
             };
-            let message = format!("expected `host:port` for `address`, found {found}");
+            let message = format!("expected `host:port` for `{key}`, found {found}");
             self.error(
                 node,
                 message,
-                Some("for example `address: \"127.0.0.1:6379\"`".into()),
+                Some(format!("for example `{key}: \"127.0.0.1:6379\"`")),
             );
         }
         parsed

@@ -174,7 +174,10 @@ impl Reader<'_> {
     fn check_server(&mut self, def: &StepDef, at: &Node) {
         let refusal = match &self.server {
             Some(ServerKind::External(address)) => def.servers.refusal_external(def.name, address),
-            Some(ServerKind::Program) => def.servers.refusal_program(def.name),
+            Some(ServerKind::Program) => {
+                let proxied = self.proxies.as_ref().is_some_and(|p| !p.is_empty());
+                def.servers.refusal_program(def.name, proxied)
+            }
             _ => None,
         };
         if let Some((message, hint)) = refusal {
@@ -1696,9 +1699,16 @@ mod tests {
                 ),
                 (6, 5, message("server_close")),
                 (7, 5, message("server_half_close")),
-                (8, 5, message("expect_connections")),
+                (
+                    8,
+                    5,
+                    "`expect_connections` needs a fake server, or a proxy in front of the server program: tcprun does not see a server program's connections".to_owned()
+                ),
             ]
         );
+        // Behind a proxy, the proxy's connections count.
+        let proxied = "server: {command: [srv]}\nproxy: {}\nclient: {via: proxy}\nsteps:\n";
+        assert!(load(proxied, "  - expect_connections: 1\n").is_ok());
         let failed = load(PROGRAMS, "  - server_close\n").unwrap_err();
         assert_eq!(
             failed.diagnostics()[0].hint.as_deref(),

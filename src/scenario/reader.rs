@@ -183,6 +183,9 @@ pub(crate) struct Reader<'a> {
     diagnostics: Vec<Pending>,
     /// The declared client names, once known (none when `client:`/`clients:` is broken).
     pub clients: Option<Vec<String>>,
+    /// The declared proxy names, once known (empty without proxies; none
+    /// when `proxy:`/`proxies:` is broken).
+    pub proxies: Option<Vec<String>>,
     /// The kind of server, once known (none when `server:` is missing or ambiguous).
     pub server: Option<ServerKind>,
     /// The clients written with `command:` or `shell:` (even when otherwise broken).
@@ -226,6 +229,7 @@ impl<'a> Reader<'a> {
             lines: Lines::new(source),
             diagnostics: Vec::new(),
             clients: None,
+            proxies: None,
             server: None,
             command_clients: Vec::new(),
             merged_clients: Vec::new(),
@@ -250,13 +254,20 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Checks `text`'s variables as [`Self::check_variables`] does, against `given`.
+    /// Checks `text`'s variables as [`Self::check_variables`] does, against
+    /// `given`; `${NAME.port}` of a declared proxy is built in.
     pub(crate) fn check_variables_in(&mut self, node: &Node, text: &str, given: &Given) {
+        let proxies = self.proxies.clone().unwrap_or_default();
+        let proxy_port = |name: &str| {
+            name.strip_suffix(".port")
+                .is_some_and(|proxy| proxies.iter().any(|p| p == proxy))
+        };
         let unknown: Vec<String> = crate::vars::names(text)
             .filter(|name| match name.strip_prefix("env.") {
                 Some(env) => std::env::var_os(env).is_none(),
                 None => {
                     !matches!(*name, "port" | "tmp")
+                        && !proxy_port(name)
                         && !given.values.contains_key(*name)
                         && !self.captured.contains(*name)
                 }
@@ -470,6 +481,34 @@ impl<'a> Reader<'a> {
                 None
             }
         }
+    }
+
+    /// Reads a map of named entries (`clients:`, `proxies:`): checks each
+    /// name with `valid`, then reads each entry with `read` under its name
+    /// (an invalid one keeps its text), so every entry's options are still
+    /// checked. Returns the names when all are valid, and the entries when
+    /// names and entries are.
+    pub(crate) fn named<T>(
+        &mut self,
+        entries: &[(Node, Node)],
+        valid: fn(&mut Self, &Node) -> bool,
+        read: fn(&mut Self, &str, &Node) -> Option<T>,
+    ) -> (Option<Vec<String>>, Option<Vec<T>>) {
+        let mut names = Vec::new();
+        let mut names_ok = true;
+        for (name, _) in entries {
+            names.push(name.scalar().unwrap_or_default().to_owned());
+            names_ok &= valid(self, name);
+        }
+        let specs: Vec<Option<T>> = entries
+            .iter()
+            .zip(&names)
+            .map(|((_, value), name)| read(self, name, value))
+            .collect();
+        if !names_ok {
+            return (None, None);
+        }
+        (Some(names), specs.into_iter().collect())
     }
 
     /// Reads the optional duration under `key`.

@@ -52,6 +52,12 @@ pub(crate) const STEPS: &[&StepDef] = &[
     &super::step_defs::EXPECT_FRAME,
     &super::step_defs::SERVER_SEND_FRAME,
     &super::step_defs::SERVER_EXPECT_FRAME,
+    &FAULT,
+    &EXPECT_FAULT,
+    &CLEAR_FAULT,
+    &PROXY_DOWN,
+    &PROXY_UP,
+    &PROXY_EXPECT,
 ];
 
 // The options several steps share, and the helpers that write options.
@@ -174,6 +180,12 @@ pub(crate) const CONNECTION: Opt = opt(
     Value::Def("connection"),
     "The connection to address: N, the N-th accepted connection (from 1), or a client's name, the server side of that client's current connection. Default: every connection.",
 );
+/// `proxy:` of a proxy step.
+pub(crate) const PROXY: Opt = opt(
+    "proxy",
+    Value::Def("proxyName"),
+    "The proxy this step is for; required when the scenario has several proxies.",
+);
 /// `timeout:` of a wait.
 pub(crate) const TIMEOUT: Opt = opt(
     "timeout",
@@ -279,6 +291,8 @@ pub(crate) enum Table {
     Client,
     /// "Server steps".
     Server,
+    /// "Proxy steps".
+    Proxy,
 }
 
 /// Says which clients a client step suits.
@@ -306,6 +320,9 @@ pub(crate) enum Servers {
     Run,
     /// A fake server only: the step needs the server's connections.
     Fake,
+    /// A fake server, or a server program behind a proxy: the step needs
+    /// connections tcprun sees, the fake server's or the proxy's.
+    FakeOrProxied,
 }
 
 /// Says what kind of client a step addresses, for [`Clients::refusal`].
@@ -361,8 +378,17 @@ impl Servers {
         })
     }
 
-    /// Returns why `step` does not suit a server program.
-    pub(crate) fn refusal_program(self, step: &str) -> Option<(String, String)> {
+    /// Returns why `step` does not suit a server program (`proxied`: the
+    /// scenario has a proxy, whose connections tcprun sees).
+    pub(crate) fn refusal_program(self, step: &str, proxied: bool) -> Option<(String, String)> {
+        if self == Servers::FakeOrProxied && !proxied {
+            return Some((
+                format!(
+                    "`{step}` needs a fake server, or a proxy in front of the server program: tcprun does not see a server program's connections"
+                ),
+                "add `proxy: {}` and `via: proxy` to the clients: the proxy's accepted connections count".to_owned(),
+            ));
+        }
         (self == Servers::Fake).then(|| {
             (
                 format!(
@@ -495,6 +521,8 @@ mod tests {
         "server: {command: [srv]}\nclients: {bob: {command: [cli]}}\n",
         "server: {fake: echo, framing: line}\nclients: {bob: {framing: line}}\n",
         "server: {fake: echo}\nclients: {bob: {start: false}}\n",
+        "server: {fake: echo}\nproxy: {}\nclients: {bob: {via: proxy}}\n",
+        "server: {command: [srv]}\nproxy: {}\nclients: {bob: {via: proxy}}\n",
     ];
 
     #[test]
@@ -568,7 +596,11 @@ mod tests {
                 );
             }
             // A required argument has a short form or a map form to give it in.
-            assert!(!def.required || def.shorthand.is_some(), "{}", def.name);
+            assert!(
+                !def.required || def.shorthand.is_some() || def.has_map_form(),
+                "{}",
+                def.name
+            );
             // Only client steps say which clients they suit.
             assert!(
                 def.is_client_step() || def.clients == Clients::Any,

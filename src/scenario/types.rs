@@ -12,7 +12,9 @@ pub use super::frames::{FramePatternSpec, ReplySpec, RuleSpec, RulesSpec};
 use super::registry::StepDef;
 use super::step_defs;
 use crate::client::encoding::Encoding;
+use crate::event::{Direction, DownMode};
 use crate::framing::FramingSpec;
+use crate::proxy::FaultSpec;
 
 /// Holds one validated scenario file.
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ pub struct Scenario {
     pub server: ServerSpec,
     /// `client:` (named `client`) or `clients:` in file order.
     pub clients: Vec<ClientSpec>,
+    /// `proxy:` (named `proxy`) or `proxies:` in file order; none without.
+    pub proxies: Vec<ProxySpec>,
     /// `steps:` in file order.
     pub steps: Vec<Located<Step>>,
     /// `env: {NAME: {secret: true}}`: the environment variables whose
@@ -161,6 +165,33 @@ pub struct CommandClientSpec {
     pub merge_stderr: bool,
 }
 
+/// Configures one fault proxy between clients and the server (`proxy:` or an entry of `proxies:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxySpec {
+    /// The map key under `proxies:`, or `proxy`.
+    pub name: String,
+    /// `upstream:` where it forwards to (default: the scenario's server).
+    pub upstream: Upstream,
+    /// `seed:` seeds every random choice of its faults (jitter, probability).
+    pub seed: u64,
+    /// `dial_timeout:` bounds each connect to the upstream (`ETIMEDOUT`).
+    pub dial_timeout: Duration,
+}
+
+/// Names where a proxy forwards to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upstream {
+    /// `upstream: server`: the scenario's server (fake, program, or at `address:`).
+    Server,
+    /// `upstream: "host:port"`, its variables resolved before the run.
+    Address {
+        /// Host name or IP address.
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
+}
+
 /// Names the built-in fake server behaviours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FakeKind {
@@ -215,6 +246,8 @@ pub struct ClientSpec {
     /// `command:`/`shell:`: a real client program instead of the built-in
     /// client; the options above then do not apply (validation rejects them).
     pub command: Option<CommandClientSpec>,
+    /// `via:` the proxy the built-in client connects to, instead of the server.
+    pub via: Option<String>,
 }
 
 /// Names how the delay between retries grows.
@@ -481,6 +514,38 @@ pub enum Step {
     ResumeReading { client: Option<String> },
     /// `connect`: a client written with `start: false` starts connecting.
     Connect { client: Option<String> },
+    /// `fault`: add a fault to a proxy (`proxy: None`: the only one).
+    Fault {
+        proxy: Option<String>,
+        spec: FaultSpec,
+    },
+    /// `expect_fault`: until a proxy's fault has fired (on any connection, or on one).
+    ExpectFault {
+        proxy: Option<String>,
+        name: String,
+        connection: ConnectionRef,
+        timeout: Option<Duration>,
+    },
+    /// `clear_fault`: clear a proxy's faults named `name`, or all of them.
+    ClearFault {
+        proxy: Option<String>,
+        name: Option<String>,
+    },
+    /// `proxy_down`: take a proxy's port down.
+    ProxyDown {
+        proxy: Option<String>,
+        mode: DownMode,
+    },
+    /// `proxy_up`: a proxy listens again on the same port.
+    ProxyUp { proxy: Option<String> },
+    /// `proxy_expect`: until what passed through a proxy in `direction` matches.
+    ProxyExpect {
+        proxy: Option<String>,
+        pattern: Pattern,
+        direction: Direction,
+        connection: ConnectionRef,
+        timeout: Option<Duration>,
+    },
 }
 
 impl Step {
@@ -521,6 +586,12 @@ impl Step {
             Step::PauseReading { .. } => &step_defs::PAUSE_READING,
             Step::ResumeReading { .. } => &step_defs::RESUME_READING,
             Step::Connect { .. } => &step_defs::CONNECT,
+            Step::Fault { .. } => &step_defs::FAULT,
+            Step::ExpectFault { .. } => &step_defs::EXPECT_FAULT,
+            Step::ClearFault { .. } => &step_defs::CLEAR_FAULT,
+            Step::ProxyDown { .. } => &step_defs::PROXY_DOWN,
+            Step::ProxyUp { .. } => &step_defs::PROXY_UP,
+            Step::ProxyExpect { .. } => &step_defs::PROXY_EXPECT,
         }
     }
 

@@ -30,7 +30,8 @@ use crate::scenario::keys::{self, Applies, Default, Key};
 use crate::scenario::read_program::SIGNALS;
 use patterns::{
     CLIENT_NAME, ERROR_CODE, address_pattern, base64_pattern, duration_pattern, encoding_pattern,
-    hex_pattern, signal_pattern, size_pattern,
+    fault_size_pattern, hex_pattern, probability_pattern, rate_pattern, signal_pattern,
+    size_pattern,
 };
 
 /// Names the schema (`$id`).
@@ -197,6 +198,54 @@ fn defs() -> Value {
             "minimum": 1,
             "maximum": u32::MAX,
         },
+        "proxyName": {
+            "description": "The name of a proxy: `proxy` for the one of `proxy:`, or a key of `proxies:`.",
+            "type": "string",
+            "pattern": CLIENT_NAME,
+            "not": {"enum": PROXY_RESERVED},
+            "patternErrorMessage": "proxy names start with a letter or `_` and use letters, digits, `_` and `-`",
+        },
+        "proxy": {
+            "description": "A fault proxy: it listens on 127.0.0.1 (`${NAME.port}`), forwards both ways to its upstream, and takes the faults of `fault` steps; every option has a default.",
+            "type": ["object", "null"],
+            "properties": key_schemas(keys::PROXY, false),
+            "additionalProperties": false,
+        },
+        "faultSize": {
+            "description": "A size in bytes as a fault takes it: a number, or a number with a unit (`64KiB`, `1MiB`, `1.5MB`).",
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": fault_size_pattern()},
+            ],
+        },
+        "pieceSize": {
+            "description": "A size in bytes of at least 1: a number, or a number with a unit (`1`, `1KiB`).",
+            "anyOf": [
+                {"type": "integer", "minimum": 1},
+                {"type": "string", "pattern": fault_size_pattern()},
+            ],
+        },
+        "rate": {
+            "description": "A rate: a size per second, e.g. `64KiB/s`, `1MiB/s`, `500B/s`.",
+            "type": "string",
+            "pattern": rate_pattern(),
+        },
+        "probability": {
+            "description": "A probability: a number from 0 to 1, or a percentage (`25%`).",
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 1},
+                {"type": "string", "pattern": probability_pattern()},
+            ],
+        },
+        "faultName": {
+            "description": "A fault's name: letters, digits, `_`, `-` and `.`.",
+            "type": ["string", "number"],
+            "pattern": "^[A-Za-z0-9_.-]+$",
+        },
+        "true": {
+            "description": "`true` (a fault that does nothing is no fault).",
+            "enum": [true, "true"],
+        },
         "client": client_schema(),
         "fakeServer": server_branch(Branch::Fake),
         "programServer": server_branch(Branch::Program),
@@ -208,6 +257,9 @@ fn defs() -> Value {
     }
     defs
 }
+
+/// Names a proxy may not have (`scenario::read_proxy`).
+const PROXY_RESERVED: [&str; 4] = ["server", "env", "port", "tmp"];
 
 /// Returns a default as JSON.
 fn default_json(default: Default) -> Value {
@@ -331,6 +383,26 @@ fn value_schema(value: keys::Value, doc: &str, default: Option<Default>) -> Valu
             "propertyNames": {"$ref": "#/$defs/clientName"},
             "additionalProperties": {"$ref": "#/$defs/client"},
         }),
+        V::Proxies => json!({
+            "description": doc,
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"$ref": "#/$defs/proxyName"},
+            "additionalProperties": {"$ref": "#/$defs/proxy"},
+        }),
+        V::Upstream => json!({
+            "description": doc,
+            "anyOf": [
+                {"const": keys::UPSTREAM},
+                {"type": "string", "pattern": address_pattern()},
+            ],
+        }),
+        V::Seed => json!({
+            "description": doc,
+            "type": "integer",
+            "minimum": 0,
+            "maximum": u64::MAX,
+        }),
         V::Steps => json!({
             "description": doc,
             "type": "array",
@@ -436,6 +508,7 @@ fn client_schema() -> Value {
     };
     let (builtin_keys, program_keys) = (of(false), of(true));
     let mut builtin = closed(key_schemas(&builtin_keys, false), &[]);
+    builtin["dependentSchemas"] = json!({"via": {"properties": {"host": false, "port": false}}});
     builtin["description"] = json!(
         "The built-in reconnecting client (the one `tcprun connect` uses); every option has a default."
     );

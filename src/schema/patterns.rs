@@ -54,6 +54,44 @@ pub(crate) fn duration_pattern() -> String {
     )
 }
 
+/// Lists the units of a size, as `tcprun proxy` reads them (any case), bytes last.
+const SIZE_UNITS: &[&str] = &["gib", "mib", "kib", "gb", "mb", "kb", "g", "m", "k", "b"];
+
+/// Returns a size without anchors: whole bytes with an optional unit, or a
+/// fraction with a unit larger than a byte (`1.5KiB`).
+fn size_body() -> String {
+    let all = any_case(SIZE_UNITS);
+    let scaled = any_case(&SIZE_UNITS[..SIZE_UNITS.len() - 1]);
+    format!("(?:[0-9]+\\s*(?:{all})?|[0-9]+\\.[0-9]+\\s*(?:{scaled}))")
+}
+
+/// Returns the pattern of a size as a fault takes it (`64KiB`, `100`,
+/// `1.5MB`; see `proxy::units::size`).
+pub(crate) fn fault_size_pattern() -> String {
+    format!("^\\s*{}\\s*$", size_body())
+}
+
+/// Returns the pattern of a size as text: a whole number of bytes, and a
+/// 1024-based unit in any case (`4KiB`, `1 MiB`; see `framing::size`).
+pub(crate) fn size_pattern() -> String {
+    format!(
+        "^\\s*[0-9]+\\s*(?:{})?\\s*$",
+        any_case(&["B", "KiB", "MiB", "GiB"])
+    )
+}
+
+/// Returns the pattern of a rate: a size per second (`64KiB/s`, `1MiB/sec`).
+pub(crate) fn rate_pattern() -> String {
+    format!("^\\s*{}\\s*/s(?:ec)?\\s*$", size_body())
+}
+
+/// Returns the pattern of a probability written as text: 0 to 1, or a percentage.
+pub(crate) fn probability_pattern() -> String {
+    let fraction = "0*(?:\\.[0-9]*)?|0*1(?:\\.0*)?|0*\\.[0-9]+";
+    let percent = "0*(?:[0-9]{1,2}(?:\\.[0-9]*)?|100(?:\\.0*)?)\\s*%";
+    format!("^\\s*(?:{fraction}|{percent})\\s*$")
+}
+
 /// Returns the pattern of hex data: pairs of hex digits, ASCII whitespace anywhere.
 pub(crate) fn hex_pattern() -> String {
     format!("^{SPACE}(?:[0-9A-Fa-f]{SPACE}[0-9A-Fa-f]{SPACE})*$")
@@ -66,15 +104,6 @@ pub(crate) fn base64_pattern() -> String {
     let group = symbol.repeat(4);
     format!(
         "^{SPACE}(?:{group})*(?:{symbol}[AQgw]{SPACE}(?:={SPACE}={SPACE})?|{symbol}{symbol}[AEIMQUYcgkosw048]{SPACE}(?:={SPACE})?)?$"
-    )
-}
-
-/// Returns the pattern of a size as text: a whole number of bytes, and a
-/// 1024-based unit in any case (`4KiB`, `1 MiB`).
-pub(crate) fn size_pattern() -> String {
-    format!(
-        "^\\s*[0-9]+\\s*(?:{})?\\s*$",
-        any_case(&["B", "KiB", "MiB", "GiB"])
     )
 }
 
@@ -269,6 +298,46 @@ mod tests {
         }
         for (alias, encoding) in ENCODING_ALIASES {
             assert_eq!(alias.parse::<Encoding>().ok(), Some(*encoding));
+        }
+    }
+
+    #[test]
+    fn size_rate_and_probability_patterns_agree_with_the_proxy() {
+        use crate::proxy::FaultSpec;
+        let accepts = |key: &str, value: &str| {
+            FaultSpec::from_pairs(&[("drop", "true"), (key, value)]).is_ok()
+        };
+        for size in [
+            "100", "64KiB", "64 kib", "1.5MB", "1MiB", " 7 ", "2g", "1.5", "1.KiB", "KiB", "1.5b",
+            "-1", "1x",
+        ] {
+            assert_eq!(
+                matches(&fault_size_pattern(), size),
+                accepts("after_bytes", size),
+                "{size}"
+            );
+        }
+        let rate = |text: &str| FaultSpec::from_pairs(&[("bandwidth", text)]).is_ok();
+        for text in [
+            "64KiB/s",
+            "1MiB/sec",
+            "500B/s",
+            "1.5 MB /s",
+            "64KiB",
+            "/s",
+            "1.5/s",
+            "1x/s",
+        ] {
+            assert_eq!(matches(&rate_pattern(), text), rate(text), "{text}");
+        }
+        for text in [
+            "0", "1", "0.25", ".5", "1.0", "25%", "100%", "0 %", "1.5", "101%", "x", "-0.1", "2",
+        ] {
+            assert_eq!(
+                matches(&probability_pattern(), text),
+                accepts("probability", text),
+                "{text}"
+            );
         }
     }
 

@@ -4,8 +4,8 @@ use serde_json::{Map, Value, json};
 
 use super::{closed, keys, value_schema};
 use crate::scenario::registry::DATA_OPTIONS;
-use crate::scenario::registry::{self, Clients, Opt, STEPS, Servers, StepDef};
-use crate::scenario::step_defs::{CONNECT, KILL_SERVER};
+use crate::scenario::registry::{self, Clients, Opt, STEPS, Servers, StepDef, Table};
+use crate::scenario::step_defs::{CONNECT, FAULT, KILL_SERVER};
 
 /// Returns the schema of one option of a step's map form (also its short form).
 fn option_schema(option: &Opt) -> Value {
@@ -125,12 +125,40 @@ fn step_argument(def: &StepDef) -> Value {
                 map["then"] = json!({"properties": {other: false}});
             }
         }
+        if def.name == FAULT.name {
+            fault_rules(&mut map);
+        }
         forms.push(map);
     }
     json!({
         "description": format!("{} Takes {}. Example: {}", def.doc, def.expected, def.example_text()),
         "oneOf": forms,
     })
+}
+
+/// Adds what `FaultSpec::from_pairs` requires of a fault map: exactly one
+/// kind, the options of a kind only with it, one trigger at most.
+fn fault_rules(map: &mut Value) {
+    let kinds: Vec<Value> = crate::proxy::spec::KINDS
+        .iter()
+        .map(|kind| json!({"required": [kind]}))
+        .collect();
+    map["oneOf"] = json!(kinds);
+    map["dependentRequired"] = json!({"jitter": ["latency"], "gap": ["slice"]});
+    map["not"] = json!({"required": ["after_bytes", "on"]});
+}
+
+/// Returns a condition on the top level: the scenario has a proxy (`proxy:` or `proxies:`).
+fn proxied() -> Value {
+    json!({"anyOf": [{"required": ["proxy"]}, {"required": ["proxies"]}]})
+}
+
+/// Returns a rule on the top level: every client (of `client:` or `clients:`) matches `schema`.
+fn every_client(schema: Value) -> Value {
+    json!({"properties": {
+        "client": schema.clone(),
+        "clients": {"additionalProperties": schema},
+    }})
 }
 
 /// Returns a condition on the top level: the server is of one of these kinds (by key).
@@ -206,6 +234,15 @@ pub(super) fn rules() -> Value {
         };
         must_name_client.insert(def.name.into(), rule);
     }
+    let proxy_steps = registry::names_where(|d| d.table == Some(Table::Proxy));
+    let bare_proxy_steps = registry::names_where(|d| d.table == Some(Table::Proxy) && !d.required);
+    let mut must_name_proxy = Map::new();
+    for name in &proxy_steps {
+        must_name_proxy.insert(
+            (*name).into(),
+            json!({"type": "object", "required": ["proxy"]}),
+        );
+    }
     let mut rules = json!([
         {
             "$comment": "With several clients, every client step names its client.",
@@ -222,6 +259,44 @@ pub(super) fn rules() -> Value {
                 steps_with_option("client", json!({"const": "client"})),
                 steps_with_option("connection", json!({"anyOf": [{"type": "integer"}, {"const": "client"}]})),
             ]},
+        },
+        {
+            "$comment": "One proxy (`proxy:`) or several (`proxies:`), not both.",
+            "not": {"required": ["proxy", "proxies"]},
+        },
+        {
+            "$comment": "A client and the proxy cannot share a name.",
+            "if": {"required": ["proxy"]},
+            "then": {"properties": {"clients": {"propertyNames": {"not": {"const": "proxy"}}}}},
+        },
+        {
+            "$comment": "Proxy steps and `via:` need a proxy.",
+            "if": {"not": proxied()},
+            "then": {"allOf": [
+                steps_without(&registry::names_where(|d| d.table == Some(Table::Proxy))),
+                every_client(json!({"properties": {"via": false}})),
+            ]},
+        },
+        {
+            "$comment": "With `proxy:`, the only proxy is named `proxy`.",
+            "if": {"required": ["proxy"]},
+            "then": {"allOf": [
+                steps_with_option("proxy", json!({"const": "proxy"})),
+                every_client(json!({"properties": {"via": {"const": "proxy"}}})),
+            ]},
+        },
+        {
+            "$comment": "With several proxies, every proxy step names its proxy.",
+            "if": {"required": ["proxies"], "properties": {"proxies": {"minProperties": 2}}},
+            "then": {"properties": {"steps": {"items": {
+                "not": {"enum": bare_proxy_steps},
+                "properties": must_name_proxy,
+            }}}},
+        },
+        {
+            "$comment": "A server program's connections count only as a proxy in front of it sees them.",
+            "if": {"allOf": [server_is(&program_keys), {"not": proxied()}]},
+            "then": steps_without(&registry::names_where(|d| d.servers == Servers::FakeOrProxied)),
         },
         {
             "$comment": "A server already running takes no server steps.",

@@ -22,6 +22,6 @@ mod window;
 
 pub use kept::thousands;
 pub use mask::{Line, Scope};
-pub use record::{Actor, Owners, Recorder};
+pub use record::{Actor, Owners, ProxyShown, Recorder};
 pub use text::{one_line, quote, render, render_decoded};
 pub use window::{Group, Show, Stream, Track, Window};

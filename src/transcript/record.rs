@@ -1,5 +1,7 @@
 //! Words each event as a transcript line or block, with the peer's item it answers as its cause, and closes windows into masked lines.
 
+mod proxy;
+
 use std::collections::HashMap;
 
 use super::kept::Kept;
@@ -7,7 +9,10 @@ use super::mask::{Masks, Scope};
 use super::text::one_line;
 use super::window::{Group, Show, Stream, Track, Window};
 use crate::client::encoding::Encoding;
-use crate::event::{ClientEvent, CloseReason, Pipe, ProgramEvent, ServerEvent, UnsentReason};
+use crate::event::{
+    ClientEvent, CloseReason, Direction, Pipe, ProgramEvent, ProxyEvent, ServerEvent, Side,
+    UnsentReason,
+};
 use crate::framing::Cut;
 
 /// Caps the payload bytes shown in one frame line.
@@ -36,6 +41,34 @@ enum Mark {
     /// A signal sent to the server program: what its clients see next.
     ServerSignalled,
     Connecting,
+    /// A proxy went down (its resets follow).
+    ProxyDown(usize),
+    /// A proxy connection passed a FIN on to one side.
+    ProxyFin(usize, u32, Side),
+    /// A proxy connection sent a RST to one side.
+    ProxyRst(usize, u32, Side),
+}
+
+/// Says which proxy connection carries what, as far as the transcript's causes go.
+#[derive(Debug, Default)]
+struct Routes {
+    /// The proxies' names, by index.
+    names: Vec<String>,
+    /// The built-in client at the client end of each proxy connection.
+    owners: HashMap<(usize, u32), usize>,
+    /// The proxy connection each built-in client's current connection goes through.
+    clients: HashMap<usize, (usize, u32)>,
+    /// The proxy connection at the other end of each server connection.
+    conns: HashMap<u32, (usize, u32)>,
+}
+
+/// Names what a proxy said that was held back, to show where it was released.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProxyShown {
+    /// Bytes it passed on or dropped, on this stream.
+    Bytes(Stream, bytes::Bytes),
+    /// Another event of proxy `.0` (a fault that fired).
+    Event(usize, ProxyEvent),
 }
 
 /// Maps a server connection to the built-in client at its other end, once known.
@@ -59,6 +92,7 @@ pub struct Recorder {
     aside: Vec<Window>,
     /// The window and marks put away while recording aside.
     saved: Option<(Window, HashMap<Mark, u32>)>,
+    routes: Routes,
 }
 
 impl Recorder {
@@ -84,6 +118,7 @@ impl Recorder {
             masks: Masks::new(port),
             aside: Vec::new(),
             saved: None,
+            routes: Routes::default(),
         }
     }
 
@@ -116,6 +151,28 @@ impl Recorder {
             self.window = window;
             self.close_window(owners);
         }
+    }
+
+    /// Names the scenario's proxies, by index.
+    pub fn set_proxies(&mut self, names: Vec<String>) {
+        self.routes.names = names;
+    }
+
+    /// Notes that proxy connection `conn` of proxy `proxy` is built-in
+    /// client `client`'s current connection.
+    pub fn proxy_client(&mut self, proxy: usize, conn: u32, client: usize) {
+        self.routes.owners.insert((proxy, conn), client);
+        self.routes.clients.insert(client, (proxy, conn));
+    }
+
+    /// Notes that server connection `server` is proxy connection `conn` of proxy `proxy`, dialed.
+    pub fn proxy_server(&mut self, proxy: usize, conn: u32, server: u32) {
+        self.routes.conns.insert(server, (proxy, conn));
+    }
+
+    /// Returns the mark of `mark` within this window, if it was set.
+    fn mark(&self, mark: Mark) -> Option<u32> {
+        self.marks.get(&mark).copied()
     }
 
     /// Starts a new batch: what is added until the next call follows one another.
@@ -154,12 +211,18 @@ impl Recorder {
                 self.window.line(track, None, text);
             }
             ClientEvent::Received { data } => {
-                let cause = conn.and_then(|c| self.window.block_clock(Stream::ConnOut(c)));
+                let cause = match self.routes.clients.get(&index) {
+                    Some(&(p, c)) => {
+                        self.window
+                            .block_clock(Stream::ProxyOut(p, c, Direction::ToClient))
+                    }
+                    None => conn.and_then(|c| self.window.block_clock(Stream::ConnOut(c))),
+                };
                 self.window
                     .bytes(Stream::ClientIn(index), cause, data, show);
             }
             ClientEvent::PeerEnded => {
-                let cause = self.end_cause(conn, event);
+                let cause = self.end_cause(index, conn, event);
                 self.window.line(track, cause, "peer ended (FIN)".into());
             }
             ClientEvent::Ended => {
@@ -173,7 +236,7 @@ impl Recorder {
                     CloseReason::Aborted => "closed (aborted)".to_owned(),
                     CloseReason::Error(error) => format!("closed (error: {})", error.code),
                 };
-                let cause = self.end_cause(conn, event);
+                let cause = self.end_cause(index, conn, event);
                 let clock = self.window.line(track, cause, text);
                 if *reason == CloseReason::Aborted {
                     self.marks.insert(Mark::ClientAborted(index), clock);
@@ -231,19 +294,26 @@ impl Recorder {
         }
     }
 
-    /// Returns the cause of a client's `PeerEnded` or `Closed` on server
-    /// connection `conn`: the server's FIN, reset, kill or signal in this window.
-    fn end_cause(&self, conn: Option<u32>, event: &ClientEvent) -> Option<u32> {
+    /// Returns the cause of client `index`'s `PeerEnded` or `Closed` on
+    /// server connection `conn`: through a proxy, the proxy's FIN or reset
+    /// towards it; else the server's FIN, reset, kill or signal in this window.
+    fn end_cause(&self, index: usize, conn: Option<u32>, event: &ClientEvent) -> Option<u32> {
+        let via = self.routes.clients.get(&index).copied();
         let mark = match event {
-            ClientEvent::PeerEnded => conn.and_then(|c| self.marks.get(&Mark::ConnEnded(c))),
-            ClientEvent::Closed { .. } => conn.and_then(|c| {
-                self.marks
-                    .get(&Mark::ConnAborted(c))
-                    .or(self.marks.get(&Mark::ServerDown))
-            }),
+            ClientEvent::PeerEnded => via
+                .and_then(|(p, c)| self.mark(Mark::ProxyFin(p, c, Side::Client)))
+                .or_else(|| conn.and_then(|c| self.mark(Mark::ConnEnded(c)))),
+            ClientEvent::Closed { .. } => via
+                .and_then(|(p, c)| self.mark(Mark::ProxyRst(p, c, Side::Client)))
+                .or_else(|| {
+                    conn.and_then(|c| {
+                        self.mark(Mark::ConnAborted(c))
+                            .or(self.mark(Mark::ServerDown))
+                    })
+                }),
             _ => None,
         };
-        mark.or(self.marks.get(&Mark::ServerSignalled)).copied()
+        mark.or(self.mark(Mark::ServerSignalled))
     }
 
     /// Adds the frames (or partial frame) a client's stream ended in, as
@@ -255,7 +325,7 @@ impl Recorder {
         event: &ClientEvent,
         cuts: &[Cut],
     ) {
-        let cause = self.end_cause(conn, event);
+        let cause = self.end_cause(index, conn, event);
         let encoding = self.clients[index].encoding;
         self.cuts(Stream::ClientIn(index), cause, encoding, cuts, true);
     }
@@ -288,12 +358,20 @@ impl Recorder {
                 self.window.line(Track::Server, None, text);
             }
             ServerEvent::Accepted { conn, .. } => {
-                let cause = self.marks.get(&Mark::Connecting).copied();
+                // Through a proxy too: its dial and this accept may be
+                // reported in either order, so the connect is the cause.
+                let cause = self.mark(Mark::Connecting);
                 let text = format!("accepted connection {conn}");
                 self.window.line(Track::Conn(*conn), cause, text);
             }
             ServerEvent::Received { conn, data } => {
-                let cause = owner(conn).and_then(|i| self.window.block_clock(Stream::ClientOut(i)));
+                let cause = match self.routes.conns.get(conn) {
+                    Some(&(p, c)) => {
+                        self.window
+                            .block_clock(Stream::ProxyOut(p, c, Direction::ToServer))
+                    }
+                    None => owner(conn).and_then(|i| self.window.block_clock(Stream::ClientOut(i))),
+                };
                 let show = if self.counts {
                     Show::Count
                 } else {
@@ -306,8 +384,10 @@ impl Recorder {
                 self.window.bytes(Stream::ConnOut(*conn), None, data, show);
             }
             ServerEvent::PeerEnded { conn } => {
-                let cause =
-                    owner(conn).and_then(|i| self.marks.get(&Mark::ClientEnded(i)).copied());
+                let cause = match self.routes.conns.get(conn) {
+                    Some(&(p, c)) => self.mark(Mark::ProxyFin(p, c, Side::Server)),
+                    None => owner(conn).and_then(|i| self.mark(Mark::ClientEnded(i))),
+                };
                 self.window
                     .line(Track::Conn(*conn), cause, "peer ended (FIN)".into());
             }
@@ -324,9 +404,16 @@ impl Recorder {
                     CloseReason::Aborted => "closed (reset)".to_owned(),
                     CloseReason::Error(error) => format!("closed (error: {})", error.code),
                 };
-                let cause = owner(conn)
-                    .filter(|_| *reason != CloseReason::Aborted)
-                    .and_then(|i| self.marks.get(&Mark::ClientAborted(i)).copied());
+                let cause = self
+                    .routes
+                    .conns
+                    .get(conn)
+                    .and_then(|&(p, c)| self.mark(Mark::ProxyRst(p, c, Side::Server)))
+                    .or_else(|| {
+                        owner(conn)
+                            .filter(|_| *reason != CloseReason::Aborted)
+                            .and_then(|i| self.mark(Mark::ClientAborted(i)))
+                    });
                 let clock = self.window.line(Track::Conn(*conn), cause, text);
                 if *reason == CloseReason::Aborted {
                     self.marks.insert(Mark::ConnAborted(*conn), clock);
@@ -454,6 +541,9 @@ impl Recorder {
                             format!("what it sends is no longer framed: {error}"),
                         ),
                         Stream::Program(track, _) => (track, format!("framing stopped: {error}")),
+                        Stream::ProxyOut(p, c, _) | Stream::ProxyDropped(p, c, _) => {
+                            (Track::ProxyConn(p, c), format!("framing stopped: {error}"))
+                        }
                     };
                     self.window.line(track, cause, text);
                     if !held.is_empty() {
@@ -505,7 +595,15 @@ impl Recorder {
             Stream::ClientIn(index) => Show::Decoded(self.clients[index].encoding),
             _ => Show::Text(Encoding::Utf8),
         };
-        self.window.bytes(stream, None, text.as_bytes(), show);
+        // Through a proxy, what a client received follows what the proxy passed on.
+        let cause = match stream {
+            Stream::ClientIn(index) => self.routes.clients.get(&index).and_then(|&(p, c)| {
+                self.window
+                    .block_clock(Stream::ProxyOut(p, c, Direction::ToClient))
+            }),
+            _ => None,
+        };
+        self.window.bytes(stream, cause, text.as_bytes(), show);
     }
 
     /// Writes released text as windows of its own, after the current one,
@@ -527,6 +625,7 @@ impl Recorder {
         if !self.window.is_empty() {
             let clients = &self.clients;
             let program = self.lone_program.map(|i| &clients[i].name);
+            let routes = &self.routes;
             let lines = self.window.close(
                 |track| match track {
                     Track::Server => "server".to_owned(),
@@ -536,13 +635,32 @@ impl Recorder {
                         (None, Some(name)) => format!("server[{name}]"),
                         (None, None) => format!("server[#{c}]"),
                     },
+                    Track::Proxy(p) => routes.names[p].clone(),
+                    Track::ProxyConn(p, c) => {
+                        let proxy = &routes.names[p];
+                        match (routes.owners.get(&(p, c)), program) {
+                            (Some(&i), _) => format!("{proxy}[{}]", clients[i].name),
+                            (None, Some(name)) => format!("{proxy}[{name}]"),
+                            (None, None) => format!("{proxy}[#{c}]"),
+                        }
+                    }
                 },
+                // Proxies' connections come between the clients and the
+                // server's connections, as they stand between them.
                 |track| match track {
                     Track::Server => (0, 0),
+                    Track::Proxy(p) => (0, 1 + p as u32),
                     Track::Client(i) => (1, i as u32),
+                    Track::ProxyConn(p, c) => {
+                        let (p, c) = (p as u32 & 0xff, c & 0xffff);
+                        match routes.owners.get(&(p as usize, c)) {
+                            Some(&i) => (2, ((i as u32 & 0xff) << 24) | (p << 16) | c),
+                            None => (3, (p << 16) | c),
+                        }
+                    }
                     Track::Conn(c) => match owners.get(&c) {
-                        Some(&i) => (2, i as u32),
-                        None => (3, c),
+                        Some(&i) => (4, i as u32),
+                        None => (5, c),
                     },
                 },
             );
@@ -597,7 +715,9 @@ impl Recorder {
     fn encoding_of_track(&self, track: Track) -> Encoding {
         match track {
             Track::Client(i) => self.clients[i].encoding,
-            Track::Server | Track::Conn(_) => Encoding::Utf8,
+            Track::Server | Track::Conn(_) | Track::Proxy(_) | Track::ProxyConn(..) => {
+                Encoding::Utf8
+            }
         }
     }
 }

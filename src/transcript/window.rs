@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::mask::Line;
 use super::text::{render, render_decoded};
 use crate::client::encoding::Encoding;
-use crate::event::Pipe;
+use crate::event::{Direction, Pipe};
 
 /// Names an actor line of the transcript.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -17,6 +17,10 @@ pub enum Track {
     Client(usize),
     /// One server connection, by number.
     Conn(u32),
+    /// A proxy as a whole (listening, down, faults added), by index.
+    Proxy(usize),
+    /// One connection of a proxy: (proxy, connection number).
+    ProxyConn(usize, u32),
 }
 
 /// Names one direction of bytes of one actor.
@@ -32,6 +36,10 @@ pub enum Stream {
     ConnOut(u32),
     /// Bytes of a program's standard stream (stdin: what tcprun wrote to it).
     Program(Track, Pipe),
+    /// Bytes a proxy connection passed on in a direction: (proxy, connection, direction).
+    ProxyOut(usize, u32, Direction),
+    /// Bytes a proxy connection discarded in a direction.
+    ProxyDropped(usize, u32, Direction),
 }
 
 impl Stream {
@@ -40,6 +48,7 @@ impl Stream {
             Stream::ClientOut(i) | Stream::ClientIn(i) => Track::Client(i),
             Stream::ConnIn(c) | Stream::ConnOut(c) => Track::Conn(c),
             Stream::Program(track, _) => track,
+            Stream::ProxyOut(p, c, _) | Stream::ProxyDropped(p, c, _) => Track::ProxyConn(p, c),
         }
     }
 
@@ -48,6 +57,10 @@ impl Stream {
             Stream::ClientOut(_) | Stream::ConnOut(_) => ">",
             Stream::ClientIn(_) | Stream::ConnIn(_) => "<",
             Stream::Program(_, pipe) => pipe.name(),
+            Stream::ProxyOut(_, _, Direction::ToServer) => "> server",
+            Stream::ProxyOut(_, _, Direction::ToClient) => "> client",
+            Stream::ProxyDropped(_, _, Direction::ToServer) => "dropped to_server",
+            Stream::ProxyDropped(_, _, Direction::ToClient) => "dropped to_client",
         }
     }
 }
@@ -378,6 +391,8 @@ mod tests {
             Track::Server => "server".into(),
             Track::Client(i) => ["alice", "bob"][i].into(),
             Track::Conn(c) => format!("server[{c}]"),
+            Track::Proxy(_) => "proxy".into(),
+            Track::ProxyConn(_, c) => format!("proxy[{c}]"),
         }
     }
 
@@ -386,6 +401,8 @@ mod tests {
             Track::Server => (0, 0),
             Track::Client(i) => (1, i as u32),
             Track::Conn(c) => (2, c),
+            Track::Proxy(p) => (3, p as u32),
+            Track::ProxyConn(_, c) => (4, c),
         }
     }
 

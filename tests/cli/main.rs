@@ -9,6 +9,7 @@ mod frames;
 mod misbehave;
 mod processes;
 mod proxy;
+mod proxy_scenarios;
 mod readme;
 mod rules;
 mod scenarios;

@@ -1,4 +1,4 @@
-//! Checks that the README's tables of client steps and server steps are the ones the step registry renders.
+//! Checks that the README's tables of client, server and proxy steps are the ones the step registry renders.
 
 use crate::support::root;
 
@@ -17,12 +17,13 @@ fn readme_table(readme: &str, index: usize) -> String {
 #[test]
 fn readme_step_tables_match_the_registry() {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("a readable README.md");
-    for (index, (server, what)) in [(false, "client steps"), (true, "server steps")]
-        .into_iter()
-        .enumerate()
-    {
+    let tables = [
+        ("client steps", tcprun::scenario::readme_step_table(false)),
+        ("server steps", tcprun::scenario::readme_step_table(true)),
+        ("proxy steps", tcprun::scenario::readme_proxy_step_table()),
+    ];
+    for (index, (what, rendered)) in tables.into_iter().enumerate() {
         let written = readme_table(&readme, index);
-        let rendered = tcprun::scenario::readme_step_table(server);
         assert!(
             written == rendered,
             "README.md's table of {what} differs from the step registry.\n\

@@ -305,6 +305,22 @@ const HEADS: &[Head] = &[
         client: "solo",
         exact: true,
     },
+    Head {
+        yaml: "server: {fake: echo}\nproxy: {}\nclient: {via: proxy}\n",
+        client: "client",
+        exact: true,
+    },
+    Head {
+        yaml: "server: {command: [srv]}\nproxy: {seed: 7}\nclient: {command: [cli]}\n",
+        client: "client",
+        exact: true,
+    },
+    // With several proxies the schema cannot tell which names are declared.
+    Head {
+        yaml: "server: {fake: echo}\nproxies: {proxy: {}, db: {upstream: \"127.0.0.1:9\"}}\nclients: {solo: {via: db}}\n",
+        client: "solo",
+        exact: false,
+    },
     // With several clients the schema cannot tell which kind of client a name stands for.
     Head {
         yaml: "server: {fake: chat}\nclients: {alice: {}, bob: {}}\n",
@@ -435,6 +451,46 @@ const STEP_SAMPLES: &[&str] = &[
     "kill_client: 15",
     "send_quit: {client: {c}}",
     "send_quit: now",
+    "fault: {latency: 200ms, jitter: 10ms, direction: to_client, name: slow}",
+    "fault: {latency: 200}",
+    "fault: {latency: 1s, drop: true}",
+    "fault: {jitter: 1ms, cut: reset}",
+    "fault: {gap: 1s, latency: 1s}",
+    "fault: {cut: reset, after_bytes: 64KiB}",
+    "fault: {cut: rst}",
+    "fault: {cut: half_close, connection: 2, proxy: proxy}",
+    "fault: {cut: fin, probability: 2}",
+    "fault: {slow_close: 1s, probability: 25%}",
+    "fault: {bandwidth: 64KiB/s}",
+    "fault: {bandwidth: 64KiB}",
+    "fault: {slice: 1, gap: 5ms}",
+    "fault: {slice: 0}",
+    "fault: {stall: true}",
+    "fault: {stall: false}",
+    "fault: {drop: true, on: \"^QUIT\"}",
+    "fault: {drop: true, after_bytes: 1, on: x}",
+    "fault: {drop: true, name: \"a b\"}",
+    "fault: {drop: true, client: {c}}",
+    "fault: {drop: true, proxy: nope}",
+    "fault: latency",
+    "expect_fault: slow",
+    "expect_fault: {name: slow, connection: 2, timeout: 1s}",
+    "expect_fault: {name: slow, connection: {c}}",
+    "expect_fault: {connection: 1}",
+    "expect_fault: {name: \"a b\"}",
+    "clear_fault: slow",
+    "clear_fault: {name: slow, proxy: proxy}",
+    "clear_fault: {proxy: nope}",
+    "proxy_down: refuse",
+    "proxy_down: blackhole",
+    "proxy_down: {mode: reset, proxy: proxy}",
+    "proxy_down: bogus",
+    "proxy_up: {proxy: proxy}",
+    "proxy_up: now",
+    "proxy_expect: \"^SET \"",
+    "proxy_expect: {regex: x, direction: to_client, connection: 1, timeout: 1s}",
+    "proxy_expect: {regex: x, direction: both}",
+    "proxy_expect: {direction: to_server}",
     "kil_server",
     "{send: a, client: {c}}",
     "[send, a]",
@@ -535,6 +591,20 @@ fn file_samples() -> Vec<String> {
         "client: {}\nclients: {a: {}}",
         "",
     ];
+    let proxies = [
+        "proxy: {upstream: server, seed: 7, dial_timeout: 1s}",
+        "proxy: {upstream: \"127.0.0.1:6379\"}",
+        "proxy: {upstream: nowhere}",
+        "proxy: {latency: 1s}",
+        "proxy: {seed: -1}",
+        "proxy:",
+        "proxy: []",
+        "proxies: {a: {}, b: {seed: 1}}",
+        "proxies: {server: {}}",
+        "proxies: {\"a b\": {}}",
+        "proxies: {}",
+        "proxy: {}\nproxies: {a: {}}",
+    ];
     let tops = [
         "name: hi",
         "name: \"\"",
@@ -565,6 +635,25 @@ fn file_samples() -> Vec<String> {
         samples.push(format!(
             "server: {{fake: echo}}\n{clients}\nsteps: [sleep: 1s]\n"
         ));
+    }
+    for proxy in proxies {
+        samples.push(format!(
+            "server: {{fake: echo}}\n{proxy}\nclient: {{}}\nsteps: [sleep: 1s]\n"
+        ));
+    }
+    for clients in [
+        "client: {via: proxy}",
+        "client: {via: proxy, port: 1}",
+        "client: {via: nope}",
+        "client: {command: [cli], via: proxy}",
+        "clients: {proxy: {}}",
+        "clients: {a: {via: proxy}, b: {}}",
+    ] {
+        for proxy in ["proxy: {}\n", ""] {
+            samples.push(format!(
+                "server: {{fake: echo}}\n{proxy}{clients}\nsteps: [sleep: 1s]\n"
+            ));
+        }
     }
     for top in tops {
         samples.push(format!(

@@ -14,12 +14,17 @@ use crate::proxy::{Direction, DownMode, ProxyEvent, Reporter, ReporterGone, Side
 pub struct StderrReporter {
     /// `None`: print nothing (`-q`).
     format: Option<EventFormat>,
+    /// Where its clock starts.
+    origin: tokio::time::Instant,
 }
 
 impl StderrReporter {
     /// Creates a reporter that prints in `format`, or nothing.
     pub fn new(format: Option<EventFormat>) -> Self {
-        Self { format }
+        Self {
+            format,
+            origin: tokio::time::Instant::now(),
+        }
     }
 
     /// Prints the lines of `events` in one go.
@@ -38,8 +43,10 @@ impl StderrReporter {
                     }
                 }
                 EventFormat::Json => {
-                    text.push_str(&json(event).to_string());
-                    text.push('\n');
+                    if let Some(value) = json(event) {
+                        text.push_str(&value.to_string());
+                        text.push('\n');
+                    }
                 }
             }
         }
@@ -65,6 +72,10 @@ impl Reporter for StderrReporter {
         self.print(&events);
         Ok(real_wait(delay))
     }
+
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
 }
 
 /// Returns the status line for `event`, or `None` for events that only move data.
@@ -86,7 +97,7 @@ pub fn human(event: &ProxyEvent) -> Option<String> {
             ),
         },
         ProxyEvent::Accepted { conn, peer } => format!("connection {conn} from {peer}"),
-        ProxyEvent::Dialed { conn, upstream } => {
+        ProxyEvent::Dialed { conn, upstream, .. } => {
             format!("connection {conn}: connected to {upstream}")
         }
         ProxyEvent::DialFailed { conn, error } => format!(
@@ -121,19 +132,21 @@ pub fn human(event: &ProxyEvent) -> Option<String> {
         ),
         ProxyEvent::FaultFired {
             conn,
-            name,
-            kind,
+            fault,
             direction,
             offset,
         } => format!(
-            "connection {conn}: fault `{name}` ({kind}) fired {} at byte {offset}",
+            "connection {conn}: fault `{}` ({}) fired {} at byte {offset}",
+            fault.name,
+            fault.action,
             direction.name()
         ),
-        ProxyEvent::FaultAdded { name, spec } => format!("fault `{name}` added: {spec}"),
+        ProxyEvent::FaultAdded { fault } => format!("fault `{}` added: {}", fault.name, fault.spec),
         ProxyEvent::FaultsCleared { names } => {
             let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
             format!("cleared {}", names.join(", "))
         }
+        ProxyEvent::DirectionState { .. } => return None,
     })
 }
 
@@ -150,11 +163,12 @@ fn stay(n: usize) -> String {
     )
 }
 
-/// Returns `event` as one JSON object (byte payloads by length).
-pub fn json(event: &ProxyEvent) -> Value {
+/// Returns `event` as one JSON object (byte payloads by length), or
+/// `None` for the state of a direction, which only a scenario runner reads.
+pub fn json(event: &ProxyEvent) -> Option<Value> {
     let side = |side: &Side| side.name();
     let direction = |direction: &Direction| direction.name();
-    match event {
+    Some(match event {
         ProxyEvent::Up { addr } => json!({"event": "up", "addr": addr.to_string()}),
         ProxyEvent::Down { mode, connections } => {
             json!({"event": "down", "mode": mode.name(), "connections": connections})
@@ -162,7 +176,7 @@ pub fn json(event: &ProxyEvent) -> Value {
         ProxyEvent::Accepted { conn, peer } => {
             json!({"event": "accepted", "conn": conn, "peer": peer.to_string()})
         }
-        ProxyEvent::Dialed { conn, upstream } => {
+        ProxyEvent::Dialed { conn, upstream, .. } => {
             json!({"event": "dialed", "conn": conn, "upstream": upstream.to_string()})
         }
         ProxyEvent::DialFailed { conn, error } => json!({
@@ -210,28 +224,28 @@ pub fn json(event: &ProxyEvent) -> Value {
         }
         ProxyEvent::FaultFired {
             conn,
-            name,
-            kind,
+            fault,
             direction: way,
             offset,
         } => json!({
-            "event": "fault", "conn": conn, "name": &**name, "kind": kind.word(),
+            "event": "fault", "conn": conn, "name": &*fault.name, "kind": fault.kind,
             "direction": direction(way), "offset": offset
         }),
-        ProxyEvent::FaultAdded { name, spec } => {
-            json!({"event": "fault_added", "name": &**name, "spec": spec.to_string()})
+        ProxyEvent::FaultAdded { fault } => {
+            json!({"event": "fault_added", "name": &*fault.name, "spec": fault.spec})
         }
         ProxyEvent::FaultsCleared { names } => {
             let names: Vec<&str> = names.iter().map(|n| &**n).collect();
             json!({"event": "faults_cleared", "names": names})
         }
-    }
+        ProxyEvent::DirectionState { .. } => return None,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proxy::FaultKind;
+    use crate::proxy::FaultSpec;
 
     #[test]
     fn status_lines_read_as_sentences() {
@@ -244,10 +258,10 @@ mod tests {
             human(&closed).unwrap(),
             "connection 2 closed (1 byte to the server, 40 to the client)"
         );
+        let spec = FaultSpec::from_pairs(&[("cut", "reset")]).unwrap();
         let fired = ProxyEvent::FaultFired {
             conn: 1,
-            name: "cut".into(),
-            kind: FaultKind::Cut(crate::proxy::Cut::Reset),
+            fault: std::sync::Arc::new(spec.label()),
             direction: Direction::ToServer,
             offset: 100,
         };
@@ -257,7 +271,9 @@ mod tests {
         );
         assert_eq!(
             json(&fired),
-            json!({"event": "fault", "conn": 1, "name": "cut", "kind": "cut", "direction": "to_server", "offset": 100})
+            Some(
+                json!({"event": "fault", "conn": 1, "name": "cut", "kind": "cut", "direction": "to_server", "offset": 100})
+            )
         );
         let data = ProxyEvent::Forwarded {
             conn: 1,
@@ -273,6 +289,6 @@ mod tests {
             human(&down).unwrap(),
             "down: new connections are refused; 1 connection stays open"
         );
-        assert_eq!(json(&data)["bytes"], 2);
+        assert_eq!(json(&data).unwrap()["bytes"], 2);
     }
 }

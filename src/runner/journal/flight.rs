@@ -1,9 +1,22 @@
-//! Accounts for what is in flight — bytes, FINs, connect attempts, woken clients — to tell when the conversation is settled.
+//! Accounts for what is in flight — bytes, FINs, connect attempts, woken clients and proxies — to tell when the conversation is settled.
+//!
+//! A proxy between a client and the server splits a connection in two: the
+//! client's to the proxy, and the proxy's to the server. Each is balanced
+//! like any other, with the proxy's end counted from what it reports: what
+//! it read, forwarded and dropped, the FINs and resets it saw and passed on.
+//! Bytes inside the proxy are in flight while a write of them is under way
+//! or they have not been read yet; bytes a fault holds (a latency's timer,
+//! a stall, a pending `on:` match) are held, not in flight, so that a
+//! stall or a blackhole never keeps the conversation unsettled. A stalled
+//! direction reads nothing: what its sender sends then is held too.
+
+mod proxy;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use crate::event::{ClientEvent, ProgramEvent, ServerEvent};
+use self::proxy::{ProxyConn, end_index};
+use crate::event::{ClientEvent, ProgramEvent, ServerEvent, Side as End};
 
 /// Counts one side of a connection: what it sent and what it saw.
 #[derive(Debug, Default, Clone)]
@@ -26,11 +39,49 @@ struct Side {
 struct Link {
     client: Option<(usize, Side)>,
     conn: Option<(u32, Side)>,
+    /// The proxy connection that accepted it (its client end is `client`).
+    via: Option<(usize, u32)>,
+    /// The proxy connection that dialed it (its server end is `conn`).
+    dialer: Option<(usize, u32)>,
+}
+
+/// Returns true when nothing is in flight between `peer`, a client or the
+/// server, and a proxy's end `proxy` of the same connection, which takes
+/// in what `peer` sends as it comes (`reads`) or holds it.
+fn balanced(peer: &Side, proxy: &Side, reads: bool) -> bool {
+    if peer.closed || proxy.closed {
+        return peer.closed && proxy.closed;
+    }
+    let taken = if reads {
+        peer.sent == proxy.received && peer.fin_sent == proxy.fin_seen
+    } else {
+        peer.sent >= proxy.received && (peer.fin_sent || !proxy.fin_seen)
+    };
+    taken && proxy.sent == peer.received && proxy.fin_sent == peer.fin_seen
 }
 
 impl Link {
-    /// Returns true when nothing is in flight between the two sides.
-    fn settled(&self) -> bool {
+    /// Returns true when nothing is in flight between the two sides (a
+    /// proxy's end is looked up in `proxies`).
+    fn settled(&self, proxies: &HashMap<(usize, u32), ProxyConn>, seen: &[bool]) -> bool {
+        let proxy = |key: &(usize, u32)| proxies.get(key);
+        match (&self.client, self.via.as_ref().and_then(proxy)) {
+            (Some((_, c)), Some(p)) => {
+                return balanced(c, &p.side(End::Client), p.reads_from(End::Client));
+            }
+            (None, Some(_)) => return true,
+            _ => {}
+        }
+        if let Some(key) = &self.dialer {
+            return match (proxy(key), &self.conn) {
+                (Some(p), Some((_, s))) => {
+                    balanced(s, &p.side(End::Server), p.reads_from(End::Server))
+                }
+                // An upstream tcprun does not see never reports its side.
+                (Some(p), None) => p.closed || !seen[key.0],
+                (None, _) => true,
+            };
+        }
         match (&self.client, &self.conn) {
             // Bytes and a FIN towards a stalled server stay where they are;
             // what the server sent must still arrive.
@@ -58,13 +109,27 @@ impl Link {
         }
     }
 
-    /// Returns true when both sides are known and closed.
-    fn done(&self) -> bool {
-        matches!(
-            (&self.client, &self.conn),
-            (Some((_, c)), Some((_, s))) if c.closed && s.closed
-        )
+    /// Returns true when both sides are known and closed (a proxy's end
+    /// is looked up in `proxies`).
+    fn done(&self, proxies: &HashMap<(usize, u32), ProxyConn>) -> bool {
+        let proxy_closed = |key: &Option<(usize, u32)>| {
+            key.and_then(|key| proxies.get(&key))
+                .is_some_and(|p| p.closed)
+        };
+        let client_closed = self.client.as_ref().is_some_and(|(_, c)| c.closed);
+        let conn_closed = self.conn.as_ref().is_some_and(|(_, s)| s.closed);
+        (client_closed && (conn_closed || proxy_closed(&self.via)))
+            || (conn_closed && proxy_closed(&self.dialer))
     }
+}
+
+/// Names a link a proxy's event completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joined {
+    /// (proxy, connection) is built-in client `.2`'s connection.
+    Client(usize, u32, usize),
+    /// (proxy, connection) dialed the fake server's connection `.2`.
+    Server(usize, u32, u32),
 }
 
 /// Says what keeps one client busy.
@@ -127,12 +192,19 @@ pub struct Flight {
     woken_conns: std::collections::BTreeSet<u32>,
     /// The fake server drops SYNs (`blackhole_server`).
     blackholed: bool,
+    /// Each proxy's connections, by (proxy, number).
+    proxy_conns: HashMap<(usize, u32), ProxyConn>,
+    /// Each proxy's timers that fired and whose effects are not reported yet.
+    proxy_woken: Vec<u32>,
+    /// Each proxy's upstream is the fake server, whose side tcprun sees.
+    upstream_seen: Vec<bool>,
 }
 
 impl Flight {
     /// Creates the accounts of `clients` clients; `both_ends`: the server is
     /// a fake one, whose connections count too.
-    pub fn new(clients: usize, both_ends: bool) -> Self {
+    /// `upstream_seen`: for each proxy, its upstream is the fake server.
+    pub fn new(clients: usize, both_ends: bool, upstream_seen: Vec<bool>) -> Self {
         Self {
             clients: (0..clients).map(|_| Busy::default()).collect(),
             links: HashMap::new(),
@@ -141,6 +213,9 @@ impl Flight {
             server_gone: false,
             woken_conns: std::collections::BTreeSet::new(),
             blackholed: false,
+            proxy_conns: HashMap::new(),
+            proxy_woken: vec![0; upstream_seen.len()],
+            upstream_seen,
         }
     }
 
@@ -170,10 +245,15 @@ impl Flight {
             .is_some_and(|(_, side)| side.paused)
     }
 
-    /// Returns the server connection of client `index`'s current connection.
+    /// Returns the server connection of client `index`'s current connection
+    /// (through a proxy, the one the proxy dialed for it).
     pub fn conn_of_client(&self, index: usize) -> Option<u32> {
         let local = self.clients[index].local?;
-        self.links.get(&local)?.conn.as_ref().map(|(conn, _)| *conn)
+        let link = self.links.get(&local)?;
+        match link.via {
+            Some((proxy, conn)) => self.server_conn_of_proxy_conn(proxy, conn),
+            None => link.conn.as_ref().map(|(conn, _)| *conn),
+        }
     }
 
     /// Folds built-in client `index`'s event; returns (connection, client)
@@ -199,6 +279,11 @@ impl Flight {
                 };
                 let link = self.links.entry(*local).or_default();
                 link.client = Some((index, side));
+                if let Some((proxy, pc)) = link.via {
+                    return self
+                        .server_conn_of_proxy_conn(proxy, pc)
+                        .map(|conn| (conn, index));
+                }
                 return link.conn.as_ref().map(|(conn, _)| (*conn, index));
             }
             ClientEvent::ConnectFailed { .. } => {
@@ -258,6 +343,11 @@ impl Flight {
                 self.conn_peer.insert(*conn, *peer);
                 let link = self.links.entry(*peer).or_default();
                 link.conn = Some((*conn, Side::default()));
+                if let Some((proxy, pc)) = link.dialer {
+                    return self
+                        .client_of_proxy_conn(proxy, pc)
+                        .map(|client| (*conn, client));
+                }
                 return link.client.as_ref().map(|(client, _)| (*conn, *client));
             }
             ServerEvent::Received { conn, data } => {
@@ -329,7 +419,30 @@ impl Flight {
             .iter()
             .all(|c| !(c.dialing(self.blackholed) || c.woken || self.server_gone && c.connected))
             && self.woken_conns.is_empty()
-            && (!self.both_ends || self.links.values().all(Link::settled))
+            && self.links.values().all(|link| self.link_settled(link))
+            && self.proxy_woken.iter().all(|woken| *woken == 0)
+            && self
+                .proxy_conns
+                .values()
+                .all(|pc| self.proxy_conn_settled(pc))
+    }
+
+    /// Returns true when nothing is in flight on `link`: with a fake
+    /// server every link counts; without, only those with a proxy's end.
+    fn link_settled(&self, link: &Link) -> bool {
+        let proxied = link.via.is_some() || link.dialer.is_some();
+        !(self.both_ends || proxied) || link.settled(&self.proxy_conns, &self.upstream_seen)
+    }
+
+    /// Returns true when nothing is in flight inside a proxy connection,
+    /// nor on its way to it from a server program that has exited.
+    fn proxy_conn_settled(&self, pc: &ProxyConn) -> bool {
+        let closing = self.server_gone
+            && pc.local.is_some()
+            && !pc.closed
+            && !pc.fin_seen[end_index(End::Server)]
+            && !pc.server_broken;
+        pc.settled() && !closing
     }
 
     /// Describes what keeps the conversation from settling, for timeouts;
@@ -355,16 +468,41 @@ impl Flight {
                 "server connection {conn} ended a rule's delay and has not reported"
             ));
         }
-        if self.both_ends {
-            for link in self.links.values().filter(|l| !l.settled()) {
-                let who = link.client.as_ref().map_or("a client", |(i, _)| name(*i));
-                why.push(match (&link.client, &link.conn) {
-                    (Some((_, c)), Some((conn, s))) if c.paused && s.sent > c.received => format!(
-                        "{who} does not read (pause_reading), and the fake server reads nothing more on connection {conn} until its write to {who} is done"
-                    ),
-                    _ => format!("bytes or a close between {who} and the server are in flight"),
-                });
+        for link in self.links.values().filter(|l| !self.link_settled(l)) {
+            let who = link.client.as_ref().map_or("a client", |(i, _)| name(*i));
+            let what = match (link.via, link.dialer) {
+                (Some((_, conn)), _) => format!("{who} and the proxy (its connection {conn})"),
+                (None, Some((_, conn))) => {
+                    format!("the proxy (its connection {conn}) and the server")
+                }
+                (None, None) => format!("{who} and the server"),
+            };
+            why.push(match (&link.client, &link.conn) {
+                (Some((_, c)), Some((conn, s))) if c.paused && s.sent > c.received => format!(
+                    "{who} does not read (pause_reading), and the fake server reads nothing more on connection {conn} until its write to {who} is done"
+                ),
+                _ => format!("bytes or a close between {what} are in flight"),
+            });
+        }
+        for (proxy, woken) in self.proxy_woken.iter().enumerate() {
+            if *woken > 0 {
+                why.push(format!(
+                    "proxy {} was woken by a timer and has not reported",
+                    proxy + 1
+                ));
             }
+        }
+        let mut busy: Vec<&(usize, u32)> = self
+            .proxy_conns
+            .iter()
+            .filter(|(_, pc)| !self.proxy_conn_settled(pc))
+            .map(|(key, _)| key)
+            .collect();
+        busy.sort();
+        for (_, conn) in busy {
+            why.push(format!(
+                "the proxy's connection {conn} is connecting upstream, writing, or closing"
+            ));
         }
         why
     }
@@ -385,8 +523,17 @@ impl Flight {
             .map(|(_, side)| side)
     }
 
-    /// Forgets connections whose both sides are closed (bounded memory).
+    /// Forgets connections whose both sides are closed, and closed proxy
+    /// connections no connection refers to any more (bounded memory).
     fn forget_closed(&mut self) {
-        self.links.retain(|_, link| !link.done());
+        let proxies = &self.proxy_conns;
+        self.links.retain(|_, link| !link.done(proxies));
+        let referred: std::collections::HashSet<(usize, u32)> = self
+            .links
+            .values()
+            .flat_map(|link| link.via.into_iter().chain(link.dialer))
+            .collect();
+        self.proxy_conns
+            .retain(|key, pc| !pc.closed || referred.contains(key));
     }
 }

@@ -187,6 +187,13 @@ impl HeldOutput {
         held.release(index, Held::release_overflow)
     }
 
+    /// Returns where the text built-in client `index` received and still
+    /// holds starts and ends: positions in all it received.
+    pub fn received_span(&self, index: usize) -> (u64, u64) {
+        let held = &self.clients[index].received;
+        (held.start, held.start + held.len as u64)
+    }
+
     /// Releases everything built-in client `index` received (its
     /// connection ended: nothing more comes on it).
     pub fn received_ended(&mut self, index: usize) -> Released {

@@ -3,16 +3,21 @@
 mod flight;
 mod framed;
 mod held;
+mod proxies;
 mod state;
 
 use crate::client::encoding::Encoding;
-use crate::event::{ClientEvent, Event, ProgramEvent, Report, ServerEvent, Source};
+use crate::event::{
+    ClientEvent, Direction, Event, ProgramEvent, ProxyEvent, Report, ServerEvent, Side, Source,
+};
 use crate::framing::{DecodeError, FramingSpec};
 use crate::scenario::FakeKind;
-use crate::transcript::{Actor, Recorder, Scope, Track};
-use flight::Flight;
+use crate::transcript::{Actor, ProxyShown, Recorder, Scope, Track};
+use flight::{Flight, Joined};
 use framed::Framed;
 use held::{HeldOutput, Released};
+use proxies::ProxyHeld;
+pub use proxies::{ProxyInfo, ProxyState};
 use state::State;
 pub use state::{ClientState, ServerState};
 
@@ -51,6 +56,10 @@ pub struct Journal {
     /// A rules server's received cuts not shown yet, by connection: the
     /// verdicts later in the batch show the frames.
     verdicts_due: std::collections::HashMap<u32, std::collections::VecDeque<crate::framing::Cut>>,
+    /// What each proxy passed through, what fired on it.
+    proxies: Vec<ProxyState>,
+    /// What proxies said about what an upstream tcprun cannot see sent.
+    proxy_held: ProxyHeld,
 }
 
 impl Journal {
@@ -73,7 +82,7 @@ impl Journal {
             .collect();
         Self {
             state: State::new(clients),
-            flight: Flight::new(clients.len(), fake.is_some()),
+            flight: Flight::new(clients.len(), fake.is_some(), Vec::new()),
             held: HeldOutput::new(clients.len(), server_output),
             record: Recorder::new(actors, fake == Some(FakeKind::Sink), port),
             hold_received: fake.is_none(),
@@ -87,6 +96,8 @@ impl Journal {
             rules: false,
             ends_aside: std::collections::BTreeSet::new(),
             verdicts_due: std::collections::HashMap::new(),
+            proxies: Vec::new(),
+            proxy_held: ProxyHeld::default(),
         }
     }
 
@@ -135,6 +146,82 @@ impl Journal {
     /// Notes that server connection `conn`'s rule delay is over: it is busy until it reports.
     pub fn wake_conn(&mut self, conn: u32) {
         self.flight.wake_conn(conn);
+    }
+
+    /// Adds the scenario's proxies, in declaration order (before any event).
+    pub fn with_proxies(mut self, proxies: &[ProxyInfo]) -> Self {
+        let seen = proxies.iter().map(|p| p.upstream_seen).collect();
+        let clients = self.state.clients().len();
+        self.flight = Flight::new(clients, self.flight_both_ends(), seen);
+        self.record
+            .set_proxies(proxies.iter().map(|p| p.name.clone()).collect());
+        self.proxies = proxies.iter().map(|_| ProxyState::default()).collect();
+        self
+    }
+
+    /// Returns true when the fake server's connections count (there is one).
+    fn flight_both_ends(&self) -> bool {
+        !self.hold_received
+    }
+
+    /// Returns proxy `index`'s state.
+    pub fn proxy(&self, index: usize) -> &ProxyState {
+        &self.proxies[index]
+    }
+
+    /// Returns proxy `index`'s state for `proxy_expect` to consume from.
+    pub fn proxy_mut(&mut self, index: usize) -> &mut ProxyState {
+        &mut self.proxies[index]
+    }
+
+    /// Returns the proxy connection (proxy, number) of client `index`'s current connection.
+    pub fn proxy_conn_of_client(&self, index: usize) -> Option<(usize, u32)> {
+        self.flight.proxy_conn_of_client(index)
+    }
+
+    /// Notes that a timer of proxy `index` fired: it is busy until it is done with it.
+    pub fn wake_proxy(&mut self, index: usize) {
+        self.flight.wake_proxy(index);
+    }
+
+    /// Shows what proxy `proxy` passed on in `direction` that a
+    /// `proxy_expect` consumed (on connection `conn`, or on all of them):
+    /// after everything folded before, before anything folded later.
+    pub fn sync_proxy(&mut self, proxy: usize, direction: Direction, conn: Option<u32>) {
+        if direction != Direction::ToClient {
+            return;
+        }
+        let passed = self.proxies[proxy].passed(direction);
+        let shown = match conn {
+            Some(conn) => passed.conns.get(&conn).map_or(0, |b| b.shown_total()),
+            None => passed.all.shown_total(),
+        };
+        let released = self.proxy_held.consumed(conn, shown);
+        self.show_proxy(released);
+    }
+
+    /// Shows the firing of proxy `proxy`'s fault `name` that an
+    /// `expect_fault` waited for, if it was held, and what came before it.
+    pub fn sync_fault(&mut self, proxy: usize, name: &str) {
+        let released = self.proxy_held.fired(proxy, name);
+        self.show_proxy(released);
+    }
+
+    /// Writes what proxies said that was held and is released now, as a window of its own.
+    fn show_proxy(&mut self, released: Vec<ProxyShown>) {
+        let owners = &self.state.server().conn_client;
+        self.record.show_proxy_released(released, owners);
+    }
+
+    /// Releases what proxies said about what went to built-in clients, as
+    /// far as each client has shown what it received.
+    fn release_proxy_received(&mut self) -> Vec<ProxyShown> {
+        let mut released = Vec::new();
+        for index in 0..self.state.clients().len() {
+            let (shown, _) = self.held.received_span(index);
+            released.extend(self.proxy_held.received(index, shown));
+        }
+        released
     }
 
     /// Shows `value` as `${name}` in the transcript from now on, and in what
@@ -217,6 +304,8 @@ impl Journal {
     /// everything folded so far, and before anything folded later.
     pub fn sync_programs(&mut self) {
         let released = self.held.release_consumed(&self.state);
+        let proxied = self.release_proxy_received();
+        self.show_proxy(proxied);
         self.show(released);
         for index in self.framed.holding() {
             let consumed = self.state.client(index).frames.consumed();
@@ -229,6 +318,8 @@ impl Journal {
     /// Moves every program's held output into the transcript (the scenario ends).
     pub fn release_programs(&mut self) {
         self.record.release_aside(&self.state.server().conn_client);
+        let proxied = self.proxy_held.release_all();
+        self.show_proxy(proxied);
         let released = self.held.release_all();
         self.show(released);
         for index in self.framed.holding() {
@@ -326,10 +417,14 @@ impl Journal {
         for event in &report.events {
             match (report.source, event) {
                 (Source::Client(index), Event::Client(event)) => self.client_event(index, event),
-                (source, Event::Program(event)) => self.program_event(source, event),
+                (source @ (Source::Client(_) | Source::Server), Event::Program(event)) => {
+                    self.program_event(source, event)
+                }
                 (Source::Server, Event::Server(event)) => self.server_event(event),
+                (Source::Proxy(index), Event::Proxy(event)) => self.proxy_event(index, event),
+                (Source::Proxy(index), Event::WaitDone) => self.flight.proxy_done(index),
                 // Each actor reports only its own kind of event.
-                (Source::Client(_), Event::Server(_)) | (Source::Server, Event::Client(_)) => {}
+                _ => {}
             }
         }
         // Frames no verdict stood for (a rule closed the connection before them).
@@ -391,6 +486,11 @@ impl Journal {
                 }
                 _ => Vec::new(),
             };
+            if !released.is_empty() {
+                let (shown, _) = self.held.received_span(index);
+                let proxied = self.proxy_held.received(index, shown);
+                self.record.show_proxy_held(proxied);
+            }
             for (stream, text) in released {
                 self.record.show_held(stream, &text);
             }
@@ -401,6 +501,88 @@ impl Journal {
         if let Some((conn, index)) = self.flight.client_event(index, event) {
             self.state.pair(conn, index);
         }
+        if let ClientEvent::Connected { .. } = event
+            && let Some((proxy, conn)) = self.flight.proxy_conn_of_client(index)
+        {
+            self.record.proxy_client(proxy, conn, index);
+        }
+    }
+
+    /// Folds proxy `index`'s event: the links it completes, its state, and
+    /// its line — held back when it is about what an upstream tcprun does
+    /// not see sent.
+    fn proxy_event(&mut self, index: usize, event: &ProxyEvent) {
+        for joined in self.flight.proxy_event(index, event) {
+            match joined {
+                Joined::Client(proxy, conn, client) => {
+                    self.record.proxy_client(proxy, conn, client);
+                    if let Some(server) = self.flight.server_conn_of_proxy_conn(proxy, conn) {
+                        self.state.pair(server, client);
+                    }
+                }
+                Joined::Server(proxy, conn, server) => {
+                    self.record.proxy_server(proxy, conn, server);
+                    if let Some(client) = self.flight.client_of_proxy_conn(proxy, conn) {
+                        self.state.pair(server, client);
+                    }
+                }
+            }
+        }
+        let held = match event {
+            ProxyEvent::Forwarded {
+                conn, direction, ..
+            }
+            | ProxyEvent::Dropped {
+                conn, direction, ..
+            }
+            | ProxyEvent::FaultFired {
+                conn, direction, ..
+            } if *direction == Direction::ToClient && !self.flight.upstream_seen(index) => {
+                Some(*conn)
+            }
+            _ => None,
+        };
+        if let Some(conn) = held {
+            let client = self
+                .flight
+                .client_of_proxy_conn(index, conn)
+                .filter(|_| self.hold_received)
+                .map(|client| (client, self.held.received_span(client).1));
+            let passed = self.proxies[index].passed(Direction::ToClient);
+            self.proxy_held.hold(index, conn, event, client, passed);
+            self.proxies[index].apply(event);
+            return;
+        }
+        // What was held goes before the end of the upstream's stream, and
+        // before the FIN or RST the client gets.
+        if let ProxyEvent::FinSeen {
+            conn,
+            side: Side::Server,
+        }
+        | ProxyEvent::RstSeen {
+            conn,
+            side: Side::Server,
+        }
+        | ProxyEvent::Failed {
+            conn,
+            side: Side::Server,
+            ..
+        }
+        | ProxyEvent::FinPassed {
+            conn,
+            side: Side::Client,
+        }
+        | ProxyEvent::RstSent {
+            conn,
+            side: Side::Client,
+        }
+        | ProxyEvent::Closed { conn, .. } = event
+        {
+            let released = self.proxy_held.ended(*conn);
+            self.record.show_proxy_held(released);
+        }
+        self.proxies[index].apply(event);
+        self.record.proxy(index, event);
     }
 
     /// Folds a framed client's event: its frames for `expect_frame`, and
@@ -446,6 +628,11 @@ impl Journal {
     fn server_event(&mut self, event: &ServerEvent) {
         if let Some((conn, index)) = self.flight.server_event(event) {
             self.state.pair(conn, index);
+        }
+        if let ServerEvent::Accepted { conn, .. } = event
+            && let Some((proxy, pc)) = self.flight.proxy_conn_of_server_conn(*conn)
+        {
+            self.record.proxy_server(proxy, pc, *conn);
         }
         self.state.server_event(event);
         if self.framed.server_framing().is_some() {
@@ -514,6 +701,8 @@ impl Journal {
                 let decoded = self.state.server_program_event(event);
                 (Track::Server, self.held.server_event(event, decoded))
             }
+            // A proxy runs no program.
+            Source::Proxy(_) => return,
         };
         for (stream, text) in released {
             self.record.show_held(stream, &text);

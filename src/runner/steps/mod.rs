@@ -2,6 +2,7 @@
 
 mod client;
 mod frames;
+mod proxy;
 mod server;
 
 use std::sync::Arc;
@@ -156,6 +157,26 @@ impl Conductor {
                 timeout,
             } => {
                 self.server_expect_frame(connection, pattern, *skip, *timeout)
+                    .await
+            }
+            Step::Fault { proxy, spec } => self.fault(proxy, spec).await,
+            Step::ExpectFault {
+                proxy,
+                name,
+                connection,
+                timeout,
+            } => self.expect_fault(proxy, name, connection, *timeout).await,
+            Step::ClearFault { proxy, name } => self.clear_fault(proxy, name.as_deref()).await,
+            Step::ProxyDown { proxy, mode } => self.proxy_down(proxy, *mode).await,
+            Step::ProxyUp { proxy } => self.proxy_up(proxy).await,
+            Step::ProxyExpect {
+                proxy,
+                pattern,
+                direction,
+                connection,
+                timeout,
+            } => {
+                self.proxy_expect(proxy, pattern, *direction, connection, *timeout)
                     .await
             }
         }

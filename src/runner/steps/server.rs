@@ -169,12 +169,16 @@ impl Conductor {
     }
 
     /// `expect_connections`: waits until the server has accepted `count`
-    /// connections in all; more is a failure too.
+    /// connections in all; more is a failure too. With a server program
+    /// behind a proxy, the proxy's accepted connections count.
     pub(super) async fn expect_connections(
         &mut self,
         count: u32,
         timeout: Option<Duration>,
     ) -> StepResult {
+        if matches!(self.server, Some(ServerDriver::Program(_))) {
+            return self.expect_proxied_connections(count, timeout).await;
+        }
         let accepted = self
             .wait_for(self.timeout(timeout), |j| {
                 (j.server().accepted >= count)
@@ -192,6 +196,39 @@ impl Conductor {
             })?;
         if accepted > count {
             return Err(StepFailure::TooManyConnections {
+                expected: count,
+                accepted,
+            });
+        }
+        Ok(())
+    }
+
+    /// `expect_connections` through the proxies in front of a server program.
+    async fn expect_proxied_connections(
+        &mut self,
+        count: u32,
+        timeout: Option<Duration>,
+    ) -> StepResult {
+        let within = self.timeout(timeout);
+        let to_server: Vec<usize> = (0..self.proxies.len())
+            .filter(|index| self.proxies[*index].to_server)
+            .collect();
+        let accepted = self
+            .wait_for(within, |j| {
+                let accepted: u32 = to_server.iter().map(|i| j.proxy(*i).accepted).sum();
+                (accepted >= count).then_some(accepted).into()
+            })
+            .await
+            .map_err(|why| match why {
+                Waited::TimedOut => StepFailure::TooFewProxied {
+                    expected: count,
+                    within,
+                    accepted: self.proxied_connections(),
+                },
+                Waited::Stuck | Waited::Never(_) => self.stuck(),
+            })?;
+        if accepted > count {
+            return Err(StepFailure::TooManyProxied {
                 expected: count,
                 accepted,
             });

@@ -1,4 +1,4 @@
-//! Defines every step kind: one registry entry per step, with its docs, argument, rules and reader.
+//! Defines the client and server step kinds: one registry entry per step, with its docs, argument, rules and reader (frame steps in `frames`, proxy steps in `proxy`, misbehaving clients in `misbehave`).
 
 use super::diagnostic::describe;
 use super::keys::Value;
@@ -11,10 +11,12 @@ use super::types::Step;
 
 mod frames;
 mod misbehave;
+mod proxy;
 pub(crate) use frames::*;
 pub(crate) use misbehave::*;
+pub(crate) use proxy::*;
 
-const PATTERN: &str = "a regex, or a map with `regex:`";
+pub(super) const PATTERN: &str = "a regex, or a map with `regex:`";
 const TIMEOUT_OR_CLIENT: &str = "nothing, a timeout, or a map with `timeout:` and `client:`";
 
 pub(crate) const SEND: StepDef = StepDef {
@@ -496,7 +498,7 @@ pub(crate) const SERVER_HALF_CLOSE: StepDef = StepDef {
 
 pub(crate) const EXPECT_CONNECTIONS: StepDef = StepDef {
     name: "expect_connections",
-    doc: "Wait until the server has accepted N connections in all; more is a failure (fake servers only).",
+    doc: "Wait until the server has accepted N connections in all; more is a failure. With a server program behind a proxy, the proxy's accepted connections count.",
     meaning: Some("until the server has accepted 2 connections in all (more is a failure)"),
     examples: &["- expect_connections: 2"],
     table: Some(Table::Server),
@@ -505,7 +507,7 @@ pub(crate) const EXPECT_CONNECTIONS: StepDef = StepDef {
     required: true,
     expected: "a number of connections, or a map with `count:`",
     clients: Clients::Any,
-    servers: Servers::Fake,
+    servers: Servers::FakeOrProxied,
     read: |r, a| {
         let missing = "`expect_connections` needs a number of connections";
         Some(Step::ExpectConnections {
@@ -517,7 +519,7 @@ pub(crate) const EXPECT_CONNECTIONS: StepDef = StepDef {
 const COUNT: Opt = opt(
     "count",
     Value::Def("count"),
-    "Until the server has accepted this many connections in all.",
+    "Until the server has accepted this many connections in all (with a server program behind a proxy, the proxy has).",
 );
 
 pub(crate) const EXPECT_EXIT: StepDef = StepDef {

@@ -1,12 +1,11 @@
-//! Defines what the proxy reports: connections, bytes each way, FINs, resets, faults, down and up.
+//! Defines what a proxy reports: its events, the ends and directions of its connections, how it is down, and its faults as events show them.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::spec::{FaultKind, FaultSpec};
-use crate::event::NetError;
+use super::NetError;
 
 /// Names one end of a proxied connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -108,7 +107,7 @@ impl DownMode {
 /// Each is reported before its effect reaches the other side (bytes before
 /// they are written on, a FIN or RST before it is passed on), and what the
 /// proxy does in response to one stimulus is reported as one batch.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProxyEvent {
     /// Listening on `addr`: at the start, and after `up`.
     Up {
@@ -134,6 +133,8 @@ pub enum ProxyEvent {
     Dialed {
         /// The connection's number.
         conn: u32,
+        /// The proxy's own address on that connection (the server sees it as its peer).
+        local: SocketAddr,
         /// The server's address.
         upstream: SocketAddr,
     },
@@ -212,10 +213,8 @@ pub enum ProxyEvent {
     FaultFired {
         /// The connection's number.
         conn: u32,
-        /// The fault's name.
-        name: Arc<str>,
-        /// What it does.
-        kind: FaultKind,
+        /// The fault.
+        fault: Arc<FaultLabel>,
         /// Which way.
         direction: Direction,
         /// The offset in that direction's bytes where it acted (bytes
@@ -224,14 +223,42 @@ pub enum ProxyEvent {
     },
     /// A fault was added; it applies to open and later connections.
     FaultAdded {
-        /// The fault's name.
-        name: Arc<str>,
         /// The fault.
-        spec: Box<FaultSpec>,
+        fault: Arc<FaultLabel>,
     },
     /// Faults were cleared (by name, or all).
     FaultsCleared {
         /// Their names, in the order they were added.
         names: Vec<Arc<str>>,
     },
+    /// Where one direction of a connection stands, reported in the batch
+    /// in which it changes. Bytes read and not yet forwarded or dropped
+    /// wait for a timer, a fault to be cleared or more input (a pending
+    /// `on:` match), unless a write is under way.
+    DirectionState {
+        /// The connection's number.
+        conn: u32,
+        /// Which way.
+        direction: Direction,
+        /// Bytes read from the sender so far.
+        read: u64,
+        /// A write toward the receiver is under way.
+        writing: bool,
+        /// What the sender sends is read as it comes (no stall, no full
+        /// queue, no FIN read yet).
+        reading: bool,
+    },
+}
+
+/// Describes a fault as events show it: its name, its kind and how it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultLabel {
+    /// Its name (given, or its kind's key).
+    pub name: Arc<str>,
+    /// Its kind's key: `latency`, `cut`, ...
+    pub kind: &'static str,
+    /// Its kind with the kind's options, as map entries: `cut: reset`, `latency: 200ms, jitter: 10ms`.
+    pub action: String,
+    /// The whole fault as a YAML flow map, as it could be written: `{cut: reset, after_bytes: 100}`.
+    pub spec: String,
 }
