@@ -14,6 +14,8 @@ mod status;
 mod target;
 
 use std::io::{IsTerminal as _, Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -96,6 +98,9 @@ pub struct Ended {
     pub outcome: Outcome,
     /// Why tcprun closed it, if it did.
     pub stop: Option<Stop>,
+    /// Lines of stdin that were not sent because they could not be decoded
+    /// (`--send-encoding`) or were too long.
+    pub rejected: u64,
 }
 
 impl Ended {
@@ -103,7 +108,7 @@ impl Ended {
     /// brought about), 1 for a failure, a timeout of `--idle-timeout`, or
     /// input never sent; for `connect`, 130 or 143 after SIGINT or SIGTERM.
     pub fn exit_code(&self, role: Role) -> u8 {
-        let lost = matches!(self.outcome, Outcome::Unsent { .. });
+        let lost = matches!(self.outcome, Outcome::Unsent { .. }) || self.rejected > 0;
         let orderly = self.outcome.is_success() || self.outcome == Outcome::Shutdown;
         match self.stop {
             Some(Stop::Signal(name)) if role == Role::Connect => {
@@ -202,7 +207,15 @@ impl Relay<'_> {
         let splitter = InputSplitter::new(quit_word.as_deref(), args.send_encoding());
         let crlf = (args.crlf && args.send_encoding().is_text()).then(Crlf::default);
         let (eof_tx, mut eof) = oneshot::channel();
-        spawn_stdin_reader(handle, splitter, crlf, printer.clone(), eof_tx);
+        let rejected = Arc::new(AtomicU64::new(0));
+        let reader = StdinReader {
+            handle,
+            splitter,
+            crlf,
+            printer: printer.clone(),
+            rejected: rejected.clone(),
+        };
+        spawn_stdin_reader(reader, eof_tx);
         let (stdout_tx, stdout_rx) = mpsc::channel::<Bytes>(16);
         let render = Render::new(args.encoding, args.hex_dump);
         let (stdout_done_tx, stdout_done) = oneshot::channel();
@@ -307,10 +320,26 @@ impl Relay<'_> {
                 )
                 .await;
         }
+        let rejected = rejected.load(Ordering::Relaxed);
+        if rejected > 0 {
+            printer
+                .loss(
+                    format!(
+                        "{rejected} {} of stdin not sent (see above): exiting with 1",
+                        if rejected == 1 { "line" } else { "lines" }
+                    ),
+                    json!({"event": "rejected_input", "lines": rejected}),
+                )
+                .await;
+        }
         drop(printer);
         let bound = (abort.is_cancelled() || overflow == Overflow::Drop).then_some(GRACE);
         sink_thread.finish(bound).await;
-        Ended { outcome, stop }
+        Ended {
+            outcome,
+            stop,
+            rejected,
+        }
     }
 
     /// Says which timeout ran out after `waited`, and stops the client.
@@ -393,15 +422,27 @@ async fn until(deadline: Option<Instant>) {
     }
 }
 
-/// Reads stdin on its own thread (one input path for every connection);
-/// `eof` fires at the end of stdin.
-fn spawn_stdin_reader(
+/// Holds what the stdin reader needs: where input goes, how it is cut,
+/// where its notes go, and the count of lines it could not send.
+struct StdinReader {
     handle: ClientHandle,
-    mut splitter: InputSplitter,
-    mut crlf: Option<Crlf>,
+    splitter: InputSplitter,
+    crlf: Option<Crlf>,
     printer: Printer,
-    eof: oneshot::Sender<()>,
-) {
+    rejected: Arc<AtomicU64>,
+}
+
+/// Reads stdin on its own thread (one input path for every connection);
+/// `eof` fires at the end of stdin. A line that cannot be sent is said
+/// (also under `-q`) and counted, so that the run exits 1.
+fn spawn_stdin_reader(reader: StdinReader, eof: oneshot::Sender<()>) {
+    let StdinReader {
+        handle,
+        mut splitter,
+        mut crlf,
+        printer,
+        rejected,
+    } = reader;
     let runtime = tokio::runtime::Handle::current();
     thread::spawn(move || {
         let mut stdin = std::io::stdin().lock();
@@ -421,7 +462,8 @@ fn spawn_stdin_reader(
                     false
                 }
                 Input::Invalid { line, reason } => {
-                    printer.blocking_note(
+                    rejected.fetch_add(1, Ordering::Relaxed);
+                    printer.blocking_loss(
                         format!("stdin line {line} not sent: {reason}"),
                         json!({"event": "invalid_input", "line": line, "reason": reason}),
                     );
@@ -485,7 +527,11 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_how_it_ended() {
-        let ended = |outcome, stop| Ended { outcome, stop };
+        let ended = |outcome, stop| Ended {
+            outcome,
+            stop,
+            rejected: 0,
+        };
         let unsent = Outcome::Unsent {
             bytes: 6,
             reason: UnsentReason::Stopped,

@@ -149,8 +149,7 @@ impl Printer {
                 if error.code == "ENOTFOUND" && self.unresolved_hint =>
             {
                 Some(format!(
-                    "cannot connect: {error}\n{}: hint: check the host name for a typo; --retry-unresolved retries a name that does not resolve",
-                    self.role.prefix()
+                    "cannot connect: {error}\n  = hint: check the host name for a typo; --retry-unresolved retries a name that does not resolve"
                 ))
             }
             _ => human(event, self.role),
@@ -167,10 +166,25 @@ impl Printer {
         }
     }
 
-    /// Prints a note from a thread outside the runtime.
-    pub fn blocking_note(&self, human: String, json: Value) {
-        if let Some(line) = self.render_note(human, json) {
+    /// Prints a note that says input was lost, from a plain thread: also
+    /// under `-q`, as the lines about bytes never sent.
+    pub fn blocking_loss(&self, human: String, json: Value) {
+        if let Some(line) = self.render_loss(human, json) {
             self.sink.blocking_line(line);
+        }
+    }
+
+    /// Prints a note that says input was lost: also under `-q`.
+    pub async fn loss(&self, human: String, json: Value) {
+        if let Some(line) = self.render_loss(human, json) {
+            self.sink.line(line).await;
+        }
+    }
+
+    fn render_loss(&self, human: String, json: Value) -> Option<String> {
+        match self.format {
+            EventFormat::Json if !self.quiet => Some(json.to_string()),
+            _ => Some(self.prefixed(human)),
         }
     }
 

@@ -127,8 +127,8 @@ fn without_encoding_bytes_pass_through_unchanged() {
 }
 
 /// Sends `stdin` with `--send-encoding ENCODING`, then EOF; returns what the
-/// server received and the finished client.
-fn sent_as(encoding: &str, stdin: &str) -> (Vec<u8>, Tcprun) {
+/// server received and the finished client, which exited with `code`.
+fn sent_as(encoding: &str, stdin: &str, code: i32) -> (Vec<u8>, Tcprun) {
     let server = Server::listening();
     let mut client = connect(
         &server.target(),
@@ -139,25 +139,53 @@ fn sent_as(encoding: &str, stdin: &str) -> (Vec<u8>, Tcprun) {
     client.close_stdin();
     let received = conn.read_to_end();
     conn.finish();
-    client.assert_exit(0);
+    client.assert_exit(code);
     (received, client)
 }
 
 #[test]
 fn send_encoding_base64_decodes_each_line() {
-    let (received, _) = sent_as("base64", "SGVs\nbG8gV29y\r\nbGQh\n\nAP8=\n");
+    let (received, _) = sent_as("base64", "SGVs\nbG8gV29y\r\nbGQh\n\nAP8=\n", 0);
     assert_eq!(received, b"Hello World!\x00\xff");
 }
 
 #[test]
 fn send_encoding_hex_decodes_each_line_and_skips_bad_ones() {
-    let (received, client) = sent_as("hex", "48 69\n00ff\nzz\n0A\n");
+    let (received, client) = sent_as("hex", "48 69\n00ff\nzz\n0A\n", 1);
     assert_eq!(received, b"Hi\x00\xff\n");
     let lines = client.stderr_lines();
     assert_eq!(
         count(lines, |l| l
             .starts_with("tcprun: stdin line 3 not sent: invalid hex")),
         1,
+        "{lines:#?}"
+    );
+    assert_eq!(
+        count(lines, |l| l
+            == "tcprun: 1 line of stdin not sent (see above): exiting with 1"),
+        1,
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn a_line_that_cannot_be_decoded_is_said_and_fails_also_under_quiet() {
+    let server = Server::listening();
+    let mut client = connect(
+        &server.target(),
+        &["-q", "--no-reconnect", "--send-encoding", "hex"],
+    );
+    let mut conn = server.accept();
+    client.write("zz\n41\n");
+    client.close_stdin();
+    assert_eq!(conn.read_to_end(), b"A");
+    conn.finish();
+    client.assert_exit(1);
+    let lines = client.stderr_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("tcprun: stdin line 1 not sent: invalid hex")),
         "{lines:#?}"
     );
 }
@@ -978,7 +1006,7 @@ fn a_name_that_does_not_resolve_fails_at_once_unless_retried() {
 
     let mut client = connect("nonexistent.invalid:4001", &[]);
     client.wait_prefix("tcprun: cannot connect: ENOTFOUND");
-    client.wait_prefix("tcprun: hint: check the host name for a typo");
+    client.wait_prefix("  = hint: check the host name for a typo");
     client.assert_exit(1);
 
     let mut client = connect(
