@@ -238,6 +238,8 @@ pub enum LastNews {
     GaveUp(GaveUp),
     /// Its last error, by code.
     Error(String),
+    /// Its connection closed, but not as awaited: how it closed.
+    ClosedOtherwise(String),
 }
 
 /// Names what the server had no open connection for.
@@ -618,6 +620,9 @@ impl fmt::Display for StepFailure {
                     LastNews::Nothing => Ok(()),
                     LastNews::GaveUp(gave_up) => write!(f, ", but {client} {gave_up}"),
                     LastNews::Error(code) => write!(f, "; last error of {client}: {code}"),
+                    LastNews::ClosedOtherwise(how) => {
+                        write!(f, "; {client}'s connection {how} instead")
+                    }
                 }
             }
             StepFailure::Unmatched {

@@ -473,3 +473,18 @@ fn shards_cover_the_suite_once_and_durations_balance_them() {
     let ran = tcprun_in(dir.path(), &["--durations", "r.json", "suite"]);
     assert_eq!(ran.code, 2, "--durations needs --shard: {}", ran.stderr);
 }
+
+#[test]
+fn a_close_of_another_kind_is_named_when_expect_closed_times_out() {
+    let scenario = "server: {fake: echo}\nclient: {retry_interval: 50ms, max_retries: 50}\nsteps:\n  - wait_connected\n  - server_close: fin\n  - expect_closed: {how: reset, timeout: 1s}\n";
+    let dir = folder(&[("closed.yaml", scenario)]);
+    let run = tcprun_in(dir.path(), &["closed.yaml"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "expected the connection to be reset within 1s; client's connection closed with FIN instead"
+        ),
+        "{}",
+        run.stdout
+    );
+}

@@ -440,9 +440,50 @@ impl Conductor {
                     None => never(c, None),
                 }
             })
-            .await?;
+            .await;
+        let found = match found {
+            // Say how it closed if not as awaited, from the close it waited from.
+            Err(StepFailure::TimedOut {
+                awaited,
+                within,
+                client,
+                news,
+            }) => {
+                let news = self
+                    .other_close(index, from, how)
+                    .map_or(news, LastNews::ClosedOtherwise);
+                return Err(StepFailure::TimedOut {
+                    awaited,
+                    within,
+                    client,
+                    news,
+                });
+            }
+            other => other?,
+        };
         self.clients[index].closes_seen = found;
         Ok(())
+    }
+
+    /// Describes the first close of client `index` from its `from`-th on
+    /// that is not `how` (`closed with FIN`), if one.
+    fn other_close(&self, index: usize, from: usize, how: CloseKind) -> Option<String> {
+        let c = self.journal.client(index);
+        let closes = if c.program {
+            &self.journal.server().unowned_closes
+        } else {
+            &c.closes
+        };
+        let reason = closes
+            .get(from..)?
+            .iter()
+            .find(|reason| !close_matches(how, reason))?;
+        Some(match reason {
+            CloseReason::Fin => "closed with FIN".to_owned(),
+            CloseReason::Reset => "was reset (ECONNRESET)".to_owned(),
+            CloseReason::Error(error) => format!("closed with {}", error.code),
+            CloseReason::Aborted => "was aborted (RST) by the client".to_owned(),
+        })
     }
 
     /// Says that the client takes no more input, and why.
