@@ -128,7 +128,10 @@ const ENV_USE_EXAMPLE: &str = "for example `env: {API_TOKEN: {secret: true}}`";
 fn placed_at_top(key: &str) -> Option<String> {
     let is = |table: &[keys::Key]| table.iter().any(|k| k.name == key);
     let (client, server) = (is(keys::CLIENT), is(keys::SERVER));
-    if client && server {
+    if key == "rules" {
+        // The file `tcprun serve --rules` reads, found by a folder run.
+        Some("this looks like a rules file for `tcprun serve --rules FILE`, not a scenario (a folder run reads every .yaml file below it: keep rules files elsewhere); in a scenario, `rules:` goes under `server:` with `fake: rules`".to_owned())
+    } else if client && server {
         Some(format!("`{key}` goes under `server:` or `client:`"))
     } else if client {
         Some(format!("`{key}` goes under `client:`"))
@@ -523,6 +526,11 @@ steps:
         assert_eq!(
             hint.as_deref(),
             Some("`retry_interval` is a client option; it goes under `client:`")
+        );
+        let (_, _, _, hint) = only_error(&format!("rules: []\n{MINIMAL}"));
+        assert!(
+            hint.unwrap()
+                .starts_with("this looks like a rules file for `tcprun serve --rules FILE`")
         );
         let (_, _, _, hint) = only_error(&format!("colour: red\n{MINIMAL}"));
         assert!(

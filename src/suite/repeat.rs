@@ -49,8 +49,8 @@ pub fn report(variants: &[Variant], runs: usize) -> String {
             .unified_diff()
             .context_radius(2)
             .header(
-                &format!("variant 1 ({} runs)", common.count),
-                &format!("variant {} ({} runs)", n + 2, variant.count),
+                &format!("variant 1 ({})", runs_of(common.count)),
+                &format!("variant {} ({})", n + 2, runs_of(variant.count)),
             )
             .to_string();
         for line in diff.lines() {
@@ -60,6 +60,15 @@ pub fn report(variants: &[Variant], runs: usize) -> String {
         }
     }
     out
+}
+
+/// Returns `1 run` or `N runs`.
+fn runs_of(count: usize) -> String {
+    if count == 1 {
+        "1 run".to_owned()
+    } else {
+        format!("{count} runs")
+    }
 }
 
 #[cfg(test)]
