@@ -299,6 +299,7 @@ impl Conductor {
             .map(|p| ProxyInfo {
                 name: p.name.clone(),
                 upstream_seen: fake.is_some() && p.upstream == scenario::Upstream::Server,
+                framing: p.framing.clone(),
             })
             .collect();
         let mut conductor = Conductor {

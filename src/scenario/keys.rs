@@ -626,6 +626,14 @@ pub(crate) const PROXY: &[Key] = &[
         Value::Seed,
         Default::Number(SEED),
     ),
+    Key {
+        name: "framing",
+        doc: "How the transcript cuts what the proxy passes on into frames, each direction on its own: `line`, `crlf`, `{delimiter: ...}`, `{start: ..., end: ...}`, `{fixed: N}` or `{length: ...}`, as a client's `framing` (see [frames](#frames)); the bytes are forwarded as they come either way.",
+        program_doc: None,
+        value: Value::Def("framing"),
+        default: None,
+        applies: Applies::Proxy,
+    },
     proxy(
         "dial_timeout",
         "Bound on each connect to the upstream (`ETIMEDOUT`); the client, already connected to the proxy, is then reset.",

@@ -105,11 +105,13 @@ impl Reader<'_> {
             .get("seed")
             .map(|n| self.number(n, "`seed`", 0, u64::MAX));
         let dial_timeout = self.opt_duration(&fields, "dial_timeout");
+        let framing = fields.get("framing").and_then(|n| self.framing(n));
         let spec = ProxySpec {
             name: name.to_owned(),
             upstream: upstream?,
             seed: seed.unwrap_or(Some(keys::SEED))?,
             dial_timeout: dial_timeout.unwrap_or(keys::DIAL_TIMEOUT),
+            framing,
         };
         (self.error_count() == before).then_some(spec)
     }

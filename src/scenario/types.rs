@@ -176,6 +176,8 @@ pub struct ProxySpec {
     pub seed: u64,
     /// `dial_timeout:` bounds each connect to the upstream (`ETIMEDOUT`).
     pub dial_timeout: Duration,
+    /// `framing:` how the transcript cuts what it passes on into frames.
+    pub framing: Option<FramingSpec>,
 }
 
 /// Names where a proxy forwards to.

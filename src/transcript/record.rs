@@ -13,7 +13,7 @@ use crate::event::{
     ClientEvent, CloseReason, Direction, Pipe, ProgramEvent, ProxyEvent, ServerEvent, Side,
     UnsentReason,
 };
-use crate::framing::Cut;
+use crate::framing::{Cut, FrameStream, FramingSpec};
 
 /// Caps the payload bytes shown in one frame line.
 const FRAME_SHOWN: usize = 64 * 1024;
@@ -60,6 +60,10 @@ struct Routes {
     clients: HashMap<usize, (usize, u32)>,
     /// The proxy connection at the other end of each server connection.
     conns: HashMap<u32, (usize, u32)>,
+    /// Each proxy's `framing:`, by index.
+    framing: Vec<Option<FramingSpec>>,
+    /// What each framed proxy connection passed on in each direction, cut into frames.
+    frames: HashMap<(usize, u32, Direction), FrameStream>,
 }
 
 /// Names what a proxy said that was held back, to show where it was released.
@@ -153,9 +157,10 @@ impl Recorder {
         }
     }
 
-    /// Names the scenario's proxies, by index.
-    pub fn set_proxies(&mut self, names: Vec<String>) {
+    /// Names the scenario's proxies, by index, and how each frames what it passes on.
+    pub fn set_proxies(&mut self, names: Vec<String>, framing: Vec<Option<FramingSpec>>) {
         self.routes.names = names;
+        self.routes.framing = framing;
     }
 
     /// Notes that proxy connection `conn` of proxy `proxy` is built-in

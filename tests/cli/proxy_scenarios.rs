@@ -547,3 +547,30 @@ fn one_transcript_in_thirty_runs_beside_two_cpu_hogs() {
         assert!(!out.contains("distinct transcripts"), "{scenario}:\n{out}");
     }
 }
+
+#[test]
+fn a_framed_proxy_shows_frames_whole_however_its_writes_cut_them() {
+    // The slice fault writes 3 bytes at a time; the transcript shows the
+    // frame once, and the partial frame each direction ended in at close.
+    let yaml = "server: {fake: echo}\nproxy:\n  framing: {length: u16be}\nclient: {via: proxy, framing: {length: u16be}}\nsteps:\n  - wait_connected\n  - fault: {slice: 3, direction: to_server}\n  - send_frame: hello world\n  - expect_frame: '^hello world$'\n  - send: {hex: \"00 09 61 62\"}\n  - server_close: fin\n  - expect_closed\n";
+    let lines = transcript(yaml);
+    in_order(
+        &lines,
+        &[
+            "proxy[#1] > server frame(13) \"hello world\"",
+            "proxy[#1] > client frame(13) \"hello world\"",
+            "proxy[#1] > server partial frame(4 of 11) \"\\0\\tab\"",
+            "proxy[#1]: closed (17 bytes to the server, 17 to the client)",
+        ],
+    );
+    let forwarded = lines
+        .iter()
+        .filter(|l| l.starts_with("proxy[#1] > server"))
+        .count();
+    assert_eq!(forwarded, 2, "{lines:#?}");
+    let (code, out) = run(
+        "server: {fake: echo}\nproxy: {framing: {length: u16}}\nclient: {via: proxy}\nsteps:\n  - wait_connected\n",
+        &[],
+    );
+    assert_eq!(code, 2, "{out}");
+}

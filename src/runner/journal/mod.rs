@@ -153,8 +153,10 @@ impl Journal {
         let seen = proxies.iter().map(|p| p.upstream_seen).collect();
         let clients = self.state.clients().len();
         self.flight = Flight::new(clients, self.flight_both_ends(), seen);
-        self.record
-            .set_proxies(proxies.iter().map(|p| p.name.clone()).collect());
+        self.record.set_proxies(
+            proxies.iter().map(|p| p.name.clone()).collect(),
+            proxies.iter().map(|p| p.framing.clone()).collect(),
+        );
         self.proxies = proxies.iter().map(|_| ProxyState::default()).collect();
         self
     }

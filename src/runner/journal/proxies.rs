@@ -15,6 +15,8 @@ pub struct ProxyInfo {
     pub name: String,
     /// Its upstream is the fake server, whose side tcprun sees.
     pub upstream_seen: bool,
+    /// How the transcript cuts what it passes on into frames.
+    pub framing: Option<crate::framing::FramingSpec>,
 }
 
 /// Holds the text that passed through a proxy in one direction.

@@ -3,6 +3,7 @@
 use super::{Mark, Owners, ProxyShown, Recorder, bytes_word};
 use crate::client::encoding::Encoding;
 use crate::event::{Direction, DownMode, ProxyEvent, Side};
+use crate::framing::FrameStream;
 use crate::transcript::window::{Show, Stream, Track};
 
 impl Recorder {
@@ -58,7 +59,27 @@ impl Recorder {
             } => {
                 let cause = self.came_from(proxy, *conn, *direction);
                 let stream = Stream::ProxyOut(proxy, *conn, *direction);
-                self.window.bytes(stream, cause, data, show);
+                // With `framing:`, the frames it passed on, however its writes cut them.
+                let routes = &mut self.routes;
+                let cuts = routes
+                    .framing
+                    .get(proxy)
+                    .and_then(Option::as_ref)
+                    .map(|spec| {
+                        let mut cuts = Vec::new();
+                        routes
+                            .frames
+                            .entry((proxy, *conn, *direction))
+                            .or_insert_with(|| FrameStream::new(spec))
+                            .push(data, &mut cuts);
+                        cuts
+                    });
+                match cuts {
+                    Some(cuts) => self.cuts(stream, cause, Encoding::Utf8, &cuts, false),
+                    None => {
+                        self.window.bytes(stream, cause, data, show);
+                    }
+                }
             }
             ProxyEvent::Dropped {
                 conn,
@@ -107,6 +128,16 @@ impl Recorder {
                 to_server,
                 to_client,
             } => {
+                // The partial frame each direction ended in, with its byte count.
+                for direction in [Direction::ToServer, Direction::ToClient] {
+                    if let Some(mut frames) = self.routes.frames.remove(&(proxy, *conn, direction))
+                    {
+                        let mut cuts = Vec::new();
+                        frames.finish(&mut cuts);
+                        let stream = Stream::ProxyOut(proxy, *conn, direction);
+                        self.cuts(stream, None, Encoding::Utf8, &cuts, false);
+                    }
+                }
                 let text = format!(
                     "closed ({to_server} {} to the server, {to_client} to the client)",
                     bytes_word(*to_server as usize)
