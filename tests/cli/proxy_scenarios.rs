@@ -3,8 +3,6 @@
 use std::path::Path;
 use std::process::{Child, Command as StdCommand};
 
-use assert_cmd::Command;
-
 use crate::support::root;
 
 /// The Python line server, by its full path.
@@ -13,25 +11,13 @@ const LINE_SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/line_se
 /// Writes `yaml` as a scenario in a fresh folder and runs `tcprun ARGS... FILE`
 /// from the repository root; returns the exit code and stdout.
 fn run(yaml: &str, args: &[&str]) -> (i32, String) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("scenario.yaml");
-    std::fs::write(&file, yaml).expect("write the scenario");
-    run_file(&file, args)
+    let (code, out, err) = crate::support::tcprun_yaml(yaml, args);
+    (code, out + &err)
 }
 
 fn run_file(file: &Path, args: &[&str]) -> (i32, String) {
-    let output = Command::cargo_bin("tcprun")
-        .expect("binary built")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("CI", "true")
-        .args(args)
-        .arg(file)
-        .output()
-        .expect("run tcprun");
-    let code = output.status.code().unwrap_or(-1);
-    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&output.stderr));
-    (code, text)
+    let (code, out, err) = crate::support::tcprun_file(file, args);
+    (code, out + &err)
 }
 
 /// Runs `yaml` with `-v` and returns its transcript lines; it must pass.

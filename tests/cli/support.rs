@@ -711,6 +711,29 @@ pub fn transcript_lines(out: &str) -> Vec<&str> {
 }
 
 /// Returns the repository's root.
+/// Runs `tcprun ARGS... FILE` from the repository root with `CI=true`;
+/// returns the exit code, stdout and stderr.
+pub fn tcprun_file(file: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_tcprun"))
+        .current_dir(root())
+        .env("CI", "true")
+        .args(args)
+        .arg(file)
+        .output()
+        .expect("run tcprun");
+    let code = output.status.code().unwrap_or(-1);
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (code, text(&output.stdout), text(&output.stderr))
+}
+
+/// Writes `yaml` as a scenario in a fresh folder and runs it as [`tcprun_file`] does.
+pub fn tcprun_yaml(yaml: &str, args: &[&str]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, yaml).expect("write the scenario");
+    tcprun_file(&file, args)
+}
+
 pub fn root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -1,7 +1,5 @@
 //! Trust with real programs: no false pass on data still arriving, one transcript per scenario, no silent loss, waits that fail as soon as they cannot succeed.
 
-use std::path::Path;
-
 use assert_cmd::Command;
 
 use crate::support::root;
@@ -9,23 +7,8 @@ use crate::support::root;
 /// Writes `yaml` as a scenario in a fresh folder and runs `tcprun ARGS... FILE`;
 /// returns the exit code and stdout.
 fn run(yaml: &str, args: &[&str]) -> (i32, String) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("scenario.yaml");
-    std::fs::write(&file, yaml).expect("write the scenario");
-    run_file(&file, args)
-}
-
-fn run_file(file: &Path, args: &[&str]) -> (i32, String) {
-    let output = Command::cargo_bin("tcprun")
-        .expect("binary built")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("CI", "true")
-        .args(args)
-        .arg(file)
-        .output()
-        .expect("run tcprun");
-    let code = output.status.code().unwrap_or(-1);
-    (code, String::from_utf8_lossy(&output.stdout).into_owned())
+    let (code, out, _err) = crate::support::tcprun_yaml(yaml, args);
+    (code, out)
 }
 
 /// Returns the absolute path of a fixture program.
