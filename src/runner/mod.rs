@@ -9,7 +9,7 @@
 //! - `scheduler`: every timer of the scenario on one clock, virtual or real.
 //! - `wait`: folding reports, settling, and waiting while timers fire.
 //! - `steps`: each kind of step: the dispatch, client steps, server steps.
-//! - `failure`: why a step failed or a scenario could not start, rendered as the reports say it.
+//! - `failure`: why a step failed or a scenario could not start, rendered as the reports say it: what a wait was for and why it cannot succeed, the step failure, its sentence, the start error.
 
 mod drivers;
 mod failure;
