@@ -2,7 +2,9 @@
 
 mod flight;
 mod framed;
+mod frames;
 mod held;
+mod proxied;
 mod proxies;
 mod state;
 
@@ -101,46 +103,9 @@ impl Journal {
         }
     }
 
-    /// Cuts what the fake server receives into frames by `spec`, from now
-    /// on; `rules`: it is a rules server, whose verdict on each frame
-    /// (`rule ehlo (smtp.yaml:7) matched "EHLO x"`) shows the frame.
-    pub fn frame_server(&mut self, spec: FramingSpec, rules: bool) {
-        self.rules = rules;
-        let clients: Vec<Option<FramingSpec>> = (0..self.state.clients().len())
-            .map(|index| self.framed.client_framing(index).cloned())
-            .collect();
-        self.framed = Framed::new(&clients, Some(spec));
-    }
-
-    /// Returns client `index`'s framing, if it has one.
-    pub fn client_framing(&self, index: usize) -> Option<&FramingSpec> {
-        self.framed.client_framing(index)
-    }
-
     /// Returns how client `index`'s received bytes are shown.
     pub fn client_encoding(&self, index: usize) -> crate::client::encoding::Encoding {
         self.record.encoding(index)
-    }
-
-    /// Returns how many bytes client `index` received that are no whole frame yet.
-    pub fn client_frame_buffered(&self, index: usize) -> usize {
-        self.framed.client_buffered(index)
-    }
-
-    /// Returns how many bytes server connection `conn` received that are no whole frame yet.
-    pub fn conn_frame_buffered(&self, conn: u32) -> usize {
-        self.framed.conn_buffered(conn)
-    }
-
-    /// Returns the fake server's framing, if it has one.
-    pub fn server_framing(&self) -> Option<&FramingSpec> {
-        self.framed.server_framing()
-    }
-
-    /// Returns the oldest framing error no step has failed on yet (who, and
-    /// the error), and forgets it.
-    pub fn take_framing_error(&mut self) -> Option<(String, DecodeError)> {
-        self.framed.take_error()
     }
 
     /// Notes that server connection `conn`'s rule delay is over: it is busy until it reports.
@@ -148,82 +113,9 @@ impl Journal {
         self.flight.wake_conn(conn);
     }
 
-    /// Adds the scenario's proxies, in declaration order (before any event).
-    pub fn with_proxies(mut self, proxies: &[ProxyInfo]) -> Self {
-        let seen = proxies.iter().map(|p| p.upstream_seen).collect();
-        let clients = self.state.clients().len();
-        self.flight = Flight::new(clients, self.flight_both_ends(), seen);
-        self.record.set_proxies(
-            proxies.iter().map(|p| p.name.clone()).collect(),
-            proxies.iter().map(|p| p.framing.clone()).collect(),
-        );
-        self.proxies = proxies.iter().map(|_| ProxyState::default()).collect();
-        self
-    }
-
     /// Returns true when the fake server's connections count (there is one).
     fn flight_both_ends(&self) -> bool {
         !self.hold_received
-    }
-
-    /// Returns proxy `index`'s state.
-    pub fn proxy(&self, index: usize) -> &ProxyState {
-        &self.proxies[index]
-    }
-
-    /// Returns proxy `index`'s state for `proxy_expect` to consume from.
-    pub fn proxy_mut(&mut self, index: usize) -> &mut ProxyState {
-        &mut self.proxies[index]
-    }
-
-    /// Returns the proxy connection (proxy, number) of client `index`'s current connection.
-    pub fn proxy_conn_of_client(&self, index: usize) -> Option<(usize, u32)> {
-        self.flight.proxy_conn_of_client(index)
-    }
-
-    /// Notes that a timer of proxy `index` fired: it is busy until it is done with it.
-    pub fn wake_proxy(&mut self, index: usize) {
-        self.flight.wake_proxy(index);
-    }
-
-    /// Shows what proxy `proxy` passed on in `direction` that a
-    /// `proxy_expect` consumed (on connection `conn`, or on all of them):
-    /// after everything folded before, before anything folded later.
-    pub fn sync_proxy(&mut self, proxy: usize, direction: Direction, conn: Option<u32>) {
-        if direction != Direction::ToClient {
-            return;
-        }
-        let passed = self.proxies[proxy].passed(direction);
-        let shown = match conn {
-            Some(conn) => passed.conns.get(&conn).map_or(0, |b| b.shown_total()),
-            None => passed.all.shown_total(),
-        };
-        let released = self.proxy_held.consumed(conn, shown);
-        self.show_proxy(released);
-    }
-
-    /// Shows the firing of proxy `proxy`'s fault `name` that an
-    /// `expect_fault` waited for, if it was held, and what came before it.
-    pub fn sync_fault(&mut self, proxy: usize, name: &str) {
-        let released = self.proxy_held.fired(proxy, name);
-        self.show_proxy(released);
-    }
-
-    /// Writes what proxies said that was held and is released now, as a window of its own.
-    fn show_proxy(&mut self, released: Vec<ProxyShown>) {
-        let owners = &self.state.server().conn_client;
-        self.record.show_proxy_released(released, owners);
-    }
-
-    /// Releases what proxies said about what went to built-in clients, as
-    /// far as each client has shown what it received.
-    fn release_proxy_received(&mut self) -> Vec<ProxyShown> {
-        let mut released = Vec::new();
-        for index in 0..self.state.clients().len() {
-            let (shown, _) = self.held.received_span(index);
-            released.extend(self.proxy_held.received(index, shown));
-        }
-        released
     }
 
     /// Shows `value` as `${name}` in the transcript from now on, and in what
@@ -436,35 +328,6 @@ impl Journal {
         }
     }
 
-    /// Shows a rules server's received cuts still due on `conn`.
-    fn show_due(&mut self, conn: u32) {
-        if let Some(due) = self.verdicts_due.remove(&conn) {
-            let due: Vec<crate::framing::Cut> = due.into();
-            self.record
-                .conn_cuts(conn, &due, &self.state.server().conn_client);
-        }
-    }
-
-    /// Shows what comes before the frame a rules server's verdict is about,
-    /// and drops that frame: the verdict's line shows it.
-    fn before_verdict(&mut self, conn: u32) {
-        let Some(due) = self.verdicts_due.get_mut(&conn) else {
-            return;
-        };
-        let mut before = Vec::new();
-        while let Some(cut) = due.pop_front() {
-            if matches!(cut, crate::framing::Cut::Frame(_)) {
-                break;
-            }
-            before.push(cut);
-        }
-        if due.is_empty() {
-            self.verdicts_due.remove(&conn);
-        }
-        self.record
-            .conn_cuts(conn, &before, &self.state.server().conn_client);
-    }
-
     fn client_event(&mut self, index: usize, event: &ClientEvent) {
         // Before the event: a close forgets the connection.
         let conn = self.flight.conn_of_client(index);
@@ -507,123 +370,6 @@ impl Journal {
             && let Some((proxy, conn)) = self.flight.proxy_conn_of_client(index)
         {
             self.record.proxy_client(proxy, conn, index);
-        }
-    }
-
-    /// Folds proxy `index`'s event: the links it completes, its state, and
-    /// its line — held back when it is about what an upstream tcprun does
-    /// not see sent.
-    fn proxy_event(&mut self, index: usize, event: &ProxyEvent) {
-        for joined in self.flight.proxy_event(index, event) {
-            match joined {
-                Joined::Client(proxy, conn, client) => {
-                    self.record.proxy_client(proxy, conn, client);
-                    if let Some(server) = self.flight.server_conn_of_proxy_conn(proxy, conn) {
-                        self.state.pair(server, client);
-                    }
-                }
-                Joined::Server(proxy, conn, server) => {
-                    self.record.proxy_server(proxy, conn, server);
-                    if let Some(client) = self.flight.client_of_proxy_conn(proxy, conn) {
-                        self.state.pair(server, client);
-                    }
-                }
-            }
-        }
-        let held = match event {
-            ProxyEvent::Forwarded {
-                conn, direction, ..
-            }
-            | ProxyEvent::Dropped {
-                conn, direction, ..
-            }
-            | ProxyEvent::FaultFired {
-                conn, direction, ..
-            } if *direction == Direction::ToClient && !self.flight.upstream_seen(index) => {
-                Some(*conn)
-            }
-            _ => None,
-        };
-        if let Some(conn) = held {
-            let client = self
-                .flight
-                .client_of_proxy_conn(index, conn)
-                .filter(|_| self.hold_received)
-                .map(|client| (client, self.held.received_span(client).1));
-            let passed = self.proxies[index].passed(Direction::ToClient);
-            self.proxy_held.hold(index, conn, event, client, passed);
-            self.proxies[index].apply(event);
-            return;
-        }
-        // What was held goes before the end of the upstream's stream, and
-        // before the FIN or RST the client gets.
-        if let ProxyEvent::FinSeen {
-            conn,
-            side: Side::Server,
-        }
-        | ProxyEvent::RstSeen {
-            conn,
-            side: Side::Server,
-        }
-        | ProxyEvent::Failed {
-            conn,
-            side: Side::Server,
-            ..
-        }
-        | ProxyEvent::FinPassed {
-            conn,
-            side: Side::Client,
-        }
-        | ProxyEvent::RstSent {
-            conn,
-            side: Side::Client,
-        }
-        | ProxyEvent::Closed { conn, .. } = event
-        {
-            let released = self.proxy_held.ended(*conn);
-            self.record.show_proxy_held(released);
-        }
-        self.proxies[index].apply(event);
-        self.record.proxy(index, event);
-    }
-
-    /// Folds a framed client's event: its frames for `expect_frame`, and
-    /// in the transcript its frames in place of its received bytes (held
-    /// until a step takes them, where its peer cannot be settled).
-    fn client_frames(&mut self, index: usize, conn: Option<u32>, event: &ClientEvent) {
-        let cuts = self
-            .framed
-            .client_event(index, &self.state.client(index).name, event);
-        let frames = &mut self.state.client_mut(index).frames;
-        let ended = matches!(event, ClientEvent::PeerEnded | ClientEvent::Closed { .. });
-        match event {
-            ClientEvent::Connected { .. } => frames.restart(),
-            _ => frames.add(&cuts),
-        }
-        if ended {
-            frames.end();
-        }
-        if self.hold_received {
-            self.framed.hold(index, cuts);
-            if ended {
-                let released = self.framed.release(index, None);
-                self.record.client_end_cuts(index, conn, event, &released);
-            }
-        } else if ended {
-            self.record.client_end_cuts(index, conn, event, &cuts);
-        } else {
-            self.record.client_cuts(index, conn, &cuts);
-        }
-        // What it sends shows as frames too; what its sends ended in, before its close.
-        let sent = self.framed.client_sent(index, event);
-        let closed = matches!(event, ClientEvent::Closed { .. });
-        if closed {
-            self.record.client_sent_cuts(index, &sent, true);
-        }
-        match event {
-            ClientEvent::Received { .. } => {}
-            ClientEvent::Sent { .. } => self.record.client_sent_cuts(index, &sent, false),
-            _ => self.record.client(index, conn, event),
         }
     }
 
