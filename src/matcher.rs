@@ -205,10 +205,9 @@ impl Matcher {
             .crlf(true)
             .utf8(!bytes);
         // No one-pass DFA: it costs memory per pattern, and groups come from
-        // one short span per match. No full DFA either: determinizing every
-        // small pattern up front made loading 1,000 patterns ten times
-        // slower, and the lazy DFA below does the scanning.
-        let mut config = meta::Config::new().onepass(false).dfa(false);
+        // one short span per match. (No full DFA either: the crate is built
+        // without `dfa-build`, see Cargo.toml; the lazy DFA below scans.)
+        let mut config = meta::Config::new().onepass(false);
         if size_limit.is_some() {
             config = config.nfa_size_limit(size_limit);
         }
