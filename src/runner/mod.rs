@@ -184,8 +184,9 @@ struct Conductor {
     /// While set (a `send` in pieces), the transcript window stays open.
     window_held: bool,
     /// The scenario's own folder (`${tmp}`), removed when it ends (or on
-    /// Ctrl-C, SIGTERM or a panic, by `process::remove_temp_folders`).
-    _tmp: crate::process::TempFolder,
+    /// Ctrl-C, SIGTERM or a panic, by `process::remove_temp_folders`); made
+    /// only for a scenario that writes `${tmp}`.
+    _tmp: Option<crate::process::TempFolder>,
     /// What `${name}`s stand for; captures are added as steps match.
     vars: Vars,
     /// When the step under way began.
@@ -201,7 +202,14 @@ impl Conductor {
     ) -> Result<Self, StartError> {
         let (tx, reports) = mpsc::channel(REPORT_QUEUE);
         let shutdown = CancellationToken::new();
-        let tmp = crate::process::TempFolder::new().map_err(StartError::TempFolder)?;
+        let tmp = match scenario.uses_tmp {
+            true => Some(crate::process::TempFolder::new().map_err(StartError::TempFolder)?),
+            false => None,
+        };
+        let tmp_path = tmp
+            .as_ref()
+            .map(|t| t.path().to_owned())
+            .unwrap_or_default();
         let server_emitter = Emitter::new(tx.clone(), Source::Server, Clock::Scheduled);
         let (server, host, port, fake, server_output) = match &scenario.server {
             ServerSpec::Fake(spec) => {
@@ -227,7 +235,7 @@ impl Conductor {
                     // The proxies start after the server: no `${NAME.port}` in replies.
                     let vars = Vars {
                         port,
-                        tmp: tmp.path().to_owned(),
+                        tmp: tmp_path.clone(),
                         values: given.values.clone(),
                         proxy_ports: std::collections::BTreeMap::new(),
                     };
@@ -253,7 +261,7 @@ impl Conductor {
             }
             ServerSpec::Command(spec) => {
                 let vars = Vars {
-                    tmp: tmp.path().to_owned(),
+                    tmp: tmp_path.clone(),
                     values: given.values.clone(),
                     ..Vars::default()
                 };
@@ -315,7 +323,7 @@ impl Conductor {
             window_held: false,
             vars: Vars {
                 port,
-                tmp: tmp.path().to_owned(),
+                tmp: tmp_path.clone(),
                 values: given.values.clone(),
                 ..Vars::default()
             },
@@ -333,10 +341,12 @@ impl Conductor {
             conductor.journal.hide_secret(secret);
         }
         // The folder's name differs from run to run: mask it like the port.
-        let folder = conductor.vars.tmp.to_string_lossy().into_owned();
-        conductor
-            .journal
-            .mask_value("tmp", &folder, crate::transcript::Scope::Everywhere);
+        if scenario.uses_tmp {
+            let folder = conductor.vars.tmp.to_string_lossy().into_owned();
+            conductor
+                .journal
+                .mask_value("tmp", &folder, crate::transcript::Scope::Everywhere);
+        }
         // Proxies listen before the server starts and the clients connect;
         // they dial their upstream for each connection they accept.
         for (index, spec) in scenario.proxies.iter().enumerate() {

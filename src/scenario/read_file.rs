@@ -70,6 +70,7 @@ impl Reader<'_> {
             proxies: proxies?,
             steps,
             secret_env,
+            uses_tmp: self.source().contains("{tmp}"),
         })
     }
 

@@ -222,6 +222,11 @@ pub(crate) struct Reader<'a> {
 pub(crate) type Rejected = (String, String);
 
 impl<'a> Reader<'a> {
+    /// Returns the text of the file being read.
+    pub(crate) fn source(&self) -> &'a str {
+        self.lines.source
+    }
+
     /// Creates a loader for `source`, read from `file`.
     pub fn new(file: &'a Path, source: &'a str) -> Self {
         Reader {

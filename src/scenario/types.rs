@@ -40,6 +40,8 @@ pub struct Scenario {
     /// `env: {NAME: {secret: true}}`: the environment variables whose
     /// values are secrets, shown as `***` everywhere.
     pub secret_env: Vec<String>,
+    /// `${tmp}` is written somewhere in the file: the run makes its folder.
+    pub uses_tmp: bool,
 }
 
 /// Wraps a value with where it was written.

@@ -19,7 +19,7 @@ fn scenario(dir: &Path, marker: &str, steps: &str, timeout: &str) -> PathBuf {
 timeout: {timeout}
 server:
   shell: "sleep 3600 & exec python3 -m http.server ${{port}} --bind 127.0.0.1"
-  env: {{LEAK_MARKER: "{marker}"}}
+  env: {{LEAK_MARKER: "{marker}", WORK: "${{tmp}}"}}   # ${{tmp}}: the run makes its folder
   ready: {{port: true}}
   ready_timeout: 10s
 clients:
@@ -377,4 +377,32 @@ fn a_fixed_port_in_use_fails_at_once_with_a_clear_message() {
     );
     // At once: the program is not started and its readiness never awaited.
     assert!(!out.contains("server: started"), "{out}");
+}
+
+#[test]
+fn a_scenario_folder_is_made_only_for_a_scenario_that_writes_tmp() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let tmp_path = tmp.path().to_str().expect("utf-8");
+    // A client program counts the scenario folders in $TMPDIR while the
+    // scenario runs; the second file names `${tmp}` (in the program's env).
+    let counting = "server: {fake: echo}\nclients:\n  prog: {shell: \"ls \\\"$TMPDIR\\\" | grep -c '^tcprun-' || true\"}\nsteps:\n  - expect: {regex: '^COUNT$', client: prog}\n";
+    for (name, count, env) in [
+        ("plain.yaml", "0", ""),
+        ("writes.yaml", "1", "env: {W: \"${tmp}\"}, "),
+    ] {
+        let file = dir.path().join(name);
+        let yaml = counting
+            .replace("COUNT", count)
+            .replace("prog: {", &format!("prog: {{{env}"));
+        std::fs::write(&file, yaml).expect("write scenario");
+        let output = run_to_end(&file, &[("TMPDIR", tmp_path)]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{name}: {}",
+            text(&output.stdout)
+        );
+        assert_eq!(folders_left(tmp.path()), Vec::<PathBuf>::new(), "{name}");
+    }
 }
