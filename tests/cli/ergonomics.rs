@@ -482,7 +482,7 @@ fn a_close_of_another_kind_is_named_when_expect_closed_times_out() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(
         run.stdout.contains(
-            "expected the connection to be reset within 1s; client's connection closed with FIN instead"
+            "expected the connection to be reset within 1s; client's connection closed (FIN) instead"
         ),
         "{}",
         run.stdout

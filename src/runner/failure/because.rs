@@ -158,17 +158,23 @@ pub struct Closing {
 
 impl fmt::Display for Closing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let how = match &self.reason {
-            CloseReason::Fin => "FIN".to_owned(),
-            CloseReason::Reset => "reset".to_owned(),
-            CloseReason::Aborted => "aborted".to_owned(),
-            CloseReason::Error(error) => error.code.clone(),
-        };
+        let how = close_word(&self.reason);
         if self.by_server {
             write!(f, "the server closed the connection ({how})")
         } else {
             write!(f, "the connection closed ({how})")
         }
+    }
+}
+
+/// Names how a connection closed, in a word: `FIN`, `reset`, `aborted`,
+/// or the error's code.
+pub(super) fn close_word(reason: &CloseReason) -> String {
+    match reason {
+        CloseReason::Fin => "FIN".to_owned(),
+        CloseReason::Reset => "reset".to_owned(),
+        CloseReason::Aborted => "aborted".to_owned(),
+        CloseReason::Error(error) => error.code.clone(),
     }
 }
 
@@ -234,7 +240,7 @@ pub enum LastNews {
     /// Its last error, by code.
     Error(String),
     /// Its connection closed, but not as awaited: how it closed.
-    ClosedOtherwise(String),
+    ClosedOtherwise(CloseReason),
 }
 
 /// Names what the server had no open connection for.

@@ -21,7 +21,8 @@ impl fmt::Display for StepFailure {
                     LastNews::GaveUp(gave_up) => write!(f, ", but {client} {gave_up}"),
                     LastNews::Error(code) => write!(f, "; last error of {client}: {code}"),
                     LastNews::ClosedOtherwise(how) => {
-                        write!(f, "; {client}'s connection {how} instead")
+                        let how = super::because::close_word(how);
+                        write!(f, "; {client}'s connection closed ({how}) instead")
                     }
                 }
             }

@@ -146,6 +146,17 @@ impl Journal {
         self.state.client_mut(index)
     }
 
+    /// Returns how client `index`'s connections closed, in order (a
+    /// program's: as the server saw the connections no built-in client owns).
+    pub fn closes_of(&self, index: usize) -> &[crate::event::CloseReason] {
+        let client = self.client(index);
+        if client.program {
+            &self.server().unowned_closes
+        } else {
+            &client.closes
+        }
+    }
+
     /// Returns the server's state.
     pub fn server(&self) -> &ServerState {
         self.state.server()

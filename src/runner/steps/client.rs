@@ -423,12 +423,7 @@ impl Conductor {
         let from = self.clients[index].closes_seen;
         let found = self
             .wait_on(index, Awaited::Close(how), timeout, |j| {
-                let c = j.client(index);
-                let closes = if c.program {
-                    &j.server().unowned_closes
-                } else {
-                    &c.closes
-                };
+                let closes = j.closes_of(index);
                 let found = closes[from.min(closes.len())..]
                     .iter()
                     .position(|reason| close_matches(how, reason));
@@ -436,8 +431,8 @@ impl Conductor {
                     Some(at) => Check::Met(from + at + 1),
                     // A program's connections close after it exits, seen
                     // from the server: wait until none is open.
-                    None if c.program && j.server().unowned_open() => Check::Waiting,
-                    None => never(c, None),
+                    None if j.client(index).program && j.server().unowned_open() => Check::Waiting,
+                    None => never(j.client(index), None),
                 }
             })
             .await;
@@ -465,25 +460,15 @@ impl Conductor {
         Ok(())
     }
 
-    /// Describes the first close of client `index` from its `from`-th on
-    /// that is not `how` (`closed with FIN`), if one.
-    fn other_close(&self, index: usize, from: usize, how: CloseKind) -> Option<String> {
-        let c = self.journal.client(index);
-        let closes = if c.program {
-            &self.journal.server().unowned_closes
-        } else {
-            &c.closes
-        };
-        let reason = closes
+    /// Returns the first close of client `index` from its `from`-th on
+    /// that is not `how`, if one.
+    fn other_close(&self, index: usize, from: usize, how: CloseKind) -> Option<CloseReason> {
+        self.journal
+            .closes_of(index)
             .get(from..)?
             .iter()
-            .find(|reason| !close_matches(how, reason))?;
-        Some(match reason {
-            CloseReason::Fin => "closed with FIN".to_owned(),
-            CloseReason::Reset => "was reset (ECONNRESET)".to_owned(),
-            CloseReason::Error(error) => format!("closed with {}", error.code),
-            CloseReason::Aborted => "was aborted (RST) by the client".to_owned(),
-        })
+            .find(|reason| !close_matches(how, reason))
+            .cloned()
     }
 
     /// Says that the client takes no more input, and why.
