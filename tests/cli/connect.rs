@@ -126,14 +126,14 @@ fn without_encoding_bytes_pass_through_unchanged() {
     assert_eq!(stdout, all);
 }
 
-/// Sends `stdin` with `--send-encoding ENCODING`, then EOF; returns what the
-/// server received and the finished client, which exited with `code`.
-fn sent_as(encoding: &str, stdin: &str, code: i32) -> (Vec<u8>, Tcprun) {
+/// Sends `stdin` with `--send-encoding ENCODING` and `extra` flags, then
+/// EOF; returns what the server received and the finished client, which
+/// exited with `code`.
+fn sent_as(encoding: &str, extra: &[&str], stdin: &str, code: i32) -> (Vec<u8>, Tcprun) {
     let server = Server::listening();
-    let mut client = connect(
-        &server.target(),
-        &["--no-reconnect", "--send-encoding", encoding],
-    );
+    let mut args = vec!["--no-reconnect", "--send-encoding", encoding];
+    args.extend_from_slice(extra);
+    let mut client = connect(&server.target(), &args);
     let mut conn = server.accept();
     client.write(stdin);
     client.close_stdin();
@@ -145,13 +145,13 @@ fn sent_as(encoding: &str, stdin: &str, code: i32) -> (Vec<u8>, Tcprun) {
 
 #[test]
 fn send_encoding_base64_decodes_each_line() {
-    let (received, _) = sent_as("base64", "SGVs\nbG8gV29y\r\nbGQh\n\nAP8=\n", 0);
+    let (received, _) = sent_as("base64", &[], "SGVs\nbG8gV29y\r\nbGQh\n\nAP8=\n", 0);
     assert_eq!(received, b"Hello World!\x00\xff");
 }
 
 #[test]
 fn send_encoding_hex_decodes_each_line_and_skips_bad_ones() {
-    let (received, client) = sent_as("hex", "48 69\n00ff\nzz\n0A\n", 1);
+    let (received, client) = sent_as("hex", &[], "48 69\n00ff\nzz\n0A\n", 1);
     assert_eq!(received, b"Hi\x00\xff\n");
     let lines = client.stderr_lines();
     assert_eq!(
@@ -170,17 +170,8 @@ fn send_encoding_hex_decodes_each_line_and_skips_bad_ones() {
 
 #[test]
 fn a_line_that_cannot_be_decoded_is_said_and_fails_also_under_quiet() {
-    let server = Server::listening();
-    let mut client = connect(
-        &server.target(),
-        &["-q", "--no-reconnect", "--send-encoding", "hex"],
-    );
-    let mut conn = server.accept();
-    client.write("zz\n41\n");
-    client.close_stdin();
-    assert_eq!(conn.read_to_end(), b"A");
-    conn.finish();
-    client.assert_exit(1);
+    let (received, client) = sent_as("hex", &["-q"], "zz\n41\n", 1);
+    assert_eq!(received, b"A");
     let lines = client.stderr_lines();
     assert!(
         lines
