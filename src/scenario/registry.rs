@@ -394,9 +394,14 @@ impl Servers {
                 format!(
                     "`{step}` needs a fake server; tcprun does not see a server program's connections"
                 ),
-                format!(
-                    "remove `{step}`, and check what the program does through its clients, e.g. with `- expect: ...`"
-                ),
+                if step == super::step_defs::BLACKHOLE_SERVER.name {
+                    // The same fault for any server: a proxy's port that drops SYNs.
+                    "put a proxy in front of the program (`proxy: {}` and `via: proxy` on the clients) and use `- proxy_down: blackhole`".to_owned()
+                } else {
+                    format!(
+                        "remove `{step}`, and check what the program does through its clients, e.g. with `- expect: ...`"
+                    )
+                },
             )
         })
     }
@@ -648,6 +653,16 @@ mod tests {
         ] {
             assert!(load(steps, client).is_err(), "{steps} for {client}");
         }
+    }
+
+    #[test]
+    fn a_fake_only_step_with_a_server_program_points_to_what_works_there() {
+        let blackhole = Servers::Fake.refusal_program("blackhole_server", false);
+        let (_, hint) = blackhole.expect("refused");
+        assert!(hint.contains("`- proxy_down: blackhole`"), "{hint}");
+        let close = Servers::Fake.refusal_program("server_send", false);
+        let (_, hint) = close.expect("refused");
+        assert!(hint.starts_with("remove `server_send`"), "{hint}");
     }
 
     #[test]
