@@ -792,7 +792,7 @@ fn human_status_lines_look_like_tcprun_connects() {
     ));
     tcprun.write("oops\n");
     tcprun.wait_line("tcprun: stdin line 1 ignored: unknown command `oops`");
-    tcprun.wait_prefix("  hint: a line is a fault map");
+    tcprun.wait_prefix("  = hint: a line is a fault map");
     client.reset();
     tcprun.wait_line("tcprun: connection 1: client reset the connection (RST)");
     tcprun.wait_line("tcprun: connection 1: RST sent to the server");

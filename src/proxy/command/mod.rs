@@ -186,7 +186,7 @@ fn complain(format: Option<EventFormat>, number: usize, error: &InputError) {
         Some(EventFormat::Human) => {
             let mut text = format!("tcprun: stdin line {number} ignored: {}", error.message);
             if let Some(hint) = &error.hint {
-                text.push_str(&format!("\n  hint: {hint}"));
+                text.push_str(&format!("\n  = hint: {hint}"));
             }
             eprintln!("{text}");
         }
